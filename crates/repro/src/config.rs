@@ -1,0 +1,642 @@
+//! Experiment configuration: `experiments/<name>.toml` is data, not code.
+//!
+//! A file declares named runs (`[runs.<name>]`: a model and optional overrides)
+//! and profiles (`[profiles.<paper|quick|smoke>]`: which runs, which seeds, the
+//! data and training recipe). A run's resolved configuration is the merge, in
+//! this order, of `[defaults]`, the profile, the run's own table and the user's
+//! `--set key=value` overrides; it is then checked strictly (unknown keys and
+//! invalid values are rejected with the key named) and saved beside the run's
+//! results. Its hash (without the seed) goes into every metrics row.
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// How the first-class knobs of a model are set. One builder per family; every
+/// ablation is a knob of it (see `models`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "family", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum ModelConfig {
+    /// He et al. 2015, Sec. 4.2: 6n+2 layers on 32x32 inputs.
+    CifarResnet {
+        depth: i64,
+        /// false: the "plain" counterpart, same stacks without shortcuts.
+        residual: bool,
+        #[serde(default)]
+        shortcut: ShortcutOption,
+        #[serde(default)]
+        block: BlockKind,
+        /// Filters of the first stage (16 in the paper); doubles per stage.
+        #[serde(default = "default_cifar_width")]
+        width: i64,
+        #[serde(default = "default_classes")]
+        classes: i64,
+    },
+    /// He et al. 2015, Table 1: ImageNet ResNet-18/34/50/101/152 (and plain).
+    ImagenetResnet {
+        depth: i64,
+        residual: bool,
+        #[serde(default = "default_imagenet_shortcut")]
+        shortcut: ShortcutOption,
+        #[serde(default = "default_imagenet_classes")]
+        classes: i64,
+    },
+    /// cuda-convnet's CIFAR-10 networks (Krizhevsky et al. 2012's CIFAR statements).
+    CudaConvnet(crate::models::convnet::ConvnetConfig),
+}
+
+fn default_cifar_width() -> i64 {
+    16
+}
+fn default_classes() -> i64 {
+    10
+}
+fn default_imagenet_classes() -> i64 {
+    1000
+}
+fn default_imagenet_shortcut() -> ShortcutOption {
+    ShortcutOption::B
+}
+
+impl ModelConfig {
+    /// A short name for tables: `plain-20`, `resnet-56`, `convnet`.
+    pub fn short_name(&self) -> String {
+        match self {
+            ModelConfig::CifarResnet {
+                depth, residual, ..
+            }
+            | ModelConfig::ImagenetResnet {
+                depth, residual, ..
+            } => format!("{}-{}", if *residual { "resnet" } else { "plain" }, depth),
+            ModelConfig::CudaConvnet(c) => c.name.clone(),
+        }
+    }
+    pub fn depth(&self) -> Option<i64> {
+        match self {
+            ModelConfig::CifarResnet { depth, .. } | ModelConfig::ImagenetResnet { depth, .. } => {
+                Some(*depth)
+            }
+            ModelConfig::CudaConvnet(_) => None,
+        }
+    }
+}
+
+/// He et al. 2015, Sec. 3.3 and Table 3: how a shortcut crosses a change of dimensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, Hash)]
+pub enum ShortcutOption {
+    /// Identity; where dimensions grow, stride-2 subsampling and zero-padded channels (no parameters).
+    #[default]
+    A,
+    /// Projection (1x1 conv + BN) only where dimensions grow, identity elsewhere.
+    B,
+    /// Projection on every shortcut.
+    C,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum BlockKind {
+    /// Two 3x3 convs (Fig. 5 left).
+    #[default]
+    Basic,
+    /// 1x1 reduce, 3x3, 1x1 expand x4 (Fig. 5 right).
+    Bottleneck,
+}
+
+/// How inputs are normalised before the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Normalize {
+    /// Subtract the per-pixel mean image of the training set, raw 0-255 scale
+    /// (ResNet Sec. 4.2 "per-pixel mean subtracted"; cuda-convnet's data provider).
+    PerPixelMean,
+    /// Subtract the per-pixel mean and divide by 255 (a scale for nets whose init assumes unit-range input).
+    PerPixelMeanUnitScale,
+    /// Per-channel mean/std to zero mean, unit variance (the "modern" set-up; not in the 2012-2015 papers).
+    PerChannelStandardize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Augment {
+    None,
+    /// ResNet Sec. 4.2: pad 4 zeros on each side, random 32x32 crop, random horizontal flip.
+    Pad4CropFlip,
+    /// Horizontal flips only.
+    Flip,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    pub normalize: Normalize,
+    pub augment: Augment,
+    /// Images held out from the end of a seeded shuffle of the training set as
+    /// validation (ResNet Sec. 4.2 uses 45k/5k for its hyper-parameter search).
+    #[serde(default)]
+    pub validation: usize,
+    /// Use only the first N training images (after the shuffle); 0 = all. For `quick`/`smoke`.
+    #[serde(default)]
+    pub train_subset: usize,
+    /// Evaluate on the first N test images; 0 = all 10,000.
+    #[serde(default)]
+    pub test_subset: usize,
+}
+
+/// The sign convention of the momentum update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Velocity {
+    /// v = m v - lr (g + wd w); w += v. cuda-convnet and Caffe, the papers' own code.
+    LrInside,
+    /// v = m v + (g + wd w); w -= lr v. PyTorch's SGD. Differs right after each lr drop.
+    LrOutside,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Schedule {
+    Constant,
+    /// Multiply the lr by `factor` at each listed iteration (ResNet: ÷10 at 32k and 48k).
+    Step {
+        lr_drops_at: Vec<i64>,
+        factor: f64,
+    },
+    /// Multiply by `factor` when the validation error has not improved for
+    /// `patience` evaluations (AlexNet Sec. 5: "divide the learning rate by 10
+    /// when the validation error rate stopped improving"), at most `max_drops` times.
+    Plateau {
+        factor: f64,
+        patience: usize,
+        max_drops: usize,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Warmup {
+    /// ResNet Sec. 4.2 (110 layers): 0.01 "until the training error is below 80%".
+    pub lr: f64,
+    pub until_train_error_below: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Precision {
+    /// The papers' numerics.
+    Fp32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    pub batch_size: i64,
+    /// Training length in iterations (mini-batch steps); the papers' schedules are by iteration.
+    pub iterations: i64,
+    pub lr: f64,
+    pub schedule: Schedule,
+    #[serde(default)]
+    pub warmup: Option<Warmup>,
+    pub momentum: f64,
+    pub weight_decay: f64,
+    pub velocity: Velocity,
+    /// Log a metrics row every this many iterations (training error over the window).
+    pub log_every: i64,
+    /// Evaluate test (and validation) error every this many iterations; the last iteration is always evaluated.
+    pub eval_every: i64,
+    /// Save a checkpoint every this many iterations (and at the end).
+    pub checkpoint_every: i64,
+    /// Also evaluate at the end of every epoch (AlexNet-style schedules that watch validation error).
+    #[serde(default)]
+    pub eval_each_epoch: bool,
+    #[serde(default = "default_precision")]
+    pub precision: Precision,
+}
+
+fn default_precision() -> Precision {
+    Precision::Fp32
+}
+
+/// One run, fully resolved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    pub experiment: String,
+    pub profile: String,
+    pub name: String,
+    pub seed: u64,
+    pub model: ModelConfig,
+    pub data: DataConfig,
+    pub train: TrainConfig,
+    /// Free-form knobs the experiment crate reads (e.g. the lr grid of relu-vs-tanh); checked by it.
+    #[serde(default)]
+    pub extra: BTreeMap<String, toml::Value>,
+}
+
+impl RunConfig {
+    /// `<name>-s<seed>`: the run's directory and id.
+    pub fn run_id(&self) -> String {
+        format!("{}-s{}", self.name, self.seed)
+    }
+
+    /// sha256 (first 16 hex digits) of the configuration without the seed, so
+    /// that seeds of one configuration share a hash.
+    pub fn config_hash(&self) -> String {
+        let mut c = self.clone();
+        c.seed = 0;
+        let json = serde_json::to_string(&c).unwrap_or_default();
+        let digest = Sha256::digest(json.as_bytes());
+        hex(&digest[..8])
+    }
+
+    pub fn to_toml(&self) -> Result<String> {
+        toml::to_string_pretty(self)
+            .map_err(|e| Error::Config(format!("cannot serialise config: {e}")))
+    }
+
+    /// Checks values a type cannot express. The message names the key.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |key: &str, msg: String| {
+            Err(Error::Config(format!("run `{}`: {key}: {msg}", self.name)))
+        };
+        let t = &self.train;
+        if t.batch_size <= 0 {
+            return bad(
+                "train.batch_size",
+                format!("must be positive, got {}", t.batch_size),
+            );
+        }
+        if t.iterations <= 0 {
+            return bad(
+                "train.iterations",
+                format!("must be positive, got {}", t.iterations),
+            );
+        }
+        if !(t.lr.is_finite() && t.lr > 0.0) {
+            return bad("train.lr", format!("must be positive, got {}", t.lr));
+        }
+        if !(0.0..1.0).contains(&t.momentum) {
+            return bad(
+                "train.momentum",
+                format!("must be in [0, 1), got {}", t.momentum),
+            );
+        }
+        if !(t.weight_decay.is_finite() && t.weight_decay >= 0.0) {
+            return bad(
+                "train.weight_decay",
+                format!("must be >= 0, got {}", t.weight_decay),
+            );
+        }
+        for (k, v) in [
+            ("train.log_every", t.log_every),
+            ("train.eval_every", t.eval_every),
+            ("train.checkpoint_every", t.checkpoint_every),
+        ] {
+            if v <= 0 {
+                return bad(k, format!("must be positive, got {v}"));
+            }
+        }
+        match &t.schedule {
+            Schedule::Step {
+                lr_drops_at,
+                factor,
+            } => {
+                if !(*factor > 0.0 && *factor <= 1.0) {
+                    return bad(
+                        "train.schedule.factor",
+                        format!("must be in (0, 1], got {factor}"),
+                    );
+                }
+                if lr_drops_at.windows(2).any(|w| w[0] >= w[1])
+                    || lr_drops_at.iter().any(|&i| i <= 0)
+                {
+                    return bad(
+                        "train.schedule.lr_drops_at",
+                        format!("must be positive and increasing, got {lr_drops_at:?}"),
+                    );
+                }
+            }
+            Schedule::Plateau {
+                factor, patience, ..
+            } => {
+                if !(*factor > 0.0 && *factor <= 1.0) {
+                    return bad(
+                        "train.schedule.factor",
+                        format!("must be in (0, 1], got {factor}"),
+                    );
+                }
+                if *patience == 0 {
+                    return bad("train.schedule.patience", "must be at least 1".into());
+                }
+            }
+            Schedule::Constant => {}
+        }
+        if let Some(w) = &t.warmup {
+            if !(w.lr.is_finite() && w.lr > 0.0) {
+                return bad("train.warmup.lr", format!("must be positive, got {}", w.lr));
+            }
+            if !(0.0..=1.0).contains(&w.until_train_error_below) {
+                return bad(
+                    "train.warmup.until_train_error_below",
+                    format!("is a fraction in [0, 1], got {}", w.until_train_error_below),
+                );
+            }
+        }
+        match &self.model {
+            ModelConfig::CifarResnet {
+                depth,
+                block,
+                width,
+                ..
+            } => {
+                let per_block = match block {
+                    BlockKind::Basic => 6,
+                    BlockKind::Bottleneck => 9,
+                };
+                if *depth < per_block + 2 || (depth - 2) % per_block != 0 {
+                    return bad(
+                        "model.depth",
+                        format!(
+                            "a CIFAR ResNet with {block:?} blocks has {per_block}n+2 layers (20, 32, 44, 56, 110, 1202 for basic); got {depth}"
+                        ),
+                    );
+                }
+                if *width <= 0 {
+                    return bad("model.width", format!("must be positive, got {width}"));
+                }
+            }
+            ModelConfig::ImagenetResnet { depth, .. } => {
+                if ![18, 34, 50, 101, 152].contains(depth) {
+                    return bad(
+                        "model.depth",
+                        format!("ImageNet ResNets have 18, 34, 50, 101 or 152 layers; got {depth}"),
+                    );
+                }
+            }
+            ModelConfig::CudaConvnet(c) => c
+                .validate()
+                .map_err(|m| Error::Config(format!("run `{}`: model.{m}", self.name)))?,
+        }
+        Ok(())
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `experiments/<name>.toml`, parsed but not yet resolved.
+#[derive(Debug, Clone)]
+pub struct ExperimentFile {
+    pub name: String,
+    pub path: std::path::PathBuf,
+    pub raw: toml::Table,
+    /// Run names in file order.
+    pub run_names: Vec<String>,
+    pub profiles: BTreeMap<String, ProfileHeader>,
+}
+
+/// What a profile says besides the recipe.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ProfileHeader {
+    pub description: String,
+    pub runs: Vec<String>,
+    pub seeds: Vec<u64>,
+    /// A shortened recipe: reports and figures say so.
+    pub faithful: bool,
+}
+
+const TOP_KEYS: &[&str] = &["experiment", "defaults", "profiles", "runs"];
+const PROFILE_KEYS: &[&str] = &[
+    "description",
+    "runs",
+    "seeds",
+    "faithful",
+    "model",
+    "data",
+    "train",
+    "extra",
+];
+const RUN_KEYS: &[&str] = &["model", "data", "train", "extra"];
+
+impl ExperimentFile {
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Config(format!("{}: cannot read: {e}", path.display())))?;
+        Self::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Self> {
+        let p = path.display();
+        let raw: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| Error::Config(format!("{p}: malformed TOML: {e}")))?;
+        check_keys(&raw, TOP_KEYS, &format!("{p}"))?;
+        let name = raw
+            .get("experiment")
+            .and_then(|e| e.get("name"))
+            .and_then(|n| n.as_str())
+            .ok_or_else(|| Error::Config(format!("{p}: missing key `experiment.name`")))?
+            .to_string();
+        let runs = table_at(&raw, "runs", &format!("{p}"))?;
+        let mut run_names = Vec::new();
+        for (run, v) in runs {
+            let t = v
+                .as_table()
+                .ok_or_else(|| Error::Config(format!("{p}: `runs.{run}` must be a table")))?;
+            check_keys(t, RUN_KEYS, &format!("{p}: runs.{run}"))?;
+            run_names.push(run.clone());
+        }
+        let mut profiles = BTreeMap::new();
+        for (prof, v) in table_at(&raw, "profiles", &format!("{p}"))? {
+            let t = v
+                .as_table()
+                .ok_or_else(|| Error::Config(format!("{p}: `profiles.{prof}` must be a table")))?;
+            check_keys(t, PROFILE_KEYS, &format!("{p}: profiles.{prof}"))?;
+            let header = ProfileHeader {
+                description: get_str(t, "description").unwrap_or_default(),
+                runs: get_array(t, "runs", &format!("{p}: profiles.{prof}"))?
+                    .iter()
+                    .map(|v| v.as_str().map(str::to_string))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| {
+                        Error::Config(format!("{p}: profiles.{prof}.runs: expected run names"))
+                    })?,
+                seeds: get_array(t, "seeds", &format!("{p}: profiles.{prof}"))?
+                    .iter()
+                    .map(|v| v.as_integer().and_then(|i| u64::try_from(i).ok()))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| {
+                        Error::Config(format!(
+                            "{p}: profiles.{prof}.seeds: expected non-negative integers"
+                        ))
+                    })?,
+                faithful: t.get("faithful").and_then(|v| v.as_bool()).unwrap_or(false),
+            };
+            for r in &header.runs {
+                if !run_names.contains(r) {
+                    return Err(Error::Config(format!(
+                        "{p}: profiles.{prof}.runs names `{r}`, which is not a run (known: {})",
+                        run_names.join(", ")
+                    )));
+                }
+            }
+            profiles.insert(prof.clone(), header);
+        }
+        Ok(Self {
+            name,
+            path: path.to_path_buf(),
+            raw,
+            run_names,
+            profiles,
+        })
+    }
+
+    pub fn profile(&self, profile: &str) -> Result<&ProfileHeader> {
+        self.profiles.get(profile).ok_or_else(|| {
+            Error::Config(format!(
+                "{}: no profile `{profile}` (known: {})",
+                self.path.display(),
+                self.profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))
+        })
+    }
+
+    /// Resolves one run under one profile: defaults <- profile <- run <- overrides.
+    pub fn resolve(
+        &self,
+        profile: &str,
+        run: &str,
+        seed: u64,
+        overrides: &[Override],
+    ) -> Result<RunConfig> {
+        let p = self.path.display();
+        self.profile(profile)?;
+        let mut merged = toml::Table::new();
+        if let Some(d) = self.raw.get("defaults").and_then(|d| d.as_table()) {
+            merge(&mut merged, d);
+        }
+        let prof = self.raw["profiles"][profile]
+            .as_table()
+            .cloned()
+            .unwrap_or_default();
+        let mut prof_recipe = prof.clone();
+        for k in ["description", "runs", "seeds", "faithful"] {
+            prof_recipe.remove(k);
+        }
+        merge(&mut merged, &prof_recipe);
+        let run_t = self.raw["runs"]
+            .get(run)
+            .and_then(|r| r.as_table())
+            .ok_or_else(|| Error::Config(format!("{p}: no run `{run}`")))?;
+        merge(&mut merged, run_t);
+        for o in overrides {
+            o.apply(&mut merged)?;
+        }
+        merged.insert("experiment".into(), toml::Value::String(self.name.clone()));
+        merged.insert("profile".into(), toml::Value::String(profile.into()));
+        merged.insert("name".into(), toml::Value::String(run.into()));
+        merged.insert("seed".into(), toml::Value::Integer(seed as i64));
+        let cfg: RunConfig =
+            toml::Value::Table(merged)
+                .try_into()
+                .map_err(|e: toml::de::Error| {
+                    Error::Config(format!("{p}: profile `{profile}`, run `{run}`: {e}"))
+                })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}
+
+/// `--set key.path=value`; the value is parsed as TOML (a bare word is taken as a string).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Override {
+    pub path: Vec<String>,
+    pub value: toml::Value,
+}
+
+impl std::str::FromStr for Override {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let (k, v) = s
+            .split_once('=')
+            .ok_or_else(|| format!("`{s}`: expected key=value, e.g. train.lr=0.05"))?;
+        let path: Vec<String> = k.trim().split('.').map(|p| p.trim().to_string()).collect();
+        if path.iter().any(|p| p.is_empty()) {
+            return Err(format!("`{s}`: empty key component"));
+        }
+        if !RUN_KEYS.contains(&path[0].as_str()) {
+            return Err(format!("`{s}`: key must start with one of {RUN_KEYS:?}"));
+        }
+        let value = match format!("v = {}", v.trim()).parse::<toml::Table>() {
+            Ok(mut t) => t
+                .remove("v")
+                .unwrap_or(toml::Value::String(v.trim().into())),
+            Err(_) => toml::Value::String(v.trim().into()),
+        };
+        Ok(Self { path, value })
+    }
+}
+
+impl Override {
+    fn apply(&self, t: &mut toml::Table) -> Result<()> {
+        let mut cur = t;
+        for (i, part) in self.path.iter().enumerate() {
+            if i + 1 == self.path.len() {
+                cur.insert(part.clone(), self.value.clone());
+                return Ok(());
+            }
+            let entry = cur
+                .entry(part.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            cur = entry.as_table_mut().ok_or_else(|| {
+                Error::Config(format!(
+                    "--set {}: `{part}` is not a table",
+                    self.path.join(".")
+                ))
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Deep merge: tables merge key by key, anything else is replaced.
+fn merge(into: &mut toml::Table, from: &toml::Table) {
+    for (k, v) in from {
+        match (into.get_mut(k), v) {
+            (Some(toml::Value::Table(a)), toml::Value::Table(b)) => merge(a, b),
+            _ => {
+                into.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+fn check_keys(t: &toml::Table, allowed: &[&str], ctx: &str) -> Result<()> {
+    for k in t.keys() {
+        if !allowed.contains(&k.as_str()) {
+            return Err(Error::Config(format!(
+                "{ctx}: unknown key `{k}` (allowed: {})",
+                allowed.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn table_at<'a>(t: &'a toml::Table, key: &str, ctx: &str) -> Result<&'a toml::Table> {
+    t.get(key)
+        .and_then(|v| v.as_table())
+        .ok_or_else(|| Error::Config(format!("{ctx}: missing table `[{key}]`")))
+}
+
+fn get_str(t: &toml::Table, key: &str) -> Option<String> {
+    t.get(key).and_then(|v| v.as_str()).map(str::to_string)
+}
+
+fn get_array<'a>(t: &'a toml::Table, key: &str, ctx: &str) -> Result<&'a Vec<toml::Value>> {
+    t.get(key)
+        .and_then(|v| v.as_array())
+        .ok_or_else(|| Error::Config(format!("{ctx}: missing array `{key}`")))
+}

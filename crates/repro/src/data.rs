@@ -1,0 +1,205 @@
+//! CIFAR-10 resident on the training device, and augmentation as batched tensor ops.
+//!
+//! Sources, downloading, validation and the decode cache live in the `cifar10`
+//! crate (no libtorch there). Here the raw uint8 images go to the device once;
+//! every training step then gathers, normalises and augments a whole batch with
+//! a handful of kernels: no per-image loop and no host round trip.
+use crate::config::{Augment, DataConfig, Normalize};
+use crate::error::Result;
+use tch::{Device, IndexOp, Kind, Tensor};
+
+pub use cifar10::{Cifar10, Source, JPEG_COPY_LABEL};
+
+/// One split on the device: images as uint8 NCHW, labels as int64.
+#[derive(Debug)]
+pub struct DeviceSplit {
+    pub images: Tensor,
+    pub labels: Tensor,
+}
+
+impl DeviceSplit {
+    pub fn len(&self) -> i64 {
+        self.labels.size()[0]
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    fn from_raw(s: &cifar10::Split, device: Device) -> Result<Self> {
+        let n = s.labels.len() as i64;
+        let images = Tensor::f_from_slice(&s.images)?
+            .f_view([n, 3, 32, 32])?
+            .f_to_device(device)?;
+        let labels = Tensor::f_from_slice(&s.labels)?
+            .f_to_kind(Kind::Int64)?
+            .f_to_device(device)?;
+        Ok(Self { images, labels })
+    }
+    fn select(&self, idx: &Tensor) -> Self {
+        Self {
+            images: self.images.index_select(0, idx),
+            labels: self.labels.index_select(0, idx),
+        }
+    }
+}
+
+/// The dataset as one training run sees it: train/validation/test splits on the
+/// device plus the normalisation statistics of its training split.
+#[derive(Debug)]
+pub struct Dataset {
+    pub train: DeviceSplit,
+    pub validation: Option<DeviceSplit>,
+    pub test: DeviceSplit,
+    /// Per-pixel mean image of the training split, float [3, 32, 32], 0-255 scale.
+    pub mean_image: Tensor,
+    /// Per-channel mean and std, float [1, 3, 1, 1], 0-255 scale.
+    pub channel_mean: Tensor,
+    pub channel_std: Tensor,
+    pub label: String,
+    pub source_sha256: String,
+}
+
+impl Dataset {
+    /// Moves the raw data to `device` and carves out the validation split and
+    /// subsets of `cfg`. The split is a fixed shuffle (seed 0): every run and seed
+    /// sees the same validation images.
+    pub fn new(raw: &Cifar10, cfg: &DataConfig, device: Device) -> Result<Self> {
+        let full = DeviceSplit::from_raw(&raw.train, device)?;
+        let mut test = DeviceSplit::from_raw(&raw.test, device)?;
+        let n = full.len();
+        let validation_n = cfg.validation as i64;
+        if validation_n >= n {
+            return Err(crate::Error::Config(format!(
+                "data.validation = {validation_n} leaves no training images (the training split has {n})"
+            )));
+        }
+        let (train, validation) = if validation_n > 0 {
+            let perm =
+                with_seed(0, || Tensor::randperm(n, (Kind::Int64, Device::Cpu))).to_device(device);
+            let train = full.select(&perm.narrow(0, 0, n - validation_n));
+            let val = full.select(&perm.narrow(0, n - validation_n, validation_n));
+            (train, Some(val))
+        } else {
+            (full, None)
+        };
+        let train = if cfg.train_subset > 0 && (cfg.train_subset as i64) < train.len() {
+            // Stratification is unnecessary at these sizes; a seeded shuffle keeps classes balanced on average.
+            let perm = with_seed(1, || {
+                Tensor::randperm(train.len(), (Kind::Int64, Device::Cpu))
+            })
+            .to_device(device);
+            train.select(&perm.narrow(0, 0, cfg.train_subset as i64))
+        } else {
+            train
+        };
+        if cfg.test_subset > 0 && (cfg.test_subset as i64) < test.len() {
+            test = DeviceSplit {
+                images: test.images.narrow(0, 0, cfg.test_subset as i64),
+                labels: test.labels.narrow(0, 0, cfg.test_subset as i64),
+            };
+        }
+        let f = train.images.to_kind(Kind::Float);
+        let mean_image = f.mean_dim(&[0i64][..], false, Kind::Float);
+        let channel_mean = f.mean_dim(&[0i64, 2, 3][..], true, Kind::Float);
+        let channel_std = f.std_dim(&[0i64, 2, 3][..], false, true);
+        Ok(Self {
+            train,
+            validation,
+            test,
+            mean_image,
+            channel_mean,
+            channel_std,
+            label: raw.label.clone(),
+            source_sha256: raw.source_sha256.clone(),
+        })
+    }
+
+    /// uint8 images -> float network input, as the run's config says.
+    pub fn normalize(&self, images: &Tensor, how: Normalize) -> Tensor {
+        let x = images.to_kind(Kind::Float);
+        match how {
+            Normalize::PerPixelMean => x - &self.mean_image,
+            Normalize::PerPixelMeanUnitScale => (x - &self.mean_image) / 255.0,
+            Normalize::PerChannelStandardize => (x - &self.channel_mean) / &self.channel_std,
+        }
+    }
+
+    /// Iterations per epoch: full batches only (the remainder of each epoch's
+    /// shuffle is dropped; a different remainder each epoch).
+    pub fn iterations_per_epoch(&self, batch_size: i64) -> i64 {
+        (self.train.len() / batch_size).max(1)
+    }
+}
+
+/// Runs `f` with the global libtorch generator seeded by `seed`. Every random
+/// draw of training derives from (run seed, step) this way, so a resumed run
+/// replays exactly the data order, augmentation and dropout masks of an
+/// uninterrupted one without saving generator state.
+pub fn with_seed<T>(seed: u64, f: impl FnOnce() -> T) -> T {
+    tch::manual_seed(seed as i64);
+    f()
+}
+
+/// A stream seed for (run seed, purpose, index), spread by SplitMix64.
+pub fn derive_seed(seed: u64, purpose: u64, index: u64) -> u64 {
+    let mut z = seed
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(purpose.wrapping_mul(0xBF58_476D_1CE4_E5B9))
+        .wrapping_add(index);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (z ^ (z >> 31)) & 0x7FFF_FFFF_FFFF_FFFF
+}
+
+/// Batched augmentation of a float NCHW batch on its device, with the global
+/// generator (seed it first, see `with_seed`).
+pub fn augment(x: &Tensor, how: Augment) -> Tensor {
+    match how {
+        Augment::None => x.shallow_clone(),
+        Augment::Flip => {
+            let b = x.size()[0];
+            let flip = Tensor::randint(2, [b, 1, 1, 1], (Kind::Bool, x.device()));
+            x.flip([3]).where_self(&flip, x)
+        }
+        Augment::Pad4CropFlip => pad_crop_flip(x, 4),
+    }
+}
+
+/// ResNet Sec. 4.2 (after Lee et al. 2015): pad `pad` zeros on each side, take a
+/// random crop of the original size (all (2 pad + 1)^2 offsets), flip
+/// horizontally with probability 1/2, each image independently. Two gathers:
+/// rows, then columns with the flip folded into the column index.
+pub fn pad_crop_flip(x: &Tensor, pad: i64) -> Tensor {
+    let (b, c, h, w) = x.size4().expect("augment takes NCHW batches");
+    let dev = x.device();
+    let padded = x.constant_pad_nd([pad, pad, pad, pad]);
+    let oy = Tensor::randint(2 * pad + 1, [b, 1], (Kind::Int64, dev));
+    let ox = Tensor::randint(2 * pad + 1, [b, 1], (Kind::Int64, dev));
+    let flip = Tensor::randint(2, [b, 1], (Kind::Int64, dev));
+    let ar_h = Tensor::arange(h, (Kind::Int64, dev)).unsqueeze(0);
+    let ar_w = Tensor::arange(w, (Kind::Int64, dev)).unsqueeze(0);
+    let rows = (oy + ar_h)
+        .view([b, 1, h, 1])
+        .expand([b, c, h, w + 2 * pad], false);
+    // flip: column j reads (w - 1 - j) of the crop.
+    let cols_plain = &ox + &ar_w;
+    let cols_flip = &ox + (ar_w.flip([1]));
+    let cols_plain: Tensor = cols_plain;
+    let cols = cols_flip
+        .where_self(&flip.eq(1), &cols_plain)
+        .view([b, 1, 1, w])
+        .expand([b, c, h, w], false);
+    padded.gather(2, &rows, false).gather(3, &cols, false)
+}
+
+/// The batch of training indices for `iteration` (0-based) under `seed`: epoch
+/// e = iteration / per_epoch uses a fresh permutation derived from (seed, e).
+pub fn batch_indices(seed: u64, iteration: i64, batch: i64, n: i64, device: Device) -> Tensor {
+    let per_epoch = (n / batch).max(1);
+    let epoch = iteration / per_epoch;
+    let k = iteration % per_epoch;
+    let perm = with_seed(derive_seed(seed, 1, epoch as u64), || {
+        Tensor::randperm(n, (Kind::Int64, device))
+    });
+    let b = batch.min(n);
+    perm.i(k * b..(k + 1) * b)
+}

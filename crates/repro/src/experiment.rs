@@ -1,0 +1,593 @@
+//! The driver every experiment binary shares: flags, config resolution, data,
+//! the sweep over runs (skip done, resume interrupted, record diverged), the
+//! combined metrics table, figures and the report.
+//!
+//! An experiment crate implements `Experiment` (which figure, which tables,
+//! which claims) and calls `main`.
+use crate::config::{ExperimentFile, Override, ProfileHeader, RunConfig};
+use crate::data::Dataset;
+use crate::error::{Error, IoContext, Result};
+use crate::metrics::{read_parquet, write_bytes_atomic, write_parquet, MetricRow};
+use crate::models::{self, Network};
+use crate::provenance::{device_name, Provenance};
+use crate::report::{self, Claim, Header, Table};
+use crate::train::{self, RunStatus, TrainContext};
+use clap::Parser;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use tch::nn::VarStore;
+use tch::Device;
+
+/// Flags shared by every experiment binary.
+#[derive(Parser, Debug, Clone)]
+pub struct Args {
+    /// Profile of the experiment file: `paper` (the paper's recipe), `quick` (shortened, for a laptop), `smoke` (seconds).
+    #[arg(long, default_value = "paper")]
+    pub profile: String,
+    /// Seeds to run, overriding the profile's list (e.g. `--seeds 1,2,3`).
+    #[arg(long, value_delimiter = ',')]
+    pub seeds: Option<Vec<u64>>,
+    /// Only these runs (names from the experiment file; a trailing `*` matches a prefix).
+    #[arg(long, value_delimiter = ',')]
+    pub runs: Option<Vec<String>>,
+    /// `auto` (CUDA when available), `cpu`, `cuda` or `cuda:N`.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// CIFAR-10 source: official binary layout or image-folder layout, as a directory or .tar.gz.
+    /// Without it the official release is downloaded (and verified) into the data directory.
+    #[arg(long, env = "REPRO_DATA")]
+    pub data: Option<PathBuf>,
+    /// Where downloads and decoded datasets are cached (default: `data/` in the repository).
+    #[arg(long, env = "REPRO_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Results directory (default: `results/<experiment>` in the repository); the profile is a subdirectory.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Experiment file (default: `experiments/<experiment>.toml` in the repository).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Override a resolved config key for every run, e.g. `--set train.iterations=2000`. Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<Override>,
+    /// Regenerate figures and the report from the saved metrics, without training.
+    #[arg(long)]
+    pub plot_only: bool,
+    /// Start selected runs over, ignoring their checkpoints and finished results.
+    #[arg(long, conflicts_with = "resume")]
+    pub fresh: bool,
+    /// Continue from checkpoints and skip finished runs (the default).
+    #[arg(long)]
+    pub resume: bool,
+    /// libtorch intra-op threads (default: libtorch's choice, all cores).
+    #[arg(long)]
+    pub threads: Option<i32>,
+    /// Skip the timing probe that estimates each run's cost before training.
+    #[arg(long)]
+    pub no_estimate: bool,
+}
+
+/// What an experiment crate says about its paper.
+pub trait Experiment {
+    fn name(&self) -> &'static str;
+    fn title(&self) -> &'static str;
+    /// Citation and section.
+    fn paper(&self) -> &'static str;
+    /// Figures drawn from the metrics alone: (file stem, figure).
+    fn figures(&self, res: &Results) -> Vec<(String, figures::Figure)>;
+    fn tables(&self, res: &Results) -> Vec<Table>;
+    fn claims(&self, res: &Results) -> Vec<Claim>;
+    /// After a run completes: measurements of the trained network saved in its
+    /// directory (e.g. Fig. 7's layer responses), read back by `figures`/`tables`.
+    fn after_run(
+        &self,
+        _cfg: &RunConfig,
+        _net: &dyn Network,
+        _data: &Dataset,
+        _run_dir: &Path,
+    ) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Everything a report is drawn from.
+pub struct Results {
+    pub rows: Vec<MetricRow>,
+    pub runs: report::Runs,
+    pub header: Header,
+    pub profile: ProfileHeader,
+    /// Resolved configs of the profile's grid, by run id.
+    pub configs: BTreeMap<String, RunConfig>,
+    pub profile_dir: PathBuf,
+}
+
+impl Results {
+    pub fn run_dir(&self, run_id: &str) -> PathBuf {
+        self.profile_dir.join("runs").join(run_id)
+    }
+    /// Whether the profile's grid includes a run of this name.
+    pub fn in_profile(&self, name: &str) -> bool {
+        self.profile.runs.iter().any(|r| r == name)
+    }
+}
+
+/// The repository root: the nearest ancestor of the working directory with an
+/// `experiments/` folder, else the one this binary was built from.
+pub fn repo_root() -> PathBuf {
+    if let Ok(mut d) = std::env::current_dir() {
+        loop {
+            if d.join("experiments").is_dir() && d.join("Cargo.toml").is_file() {
+                return d;
+            }
+            if !d.pop() {
+                break;
+            }
+        }
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn select_device(spec: &str) -> Result<Device> {
+    let cuda = tch::Cuda::is_available();
+    match spec {
+        "auto" => Ok(if cuda { Device::Cuda(0) } else { Device::Cpu }),
+        "cpu" => Ok(Device::Cpu),
+        s if s == "cuda" || s.starts_with("cuda:") => {
+            if !cuda {
+                return Err(Error::Device(format!(
+                    "--device {s}: no CUDA device is available here (libtorch sees none); use --device cpu"
+                )));
+            }
+            let i: usize = s
+                .strip_prefix("cuda:")
+                .map(|i| i.parse())
+                .transpose()
+                .map_err(|_| {
+                    Error::Device(format!("--device {s}: expected cuda:N with N a number"))
+                })?
+                .unwrap_or(0);
+            let count = tch::Cuda::device_count() as usize;
+            if i >= count {
+                return Err(Error::Device(format!(
+                    "--device {s}: only {count} CUDA device(s)"
+                )));
+            }
+            Ok(Device::Cuda(i))
+        }
+        s => Err(Error::Device(format!(
+            "--device {s}: expected auto, cpu, cuda or cuda:N"
+        ))),
+    }
+}
+
+fn matches_filter(name: &str, filter: &Option<Vec<String>>) -> bool {
+    match filter {
+        None => true,
+        Some(f) => f.iter().any(|p| match p.strip_suffix('*') {
+            Some(prefix) => name.starts_with(prefix),
+            None => name == p,
+        }),
+    }
+}
+
+/// Run status saved beside a finished run.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct StatusFile {
+    pub status: String,
+    pub config_hash: String,
+    pub iterations: i64,
+}
+
+fn read_status(dir: &Path) -> Option<StatusFile> {
+    std::fs::read(dir.join("status.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+}
+
+/// The binary's `main`: parse flags and run.
+pub fn main<E: Experiment>(exp: E) -> anyhow::Result<()> {
+    let args = Args::parse();
+    run(&exp, &args)
+}
+
+pub fn run<E: Experiment>(exp: &E, args: &Args) -> anyhow::Result<()> {
+    let root = repo_root();
+    let config_path = args.config.clone().unwrap_or_else(|| {
+        root.join("experiments")
+            .join(format!("{}.toml", exp.name()))
+    });
+    let file = ExperimentFile::load(&config_path)?;
+    let profile = file.profile(&args.profile)?.clone();
+    let seeds = args.seeds.clone().unwrap_or_else(|| profile.seeds.clone());
+    if seeds.is_empty() {
+        anyhow::bail!("--seeds: no seeds given");
+    }
+    if let Some(f) = &args.runs {
+        for p in f {
+            let prefix = p.trim_end_matches('*');
+            if !profile.runs.iter().any(|r| r.starts_with(prefix)) {
+                anyhow::bail!(
+                    "--runs {p}: no such run in profile `{}` (runs: {})",
+                    args.profile,
+                    profile.runs.join(", ")
+                );
+            }
+        }
+    }
+    // Resolve the whole grid first: a bad key fails before anything is written.
+    let mut configs = BTreeMap::new();
+    let mut grid = Vec::new();
+    for name in &profile.runs {
+        for &seed in &seeds {
+            let cfg = file.resolve(&args.profile, name, seed, &args.overrides)?;
+            if matches_filter(name, &args.runs) {
+                grid.push(cfg.clone());
+            }
+            configs.insert(cfg.run_id(), cfg);
+        }
+    }
+    let faithful = profile.faithful && args.overrides.is_empty();
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| root.join("results").join(exp.name()));
+    let profile_dir = out.join(&args.profile);
+    if let Some(t) = args.threads {
+        tch::set_num_threads(t);
+    }
+
+    if !args.plot_only {
+        let device = select_device(&args.device)?;
+        if device.is_cuda() {
+            tch::Cuda::cudnn_set_benchmark(true);
+        }
+        std::fs::create_dir_all(&profile_dir).at(&profile_dir)?;
+        // Fail early, and without touching earlier results, on an unwritable output directory.
+        let probe = profile_dir.join(format!(".write-probe-{}", std::process::id()));
+        write_bytes_atomic(&probe, b"ok").map_err(|e| {
+            anyhow::anyhow!(
+                "output directory {} is not writable: {e}",
+                profile_dir.display()
+            )
+        })?;
+        let _ = std::fs::remove_file(&probe);
+        let device_label = device_name(device);
+        let todo: Vec<&RunConfig> = grid
+            .iter()
+            .filter(|c| {
+                args.fresh
+                    || read_status(&profile_dir.join("runs").join(c.run_id()))
+                        .map(|s| s.config_hash != c.config_hash())
+                        .unwrap_or(true)
+            })
+            .collect();
+        eprintln!(
+            "{}: profile `{}`{}, {} run(s) in the grid, {} to train, device {}",
+            exp.name(),
+            args.profile,
+            if faithful {
+                ""
+            } else {
+                " (not the paper's recipe)"
+            },
+            grid.len(),
+            todo.len(),
+            device_label
+        );
+        if !todo.is_empty() {
+            let data_dir = args.data_dir.clone().unwrap_or_else(|| root.join("data"));
+            let source = match &args.data {
+                Some(p) => cifar10::Source::Path(p.clone()),
+                None => cifar10::Source::official(),
+            };
+            let raw = cifar10::load(&source, &data_dir, &|m| eprintln!("data: {m}"))?;
+            eprintln!(
+                "data: {} ({} train, {} test images) from {}",
+                raw.label,
+                raw.train.len(),
+                raw.test.len(),
+                raw.source
+            );
+            if !args.no_estimate {
+                estimate_costs(&todo, device);
+            }
+            let mut datasets: BTreeMap<String, Dataset> = BTreeMap::new();
+            for cfg in todo {
+                let key = format!(
+                    "{}/{}/{}",
+                    cfg.data.validation, cfg.data.train_subset, cfg.data.test_subset
+                );
+                if !datasets.contains_key(&key) {
+                    datasets.insert(key.clone(), Dataset::new(&raw, &cfg.data, device)?);
+                }
+                let data = &datasets[&key];
+                train_one(
+                    exp,
+                    cfg,
+                    data,
+                    device,
+                    &device_label,
+                    faithful,
+                    &profile_dir,
+                    &root,
+                    args.fresh,
+                )?;
+            }
+        }
+    }
+    let res = collect(
+        exp,
+        &args.profile,
+        &profile,
+        &configs,
+        &seeds,
+        &profile_dir,
+        faithful,
+        &root,
+    )?;
+    if res.rows.is_empty() {
+        anyhow::bail!(
+            "no metrics under {} for profile `{}`: run without --plot-only first",
+            profile_dir.display(),
+            args.profile
+        );
+    }
+    write_outputs(exp, &res)?;
+    Ok(())
+}
+
+/// Trains (or resumes) one run and writes its directory.
+#[allow(clippy::too_many_arguments)]
+fn train_one<E: Experiment>(
+    exp: &E,
+    cfg: &RunConfig,
+    data: &Dataset,
+    device: Device,
+    device_label: &str,
+    faithful: bool,
+    profile_dir: &Path,
+    root: &Path,
+    fresh: bool,
+) -> anyhow::Result<()> {
+    let run_dir = profile_dir.join("runs").join(cfg.run_id());
+    std::fs::create_dir_all(&run_dir).at(&run_dir)?;
+    // One process per run directory: a second one pointed at it stops here.
+    let lock_path = run_dir.join(".lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .at(&lock_path)?;
+    if lock.try_lock().is_err() {
+        eprintln!(
+            "[{}] skipped: another process holds {}",
+            cfg.run_id(),
+            lock_path.display()
+        );
+        return Ok(());
+    }
+    if fresh {
+        train::checkpoint::remove(&run_dir);
+    }
+    write_bytes_atomic(&run_dir.join("config.toml"), cfg.to_toml()?.as_bytes())?;
+    let prov = Provenance::collect(root, device_label, &data.label, &data.source_sha256);
+    write_bytes_atomic(
+        &run_dir.join("provenance.json"),
+        serde_json::to_string_pretty(&prov)?.as_bytes(),
+    )?;
+    train::seed_init(cfg.seed);
+    let vs = VarStore::new(device);
+    let net = models::build(&vs.root(), &cfg.model)?;
+    let ctx = TrainContext {
+        data,
+        device,
+        run_dir: &run_dir,
+        resume: !fresh,
+        device_label: device_label.to_string(),
+        faithful,
+        stop_at_checkpoint_after: None,
+        progress: true,
+    };
+    let outcome = train::train_run(cfg, net.as_ref(), &vs, &ctx)?;
+    write_parquet(&run_dir.join("metrics.parquet"), &outcome.rows)?;
+    let (status, iterations) = match outcome.status {
+        RunStatus::Completed => ("completed", cfg.train.iterations),
+        RunStatus::Diverged { iteration } => ("diverged", iteration),
+        RunStatus::Interrupted { iteration } => ("interrupted", iteration),
+    };
+    let last = outcome.rows.iter().rev().find(|r| r.test_error.is_some());
+    eprintln!(
+        "[{}] {status} after {iterations} iterations{}{}",
+        cfg.run_id(),
+        last.map(|r| format!(
+            ", test error {:.2}%",
+            100.0 * r.test_error.unwrap_or(f64::NAN)
+        ))
+        .unwrap_or_default(),
+        if outcome.resumed_from > 0 {
+            format!(" (resumed from iteration {})", outcome.resumed_from)
+        } else {
+            String::new()
+        }
+    );
+    if status == "completed" {
+        exp.after_run(cfg, net.as_ref(), data, &run_dir)?;
+    }
+    let sf = StatusFile {
+        status: status.into(),
+        config_hash: cfg.config_hash(),
+        iterations,
+    };
+    write_bytes_atomic(
+        &run_dir.join("status.json"),
+        serde_json::to_string_pretty(&sf)?.as_bytes(),
+    )?;
+    train::checkpoint::remove(&run_dir);
+    Ok(())
+}
+
+/// Times a few steps of each distinct model and prints the expected cost of each run.
+fn estimate_costs(todo: &[&RunConfig], device: Device) {
+    let mut per_model: BTreeMap<String, f64> = BTreeMap::new();
+    eprintln!(
+        "expected cost (timed on {} steps of each model on this device):",
+        2
+    );
+    for cfg in todo {
+        let key = format!(
+            "{}/{}",
+            serde_json::to_string(&cfg.model).unwrap_or_default(),
+            cfg.train.batch_size
+        );
+        let secs = *per_model
+            .entry(key)
+            .or_insert_with(|| time_steps(cfg, device, 2).unwrap_or(f64::NAN));
+        let total = secs * cfg.train.iterations as f64;
+        eprintln!(
+            "  {:<24} {:>8} iterations x {:>7.3} s = {}",
+            cfg.run_id(),
+            cfg.train.iterations,
+            secs,
+            human_time(total)
+        );
+    }
+}
+
+fn time_steps(cfg: &RunConfig, device: Device, steps: usize) -> Result<f64> {
+    let vs = VarStore::new(device);
+    let net = models::build(&vs.root(), &cfg.model)?;
+    let mut sgd = train::sgd::Sgd::new(
+        &vs,
+        cfg.train.momentum,
+        cfg.train.weight_decay,
+        cfg.train.velocity,
+    );
+    let [c, h, w] = models::input_shape(&cfg.model);
+    let b = cfg.train.batch_size;
+    let x = tch::Tensor::randn([b, c, h, w], (tch::Kind::Float, device));
+    let y = tch::Tensor::zeros([b], (tch::Kind::Int64, device));
+    let mut step = || {
+        let loss = net.forward_t(&x, true).cross_entropy_for_logits(&y);
+        sgd.step(&loss, 1e-6);
+        let _ = f64::try_from(loss.detach().to_device(Device::Cpu));
+    };
+    step();
+    let t0 = std::time::Instant::now();
+    for _ in 0..steps {
+        step();
+    }
+    Ok(t0.elapsed().as_secs_f64() / steps as f64)
+}
+
+pub fn human_time(s: f64) -> String {
+    if !s.is_finite() {
+        "?".into()
+    } else if s < 120.0 {
+        format!("{s:.0} s")
+    } else if s < 7200.0 {
+        format!("{:.1} min", s / 60.0)
+    } else {
+        format!("{:.1} h", s / 3600.0)
+    }
+}
+
+/// Reads the metrics of the profile's grid (runs whose config still matches).
+#[allow(clippy::too_many_arguments)]
+fn collect<E: Experiment>(
+    exp: &E,
+    profile_name: &str,
+    profile: &ProfileHeader,
+    configs: &BTreeMap<String, RunConfig>,
+    seeds: &[u64],
+    profile_dir: &Path,
+    faithful: bool,
+    root: &Path,
+) -> Result<Results> {
+    let mut rows = Vec::new();
+    for (id, cfg) in configs {
+        let dir = profile_dir.join("runs").join(id);
+        let path = dir.join("metrics.parquet");
+        if !path.exists() {
+            continue;
+        }
+        match read_status(&dir) {
+            Some(s) if s.config_hash == cfg.config_hash() => {}
+            Some(_) => {
+                eprintln!("[{id}] results are from another configuration (config changed since): left out");
+                continue;
+            }
+            None => continue,
+        }
+        rows.extend(read_parquet(&path)?);
+    }
+    let mut datasets: Vec<String> = rows.iter().map(|r| r.dataset.clone()).collect();
+    datasets.sort();
+    datasets.dedup();
+    let mut devices: Vec<String> = rows.iter().map(|r| r.device.clone()).collect();
+    devices.sort();
+    devices.dedup();
+    let prov = Provenance::collect(root, "", "", "");
+    let header = Header {
+        title: exp.title().into(),
+        paper: exp.paper().into(),
+        experiment: exp.name().into(),
+        profile: profile_name.into(),
+        profile_description: profile.description.clone(),
+        faithful: faithful && rows.iter().all(|r| r.faithful),
+        datasets,
+        devices,
+        seeds: seeds.to_vec(),
+        commit: prov.commit_label(),
+        command: format!(
+            "cargo run --release -p {} -- --profile {profile_name}",
+            exp.name()
+        ),
+    };
+    Ok(Results {
+        runs: report::Runs::new(&rows),
+        rows,
+        header,
+        profile: profile.clone(),
+        configs: configs.clone(),
+        profile_dir: profile_dir.to_path_buf(),
+    })
+}
+
+/// Combined metrics, figures, report.
+pub fn write_outputs<E: Experiment>(exp: &E, res: &Results) -> Result<()> {
+    write_parquet(&res.profile_dir.join("metrics.parquet"), &res.rows)?;
+    let mut stems = Vec::new();
+    for (stem, fig) in exp.figures(res) {
+        figures::render(&fig, &res.profile_dir.join(&stem))?;
+        stems.push(stem);
+    }
+    let claims = exp.claims(res);
+    let tables = exp.tables(res);
+    let mut runs = Vec::new();
+    for id in res.configs.keys() {
+        let st = read_status(&res.run_dir(id))
+            .map(|s| format!("{} ({} iterations)", s.status, s.iterations))
+            .unwrap_or_else(|| "not run".into());
+        runs.push((id.clone(), st));
+    }
+    report::write(
+        &res.profile_dir,
+        &res.header,
+        &claims,
+        &tables,
+        &stems,
+        &runs,
+    )?;
+    eprintln!("\n{} — claims:", exp.title());
+    for c in &claims {
+        eprintln!(
+            "  [{}] {}: {} — measured {}",
+            c.verdict.label(),
+            c.id,
+            c.statement,
+            c.measured
+        );
+    }
+    eprintln!("report: {}", res.profile_dir.join("report.md").display());
+    Ok(())
+}

@@ -1,0 +1,21 @@
+//! Core of the CNN paper reproductions (AlexNet 2012, VGG 2014, ResNet 2015).
+//!
+//! The modules follow the data flow:
+//! `data` (CIFAR-10 on the device, batched augmentation) -> `models` (builders
+//! with the papers' knobs) -> `train` (SGD, schedules by iteration, loop,
+//! checkpoints) -> `metrics` (Parquet) -> `report` (paper vs measured, claims),
+//! with figures drawn by the `figures` crate and the shared command line in
+//! `experiment`. Configuration is data: `config` reads `experiments/<name>.toml`.
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod experiment;
+pub mod metrics;
+pub mod models;
+pub mod progress;
+pub mod provenance;
+pub mod report;
+pub mod train;
+
+pub use error::{Error, Result};
+pub use figures;

@@ -1,0 +1,306 @@
+//! Metrics rows and their Parquet files.
+//!
+//! One Parquet file per run (`runs/<run-id>/metrics.parquet`) and one combined
+//! table per experiment and profile (`metrics.parquet`), written atomically
+//! (temp file in the same directory, fsync, rename) so a crash never leaves a
+//! truncated file. Schema (one row per logging window, `kind = "window"`, and
+//! per epoch, `kind = "epoch"`; errors are fractions in [0, 1]):
+//!
+//! | column | type | meaning |
+//! |---|---|---|
+//! | experiment, profile | str | e.g. `resnet-cifar-degradation`, `quick` |
+//! | faithful | bool | false for shortened profiles and non-faithful switches |
+//! | run_id, run_name | str | `resnet-56-s1`, `resnet-56` |
+//! | config_hash | str | sha256 prefix of the resolved config without the seed |
+//! | seed | i64 | |
+//! | model | str | `plain-20`, `resnet-110`, `convnet-...` |
+//! | depth | i64 (null) | weight layers, where defined |
+//! | knobs | str | the model config as JSON (activation, lrn, shortcut, ...) |
+//! | kind | str | `window` or `epoch` |
+//! | iteration | i64 | iterations done at the end of the window/epoch |
+//! | epoch | f64 | iteration / iterations per epoch |
+//! | lr | f64 | learning rate of the last step |
+//! | train_loss, train_error | f64 | mean over the window's (augmented) mini-batches, training mode |
+//! | val_loss, val_error, test_loss, test_error | f64 (null) | where evaluated (eval mode, single central view) |
+//! | images_per_sec | f64 | training throughput over the window |
+//! | wall_time_s | f64 | training time since the run's start (resumes add up) |
+//! | device, dataset, precision | str | e.g. `cpu (2 threads, ...)`, `CIFAR-10 (JPEG q75 copy)`, `fp32` |
+//! | diverged | bool | true on the row where the loss became NaN/inf |
+use crate::error::{Error, IoContext, Result};
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricRow {
+    pub experiment: String,
+    pub profile: String,
+    pub faithful: bool,
+    pub run_id: String,
+    pub run_name: String,
+    pub config_hash: String,
+    pub seed: i64,
+    pub model: String,
+    pub depth: Option<i64>,
+    pub knobs: String,
+    pub kind: String,
+    pub iteration: i64,
+    pub epoch: f64,
+    pub lr: f64,
+    pub train_loss: f64,
+    pub train_error: f64,
+    pub val_loss: Option<f64>,
+    pub val_error: Option<f64>,
+    pub test_loss: Option<f64>,
+    pub test_error: Option<f64>,
+    pub images_per_sec: f64,
+    pub wall_time_s: f64,
+    pub device: String,
+    pub dataset: String,
+    pub precision: String,
+    pub diverged: bool,
+}
+
+fn col_str(name: &str, rows: &[MetricRow], f: impl Fn(&MetricRow) -> &str) -> Column {
+    Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
+}
+fn col_f64(name: &str, rows: &[MetricRow], f: impl Fn(&MetricRow) -> f64) -> Column {
+    Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
+}
+fn col_opt(name: &str, rows: &[MetricRow], f: impl Fn(&MetricRow) -> Option<f64>) -> Column {
+    Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
+}
+
+/// Rows -> DataFrame with the documented schema.
+pub fn to_frame(rows: &[MetricRow]) -> Result<DataFrame> {
+    let cols = vec![
+        col_str("experiment", rows, |r| &r.experiment),
+        col_str("profile", rows, |r| &r.profile),
+        Column::new(
+            "faithful".into(),
+            rows.iter().map(|r| r.faithful).collect::<Vec<_>>(),
+        ),
+        col_str("run_id", rows, |r| &r.run_id),
+        col_str("run_name", rows, |r| &r.run_name),
+        col_str("config_hash", rows, |r| &r.config_hash),
+        Column::new(
+            "seed".into(),
+            rows.iter().map(|r| r.seed).collect::<Vec<_>>(),
+        ),
+        col_str("model", rows, |r| &r.model),
+        Column::new(
+            "depth".into(),
+            rows.iter().map(|r| r.depth).collect::<Vec<_>>(),
+        ),
+        col_str("knobs", rows, |r| &r.knobs),
+        col_str("kind", rows, |r| &r.kind),
+        Column::new(
+            "iteration".into(),
+            rows.iter().map(|r| r.iteration).collect::<Vec<_>>(),
+        ),
+        col_f64("epoch", rows, |r| r.epoch),
+        col_f64("lr", rows, |r| r.lr),
+        col_f64("train_loss", rows, |r| r.train_loss),
+        col_f64("train_error", rows, |r| r.train_error),
+        col_opt("val_loss", rows, |r| r.val_loss),
+        col_opt("val_error", rows, |r| r.val_error),
+        col_opt("test_loss", rows, |r| r.test_loss),
+        col_opt("test_error", rows, |r| r.test_error),
+        col_f64("images_per_sec", rows, |r| r.images_per_sec),
+        col_f64("wall_time_s", rows, |r| r.wall_time_s),
+        col_str("device", rows, |r| &r.device),
+        col_str("dataset", rows, |r| &r.dataset),
+        col_str("precision", rows, |r| &r.precision),
+        Column::new(
+            "diverged".into(),
+            rows.iter().map(|r| r.diverged).collect::<Vec<_>>(),
+        ),
+    ];
+    DataFrame::new_infer_height(cols)
+        .map_err(|e| Error::Metrics(format!("building the table: {e}")))
+}
+
+/// DataFrame -> rows; a missing column or wrong type is an error naming it.
+pub fn from_frame(df: &DataFrame, origin: &Path) -> Result<Vec<MetricRow>> {
+    let bad = |c: &str, e: PolarsError| Error::File {
+        path: origin.to_path_buf(),
+        msg: format!("column `{c}`: {e}"),
+    };
+    let s = |c: &str| -> Result<Vec<String>> {
+        let col = df.column(c).map_err(|e| bad(c, e))?;
+        let ca = col.str().map_err(|e| bad(c, e))?;
+        Ok(ca
+            .iter()
+            .map(|v| v.unwrap_or_default().to_string())
+            .collect())
+    };
+    let f = |c: &str| -> Result<Vec<Option<f64>>> {
+        let col = df.column(c).map_err(|e| bad(c, e))?;
+        let ca = col.f64().map_err(|e| bad(c, e))?;
+        Ok(ca.iter().collect())
+    };
+    let i = |c: &str| -> Result<Vec<Option<i64>>> {
+        let col = df.column(c).map_err(|e| bad(c, e))?;
+        let ca = col.i64().map_err(|e| bad(c, e))?;
+        Ok(ca.iter().collect())
+    };
+    let b = |c: &str| -> Result<Vec<bool>> {
+        let col = df.column(c).map_err(|e| bad(c, e))?;
+        let ca = col.bool().map_err(|e| bad(c, e))?;
+        Ok(ca.iter().map(|v| v.unwrap_or(false)).collect())
+    };
+    let (experiment, profile, faithful) = (s("experiment")?, s("profile")?, b("faithful")?);
+    let (run_id, run_name, config_hash) = (s("run_id")?, s("run_name")?, s("config_hash")?);
+    let (seed, model, depth, knobs, kind) = (
+        i("seed")?,
+        s("model")?,
+        i("depth")?,
+        s("knobs")?,
+        s("kind")?,
+    );
+    let (iteration, epoch, lr) = (i("iteration")?, f("epoch")?, f("lr")?);
+    let (train_loss, train_error) = (f("train_loss")?, f("train_error")?);
+    let (val_loss, val_error, test_loss, test_error) = (
+        f("val_loss")?,
+        f("val_error")?,
+        f("test_loss")?,
+        f("test_error")?,
+    );
+    let (ips, wall) = (f("images_per_sec")?, f("wall_time_s")?);
+    let (device, dataset, precision, diverged) =
+        (s("device")?, s("dataset")?, s("precision")?, b("diverged")?);
+    let nan = f64::NAN;
+    Ok((0..df.height())
+        .map(|k| MetricRow {
+            experiment: experiment[k].clone(),
+            profile: profile[k].clone(),
+            faithful: faithful[k],
+            run_id: run_id[k].clone(),
+            run_name: run_name[k].clone(),
+            config_hash: config_hash[k].clone(),
+            seed: seed[k].unwrap_or(0),
+            model: model[k].clone(),
+            depth: depth[k],
+            knobs: knobs[k].clone(),
+            kind: kind[k].clone(),
+            iteration: iteration[k].unwrap_or(0),
+            epoch: epoch[k].unwrap_or(nan),
+            lr: lr[k].unwrap_or(nan),
+            train_loss: train_loss[k].unwrap_or(nan),
+            train_error: train_error[k].unwrap_or(nan),
+            val_loss: val_loss[k],
+            val_error: val_error[k],
+            test_loss: test_loss[k],
+            test_error: test_error[k],
+            images_per_sec: ips[k].unwrap_or(nan),
+            wall_time_s: wall[k].unwrap_or(nan),
+            device: device[k].clone(),
+            dataset: dataset[k].clone(),
+            precision: precision[k].clone(),
+            diverged: diverged[k],
+        })
+        .collect())
+}
+
+/// Writes `rows` to `path` atomically.
+pub fn write_parquet(path: &Path, rows: &[MetricRow]) -> Result<()> {
+    let mut df = to_frame(rows)?;
+    write_atomic(path, |file| {
+        ParquetWriter::new(file)
+            .finish(&mut df)
+            .map(|_| ())
+            .map_err(|e| std::io::Error::other(e.to_string()))
+    })
+}
+
+/// Reads a metrics Parquet file; a corrupted file is an error naming it.
+pub fn read_parquet(path: &Path) -> Result<Vec<MetricRow>> {
+    let file = std::fs::File::open(path).at(path)?;
+    let df = ParquetReader::new(file).finish().map_err(|e| Error::File {
+        path: path.to_path_buf(),
+        msg: format!("not a readable Parquet file: {e}"),
+    })?;
+    from_frame(&df, path)
+}
+
+/// Writes a file through a temp file in the same directory, fsync and rename:
+/// readers see the old file or the complete new one, never a truncated one.
+pub fn write_atomic(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).at(dir)?;
+    let tmp = tmp_path(path);
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        write(&mut f)?;
+        f.flush()?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)?;
+        // Make the rename itself durable.
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.at(path)
+}
+
+/// Atomic write of bytes.
+pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic(path, |f| f.write_all(bytes))
+}
+
+fn tmp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+}
+
+/// A small table of named f64 columns (e.g. per-layer response statistics) as Parquet, atomically.
+pub fn write_f64_table(path: &Path, columns: &[(&str, Vec<f64>)]) -> Result<()> {
+    let cols: Vec<Column> = columns
+        .iter()
+        .map(|(n, v)| Column::new((*n).into(), v.clone()))
+        .collect();
+    let mut df = DataFrame::new_infer_height(cols)
+        .map_err(|e| Error::Metrics(format!("{}: {e}", path.display())))?;
+    write_atomic(path, |file| {
+        ParquetWriter::new(file)
+            .finish(&mut df)
+            .map(|_| ())
+            .map_err(|e| std::io::Error::other(e.to_string()))
+    })
+}
+
+/// Reads a table written by `write_f64_table`.
+pub fn read_f64_table(path: &Path) -> Result<std::collections::BTreeMap<String, Vec<f64>>> {
+    let file = std::fs::File::open(path).at(path)?;
+    let df = ParquetReader::new(file).finish().map_err(|e| Error::File {
+        path: path.to_path_buf(),
+        msg: format!("not a readable Parquet file: {e}"),
+    })?;
+    let mut out = std::collections::BTreeMap::new();
+    for c in df.columns() {
+        let ca = c.f64().map_err(|e| Error::File {
+            path: path.to_path_buf(),
+            msg: format!("column `{}`: {e}", c.name()),
+        })?;
+        out.insert(
+            c.name().to_string(),
+            ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect(),
+        );
+    }
+    Ok(out)
+}

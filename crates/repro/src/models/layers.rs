@@ -1,0 +1,166 @@
+//! Building blocks the papers use that libtorch lacks or that need the papers' exact conventions.
+use tch::nn::{self, Init};
+use tch::{Kind, Tensor};
+
+/// AlexNet Sec. 3.3, local response normalisation across channels, exactly as
+/// the paper writes it:
+/// b^i = a^i / (k + alpha * sum_{j=max(0,i-n/2)}^{min(N-1,i+n/2)} (a^j)^2)^beta.
+/// Note: PyTorch's `LocalResponseNorm` divides alpha by n; this does not.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Lrn {
+    pub size: i64,
+    pub k: f64,
+    pub alpha: f64,
+    pub beta: f64,
+}
+
+impl Lrn {
+    /// AlexNet Sec. 3.3: k = 2, n = 5, alpha = 1e-4, beta = 0.75.
+    pub const ALEXNET: Lrn = Lrn {
+        size: 5,
+        k: 2.0,
+        alpha: 1e-4,
+        beta: 0.75,
+    };
+
+    pub fn forward(&self, a: &Tensor) -> Tensor {
+        let half = self.size / 2;
+        // Sum of squares over the channel window: a 3-d average pool over
+        // (channel, 1, 1) with zero padding counted, times the window size.
+        let sq = a.square().unsqueeze(1);
+        let window_sum = sq
+            .avg_pool3d(
+                [self.size, 1, 1],
+                [1, 1, 1],
+                [half, 0, 0],
+                false,
+                true,
+                None,
+            )
+            .squeeze_dim(1)
+            * (self.size as f64);
+        a / (window_sum * self.alpha + self.k).pow_tensor_scalar(self.beta)
+    }
+}
+
+/// A locally-connected layer (cuda-convnet's `local`): a convolution whose
+/// weights are not shared across positions. Weight [L, out, in*k*k] for L output positions.
+#[derive(Debug)]
+pub struct LocallyConnected {
+    pub weight: Tensor,
+    pub bias: Tensor,
+    pub kernel: i64,
+    pub padding: i64,
+    pub out_hw: (i64, i64),
+    pub out_channels: i64,
+}
+
+impl LocallyConnected {
+    pub fn new(
+        vs: &nn::Path,
+        in_c: i64,
+        out_c: i64,
+        in_hw: (i64, i64),
+        kernel: i64,
+        padding: i64,
+        init: Init,
+    ) -> Self {
+        let oh = in_hw.0 + 2 * padding - kernel + 1;
+        let ow = in_hw.1 + 2 * padding - kernel + 1;
+        let weight = vs.var("weight", &[oh * ow, out_c, in_c * kernel * kernel], init);
+        // cuda-convnet's local layers have unshared biases too.
+        let bias = vs.var("bias", &[out_c, oh * ow], Init::Const(0.0));
+        Self {
+            weight,
+            bias,
+            kernel,
+            padding,
+            out_hw: (oh, ow),
+            out_channels: out_c,
+        }
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        let n = x.size()[0];
+        let cols = x.im2col(
+            [self.kernel, self.kernel],
+            [1, 1],
+            [self.padding, self.padding],
+            [1, 1],
+        );
+        let out = Tensor::einsum(
+            "nkl,lok->nol",
+            &[cols, self.weight.shallow_clone()],
+            None::<i64>,
+        ) + &self.bias;
+        out.view([n, self.out_channels, self.out_hw.0, self.out_hw.1])
+    }
+}
+
+/// The activation knob (AlexNet Sec. 3.1, Fig. 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Activation {
+    Relu,
+    Tanh,
+}
+
+impl Activation {
+    pub fn apply(&self, x: &Tensor) -> Tensor {
+        match self {
+            Activation::Relu => x.relu(),
+            Activation::Tanh => x.tanh(),
+        }
+    }
+}
+
+/// He initialisation (He et al. 2015, "Delving deep into rectifiers", the
+/// ResNet paper's [13]): N(0, 2/n) with n = k*k*out_channels, as in the
+/// reference re-implementations of the CIFAR experiments (fb.resnet.torch).
+pub fn he_normal() -> Init {
+    Init::Kaiming {
+        dist: nn::init::NormalOrUniform::Normal,
+        fan: nn::init::FanInOut::FanOut,
+        non_linearity: nn::init::NonLinearity::ReLU,
+    }
+}
+
+/// Torch7's default for linear layers: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+pub fn torch_linear(fan_in: i64) -> Init {
+    let b = 1.0 / (fan_in as f64).sqrt();
+    Init::Uniform { lo: -b, up: b }
+}
+
+/// Conv without bias (a BN follows), He init.
+pub fn conv_bn_conv(vs: &nn::Path, i: i64, o: i64, k: i64, stride: i64) -> nn::Conv2D {
+    nn::conv2d(
+        vs,
+        i,
+        o,
+        k,
+        nn::ConvConfig {
+            stride,
+            padding: k / 2,
+            bias: false,
+            ws_init: he_normal(),
+            ..Default::default()
+        },
+    )
+}
+
+pub fn batch_norm(vs: &nn::Path, c: i64) -> nn::BatchNorm {
+    nn::batch_norm2d(vs, c, Default::default())
+}
+
+/// Total number of trainable parameters.
+pub fn count_parameters(vs: &nn::VarStore) -> i64 {
+    vs.trainable_variables()
+        .iter()
+        .map(|t| t.numel() as i64)
+        .sum()
+}
+
+/// Helper for tests and FLOP counting: a float zeros tensor.
+pub fn zeros(shape: &[i64]) -> Tensor {
+    Tensor::zeros(shape, (Kind::Float, tch::Device::Cpu))
+}

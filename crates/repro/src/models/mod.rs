@@ -1,0 +1,55 @@
+//! Model builders with the papers' knobs. `build` turns a `ModelConfig` into a network.
+pub mod convnet;
+pub mod counter;
+pub mod layers;
+pub mod resnet;
+
+use crate::config::ModelConfig;
+use tch::nn;
+use tch::Tensor;
+
+/// What the training loop needs of a network.
+pub trait Network: std::fmt::Debug + Send {
+    fn forward_t(&self, x: &Tensor, train: bool) -> Tensor;
+    /// Responses of each 3x3 layer after BN, before ReLU/addition (ResNet Fig. 7); empty where not defined.
+    fn layer_responses(&self, _x: &Tensor) -> Vec<Tensor> {
+        Vec::new()
+    }
+}
+
+/// Builds the network a config describes, its variables under `vs`.
+pub fn build(vs: &nn::Path, cfg: &ModelConfig) -> crate::Result<Box<dyn Network>> {
+    Ok(match cfg {
+        ModelConfig::CifarResnet {
+            depth,
+            residual,
+            shortcut,
+            block,
+            width,
+            classes,
+        } => Box::new(resnet::ResNet::new(
+            vs,
+            &resnet::ResNetSpec::cifar(*depth, *block, *residual, *shortcut, *width, *classes),
+        )),
+        ModelConfig::ImagenetResnet {
+            depth,
+            residual,
+            shortcut,
+            classes,
+        } => {
+            let spec = resnet::ResNetSpec::imagenet(*depth, *residual, *shortcut, *classes).ok_or_else(|| {
+                crate::Error::Config(format!("model.depth: ImageNet ResNets have 18, 34, 50, 101 or 152 layers; got {depth}"))
+            })?;
+            Box::new(resnet::ResNet::new(vs, &spec))
+        }
+        ModelConfig::CudaConvnet(c) => Box::new(convnet::Convnet::new(vs, c)),
+    })
+}
+
+/// Input shape [C, H, W] a config expects.
+pub fn input_shape(cfg: &ModelConfig) -> [i64; 3] {
+    match cfg {
+        ModelConfig::ImagenetResnet { .. } => [3, 224, 224],
+        _ => [3, 32, 32],
+    }
+}

@@ -1,0 +1,323 @@
+//! One ResNet builder for the whole paper: CIFAR (Sec. 4.2) and ImageNet
+//! (Table 1) shapes, plain or residual, shortcut options A/B/C, basic or
+//! bottleneck blocks. Every ablation of the paper is a knob here.
+use super::counter::{self, Conv};
+use super::layers::{batch_norm, torch_linear};
+use super::Network;
+use crate::config::{BlockKind, ShortcutOption};
+use tch::nn::{self, ModuleT};
+use tch::Tensor;
+
+#[derive(Debug)]
+enum Shortcut {
+    Identity,
+    /// Option A where dimensions grow: subsample by `stride`, zero-pad `extra` channels.
+    PadSubsample {
+        stride: i64,
+        extra: i64,
+    },
+    /// Options B/C: 1x1 conv (with stride) + BN.
+    Projection {
+        conv: Conv,
+        bn: nn::BatchNorm,
+    },
+}
+
+impl Shortcut {
+    fn new(vs: &nn::Path, option: ShortcutOption, in_c: i64, out_c: i64, stride: i64) -> Self {
+        let grows = stride != 1 || in_c != out_c;
+        match (option, grows) {
+            (ShortcutOption::A, false) | (ShortcutOption::B, false) => Shortcut::Identity,
+            (ShortcutOption::A, true) => Shortcut::PadSubsample {
+                stride,
+                extra: out_c - in_c,
+            },
+            (ShortcutOption::B, true) | (ShortcutOption::C, _) => Shortcut::Projection {
+                conv: Conv::new(&(vs / "conv"), in_c, out_c, 1, stride, 0),
+                bn: batch_norm(&(vs / "bn"), out_c),
+            },
+        }
+    }
+
+    fn forward(&self, x: &Tensor, train: bool) -> Tensor {
+        match self {
+            Shortcut::Identity => x.shallow_clone(),
+            Shortcut::PadSubsample { stride, extra } => {
+                let s = if *stride > 1 {
+                    x.slice(2, 0, None, *stride).slice(3, 0, None, *stride)
+                } else {
+                    x.shallow_clone()
+                };
+                // Zero entries for the new channels (Sec. 3.3, option A).
+                s.constant_pad_nd([0, 0, 0, 0, 0, *extra])
+            }
+            Shortcut::Projection { conv, bn } => bn.forward_t(&conv.forward(x), train),
+        }
+    }
+
+    fn parameters_free(&self) -> bool {
+        !matches!(self, Shortcut::Projection { .. })
+    }
+}
+
+/// A residual unit (or its plain counterpart when `residual` is false).
+#[derive(Debug)]
+struct Block {
+    layers: Vec<(Conv, nn::BatchNorm)>,
+    shortcut: Shortcut,
+    residual: bool,
+}
+
+impl Block {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        vs: &nn::Path,
+        kind: BlockKind,
+        in_c: i64,
+        planes: i64,
+        stride: i64,
+        residual: bool,
+        option: ShortcutOption,
+    ) -> Self {
+        // (kernel, out channels, stride) per layer. Bottleneck: the stride sits on
+        // the first 1x1 layer, as in the paper's Caffe models (3.8 GFLOPs for ResNet-50).
+        let spec: Vec<(i64, i64, i64)> = match kind {
+            BlockKind::Basic => vec![(3, planes, stride), (3, planes, 1)],
+            BlockKind::Bottleneck => vec![(1, planes, stride), (3, planes, 1), (1, planes * 4, 1)],
+        };
+        let out_c = spec.last().map(|s| s.1).unwrap_or(planes);
+        let mut layers = Vec::new();
+        let mut c = in_c;
+        for (i, (k, o, s)) in spec.into_iter().enumerate() {
+            let conv = Conv::new(&(vs / format!("conv{i}")), c, o, k, s, k / 2);
+            let bn = batch_norm(&(vs / format!("bn{i}")), o);
+            layers.push((conv, bn));
+            c = o;
+        }
+        let shortcut = if residual {
+            Shortcut::new(&(vs / "shortcut"), option, in_c, out_c, stride)
+        } else {
+            Shortcut::Identity
+        };
+        Self {
+            layers,
+            shortcut,
+            residual,
+        }
+    }
+
+    fn out_channels(&self) -> i64 {
+        self.layers.last().map(|l| l.0.out_channels).unwrap_or(0)
+    }
+
+    /// Returns the output and pushes each 3x3 layer's response (after BN,
+    /// before ReLU/addition; Fig. 7) into `responses` when given.
+    fn forward(&self, x: &Tensor, train: bool, mut responses: Option<&mut Vec<Tensor>>) -> Tensor {
+        let mut h = x.shallow_clone();
+        let last = self.layers.len() - 1;
+        for (i, (conv, bn)) in self.layers.iter().enumerate() {
+            h = bn.forward_t(&conv.forward(&h), train);
+            if let Some(r) = responses.as_deref_mut() {
+                if conv.kernel == 3 {
+                    r.push(h.shallow_clone());
+                }
+            }
+            if i < last {
+                h = h.relu();
+            }
+        }
+        if self.residual {
+            h += self.shortcut.forward(x, train);
+        }
+        h.relu()
+    }
+}
+
+/// Shape of the network around the stages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// 3x3 conv with `width` filters, stages on 32/16/8 maps (Sec. 4.2).
+    Cifar,
+    /// 7x7/2 conv with 64 filters, 3x3/2 max pool, stages on 56/28/14/7 maps (Table 1).
+    Imagenet,
+}
+
+#[derive(Debug)]
+pub struct ResNet {
+    pub shape: Shape,
+    stem: (Conv, nn::BatchNorm),
+    stages: Vec<Vec<Block>>,
+    fc: counter::Linear,
+}
+
+/// What to build.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ResNetSpec {
+    pub shape: Shape,
+    /// Residual units per stage.
+    pub blocks_per_stage: [i64; 4],
+    pub stages: usize,
+    pub block: BlockKind,
+    pub residual: bool,
+    pub shortcut: ShortcutOption,
+    pub width: i64,
+    pub classes: i64,
+}
+
+impl ResNetSpec {
+    /// CIFAR: depth = 6n+2 (basic) or 9n+2 (bottleneck), three stages of n units.
+    pub fn cifar(
+        depth: i64,
+        block: BlockKind,
+        residual: bool,
+        shortcut: ShortcutOption,
+        width: i64,
+        classes: i64,
+    ) -> Self {
+        let per = match block {
+            BlockKind::Basic => 6,
+            BlockKind::Bottleneck => 9,
+        };
+        let n = (depth - 2) / per;
+        Self {
+            shape: Shape::Cifar,
+            blocks_per_stage: [n, n, n, 0],
+            stages: 3,
+            block,
+            residual,
+            shortcut,
+            width,
+            classes,
+        }
+    }
+
+    /// Table 1's ImageNet architectures; None for other depths.
+    pub fn imagenet(
+        depth: i64,
+        residual: bool,
+        shortcut: ShortcutOption,
+        classes: i64,
+    ) -> Option<Self> {
+        let (blocks, block) = match depth {
+            18 => ([2, 2, 2, 2], BlockKind::Basic),
+            34 => ([3, 4, 6, 3], BlockKind::Basic),
+            50 => ([3, 4, 6, 3], BlockKind::Bottleneck),
+            101 => ([3, 4, 23, 3], BlockKind::Bottleneck),
+            152 => ([3, 8, 36, 3], BlockKind::Bottleneck),
+            _ => return None,
+        };
+        Some(Self {
+            shape: Shape::Imagenet,
+            blocks_per_stage: blocks,
+            stages: 4,
+            block,
+            residual,
+            shortcut,
+            width: 64,
+            classes,
+        })
+    }
+}
+
+impl ResNet {
+    pub fn new(vs: &nn::Path, spec: &ResNetSpec) -> Self {
+        let stem_c = spec.width;
+        let stem = match spec.shape {
+            Shape::Cifar => Conv::new(&(vs / "stem"), 3, stem_c, 3, 1, 1),
+            Shape::Imagenet => Conv::new(&(vs / "stem"), 3, stem_c, 7, 2, 3),
+        };
+        let stem_bn = batch_norm(&(vs / "stem_bn"), stem_c);
+        let mut stages = Vec::new();
+        let mut c = stem_c;
+        for s in 0..spec.stages {
+            let planes = spec.width << s;
+            let mut blocks = Vec::new();
+            for b in 0..spec.blocks_per_stage[s] {
+                let stride = if s > 0 && b == 0 { 2 } else { 1 };
+                let block = Block::new(
+                    &(vs / format!("stage{}", s + 1) / format!("unit{}", b + 1)),
+                    spec.block,
+                    c,
+                    planes,
+                    stride,
+                    spec.residual,
+                    spec.shortcut,
+                );
+                c = block.out_channels();
+                blocks.push(block);
+            }
+            stages.push(blocks);
+        }
+        let fc = counter::Linear::new(&(vs / "fc"), c, spec.classes, torch_linear(c));
+        Self {
+            shape: spec.shape,
+            stem: (stem, stem_bn),
+            stages,
+            fc,
+        }
+    }
+
+    fn forward_impl(
+        &self,
+        x: &Tensor,
+        train: bool,
+        mut responses: Option<&mut Vec<Tensor>>,
+    ) -> Tensor {
+        let mut h = self.stem.1.forward_t(&self.stem.0.forward(x), train);
+        if let Some(r) = responses.as_deref_mut() {
+            if self.stem.0.kernel == 3 {
+                r.push(h.shallow_clone());
+            }
+        }
+        h = h.relu();
+        if self.shape == Shape::Imagenet {
+            h = h.max_pool2d([3, 3], [2, 2], [1, 1], [1, 1], false);
+        }
+        for stage in &self.stages {
+            for block in stage {
+                h = block.forward(&h, train, responses.as_deref_mut());
+            }
+        }
+        let h = h.adaptive_avg_pool2d([1, 1]).flatten(1, -1);
+        self.fc.forward(&h)
+    }
+
+    /// True when no shortcut has parameters (option A, or a plain net).
+    pub fn parameter_free_shortcuts(&self) -> bool {
+        self.stages
+            .iter()
+            .flatten()
+            .all(|b| b.shortcut.parameters_free())
+    }
+
+    /// Describes each unit's shortcut: (stage, unit, "identity" | "pad-subsample" | "projection").
+    pub fn shortcut_kinds(&self) -> Vec<(usize, usize, &'static str)> {
+        let mut v = Vec::new();
+        for (s, stage) in self.stages.iter().enumerate() {
+            for (u, b) in stage.iter().enumerate() {
+                let k = if !b.residual {
+                    "none"
+                } else {
+                    match b.shortcut {
+                        Shortcut::Identity => "identity",
+                        Shortcut::PadSubsample { .. } => "pad-subsample",
+                        Shortcut::Projection { .. } => "projection",
+                    }
+                };
+                v.push((s + 1, u + 1, k));
+            }
+        }
+        v
+    }
+}
+
+impl Network for ResNet {
+    fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+        self.forward_impl(x, train, None)
+    }
+    fn layer_responses(&self, x: &Tensor) -> Vec<Tensor> {
+        let mut r = Vec::new();
+        let _ = self.forward_impl(x, false, Some(&mut r));
+        r
+    }
+}

@@ -1,0 +1,97 @@
+//! What produced a result: code, libraries, hardware, data, config.
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::process::Command;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Provenance {
+    pub git_commit: String,
+    pub git_dirty: bool,
+    pub crate_versions: String,
+    pub libtorch_version: String,
+    pub device: String,
+    pub cuda_available: bool,
+    pub threads: i32,
+    pub dataset: String,
+    pub dataset_sha256: String,
+    pub started_at_unix: u64,
+    pub command: String,
+}
+
+impl Provenance {
+    pub fn collect(root: &Path, device: &str, dataset: &str, dataset_sha256: &str) -> Self {
+        let git = |args: &[&str]| {
+            Command::new("git")
+                .args(args)
+                .current_dir(root)
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        };
+        let git_commit =
+            git(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown (not a git checkout)".into());
+        let git_dirty = git(&["status", "--porcelain", "--untracked-files=no"])
+            .map(|s| !s.is_empty())
+            .unwrap_or(false);
+        Self {
+            git_commit,
+            git_dirty,
+            crate_versions: env!("REPRO_DEP_VERSIONS").to_string(),
+            libtorch_version: env!("REPRO_LIBTORCH_VERSION").to_string(),
+            device: device.to_string(),
+            cuda_available: tch::Cuda::is_available(),
+            threads: tch::get_num_threads(),
+            dataset: dataset.to_string(),
+            dataset_sha256: dataset_sha256.to_string(),
+            started_at_unix: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+            command: std::env::args().collect::<Vec<_>>().join(" "),
+        }
+    }
+
+    /// Short commit for report headers, with "+dirty" when the tree had changes.
+    pub fn commit_label(&self) -> String {
+        let short: String = self.git_commit.chars().take(10).collect();
+        if self.git_dirty {
+            format!("{short}+dirty")
+        } else {
+            short
+        }
+    }
+}
+
+/// "NVIDIA H200" or "cpu: <model>, N threads".
+pub fn device_name(device: tch::Device) -> String {
+    match device {
+        tch::Device::Cuda(i) => {
+            let name = Command::new("nvidia-smi")
+                .args([
+                    "--query-gpu=name",
+                    "--format=csv,noheader",
+                    &format!("--id={i}"),
+                ])
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "unknown GPU".into());
+            format!("cuda:{i} ({name})")
+        }
+        _ => {
+            let model = std::fs::read_to_string("/proc/cpuinfo")
+                .ok()
+                .and_then(|s| {
+                    s.lines()
+                        .find(|l| l.starts_with("model name"))
+                        .and_then(|l| l.split_once(':'))
+                        .map(|(_, v)| v.trim().to_string())
+                })
+                .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+            format!("cpu ({model}, {} threads)", tch::get_num_threads())
+        }
+    }
+}

@@ -1,0 +1,338 @@
+//! The training core: device-side augmentation, bit-identical resume,
+//! divergence, atomic metrics files, Parquet readable by other tools.
+use repro::config::{Augment, DataConfig, ExperimentFile, Normalize, Override, RunConfig};
+use repro::data::{pad_crop_flip, Cifar10, Dataset};
+use repro::metrics::{read_parquet, write_atomic, write_parquet};
+use repro::models;
+use repro::train::{self, RunStatus, TrainContext};
+use std::path::Path;
+use tch::nn::VarStore;
+use tch::{Device, Kind, Tensor};
+
+/// libtorch's generator is global and tests run on parallel threads: tests that
+/// seed it take this lock so their random streams are not interleaved.
+static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+fn rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    RNG.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A small random dataset: enough to exercise training, not to learn CIFAR.
+fn synthetic(n_train: usize, n_test: usize) -> Cifar10 {
+    let mut state = 12345u64;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) as u8
+    };
+    let split = |n: usize, next: &mut dyn FnMut() -> u8| cifar10::Split {
+        images: (0..n * 3072).map(|_| next()).collect(),
+        labels: (0..n).map(|i| (i % 10) as u8).collect(),
+    };
+    Cifar10 {
+        train: split(n_train, &mut next),
+        test: split(n_test, &mut next),
+        label: "synthetic".into(),
+        source_sha256: "0".repeat(64),
+        source: "generated in the test".into(),
+    }
+}
+
+const EXP: &str = r#"
+[experiment]
+name = "t"
+[defaults.data]
+normalize = "per-pixel-mean"
+augment = "pad4-crop-flip"
+[defaults.train]
+batch_size = 16
+iterations = 40
+lr = 0.05
+schedule = { kind = "step", lr_drops_at = [25], factor = 0.1 }
+momentum = 0.9
+weight_decay = 1e-4
+velocity = "lr-inside"
+log_every = 5
+eval_every = 20
+checkpoint_every = 10
+[runs.tiny]
+model = { family = "cifar-resnet", depth = 8, residual = true, width = 8 }
+[profiles.paper]
+description = "test"
+runs = ["tiny"]
+seeds = [3]
+[profiles.quick]
+description = "test"
+runs = ["tiny"]
+seeds = [3]
+[profiles.smoke]
+description = "test"
+runs = ["tiny"]
+seeds = [3]
+"#;
+
+fn config(overrides: &[&str]) -> RunConfig {
+    let f = ExperimentFile::parse(EXP, Path::new("t.toml")).expect("valid");
+    let o: Vec<Override> = overrides
+        .iter()
+        .map(|s| s.parse().expect("override"))
+        .collect();
+    f.resolve("paper", "tiny", 3, &o).expect("resolves")
+}
+
+fn train(
+    cfg: &RunConfig,
+    data: &Dataset,
+    dir: &Path,
+    stop: Option<i64>,
+) -> (train::RunOutcome, Vec<Tensor>) {
+    train::seed_init(cfg.seed);
+    let vs = VarStore::new(Device::Cpu);
+    let net = models::build(&vs.root(), &cfg.model).expect("model");
+    let ctx = TrainContext {
+        data,
+        device: Device::Cpu,
+        run_dir: dir,
+        resume: true,
+        device_label: "cpu".into(),
+        faithful: false,
+        stop_at_checkpoint_after: stop,
+        progress: false,
+    };
+    let out = train::train_run(cfg, net.as_ref(), &vs, &ctx).expect("trains");
+    let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    (out, vars.into_iter().map(|v| v.1.detach().copy()).collect())
+}
+
+fn strip_timing(rows: &[repro::metrics::MetricRow]) -> Vec<repro::metrics::MetricRow> {
+    rows.iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r.wall_time_s = 0.0;
+            r.images_per_sec = 0.0;
+            r
+        })
+        .collect()
+}
+
+#[test]
+fn resume_after_interruption_is_bit_identical() {
+    let _rng = rng_lock();
+    let raw = synthetic(256, 64);
+    let cfg = config(&[]);
+    let data = Dataset::new(&raw, &cfg.data, Device::Cpu).expect("dataset");
+    let a = tempfile::tempdir().expect("tmp");
+    let (full, full_params) = train(&cfg, &data, a.path(), None);
+    assert_eq!(full.status, RunStatus::Completed);
+
+    let b = tempfile::tempdir().expect("tmp");
+    let (part, _) = train(&cfg, &data, b.path(), Some(15));
+    assert_eq!(part.status, RunStatus::Interrupted { iteration: 20 });
+    assert!(b.path().join("checkpoint.json").exists());
+    let (resumed, resumed_params) = train(&cfg, &data, b.path(), None);
+    assert_eq!(resumed.resumed_from, 20);
+    assert_eq!(resumed.status, RunStatus::Completed);
+    assert_eq!(
+        strip_timing(&resumed.rows),
+        strip_timing(&full.rows),
+        "metrics differ after resume"
+    );
+    assert_eq!(full_params.len(), resumed_params.len());
+    for (p, q) in full_params.iter().zip(&resumed_params) {
+        assert!(p.equal(q), "parameters differ after resume");
+    }
+    // The training loss moved (the test would pass vacuously on a frozen net otherwise).
+    let first = full.rows.first().expect("rows").train_loss;
+    assert!(full
+        .rows
+        .iter()
+        .any(|r| (r.train_loss - first).abs() > 1e-4));
+}
+
+#[test]
+fn corrupted_checkpoint_is_an_error_naming_the_file() {
+    let _rng = rng_lock();
+    let raw = synthetic(128, 32);
+    let cfg = config(&[]);
+    let data = Dataset::new(&raw, &cfg.data, Device::Cpu).expect("dataset");
+    let dir = tempfile::tempdir().expect("tmp");
+    let _ = train(&cfg, &data, dir.path(), Some(5));
+    let ot = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().ends_with(".ot"))
+        .expect("checkpoint tensor file");
+    let mut bytes = std::fs::read(ot.path()).expect("read");
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(ot.path(), bytes).expect("write");
+    train::seed_init(cfg.seed);
+    let vs = VarStore::new(Device::Cpu);
+    let net = models::build(&vs.root(), &cfg.model).expect("model");
+    let ctx = TrainContext {
+        data: &data,
+        device: Device::Cpu,
+        run_dir: dir.path(),
+        resume: true,
+        device_label: "cpu".into(),
+        faithful: false,
+        stop_at_checkpoint_after: None,
+        progress: false,
+    };
+    let e = train::train_run(&cfg, net.as_ref(), &vs, &ctx)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("checksum") && e.contains(".ot"), "{e}");
+}
+
+#[test]
+fn divergence_stops_the_run_and_is_recorded() {
+    let _rng = rng_lock();
+    let raw = synthetic(128, 32);
+    let cfg = config(&["train.lr=1e12", "data.augment=\"none\""]);
+    let data = Dataset::new(&raw, &cfg.data, Device::Cpu).expect("dataset");
+    let dir = tempfile::tempdir().expect("tmp");
+    let (out, _) = train(&cfg, &data, dir.path(), None);
+    let RunStatus::Diverged { iteration } = out.status else {
+        panic!("expected divergence, got {:?}", out.status)
+    };
+    assert!(iteration < 40);
+    let last = out.rows.last().expect("a row");
+    assert!(last.diverged && !last.train_loss.is_finite());
+    assert!(out.rows[..out.rows.len() - 1].iter().all(|r| !r.diverged));
+}
+
+#[test]
+fn pad_crop_flip_makes_crops_of_the_padded_image() {
+    let _rng = rng_lock();
+    tch::manual_seed(0);
+    let b = 64;
+    let x = Tensor::randn([b, 3, 8, 8], (Kind::Float, Device::Cpu));
+    let y = pad_crop_flip(&x, 2);
+    assert_eq!(y.size(), vec![b, 3, 8, 8]);
+    let p = x.constant_pad_nd([2, 2, 2, 2]);
+    let mut offsets = std::collections::BTreeSet::new();
+    let mut flips = 0;
+    for i in 0..b {
+        let yi = y.get(i);
+        let mut found = None;
+        'search: for oy in 0..5 {
+            for ox in 0..5 {
+                let crop = p.get(i).narrow(1, oy, 8).narrow(2, ox, 8);
+                for flip in [false, true] {
+                    let c = if flip {
+                        crop.flip([2])
+                    } else {
+                        crop.shallow_clone()
+                    };
+                    if c.equal(&yi) {
+                        found = Some((oy, ox, flip));
+                        break 'search;
+                    }
+                }
+            }
+        }
+        let (oy, ox, flip) = found.unwrap_or_else(|| panic!("image {i} is not a (flipped) crop"));
+        offsets.insert((oy, ox));
+        flips += flip as i32;
+    }
+    // Independent per image: many offsets, some flipped, some not.
+    assert!(offsets.len() > 10, "{} distinct offsets", offsets.len());
+    assert!(flips > 10 && flips < 54, "{flips} flips of {b}");
+}
+
+#[test]
+fn validation_split_and_normalisation() {
+    let _rng = rng_lock();
+    let raw = synthetic(200, 50);
+    let cfg = DataConfig {
+        normalize: Normalize::PerPixelMean,
+        augment: Augment::None,
+        validation: 40,
+        train_subset: 0,
+        test_subset: 20,
+    };
+    let d = Dataset::new(&raw, &cfg, Device::Cpu).expect("dataset");
+    assert_eq!(
+        (
+            d.train.len(),
+            d.validation.as_ref().map(|v| v.len()),
+            d.test.len()
+        ),
+        (160, Some(40), 20)
+    );
+    let x = d.normalize(&d.train.images, Normalize::PerPixelMean);
+    let m = x
+        .mean_dim(0, false, Kind::Float)
+        .abs()
+        .max()
+        .double_value(&[]);
+    assert!(
+        m < 1e-3,
+        "per-pixel mean of the normalised training split: {m}"
+    );
+    let bad = DataConfig {
+        validation: 200,
+        ..cfg
+    };
+    assert!(Dataset::new(&raw, &bad, Device::Cpu)
+        .unwrap_err()
+        .to_string()
+        .contains("data.validation"));
+}
+
+#[test]
+fn metrics_files_are_written_atomically_and_read_by_pyarrow() {
+    let _rng = rng_lock();
+    let raw = synthetic(128, 32);
+    let cfg = config(&["train.iterations=10"]);
+    let data = Dataset::new(&raw, &cfg.data, Device::Cpu).expect("dataset");
+    let dir = tempfile::tempdir().expect("tmp");
+    let (out, _) = train(&cfg, &data, dir.path(), None);
+    let path = dir.path().join("metrics.parquet");
+    write_parquet(&path, &out.rows).expect("write");
+    assert_eq!(read_parquet(&path).expect("read back"), out.rows);
+    let before = std::fs::read(&path).expect("bytes");
+    // A writer that fails half-way: the old file stays whole and no temp file is left.
+    let r = write_atomic(&path, |f| {
+        use std::io::Write;
+        f.write_all(b"PAR1 half a file")?;
+        Err(std::io::Error::other("disk full"))
+    });
+    assert!(r.unwrap_err().to_string().contains("metrics.parquet"));
+    assert_eq!(std::fs::read(&path).expect("bytes"), before);
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+    // Other tools read it: pyarrow from the project's environment.
+    let py = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
+    let outp = std::process::Command::new(&py)
+        .args([
+            "-c",
+            "import sys, pyarrow.parquet as pq; t = pq.read_table(sys.argv[1]); print(t.num_rows, ','.join(t.schema.names))",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/setup)", py.display()));
+    assert!(
+        outp.status.success(),
+        "{}",
+        String::from_utf8_lossy(&outp.stderr)
+    );
+    let text = String::from_utf8_lossy(&outp.stdout);
+    assert!(text.starts_with(&format!("{} ", out.rows.len())), "{text}");
+    for col in [
+        "config_hash",
+        "seed",
+        "train_error",
+        "test_error",
+        "dataset",
+        "device",
+    ] {
+        assert!(text.contains(col), "{col} missing: {text}");
+    }
+}
