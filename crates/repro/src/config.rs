@@ -136,10 +136,10 @@ pub struct DataConfig {
     /// validation (ResNet Sec. 4.2 uses 45k/5k for its hyper-parameter search).
     #[serde(default)]
     pub validation: usize,
-    /// Use only the first N training images (after the shuffle); 0 = all. For `quick`/`smoke`.
+    /// Use N training images (a fixed, seed-independent shuffle); 0 = all. For `quick`/`smoke`.
     #[serde(default)]
     pub train_subset: usize,
-    /// Evaluate on the first N test images; 0 = all 10,000.
+    /// Evaluate on N test images (a fixed, seed-independent shuffle); 0 = all 10,000.
     #[serde(default)]
     pub test_subset: usize,
 }

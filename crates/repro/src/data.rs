@@ -92,10 +92,9 @@ impl Dataset {
             train
         };
         if cfg.test_subset > 0 && (cfg.test_subset as i64) < test.len() {
-            test = DeviceSplit {
-                images: test.images.narrow(0, 0, cfg.test_subset as i64),
-                labels: test.labels.narrow(0, 0, cfg.test_subset as i64),
-            };
+            // A fixed shuffle first: image-folder copies list the test set class by class.
+            let perm = with_seed(2, || Tensor::randperm(test.len(), (Kind::Int64, Device::Cpu))).to_device(device);
+            test = test.select(&perm.narrow(0, 0, cfg.test_subset as i64));
         }
         let f = train.images.to_kind(Kind::Float);
         let mean_image = f.mean_dim(&[0i64][..], false, Kind::Float);
