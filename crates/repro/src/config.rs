@@ -429,9 +429,9 @@ impl ExperimentFile {
 
     pub fn parse(text: &str, path: &Path) -> Result<Self> {
         let p = path.display();
-        let raw: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| Error::Config(format!("{p}: malformed TOML: {e}")))?;
+        let raw: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            Error::Config(format!("{p}: malformed TOML: {}", one_line(text, &e)))
+        })?;
         check_keys(&raw, TOP_KEYS, &format!("{p}"))?;
         let name = raw
             .get("experiment")
@@ -546,6 +546,20 @@ impl ExperimentFile {
                 })?;
         cfg.validate()?;
         Ok(cfg)
+    }
+}
+
+/// A TOML error on one line: "line L, column C: message".
+fn one_line(text: &str, e: &toml::de::Error) -> String {
+    let msg = e.message().trim().replace('\n', "; ");
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let col = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+            format!("line {line}, column {col}: {msg}")
+        }
+        None => msg,
     }
 }
 

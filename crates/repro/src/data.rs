@@ -93,7 +93,10 @@ impl Dataset {
         };
         if cfg.test_subset > 0 && (cfg.test_subset as i64) < test.len() {
             // A fixed shuffle first: image-folder copies list the test set class by class.
-            let perm = with_seed(2, || Tensor::randperm(test.len(), (Kind::Int64, Device::Cpu))).to_device(device);
+            let perm = with_seed(2, || {
+                Tensor::randperm(test.len(), (Kind::Int64, Device::Cpu))
+            })
+            .to_device(device);
             test = test.select(&perm.narrow(0, 0, cfg.test_subset as i64));
         }
         let f = train.images.to_kind(Kind::Float);

@@ -62,8 +62,16 @@ pub struct Args {
     #[arg(long)]
     pub threads: Option<i32>,
     /// Skip the timing probe that estimates each run's cost before training.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "estimate_only")]
     pub no_estimate: bool,
+    /// Memory layout of activations and conv weights: `auto` (channels-last on CPU,
+    /// where oneDNN is faster with it; NCHW on CUDA), `nchw` or `channels-last`.
+    /// The maths is the same; only speed differs.
+    #[arg(long, default_value = "auto")]
+    pub layout: String,
+    /// Print each run's expected cost on this device, then stop (loads no data).
+    #[arg(long)]
+    pub estimate_only: bool,
 }
 
 /// What an experiment crate says about its paper.
@@ -183,10 +191,17 @@ fn read_status(dir: &Path) -> Option<StatusFile> {
         .and_then(|b| serde_json::from_slice(&b).ok())
 }
 
-/// The binary's `main`: parse flags and run.
-pub fn main<E: Experiment>(exp: E) -> anyhow::Result<()> {
+/// The binary's `main`: parse flags, run, and on failure print one line
+/// (`error: ...`, the cause chain joined) and exit non-zero.
+pub fn main<E: Experiment>(exp: E) -> std::process::ExitCode {
     let args = Args::parse();
-    run(&exp, &args)
+    match run(&exp, &args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
 
 pub fn run<E: Experiment>(exp: &E, args: &Args) -> anyhow::Result<()> {
@@ -251,6 +266,12 @@ pub fn run<E: Experiment>(exp: &E, args: &Args) -> anyhow::Result<()> {
         })?;
         let _ = std::fs::remove_file(&probe);
         let device_label = device_name(device);
+        let channels_last = match args.layout.as_str() {
+            "auto" => !device.is_cuda(),
+            "nchw" => false,
+            "channels-last" => true,
+            other => anyhow::bail!("--layout {other}: expected auto, nchw or channels-last"),
+        };
         let todo: Vec<&RunConfig> = grid
             .iter()
             .filter(|c| {
@@ -273,6 +294,10 @@ pub fn run<E: Experiment>(exp: &E, args: &Args) -> anyhow::Result<()> {
             todo.len(),
             device_label
         );
+        if args.estimate_only {
+            estimate_costs(&todo, device, channels_last);
+            return Ok(());
+        }
         if !todo.is_empty() {
             let data_dir = args.data_dir.clone().unwrap_or_else(|| root.join("data"));
             let source = match &args.data {
@@ -288,7 +313,7 @@ pub fn run<E: Experiment>(exp: &E, args: &Args) -> anyhow::Result<()> {
                 raw.source
             );
             if !args.no_estimate {
-                estimate_costs(&todo, device);
+                estimate_costs(&todo, device, channels_last);
             }
             let mut datasets: BTreeMap<String, Dataset> = BTreeMap::new();
             for cfg in todo {
@@ -300,17 +325,14 @@ pub fn run<E: Experiment>(exp: &E, args: &Args) -> anyhow::Result<()> {
                     datasets.insert(key.clone(), Dataset::new(&raw, &cfg.data, device)?);
                 }
                 let data = &datasets[&key];
-                train_one(
-                    exp,
-                    cfg,
-                    data,
+                let opts = RunOptions {
                     device,
-                    &device_label,
+                    device_label: &device_label,
                     faithful,
-                    &profile_dir,
-                    &root,
-                    args.fresh,
-                )?;
+                    fresh: args.fresh,
+                    channels_last,
+                };
+                train_one(exp, cfg, data, &opts, &profile_dir, &root)?;
             }
         }
     }
@@ -335,19 +357,26 @@ pub fn run<E: Experiment>(exp: &E, args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How the runs of one invocation train.
+struct RunOptions<'a> {
+    device: Device,
+    device_label: &'a str,
+    faithful: bool,
+    fresh: bool,
+    channels_last: bool,
+}
+
 /// Trains (or resumes) one run and writes its directory.
-#[allow(clippy::too_many_arguments)]
 fn train_one<E: Experiment>(
     exp: &E,
     cfg: &RunConfig,
     data: &Dataset,
-    device: Device,
-    device_label: &str,
-    faithful: bool,
+    opts: &RunOptions,
     profile_dir: &Path,
     root: &Path,
-    fresh: bool,
 ) -> anyhow::Result<()> {
+    let (device, device_label, faithful, fresh) =
+        (opts.device, opts.device_label, opts.faithful, opts.fresh);
     let run_dir = profile_dir.join("runs").join(cfg.run_id());
     std::fs::create_dir_all(&run_dir).at(&run_dir)?;
     // One process per run directory: a second one pointed at it stops here.
@@ -387,6 +416,7 @@ fn train_one<E: Experiment>(
         faithful,
         stop_at_checkpoint_after: None,
         progress: true,
+        channels_last: opts.channels_last,
     };
     let outcome = train::train_run(cfg, net.as_ref(), &vs, &ctx)?;
     write_parquet(&run_dir.join("metrics.parquet"), &outcome.rows)?;
@@ -427,7 +457,7 @@ fn train_one<E: Experiment>(
 }
 
 /// Times a few steps of each distinct model and prints the expected cost of each run.
-fn estimate_costs(todo: &[&RunConfig], device: Device) {
+fn estimate_costs(todo: &[&RunConfig], device: Device, channels_last: bool) {
     let mut per_model: BTreeMap<String, f64> = BTreeMap::new();
     eprintln!(
         "expected cost (timed on {} steps of each model on this device):",
@@ -441,7 +471,7 @@ fn estimate_costs(todo: &[&RunConfig], device: Device) {
         );
         let secs = *per_model
             .entry(key)
-            .or_insert_with(|| time_steps(cfg, device, 2).unwrap_or(f64::NAN));
+            .or_insert_with(|| time_steps(cfg, device, 2, channels_last).unwrap_or(f64::NAN));
         let total = secs * cfg.train.iterations as f64;
         eprintln!(
             "  {:<24} {:>8} iterations x {:>7.3} s = {}",
@@ -453,7 +483,13 @@ fn estimate_costs(todo: &[&RunConfig], device: Device) {
     }
 }
 
-fn time_steps(cfg: &RunConfig, device: Device, steps: usize) -> Result<f64> {
+/// Seconds per training step of `cfg`'s model on random data (after one warm-up step).
+pub fn time_steps(
+    cfg: &RunConfig,
+    device: Device,
+    steps: usize,
+    channels_last: bool,
+) -> Result<f64> {
     let vs = VarStore::new(device);
     let net = models::build(&vs.root(), &cfg.model)?;
     let mut sgd = train::sgd::Sgd::new(
@@ -461,10 +497,16 @@ fn time_steps(cfg: &RunConfig, device: Device, steps: usize) -> Result<f64> {
         cfg.train.momentum,
         cfg.train.weight_decay,
         cfg.train.velocity,
+        channels_last,
     );
     let [c, h, w] = models::input_shape(&cfg.model);
     let b = cfg.train.batch_size;
     let x = tch::Tensor::randn([b, c, h, w], (tch::Kind::Float, device));
+    let x = if channels_last {
+        train::sgd::to_channels_last(&x)
+    } else {
+        x
+    };
     let y = tch::Tensor::zeros([b], (tch::Kind::Int64, device));
     let mut step = || {
         let loss = net.forward_t(&x, true).cross_entropy_for_logits(&y);

@@ -131,7 +131,7 @@ fn run(convention: Velocity, flat: bool) -> Vec<Tensor> {
     let y = Tensor::randint(3, [16], (Kind::Int64, Device::Cpu));
     let lrs = [0.1, 0.1, 0.1, 0.01, 0.01, 0.001];
     if flat {
-        let mut opt = Sgd::new(&vs, 0.9, 1e-2, convention);
+        let mut opt = Sgd::new(&vs, 0.9, 1e-2, convention, false);
         for lr in lrs {
             let loss = net.forward(&x).cross_entropy_for_logits(&y);
             opt.step(&loss, lr);
@@ -177,7 +177,7 @@ fn velocity_conventions_differ_only_after_an_lr_change() {
         let net = model(&vs.root());
         let x = Tensor::randn([16, 6], (Kind::Float, Device::Cpu));
         let y = Tensor::randint(3, [16], (Kind::Int64, Device::Cpu));
-        let mut opt = Sgd::new(&vs, 0.9, 1e-2, conv);
+        let mut opt = Sgd::new(&vs, 0.9, 1e-2, conv, false);
         for _ in 0..4 {
             let loss = net.forward(&x).cross_entropy_for_logits(&y);
             opt.step(&loss, 0.1);
@@ -211,7 +211,7 @@ fn flat_buffer_aliases_the_model_variables() {
     let net = model(&vs.root());
     let x = Tensor::randn([4, 6], (Kind::Float, Device::Cpu));
     let before = net.forward(&x);
-    let mut opt = Sgd::new(&vs, 0.0, 0.0, Velocity::LrInside);
+    let mut opt = Sgd::new(&vs, 0.0, 0.0, Velocity::LrInside, false);
     assert!(
         (net.forward(&x) - &before).abs().max().double_value(&[]) < 1e-7,
         "values unchanged by flattening"
@@ -222,4 +222,52 @@ fn flat_buffer_aliases_the_model_variables() {
         (net.forward(&x) - &before).abs().max().double_value(&[]) > 1e-3,
         "the layers see the update"
     );
+}
+
+#[test]
+fn channels_last_flat_sgd_equals_per_parameter_sgd_on_a_resnet() {
+    let _rng = rng_lock();
+    use repro::config::{BlockKind, ShortcutOption};
+    use repro::models::resnet::{ResNet, ResNetSpec};
+    use repro::models::Network;
+    let train = |channels_last: Option<bool>| {
+        tch::manual_seed(11);
+        let vs = VarStore::new(Device::Cpu);
+        let net = ResNet::new(
+            &vs.root(),
+            &ResNetSpec::cifar(8, BlockKind::Basic, true, ShortcutOption::A, 4, 10),
+        );
+        let x = Tensor::randn([8, 3, 32, 32], (Kind::Float, Device::Cpu));
+        let y = Tensor::randint(10, [8], (Kind::Int64, Device::Cpu));
+        match channels_last {
+            Some(cl) => {
+                let mut opt = Sgd::new(&vs, 0.9, 1e-4, Velocity::LrInside, cl);
+                let x = if cl {
+                    repro::train::sgd::to_channels_last(&x)
+                } else {
+                    x
+                };
+                for lr in [0.1, 0.1, 0.01] {
+                    let loss = net.forward_t(&x, true).cross_entropy_for_logits(&y);
+                    opt.step(&loss, lr);
+                }
+            }
+            None => {
+                let mut opt = PerParameterSgd::new(&vs, 0.9, 1e-4, Velocity::LrInside);
+                for lr in [0.1, 0.1, 0.01] {
+                    let loss = net.forward_t(&x, true).cross_entropy_for_logits(&y);
+                    opt.step(&loss, lr);
+                }
+            }
+        }
+        params(&vs)
+    };
+    let reference = train(None);
+    for cl in [false, true] {
+        let got = train(Some(cl));
+        for (p, q) in got.iter().zip(&reference) {
+            let d = (p - q).abs().max().double_value(&[]);
+            assert!(d < 1e-4, "channels_last={cl}: max difference {d}");
+        }
+    }
 }

@@ -98,6 +98,7 @@ fn train(
         faithful: false,
         stop_at_checkpoint_after: stop,
         progress: false,
+        channels_last: true,
     };
     let out = train::train_run(cfg, net.as_ref(), &vs, &ctx).expect("trains");
     let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
@@ -179,6 +180,7 @@ fn corrupted_checkpoint_is_an_error_naming_the_file() {
         faithful: false,
         stop_at_checkpoint_after: None,
         progress: false,
+        channels_last: false,
     };
     let e = train::train_run(&cfg, net.as_ref(), &vs, &ctx)
         .unwrap_err()

@@ -442,6 +442,6 @@ fn fraction_higher(a: &[(f64, f64)], b: &[(f64, f64)]) -> f64 {
     common.iter().filter(|&&h| h).count() as f64 / common.len() as f64
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     repro::experiment::main(Degradation)
 }

@@ -36,6 +36,8 @@ pub struct TrainContext<'a> {
     /// Stop (as if killed) at the first checkpoint at or after this iteration. For tests.
     pub stop_at_checkpoint_after: Option<i64>,
     pub progress: bool,
+    /// Keep activations and conv weights in NHWC layout (faster on CPUs; same maths).
+    pub channels_last: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -77,6 +79,7 @@ pub fn evaluate(
     split: &DeviceSplit,
     cfg: &RunConfig,
     batch: i64,
+    channels_last: bool,
 ) -> (f64, f64) {
     tch::no_grad(|| {
         let n = split.len();
@@ -86,6 +89,11 @@ pub fn evaluate(
         while start < n {
             let len = batch.min(n - start);
             let x = data.normalize(&split.images.narrow(0, start, len), cfg.data.normalize);
+            let x = if channels_last {
+                sgd::to_channels_last(&x)
+            } else {
+                x
+            };
             let y = split.labels.narrow(0, start, len);
             let logits = net.forward_t(&x, false).to_kind(Kind::Float);
             let loss = logits.cross_entropy_loss::<Tensor>(&y, None, Reduction::Sum, -100, 0.0);
@@ -131,7 +139,13 @@ pub fn train_run(
     let precision = match t.precision {
         Precision::Fp32 => "fp32",
     };
-    let mut sgd = Sgd::new(vs, t.momentum, t.weight_decay, t.velocity);
+    let mut sgd = Sgd::new(
+        vs,
+        t.momentum,
+        t.weight_decay,
+        t.velocity,
+        ctx.channels_last,
+    );
 
     // State that a checkpoint restores.
     let mut iteration = 0i64;
@@ -189,6 +203,11 @@ pub fn train_run(
         // All randomness of this step (augmentation, dropout) from (seed, iteration).
         tch::manual_seed(derive_seed(cfg.seed, SEED_STEP, iteration as u64) as i64);
         let x = augment(&x, cfg.data.augment);
+        let x = if ctx.channels_last {
+            sgd::to_channels_last(&x)
+        } else {
+            x
+        };
         let logits = net.forward_t(&x, true);
         let loss = logits.cross_entropy_for_logits(&y);
         tch::no_grad(|| {
@@ -221,9 +240,16 @@ pub fn train_run(
         if eval_now && !diverged {
             let eval_batch = 500;
             if let Some(v) = &data.validation {
-                val = Some(evaluate(net, data, v, cfg, eval_batch));
+                val = Some(evaluate(net, data, v, cfg, eval_batch, ctx.channels_last));
             }
-            test = Some(evaluate(net, data, &data.test, cfg, eval_batch));
+            test = Some(evaluate(
+                net,
+                data,
+                &data.test,
+                cfg,
+                eval_batch,
+                ctx.channels_last,
+            ));
             let signal = val.or(test).map(|v| v.1).unwrap_or(f64::NAN);
             observe_eval_error(t, signal, &mut lr_state);
         }

@@ -19,14 +19,40 @@ pub struct Sgd {
     pub convention: Velocity,
     /// Steps taken (checkpointed).
     pub steps: i64,
+    channels_last: bool,
+}
+
+/// A parameter (or its gradient) as a 1-d tensor in the flat buffer's order.
+fn flatten(t: &Tensor, channels_last: bool) -> Tensor {
+    if channels_last && t.dim() == 4 {
+        t.permute([0, 2, 3, 1]).reshape([-1])
+    } else {
+        t.reshape([-1])
+    }
+}
+
+/// The same values with NHWC strides (PyTorch's `channels_last` memory format).
+pub fn to_channels_last(x: &Tensor) -> Tensor {
+    x.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2])
 }
 
 impl Sgd {
     /// Moves every trainable variable of `vs` into one flat buffer (values unchanged).
-    pub fn new(vs: &VarStore, momentum: f64, weight_decay: f64, convention: Velocity) -> Self {
+    /// With `channels_last`, 4-d weights are laid out NHWC inside the buffer (same
+    /// values, same maths; oneDNN's convolutions are faster in that layout on CPUs).
+    pub fn new(
+        vs: &VarStore,
+        momentum: f64,
+        weight_decay: f64,
+        convention: Velocity,
+        channels_last: bool,
+    ) -> Self {
         let mut params = vs.trainable_variables();
         let flat = tch::no_grad(|| {
-            let parts: Vec<Tensor> = params.iter().map(|p| p.detach().reshape([-1])).collect();
+            let parts: Vec<Tensor> = params
+                .iter()
+                .map(|p| flatten(&p.detach(), channels_last))
+                .collect();
             if parts.is_empty() {
                 Tensor::zeros([0], (Kind::Float, vs.device()))
             } else {
@@ -36,7 +62,14 @@ impl Sgd {
         let mut off = 0;
         for p in params.iter_mut() {
             let n = p.numel() as i64;
-            let view = flat.narrow(0, off, n).view(p.size().as_slice());
+            let size = p.size();
+            let view = match (channels_last, size.as_slice()) {
+                (true, &[o, i, h, w]) => flat
+                    .narrow(0, off, n)
+                    .view([o, h, w, i])
+                    .permute([0, 3, 1, 2]),
+                _ => flat.narrow(0, off, n).view(size.as_slice()),
+            };
             // Re-points the variable (shared by the layers holding it) at the flat storage.
             p.set_data(&view);
             off += n;
@@ -50,14 +83,19 @@ impl Sgd {
             weight_decay,
             convention,
             steps: 0,
+            channels_last,
         }
     }
 
-    /// Gradients of `loss` with respect to the parameters, as one flat tensor.
-    /// (`run_backward` returns them without accumulating into `.grad`, so nothing needs zeroing.)
+    /// Gradients of `loss` with respect to the parameters, as one flat tensor in
+    /// the buffer's layout. (`run_backward` returns them without accumulating
+    /// into `.grad`, so nothing needs zeroing.)
     pub fn flat_grad(&self, loss: &Tensor) -> Tensor {
         let grads = Tensor::run_backward(&[loss], &self.params, false, false);
-        let parts: Vec<Tensor> = grads.iter().map(|g| g.reshape([-1])).collect();
+        let parts: Vec<Tensor> = grads
+            .iter()
+            .map(|g| flatten(g, self.channels_last))
+            .collect();
         Tensor::cat(&parts, 0)
     }
 

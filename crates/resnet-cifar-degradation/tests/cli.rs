@@ -1,0 +1,292 @@
+//! The binary end to end: smoke training on the shared CIFAR-10 JPEG copy,
+//! Parquet, figures regenerated from Parquet alone, skip/resume, bad input.
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_resnet-cifar-degradation");
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The shared real CIFAR-10 copy, if this machine has it. CI has it: there its absence fails.
+fn shared_jpeg() -> Option<PathBuf> {
+    let p = root().join("../shared/datasets/cifar-10-jpeg.tar.gz");
+    if p.exists() {
+        return Some(p);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI: {} is missing",
+        p.display()
+    );
+    eprintln!(
+        "skipping: {} not found (not required outside CI)",
+        p.display()
+    );
+    None
+}
+
+/// Decoded-data cache shared by the tests of this crate.
+fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("cifar-cache")
+}
+
+fn run(args: &[&str]) -> Output {
+    let out = Command::new(BIN)
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("binary runs");
+    eprintln!(
+        "$ {} {}\n{}",
+        BIN,
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+#[test]
+fn smoke_end_to_end_then_replot_from_parquet_alone() {
+    let Some(data) = shared_jpeg() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("results");
+    let (d, o, c) = (data.to_str().unwrap(), out.to_str().unwrap(), data_dir());
+    let common = [
+        "--profile",
+        "smoke",
+        "--data",
+        d,
+        "--data-dir",
+        c.to_str().unwrap(),
+        "--out",
+        o,
+        "--no-estimate",
+    ];
+    let r = run(&common);
+    assert!(r.status.success(), "{}", stderr(&r));
+    let dir = out.join("smoke");
+    for f in [
+        "metrics.parquet",
+        "report.md",
+        "claims.json",
+        "fig6.svg",
+        "fig6.png",
+        "fig7.png",
+    ] {
+        assert!(dir.join(f).exists(), "{f} missing");
+    }
+    let rows = repro::metrics::read_parquet(&dir.join("metrics.parquet")).expect("metrics");
+    let mut ids: Vec<&str> = rows.iter().map(|r| r.run_id.as_str()).collect();
+    ids.dedup();
+    assert_eq!(ids, vec!["plain-20-s1", "resnet-20-s1"]);
+    assert!(rows
+        .iter()
+        .all(|r| r.dataset == "CIFAR-10 (JPEG q75 copy)" && !r.faithful && r.profile == "smoke"));
+    assert!(rows.iter().any(|r| r.test_error.is_some()));
+    let report = std::fs::read_to_string(dir.join("report.md")).expect("report");
+    assert!(report.contains("CIFAR-10 (JPEG q75 copy)") && report.contains("shortened schedule"));
+    let svg = std::fs::read_to_string(dir.join("fig6.svg")).expect("svg");
+    assert!(svg.contains("CIFAR-10 (JPEG q75 copy)") && svg.contains("SHORTENED"));
+    for run in ["plain-20-s1", "resnet-20-s1"] {
+        for f in [
+            "config.toml",
+            "provenance.json",
+            "status.json",
+            "metrics.parquet",
+            "responses.parquet",
+        ] {
+            assert!(dir.join("runs").join(run).join(f).exists(), "{run}/{f}");
+        }
+        assert!(
+            !dir.join("runs").join(run).join("checkpoint.json").exists(),
+            "checkpoints removed at the end"
+        );
+    }
+    let prov =
+        std::fs::read_to_string(dir.join("runs/resnet-20-s1/provenance.json")).expect("provenance");
+    for k in [
+        "git_commit",
+        "libtorch_version",
+        "2.13.0",
+        "tch 0.26",
+        "d877bdec11f5",
+    ] {
+        assert!(prov.contains(k), "provenance lacks {k}: {prov}");
+    }
+
+    // A second run skips finished runs and leaves their metrics as they were.
+    let before = std::fs::read(dir.join("runs/plain-20-s1/metrics.parquet")).expect("bytes");
+    let r = run(&common);
+    assert!(r.status.success());
+    assert!(stderr(&r).contains("0 to train"), "{}", stderr(&r));
+    assert_eq!(
+        std::fs::read(dir.join("runs/plain-20-s1/metrics.parquet")).expect("bytes"),
+        before
+    );
+
+    // Figures and report come back from the Parquet files alone (no data source needed).
+    for f in ["fig6.svg", "fig6.png", "fig7.svg", "fig7.png", "report.md"] {
+        std::fs::remove_file(dir.join(f)).expect("rm");
+    }
+    let r = run(&[
+        "--profile",
+        "smoke",
+        "--data",
+        "/nonexistent/cifar",
+        "--out",
+        o,
+        "--plot-only",
+    ]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("fig6.svg")).expect("svg"),
+        svg,
+        "figure regenerated identically"
+    );
+    assert!(dir.join("fig7.png").exists() && dir.join("report.md").exists());
+}
+
+#[test]
+fn smoke_training_lowers_training_error_well_below_chance() {
+    let Some(data) = shared_jpeg() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let o = tmp.path().join("r");
+    let c = data_dir();
+    let r = run(&[
+        "--profile",
+        "smoke",
+        "--runs",
+        "resnet-20",
+        "--data",
+        data.to_str().unwrap(),
+        "--data-dir",
+        c.to_str().unwrap(),
+        "--out",
+        o.to_str().unwrap(),
+        "--no-estimate",
+        "--set",
+        "train.iterations=300",
+        "--set",
+        "train.batch_size=64",
+        "--set",
+        "data.train_subset=8192",
+        "--set",
+        "data.test_subset=1000",
+        "--set",
+        "train.schedule.lr_drops_at=[250]",
+        "--set",
+        "train.eval_every=300",
+        "--set",
+        "train.log_every=25",
+        "--set",
+        "train.checkpoint_every=100",
+    ]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    let rows = repro::metrics::read_parquet(&o.join("smoke/runs/resnet-20-s1/metrics.parquet"))
+        .expect("metrics");
+    let windows: Vec<_> = rows.iter().filter(|r| r.kind == "window").collect();
+    let tail: f64 = windows[windows.len() - 4..]
+        .iter()
+        .map(|r| r.train_error)
+        .sum::<f64>()
+        / 4.0;
+    let test = rows
+        .iter()
+        .rev()
+        .find_map(|r| r.test_error)
+        .expect("test error");
+    eprintln!(
+        "training error over the last 100 iterations {tail:.3}, test error {test:.3} (chance 0.9)"
+    );
+    assert!(tail < 0.70, "training error {tail}");
+    assert!(test < 0.75, "test error {test}");
+    assert!(o.join("smoke/fig6.png").exists());
+}
+
+#[test]
+fn bad_input_fails_clearly_and_keeps_earlier_results() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("results");
+    // Earlier results that must survive every failure below.
+    std::fs::create_dir_all(out.join("smoke")).expect("mkdir");
+    std::fs::write(out.join("smoke/report.md"), "earlier report").expect("write");
+    let o = out.to_str().unwrap();
+    let bad_toml = tmp.path().join("bad.toml");
+    std::fs::write(&bad_toml, "[experiment\nname = ").expect("write");
+    let unknown_key = tmp.path().join("unknown.toml");
+    let good = std::fs::read_to_string(root().join("experiments/resnet-cifar-degradation.toml"))
+        .expect("config");
+    std::fs::write(
+        &unknown_key,
+        good.replace("momentum = 0.9", "momentum = 0.9\nnesterov = true"),
+    )
+    .expect("write");
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["--config".into(), bad_toml.display().to_string()],
+            "malformed TOML",
+        ),
+        (
+            vec!["--config".into(), unknown_key.display().to_string()],
+            "nesterov",
+        ),
+        (vec!["--set".into(), "model.depth=21".into()], "6n+2"),
+        (vec!["--set".into(), "train.lr=-1".into()], "train.lr"),
+        (
+            vec!["--set".into(), "train.batch_size=0".into()],
+            "train.batch_size",
+        ),
+        (vec!["--device".into(), "cuda".into()], "--device cuda"),
+        (
+            vec!["--data".into(), "/nonexistent/cifar.tar.gz".into()],
+            "/nonexistent/cifar.tar.gz",
+        ),
+        (vec!["--runs".into(), "resnet-21".into()], "resnet-21"),
+        (vec!["--profile".into(), "fast".into()], "fast"),
+    ];
+    for (extra, want) in cases {
+        if want == "--device cuda" && tch::Cuda::is_available() {
+            continue;
+        }
+        let mut args: Vec<String> = ["--out", o, "--no-estimate"].map(String::from).to_vec();
+        if !extra.contains(&"--profile".to_string()) {
+            args.extend(["--profile".into(), "smoke".into()]);
+        }
+        args.extend(extra);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let r = run(&refs);
+        assert!(!r.status.success(), "{refs:?} should fail");
+        let e = stderr(&r);
+        assert!(
+            e.contains(want),
+            "{refs:?}: error should mention `{want}`: {e}"
+        );
+        assert!(
+            e.lines().count() <= 12,
+            "{refs:?}: a short message, not a panic: {e}"
+        );
+        assert!(!e.contains("panicked"), "{e}");
+        assert_eq!(
+            std::fs::read_to_string(out.join("smoke/report.md")).expect("kept"),
+            "earlier report"
+        );
+    }
+    // An output directory that cannot be written.
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, "x").expect("write");
+    let r = run(&[
+        "--profile",
+        "smoke",
+        "--out",
+        file.join("sub").to_str().unwrap(),
+        "--no-estimate",
+    ]);
+    assert!(!r.status.success());
+    assert!(stderr(&r).contains("a-file"), "{}", stderr(&r));
+}
