@@ -1,7 +1,7 @@
 """PyTorch eager reference for the harness benchmark (same models, batch, threads).
 
 Prints one JSON line per model: {"model", "layout", "images_per_sec", "step_ms"}.
-Used by `scripts/bench`; the Rust side is `cargo run --release -p repro --example bench`.
+Used by `scripts/benchmark`; the Rust side is `cargo run --release -p repro --example bench`.
 """
 import argparse, json, time
 import torch

@@ -207,6 +207,9 @@ pub struct TrainConfig {
     pub eval_every: i64,
     /// Save a checkpoint every this many iterations (and at the end).
     pub checkpoint_every: i64,
+    /// Stop at the end of the first epoch whose training error is below this fraction.
+    #[serde(default)]
+    pub stop_at_train_error_below: Option<f64>,
     /// Also evaluate at the end of every epoch (AlexNet-style schedules that watch validation error).
     #[serde(default)]
     pub eval_each_epoch: bool,
@@ -331,6 +334,14 @@ impl RunConfig {
                 }
             }
             Schedule::Constant => {}
+        }
+        if let Some(x) = t.stop_at_train_error_below {
+            if !(0.0..=1.0).contains(&x) {
+                return bad(
+                    "train.stop_at_train_error_below",
+                    format!("is a fraction in [0, 1], got {x}"),
+                );
+            }
         }
         if let Some(w) = &t.warmup {
             if !(w.lr.is_finite() && w.lr > 0.0) {
@@ -615,11 +626,19 @@ impl Override {
     }
 }
 
-/// Deep merge: tables merge key by key, anything else is replaced.
+/// Deep merge: tables merge key by key, anything else is replaced. A table
+/// that names a different variant (`kind` of a schedule, `family` of a model)
+/// replaces the old one whole: its fields would not mix.
 fn merge(into: &mut toml::Table, from: &toml::Table) {
     for (k, v) in from {
         match (into.get_mut(k), v) {
-            (Some(toml::Value::Table(a)), toml::Value::Table(b)) => merge(a, b),
+            (Some(toml::Value::Table(a)), toml::Value::Table(b))
+                if ["kind", "family"]
+                    .iter()
+                    .all(|t| b.get(*t).is_none() || b.get(*t) == a.get(*t)) =>
+            {
+                merge(a, b)
+            }
             _ => {
                 into.insert(k.clone(), v.clone());
             }

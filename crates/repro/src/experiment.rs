@@ -346,6 +346,10 @@ pub fn run<E: Experiment>(exp: &E, args: &Args) -> anyhow::Result<()> {
         faithful,
         &root,
     )?;
+    if res.rows.is_empty() && !args.plot_only {
+        eprintln!("no finished runs under {} yet: no report written", profile_dir.display());
+        return Ok(());
+    }
     if res.rows.is_empty() {
         anyhow::bail!(
             "no metrics under {} for profile `{}`: run without --plot-only first",
@@ -421,7 +425,14 @@ fn train_one<E: Experiment>(
     let outcome = train::train_run(cfg, net.as_ref(), &vs, &ctx)?;
     write_parquet(&run_dir.join("metrics.parquet"), &outcome.rows)?;
     let (status, iterations) = match outcome.status {
-        RunStatus::Completed => ("completed", cfg.train.iterations),
+        RunStatus::Completed => (
+            "completed",
+            outcome
+                .rows
+                .last()
+                .map(|r| r.iteration)
+                .unwrap_or(cfg.train.iterations),
+        ),
         RunStatus::Diverged { iteration } => ("diverged", iteration),
         RunStatus::Interrupted { iteration } => ("interrupted", iteration),
     };

@@ -15,6 +15,7 @@ pub mod models;
 pub mod progress;
 pub mod provenance;
 pub mod report;
+pub mod testing;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -98,25 +98,78 @@ pub fn pct(x: f64) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct Runs {
     pub by_name: BTreeMap<String, BTreeMap<i64, Vec<MetricRow>>>,
+    /// The same, per-epoch rows.
+    pub epochs_by_name: BTreeMap<String, BTreeMap<i64, Vec<MetricRow>>>,
+}
+
+type Grouped = BTreeMap<String, BTreeMap<i64, Vec<MetricRow>>>;
+
+fn group(rows: &[MetricRow], kind: &str) -> Grouped {
+    let mut by_name: Grouped = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.kind == kind) {
+        by_name
+            .entry(r.run_name.clone())
+            .or_default()
+            .entry(r.seed)
+            .or_default()
+            .push(r.clone());
+    }
+    for seeds in by_name.values_mut() {
+        for v in seeds.values_mut() {
+            v.sort_by_key(|r| r.iteration);
+        }
+    }
+    by_name
 }
 
 impl Runs {
     pub fn new(rows: &[MetricRow]) -> Self {
-        let mut by_name: BTreeMap<String, BTreeMap<i64, Vec<MetricRow>>> = BTreeMap::new();
-        for r in rows.iter().filter(|r| r.kind == "window") {
-            by_name
-                .entry(r.run_name.clone())
-                .or_default()
-                .entry(r.seed)
-                .or_default()
-                .push(r.clone());
+        Self {
+            by_name: group(rows, "window"),
+            epochs_by_name: group(rows, "epoch"),
         }
-        for seeds in by_name.values_mut() {
-            for v in seeds.values_mut() {
-                v.sort_by_key(|r| r.iteration);
-            }
-        }
-        Self { by_name }
+    }
+
+    /// Per-epoch rows of each seed of a run.
+    pub fn epoch_seeds(&self, name: &str) -> Vec<&Vec<MetricRow>> {
+        self.epochs_by_name
+            .get(name)
+            .map(|s| s.values().collect())
+            .unwrap_or_default()
+    }
+
+    /// For each seed: the first epoch (1-based) whose training error is at or below
+    /// `threshold`, with its iteration; None where the run never got there.
+    pub fn first_epoch_below(&self, name: &str, threshold: f64) -> Vec<Option<(f64, i64)>> {
+        self.epoch_seeds(name)
+            .iter()
+            .map(|rows| {
+                rows.iter()
+                    .find(|r| r.train_error <= threshold)
+                    .map(|r| (r.epoch.round(), r.iteration))
+            })
+            .collect()
+    }
+
+    /// Epochs trained by each seed.
+    pub fn epochs_trained(&self, name: &str) -> Vec<f64> {
+        self.epoch_seeds(name)
+            .iter()
+            .filter_map(|rows| rows.last().map(|r| r.epoch.round()))
+            .collect()
+    }
+
+    /// Final (train error, test error) of each seed from its last evaluated row.
+    pub fn final_gap(&self, name: &str) -> Vec<(f64, f64)> {
+        self.seeds(name)
+            .iter()
+            .filter_map(|rows| {
+                rows.iter()
+                    .rev()
+                    .find(|r| r.test_error.is_some())
+                    .map(|r| (r.train_error, r.test_error.unwrap_or(f64::NAN)))
+            })
+            .collect()
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -303,4 +356,120 @@ pub fn write(
 
 fn esc(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// Final numbers of one arm of an ablation over its seeds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Arm {
+    pub test_error: Option<Stats>,
+    pub train_error: Option<Stats>,
+    /// Test minus training error at the end (how much the arm overfits).
+    pub gap: Option<Stats>,
+}
+
+impl Runs {
+    pub fn arm(&self, name: &str) -> Arm {
+        let fg = self.final_gap(name);
+        Arm {
+            test_error: stats(&fg.iter().map(|g| g.1).collect::<Vec<_>>()),
+            train_error: stats(&fg.iter().map(|g| g.0).collect::<Vec<_>>()),
+            gap: stats(&fg.iter().map(|g| g.1 - g.0).collect::<Vec<_>>()),
+        }
+    }
+
+    /// Mean-over-seeds per-epoch curve (epoch, value in %).
+    pub fn epoch_curve(
+        &self,
+        name: &str,
+        value: impl Fn(&MetricRow) -> Option<f64>,
+    ) -> Vec<(f64, f64)> {
+        let mut at: BTreeMap<i64, (f64, usize)> = BTreeMap::new();
+        for rows in self.epoch_seeds(name) {
+            for r in rows {
+                if let Some(v) = value(r) {
+                    let e = at.entry(r.epoch.round() as i64).or_insert((0.0, 0));
+                    e.0 += v;
+                    e.1 += 1;
+                }
+            }
+        }
+        at.into_iter()
+            .map(|(e, (s, n))| (e as f64, 100.0 * s / n as f64))
+            .collect()
+    }
+}
+
+/// A panel of per-epoch error curves in the papers' style: training error
+/// dashed, test error bold, one colour per run.
+pub fn epoch_panel(runs: &Runs, title: &str, names: &[&str]) -> figures::Panel {
+    let mut p = figures::Panel::new(title, "epochs", "error (%)");
+    for (c, name) in names
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| runs.epochs_by_name.contains_key(**n))
+    {
+        p.series.push(figures::Series::train(
+            format!("{name} train"),
+            runs.epoch_curve(name, |r| Some(r.train_error)),
+            c,
+        ));
+        p.series.push(figures::Series::test(
+            name.to_string(),
+            runs.epoch_curve(name, |r| r.test_error),
+            c,
+        ));
+    }
+    p
+}
+
+/// Table rows "arm | test error | training error | gap" for an ablation.
+pub fn arm_table(runs: &Runs, title: &str, arms: &[&str], note: &str) -> Table {
+    Table {
+        title: title.into(),
+        header: [
+            "arm",
+            "test error (mean ± std)",
+            "training error",
+            "test - training",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: arms
+            .iter()
+            .map(|a| {
+                let arm = runs.arm(a);
+                vec![
+                    a.to_string(),
+                    pct_stats(arm.test_error),
+                    pct_stats(arm.train_error),
+                    pct_stats(arm.gap),
+                ]
+            })
+            .collect(),
+        note: note.into(),
+    }
+}
+
+/// "lower is better" comparison of two arms' means: verdict and a measured string.
+pub fn compare_lower(
+    a_name: &str,
+    a: Option<Stats>,
+    b_name: &str,
+    b: Option<Stats>,
+) -> (String, Verdict) {
+    match (a, b) {
+        (Some(a), Some(b)) => (
+            format!(
+                "{a_name} {} vs {b_name} {} (difference {:+.2} points)",
+                pct_stats(Some(a)),
+                pct_stats(Some(b)),
+                100.0 * (a.mean - b.mean)
+            ),
+            Verdict::from_bool(a.mean < b.mean),
+        ),
+        _ => (
+            "—".into(),
+            Verdict::NotEvaluated(format!("{a_name} or {b_name} not run")),
+        ),
+    }
 }

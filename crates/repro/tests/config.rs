@@ -34,6 +34,7 @@ description = "short"
 runs = ["plain-20"]
 seeds = [1]
 train.iterations = 1_200
+train.schedule = { kind = "plateau", factor = 0.1, patience = 3, max_drops = 2 }
 "#;
 
 fn parse(text: &str) -> Result<ExperimentFile, String> {
@@ -58,6 +59,15 @@ fn resolves_defaults_profile_run_and_overrides_in_order() {
     ));
     let q = f.resolve("quick", "plain-20", 1, &[]).expect("resolves");
     assert_eq!(q.train.iterations, 1_200);
+    // A schedule of another kind replaces the default one whole (no field mixing).
+    assert_eq!(
+        q.train.schedule,
+        repro::config::Schedule::Plateau {
+            factor: 0.1,
+            patience: 3,
+            max_drops: 2
+        }
+    );
     let o: Override = "train.lr=0.05".parse().expect("override");
     let q = f.resolve("quick", "plain-20", 1, &[o]).expect("resolves");
     assert_eq!(q.train.lr, 0.05);

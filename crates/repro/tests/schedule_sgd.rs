@@ -21,7 +21,7 @@ fn resnet_recipe(warmup: bool) -> TrainConfig {
             lr_drops_at: vec![32_000, 48_000],
             factor: 0.1,
         },
-        warmup: warmup.then(|| Warmup {
+        warmup: warmup.then_some(Warmup {
             lr: 0.01,
             until_train_error_below: 0.8,
         }),
@@ -32,6 +32,7 @@ fn resnet_recipe(warmup: bool) -> TrainConfig {
         eval_every: 1000,
         checkpoint_every: 2000,
         eval_each_epoch: false,
+        stop_at_train_error_below: None,
         precision: repro::config::Precision::Fp32,
     }
 }

@@ -290,3 +290,154 @@ fn bad_input_fails_clearly_and_keeps_earlier_results() {
     assert!(!r.status.success());
     assert!(stderr(&r).contains("a-file"), "{}", stderr(&r));
 }
+
+#[test]
+fn killed_at_random_points_and_restarted_equals_an_uninterrupted_run() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = repro::testing::tiny_cifar(&tmp.path().join("data"), 200, 200).expect("data");
+    let cache = tmp.path().join("cache");
+    let args = |out: &Path| -> Vec<String> {
+        [
+            "--profile",
+            "smoke",
+            "--runs",
+            "resnet-20",
+            "--no-estimate",
+            "--data",
+            data.to_str().unwrap(),
+            "--data-dir",
+            cache.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--set",
+            "train.iterations=40",
+            "--set",
+            "train.checkpoint_every=5",
+            "--set",
+            "train.log_every=5",
+            "--set",
+            "train.eval_every=20",
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let r = Command::new(BIN).args(args(&a)).output().expect("runs");
+    assert!(r.status.success(), "{}", stderr(&r));
+    let run_dir = b.join("smoke/runs/resnet-20-s1");
+    // SIGKILL at pseudo-random moments, restart with the same command.
+    let mut seed = 0x9E37_79B9u64;
+    let mut kills = 0;
+    for _ in 0..6 {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        let delay = 300 + (seed >> 33) % 2200;
+        let mut child = Command::new(BIN)
+            .args(args(&b))
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        if child.try_wait().expect("wait").is_none() {
+            child.kill().expect("SIGKILL");
+            kills += 1;
+        }
+        let _ = child.wait();
+        // Whatever was on disk at the kill is whole: a checkpoint that verifies, readable Parquet.
+        repro::train::checkpoint::load(&run_dir)
+            .unwrap_or_else(|e| panic!("after a kill at {delay} ms: {e}"));
+        for f in ["metrics.parquet"] {
+            if run_dir.join(f).exists() {
+                repro::metrics::read_parquet(&run_dir.join(f)).expect("whole Parquet");
+            }
+        }
+    }
+    assert!(
+        kills >= 2,
+        "the runs finished before being killed: make them longer"
+    );
+    let r = Command::new(BIN).args(args(&b)).output().expect("runs");
+    assert!(r.status.success(), "{}", stderr(&r));
+    let strip = |p: &Path| -> Vec<repro::metrics::MetricRow> {
+        repro::metrics::read_parquet(p)
+            .expect("metrics")
+            .into_iter()
+            .map(|mut r| {
+                r.wall_time_s = 0.0;
+                r.images_per_sec = 0.0;
+                r
+            })
+            .collect()
+    };
+    let file = "smoke/runs/resnet-20-s1/metrics.parquet";
+    assert_eq!(
+        strip(&b.join(file)),
+        strip(&a.join(file)),
+        "metrics after {kills} kills differ from an uninterrupted run"
+    );
+}
+
+#[test]
+fn two_processes_on_one_results_directory_do_not_collide() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = repro::testing::tiny_cifar(&tmp.path().join("data"), 200, 200).expect("data");
+    let out = tmp.path().join("out");
+    let args: Vec<String> = [
+        "--profile",
+        "smoke",
+        "--runs",
+        "resnet-20",
+        "--no-estimate",
+        "--data",
+        data.to_str().unwrap(),
+        "--data-dir",
+        tmp.path().join("cache").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--set",
+        "train.iterations=60",
+        "--set",
+        "train.checkpoint_every=10",
+    ]
+    .map(String::from)
+    .to_vec();
+    // Build the data cache first (elsewhere) so both start training at once.
+    let mut warm_args = args.clone();
+    let o = warm_args.iter().position(|a| a == "--out").expect("--out") + 1;
+    warm_args[o] = tmp.path().join("warm").display().to_string();
+    warm_args.extend(["--set".into(), "train.iterations=1".into()]);
+    let warm = Command::new(BIN).args(&warm_args).output().expect("runs");
+    assert!(warm.status.success(), "{}", stderr(&warm));
+    let first = Command::new(BIN)
+        .args(&args)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let lock = out.join("smoke/runs/resnet-20-s1/.lock");
+    for _ in 0..200 {
+        if lock.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    let second = Command::new(BIN).args(&args).output().expect("runs");
+    let first = first.wait_with_output().expect("first");
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert!(
+        stderr(&second).contains("another process holds"),
+        "{}",
+        stderr(&second)
+    );
+    let rows = repro::metrics::read_parquet(&out.join("smoke/runs/resnet-20-s1/metrics.parquet"))
+        .expect("metrics");
+    assert_eq!(
+        rows.iter()
+            .rfind(|r| r.kind == "window")
+            .map(|r| r.iteration),
+        Some(60)
+    );
+}

@@ -18,8 +18,8 @@ enum Shortcut {
     },
     /// Options B/C: 1x1 conv (with stride) + BN.
     Projection {
-        conv: Conv,
-        bn: nn::BatchNorm,
+        conv: Box<Conv>,
+        bn: Box<nn::BatchNorm>,
     },
 }
 
@@ -33,8 +33,8 @@ impl Shortcut {
                 extra: out_c - in_c,
             },
             (ShortcutOption::B, true) | (ShortcutOption::C, _) => Shortcut::Projection {
-                conv: Conv::new(&(vs / "conv"), in_c, out_c, 1, stride, 0),
-                bn: batch_norm(&(vs / "bn"), out_c),
+                conv: Box::new(Conv::new(&(vs / "conv"), in_c, out_c, 1, stride, 0)),
+                bn: Box::new(batch_norm(&(vs / "bn"), out_c)),
             },
         }
     }

@@ -83,8 +83,11 @@ pub fn save(dir: &Path, mut meta: CheckpointMeta, tensors: &[(String, Tensor)]) 
     Ok(())
 }
 
+/// A checkpoint as loaded: its meta and its named tensors.
+pub type Loaded = (CheckpointMeta, Vec<(String, Tensor)>);
+
 /// Loads the checkpoint in `dir`, if there is one. Corruption is an error naming the file.
-pub fn load(dir: &Path) -> Result<Option<(CheckpointMeta, Vec<(String, Tensor)>)>> {
+pub fn load(dir: &Path) -> Result<Option<Loaded>> {
     let meta_path = dir.join(META_FILE);
     if !meta_path.exists() {
         return Ok(None);

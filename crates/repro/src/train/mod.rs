@@ -236,6 +236,12 @@ pub fn train_run(
         let train_error = sums[1] as f64 / images;
         let diverged = !train_loss.is_finite();
         observe_train_error(t, iteration, train_error, &mut lr_state);
+        // Early stop at the end of an epoch whose training error is below the target
+        // (AlexNet Fig. 1 measures the epochs needed to reach 25%).
+        let reached = epoch_end
+            && t.stop_at_train_error_below
+                .is_some_and(|thr| (epoch_acc[1] + sums[1] as f64) / (epoch_acc[2] + images) < thr);
+        let eval_now = eval_now || reached;
         let (mut val, mut test) = (None, None);
         if eval_now && !diverged {
             let eval_batch = 500;
@@ -304,6 +310,17 @@ pub fn train_run(
                 iteration as u64,
                 &format!("lr {lr:.4} train err {:.1}%", 100.0 * train_error),
             );
+        }
+        if reached {
+            if let Some(p) = &progress {
+                p.println(&format!(
+                    "[{}] training error below {:.1}% at iteration {iteration}: target reached, stopping",
+                    cfg.run_id(),
+                    100.0 * t.stop_at_train_error_below.unwrap_or(0.0)
+                ));
+            }
+            status = RunStatus::Completed;
+            break;
         }
         if diverged {
             status = RunStatus::Diverged { iteration };

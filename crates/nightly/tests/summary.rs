@@ -1,0 +1,53 @@
+//! The summary and its regression check.
+use nightly::{collect, markdown, regressions};
+
+fn claims(dir: &std::path::Path, exp: &str, verdicts: &[(&str, &str)]) {
+    let d = dir.join(exp).join("quick");
+    std::fs::create_dir_all(&d).expect("mkdir");
+    let claims: Vec<serde_json::Value> = verdicts
+        .iter()
+        .map(|(id, v)| {
+            let verdict = match *v {
+                "Pass" | "Fail" => serde_json::json!(v),
+                why => serde_json::json!({ "NotEvaluated": why }),
+            };
+            serde_json::json!({"id": id, "statement": "s", "paper": "p", "measured": "m", "verdict": verdict})
+        })
+        .collect();
+    let v = serde_json::json!({"header": {"datasets": ["CIFAR-10 (JPEG q75 copy)"], "faithful": false, "commit": "abc"}, "claims": claims});
+    std::fs::write(d.join("claims.json"), v.to_string()).expect("write");
+}
+
+#[test]
+fn a_claim_that_passed_and_now_fails_is_a_regression() {
+    let t = tempfile::tempdir().expect("tmp");
+    let exps = vec![
+        "alexnet-lrn".to_string(),
+        "resnet-cifar-degradation".to_string(),
+    ];
+    claims(t.path(), "alexnet-lrn", &[("1", "Pass")]);
+    claims(
+        t.path(),
+        "resnet-cifar-degradation",
+        &[("1", "Pass"), ("2a", "Fail"), ("3", "not run")],
+    );
+    let before = collect(t.path(), &exps, "quick").expect("collect");
+    assert_eq!(before.len(), 4);
+    let md = markdown(&before);
+    assert!(
+        md.contains("**PASS**")
+            && md.contains("**FAIL**")
+            && md.contains("not evaluated (not run)")
+    );
+    assert!(md.contains("CIFAR-10 (JPEG q75 copy)") && md.contains("(shortened)"));
+    assert!(regressions(&before, &before).is_empty());
+    claims(
+        t.path(),
+        "resnet-cifar-degradation",
+        &[("1", "Fail"), ("2a", "Pass"), ("3", "not run")],
+    );
+    let now = collect(t.path(), &exps, "quick").expect("collect");
+    let r = regressions(&before, &now);
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].0.key(), "resnet-cifar-degradation/quick#1");
+}

@@ -1,0 +1,249 @@
+//! Training-throughput benchmark: the harness (tch) against PyTorch eager on the
+//! same models, batch and thread count, printed side by side with the ratio.
+//!
+//! `scripts/benchmark` runs it (after set-up); results go to `results/benchmarks/`.
+//! The harness side is the real training loop (`train::train_run`: batch gather,
+//! normalisation, augmentation, forward/backward, flat SGD) on data resident on
+//! the device; the PyTorch side (`scripts/bench/reference.py`) times model steps
+//! on a fixed batch, which leaves out its data pipeline (in PyTorch's favour).
+use repro::config::{ExperimentFile, RunConfig};
+use repro::data::{augment, Cifar10, Dataset};
+use repro::experiment::select_device;
+use repro::models;
+use repro::provenance::device_name;
+use repro::train::{self, sgd::to_channels_last, TrainContext};
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+use tch::nn::VarStore;
+use tch::{Device, Kind, Tensor};
+
+const CONFIG: &str = r#"
+[experiment]
+name = "bench"
+[defaults.data]
+normalize = "per-pixel-mean"
+augment = "pad4-crop-flip"
+[defaults.train]
+batch_size = 128
+iterations = 30
+lr = 0.01
+schedule = { kind = "constant" }
+momentum = 0.9
+weight_decay = 1e-4
+velocity = "lr-inside"
+log_every = 10
+eval_every = 1_000_000
+checkpoint_every = 1_000_000
+[runs.convnet]
+model = { family = "cuda-convnet", conv_filters = [32, 32, 64], pools = ["max", "avg", "avg"], pool_size = 3, pool_stride = 2, activation = "relu", init = "cuda-convnet", init_w = [1e-4, 1e-2, 1e-2, 1e-2] }
+[runs.resnet-20]
+model = { family = "cifar-resnet", depth = 20, residual = true }
+[runs.resnet-56]
+model = { family = "cifar-resnet", depth = 56, residual = true }
+[runs.resnet-110]
+model = { family = "cifar-resnet", depth = 110, residual = true }
+[profiles.paper]
+description = "benchmark"
+runs = ["convnet", "resnet-20", "resnet-56", "resnet-110"]
+seeds = [0]
+"#;
+
+fn synthetic(n: usize) -> Cifar10 {
+    let split = |n: usize| cifar10::Split {
+        images: (0..n * 3072)
+            .map(|i| ((i * 2_654_435_761usize) >> 13) as u8)
+            .collect(),
+        labels: (0..n).map(|i| (i % 10) as u8).collect(),
+    };
+    Cifar10 {
+        train: split(n),
+        test: split(1000),
+        label: "synthetic".into(),
+        source_sha256: String::new(),
+        source: "bench".into(),
+    }
+}
+
+/// Harness images/s over the windows after the first (warm-up) one.
+fn harness(
+    cfg: &RunConfig,
+    data: &Dataset,
+    device: Device,
+    channels_last: bool,
+    steps: i64,
+) -> f64 {
+    let mut cfg = cfg.clone();
+    cfg.train.iterations = 2 * steps;
+    cfg.train.log_every = steps;
+    train::seed_init(0);
+    let vs = VarStore::new(device);
+    let net = models::build(&vs.root(), &cfg.model).expect("model");
+    let dir = tempfile_dir();
+    let ctx = TrainContext {
+        data,
+        device,
+        run_dir: &dir,
+        resume: false,
+        device_label: String::new(),
+        faithful: false,
+        stop_at_checkpoint_after: None,
+        progress: false,
+        channels_last,
+    };
+    let out = train::train_run(&cfg, net.as_ref(), &vs, &ctx).expect("trains");
+    out.rows
+        .iter()
+        .rfind(|r| r.kind == "window")
+        .map(|r| r.images_per_sec)
+        .unwrap_or(f64::NAN)
+}
+
+/// Seconds per batch of the data pipeline alone (gather, normalise, augment, layout).
+fn pipeline_seconds(data: &Dataset, device: Device, channels_last: bool, steps: usize) -> f64 {
+    let n = data.train.len();
+    let run = || {
+        let idx = Tensor::randint(n, [128], (Kind::Int64, device));
+        let x = data.normalize(
+            &data.train.images.index_select(0, &idx),
+            repro::config::Normalize::PerPixelMean,
+        );
+        let x = augment(&x, repro::config::Augment::Pad4CropFlip);
+        let x = if channels_last {
+            to_channels_last(&x)
+        } else {
+            x
+        };
+        let _ = data.train.labels.index_select(0, &idx);
+        x
+    };
+    let _ = run();
+    sync(device);
+    let t0 = Instant::now();
+    let mut last = Tensor::zeros([1], (Kind::Float, device));
+    for _ in 0..steps {
+        last = run();
+    }
+    let _ = last.sum(Kind::Float).double_value(&[]);
+    t0.elapsed().as_secs_f64() / steps as f64
+}
+
+fn sync(device: Device) {
+    if let Device::Cuda(i) = device {
+        tch::Cuda::synchronize(i as i64);
+    }
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("repro-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |k: &str| {
+        args.iter()
+            .position(|a| a == k)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let device = select_device(&arg("--device").unwrap_or_else(|| "auto".into()))?;
+    let steps: i64 = arg("--steps")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(if device.is_cuda() { 200 } else { 10 });
+    let models: Vec<String> = arg("--models")
+        .unwrap_or_else(|| "convnet,resnet-20,resnet-56,resnet-110".into())
+        .split(',')
+        .map(String::from)
+        .collect();
+    let root = repro::experiment::repo_root();
+    let out_dir = arg("--out")
+        .map(Into::into)
+        .unwrap_or_else(|| root.join("results/benchmarks"));
+    let file = ExperimentFile::parse(CONFIG, Path::new("bench.toml"))?;
+    let data = Dataset::new(
+        &synthetic(10_000),
+        &file.resolve("paper", "resnet-20", 0, &[])?.data,
+        device,
+    )?;
+    let threads = tch::get_num_threads();
+    let label = device_name(device);
+    eprintln!("benchmark on {label}, batch 128, {steps} timed steps after {steps} warm-up steps");
+
+    // PyTorch eager reference, same thread count and device.
+    let py = root.join(".venv/bin/python");
+    let reference = std::process::Command::new(&py)
+        .arg(root.join("scripts/bench/reference.py"))
+        .args([
+            "--models",
+            &models.join(","),
+            "--steps",
+            &steps.to_string(),
+            "--warmup",
+            &steps.min(10).to_string(),
+        ])
+        .args([
+            "--threads",
+            &threads.to_string(),
+            "--device",
+            if device.is_cuda() { "cuda" } else { "cpu" },
+        ])
+        .output()?;
+    if !reference.status.success() {
+        anyhow::bail!(
+            "{}: reference failed: {}",
+            py.display(),
+            String::from_utf8_lossy(&reference.stderr)
+        );
+    }
+    let refs: Vec<serde_json::Value> = String::from_utf8_lossy(&reference.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let ref_ips = |m: &str, layout: &str| {
+        refs.iter()
+            .find(|v| v["model"] == m && v["layout"] == layout)
+            .and_then(|v| v["images_per_sec"].as_f64())
+            .unwrap_or(f64::NAN)
+    };
+
+    let mut md = format!(
+        "# Training throughput: harness vs PyTorch eager\n\nDevice: {label}; libtorch {}; batch 128; {threads} threads; {steps} timed steps after warm-up; command `scripts/benchmark`.\n\n| model | harness NCHW img/s | harness channels-last img/s | PyTorch eager NCHW | PyTorch eager channels-last | ratio vs PyTorch NCHW | ratio vs PyTorch channels-last | data pipeline share of step |\n|---|---|---|---|---|---|---|---|\n",
+        env!("REPRO_LIBTORCH_VERSION")
+    );
+    let mut json = Vec::new();
+    for m in &models {
+        let cfg = file.resolve("paper", m, 0, &[])?;
+        let h_nchw = harness(&cfg, &data, device, false, steps);
+        let h_cl = harness(&cfg, &data, device, true, steps);
+        let (p_nchw, p_cl) = (ref_ips(m, "nchw"), ref_ips(m, "channels_last"));
+        let best = h_nchw.max(h_cl);
+        let pipe = pipeline_seconds(&data, device, h_cl > h_nchw, 20) / (128.0 / best);
+        let line = format!(
+            "| {m} | {h_nchw:.0} | {h_cl:.0} | {p_nchw:.0} | {p_cl:.0} | {:.2}x | {:.2}x | {:.1}% |\n",
+            best / p_nchw,
+            best / p_cl,
+            100.0 * pipe
+        );
+        eprint!("{line}");
+        md.push_str(&line);
+        json.push(
+            serde_json::json!({"model": m, "harness_nchw": h_nchw, "harness_channels_last": h_cl,
+            "pytorch_nchw": p_nchw, "pytorch_channels_last": p_cl, "pipeline_share": pipe}),
+        );
+    }
+    md.push_str("\nRatios use the harness's faster layout (the harness picks channels-last on CPU, NCHW on CUDA by default: `--layout`). Targets (issue 6): CPU >= 1.15x PyTorch NCHW and >= 1.0x PyTorch channels-last on ResNet-20 and the conv net.\n");
+    std::fs::create_dir_all(&out_dir)?;
+    let stem = if device.is_cuda() { "gpu" } else { "cpu" };
+    std::fs::File::create(out_dir.join(format!("{stem}.md")))?.write_all(md.as_bytes())?;
+    std::fs::write(
+        out_dir.join(format!("{stem}.json")),
+        serde_json::to_string_pretty(
+            &serde_json::json!({"device": label, "threads": threads, "steps": steps, "results": json}),
+        )?,
+    )?;
+    println!("{md}");
+    let _ = std::fs::remove_dir_all(tempfile_dir());
+    Ok(())
+}

@@ -1,0 +1,80 @@
+//! Test support: a small generated CIFAR-10 in the official binary layout, so
+//! that smoke runs of every experiment work on any machine (no download, no
+//! shared copy). Random pixels: it exercises the plumbing, not learning.
+use crate::error::{IoContext, Result};
+use std::path::{Path, PathBuf};
+
+/// Writes `data_batch_1..5.bin` (`per_batch` records each) and `test_batch.bin`
+/// (`test` records) under `dir`; returns `dir`.
+pub fn tiny_cifar(dir: &Path, per_batch: usize, test: usize) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir).at(dir)?;
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut byte = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 24) as u8
+    };
+    let mut write = |name: &str, n: usize| -> Result<()> {
+        let mut buf = Vec::with_capacity(n * 3073);
+        for i in 0..n {
+            buf.push((i % 10) as u8);
+            buf.extend((0..3072).map(|_| byte()));
+        }
+        let p = dir.join(name);
+        std::fs::write(&p, buf).at(&p)
+    };
+    for b in 1..=5 {
+        write(&format!("data_batch_{b}.bin"), per_batch)?;
+    }
+    write("test_batch.bin", test)?;
+    Ok(dir.to_path_buf())
+}
+
+/// Runs an experiment binary on its `smoke` profile with generated data and
+/// checks what every experiment must produce. Returns the profile directory.
+pub fn smoke_run(bin: &str, figures: &[&str]) -> PathBuf {
+    let tmp = std::env::temp_dir().join(format!(
+        "repro-smoke-{}-{}",
+        std::process::id(),
+        Path::new(bin)
+            .file_name()
+            .map(|f| f.to_string_lossy().to_string())
+            .unwrap_or_default()
+    ));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let data = tiny_cifar(&tmp.join("data"), 200, 200).expect("generate data");
+    let out = tmp.join("out");
+    let o = std::process::Command::new(bin)
+        .args(["--profile", "smoke", "--no-estimate", "--data"])
+        .arg(&data)
+        .arg("--data-dir")
+        .arg(tmp.join("cache"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("the binary runs");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "smoke run failed:\n{err}");
+    let dir = std::fs::read_dir(&out)
+        .expect("results dir")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.ends_with("smoke"))
+        .expect("profile directory");
+    for f in ["metrics.parquet", "report.md", "claims.json"] {
+        assert!(dir.join(f).exists(), "{f} missing");
+    }
+    for f in figures {
+        assert!(
+            dir.join(format!("{f}.png")).exists() && dir.join(format!("{f}.svg")).exists(),
+            "figure {f} missing"
+        );
+    }
+    let rows = crate::metrics::read_parquet(&dir.join("metrics.parquet")).expect("metrics");
+    assert!(!rows.is_empty() && rows.iter().all(|r| r.profile == "smoke" && !r.faithful));
+    assert!(rows.iter().any(|r| r.test_error.is_some()));
+    let report = std::fs::read_to_string(dir.join("report.md")).expect("report");
+    assert!(report.contains("## Claims") && report.contains("shortened schedule"));
+    dir
+}
