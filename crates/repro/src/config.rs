@@ -125,11 +125,41 @@ pub enum Augment {
     Pad4CropFlip,
     /// Horizontal flips only.
     Flip,
+    /// ResNet Sec. 3.4 (ImageNet): shorter side resized to a random S in [256, 480],
+    /// a random 224x224 crop, horizontal flip. Image folders only.
+    ScaleCropFlip,
+}
+
+/// Which data a run trains on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum DatasetKind {
+    /// CIFAR-10, resident on the device (official release, or `--data`).
+    #[default]
+    Cifar10,
+    /// ImageNet from `--data <root>` with `train/<wnid>/*` and `val/<wnid>/*`,
+    /// decoded per batch with ResNet Sec. 3.4's scale augmentation.
+    ImagenetFolder,
+}
+
+/// How test images are viewed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum TestViews {
+    /// The single original (CIFAR) or centre-cropped (ImageNet) view.
+    #[default]
+    Single,
+    /// The standard 10-crop test (AlexNet; ResNet Tables 2-3), image folders only.
+    TenCrop,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataConfig {
+    #[serde(default)]
+    pub dataset: DatasetKind,
+    #[serde(default)]
+    pub test_views: TestViews,
     pub normalize: Normalize,
     pub augment: Augment,
     /// Images held out from the end of a seeded shuffle of the training set as
@@ -353,6 +383,30 @@ impl RunConfig {
                     format!("is a fraction in [0, 1], got {}", w.until_train_error_below),
                 );
             }
+        }
+        match (self.data.dataset, self.data.augment) {
+            (DatasetKind::ImagenetFolder, Augment::None | Augment::ScaleCropFlip) => {}
+            (DatasetKind::ImagenetFolder, a) => {
+                return bad(
+                    "data.augment",
+                    format!(
+                        "{a:?} is for CIFAR; image folders take \"scale-crop-flip\" or \"none\""
+                    ),
+                )
+            }
+            (DatasetKind::Cifar10, Augment::ScaleCropFlip) => {
+                return bad(
+                    "data.augment",
+                    "\"scale-crop-flip\" is for ImageNet image folders".into(),
+                )
+            }
+            _ => {}
+        }
+        if self.data.dataset == DatasetKind::Cifar10 && self.data.test_views == TestViews::TenCrop {
+            return bad(
+                "data.test_views",
+                "ten-crop needs larger images than CIFAR's 32x32".into(),
+            );
         }
         match &self.model {
             ModelConfig::CifarResnet {
@@ -633,9 +687,9 @@ fn merge(into: &mut toml::Table, from: &toml::Table) {
     for (k, v) in from {
         match (into.get_mut(k), v) {
             (Some(toml::Value::Table(a)), toml::Value::Table(b))
-                if ["kind", "family"]
-                    .iter()
-                    .all(|t| b.get(*t).is_none() || b.get(*t) == a.get(*t)) =>
+                if ["kind", "family"].iter().all(|t| {
+                    a.get(*t).is_none() || b.get(*t).is_none() || b.get(*t) == a.get(*t)
+                }) =>
             {
                 merge(a, b)
             }

@@ -185,6 +185,20 @@ pub struct StatusFile {
     pub iterations: i64,
 }
 
+/// Whether a finished run in `dir` was trained with `cfg`. Compares the saved
+/// config as data (fields added to the config types since then take their
+/// defaults), so results survive additions that change nothing; falls back to
+/// the hash when the saved config cannot be read.
+fn same_config(dir: &Path, status: &StatusFile, cfg: &RunConfig) -> bool {
+    match std::fs::read_to_string(dir.join("config.toml"))
+        .ok()
+        .and_then(|t| toml::from_str::<RunConfig>(&t).ok())
+    {
+        Some(saved) => saved == *cfg,
+        None => status.config_hash == cfg.config_hash(),
+    }
+}
+
 fn read_status(dir: &Path) -> Option<StatusFile> {
     std::fs::read(dir.join("status.json"))
         .ok()
@@ -277,7 +291,7 @@ pub fn run<E: Experiment>(exp: &E, args: &Args) -> anyhow::Result<()> {
             .filter(|c| {
                 args.fresh
                     || read_status(&profile_dir.join("runs").join(c.run_id()))
-                        .map(|s| s.config_hash != c.config_hash())
+                        .map(|s| !same_config(&profile_dir.join("runs").join(c.run_id()), &s, c))
                         .unwrap_or(true)
             })
             .collect();
@@ -299,40 +313,56 @@ pub fn run<E: Experiment>(exp: &E, args: &Args) -> anyhow::Result<()> {
             return Ok(());
         }
         if !todo.is_empty() {
-            let data_dir = args.data_dir.clone().unwrap_or_else(|| root.join("data"));
-            let source = match &args.data {
-                Some(p) => cifar10::Source::Path(p.clone()),
-                None => cifar10::Source::official(),
+            use crate::config::DatasetKind;
+            let opts = RunOptions {
+                device,
+                device_label: &device_label,
+                faithful,
+                fresh: args.fresh,
+                channels_last,
             };
-            let raw = cifar10::load(&source, &data_dir, &|m| eprintln!("data: {m}"))?;
-            eprintln!(
-                "data: {} ({} train, {} test images) from {}",
-                raw.label,
-                raw.train.len(),
-                raw.test.len(),
-                raw.source
-            );
+            let (cifar_runs, folder_runs): (Vec<&RunConfig>, Vec<&RunConfig>) = todo
+                .iter()
+                .partition(|c| c.data.dataset == DatasetKind::Cifar10);
             if !args.no_estimate {
                 estimate_costs(&todo, device, channels_last);
             }
-            let mut datasets: BTreeMap<String, Dataset> = BTreeMap::new();
-            for cfg in todo {
-                let key = format!(
-                    "{}/{}/{}",
-                    cfg.data.validation, cfg.data.train_subset, cfg.data.test_subset
-                );
-                if !datasets.contains_key(&key) {
-                    datasets.insert(key.clone(), Dataset::new(&raw, &cfg.data, device)?);
+            if !folder_runs.is_empty() {
+                let root_dir = args.data.clone().ok_or_else(|| {
+                    anyhow::anyhow!("runs on an ImageNet image folder need --data /path/to/imagenet (with train/ and val/)")
+                })?;
+                let data = crate::data::imagenet::ImageNetData::open(&root_dir, device)?;
+                eprintln!("data: {}", crate::train::TrainData::label(&data));
+                for cfg in folder_runs {
+                    train_one(exp, cfg, &data, None, &opts, &profile_dir, &root)?;
                 }
-                let data = &datasets[&key];
-                let opts = RunOptions {
-                    device,
-                    device_label: &device_label,
-                    faithful,
-                    fresh: args.fresh,
-                    channels_last,
+            }
+            if !cifar_runs.is_empty() {
+                let data_dir = args.data_dir.clone().unwrap_or_else(|| root.join("data"));
+                let source = match &args.data {
+                    Some(p) => cifar10::Source::Path(p.clone()),
+                    None => cifar10::Source::official(),
                 };
-                train_one(exp, cfg, data, &opts, &profile_dir, &root)?;
+                let raw = cifar10::load(&source, &data_dir, &|m| eprintln!("data: {m}"))?;
+                eprintln!(
+                    "data: {} ({} train, {} test images) from {}",
+                    raw.label,
+                    raw.train.len(),
+                    raw.test.len(),
+                    raw.source
+                );
+                let mut datasets: BTreeMap<String, Dataset> = BTreeMap::new();
+                for cfg in cifar_runs {
+                    let key = format!(
+                        "{}/{}/{}",
+                        cfg.data.validation, cfg.data.train_subset, cfg.data.test_subset
+                    );
+                    if !datasets.contains_key(&key) {
+                        datasets.insert(key.clone(), Dataset::new(&raw, &cfg.data, device)?);
+                    }
+                    let data = &datasets[&key];
+                    train_one(exp, cfg, data, Some(data), &opts, &profile_dir, &root)?;
+                }
             }
         }
     }
@@ -347,7 +377,10 @@ pub fn run<E: Experiment>(exp: &E, args: &Args) -> anyhow::Result<()> {
         &root,
     )?;
     if res.rows.is_empty() && !args.plot_only {
-        eprintln!("no finished runs under {} yet: no report written", profile_dir.display());
+        eprintln!(
+            "no finished runs under {} yet: no report written",
+            profile_dir.display()
+        );
         return Ok(());
     }
     if res.rows.is_empty() {
@@ -374,7 +407,8 @@ struct RunOptions<'a> {
 fn train_one<E: Experiment>(
     exp: &E,
     cfg: &RunConfig,
-    data: &Dataset,
+    data: &dyn train::TrainData,
+    cifar: Option<&Dataset>,
     opts: &RunOptions,
     profile_dir: &Path,
     root: &Path,
@@ -403,7 +437,8 @@ fn train_one<E: Experiment>(
         train::checkpoint::remove(&run_dir);
     }
     write_bytes_atomic(&run_dir.join("config.toml"), cfg.to_toml()?.as_bytes())?;
-    let prov = Provenance::collect(root, device_label, &data.label, &data.source_sha256);
+    let sha = cifar.map(|d| d.source_sha256.clone()).unwrap_or_default();
+    let prov = Provenance::collect(root, device_label, data.label(), &sha);
     write_bytes_atomic(
         &run_dir.join("provenance.json"),
         serde_json::to_string_pretty(&prov)?.as_bytes(),
@@ -451,8 +486,8 @@ fn train_one<E: Experiment>(
             String::new()
         }
     );
-    if status == "completed" {
-        exp.after_run(cfg, net.as_ref(), data, &run_dir)?;
+    if let (Some(d), "completed") = (cifar, status) {
+        exp.after_run(cfg, net.as_ref(), d, &run_dir)?;
     }
     let sf = StatusFile {
         status: status.into(),
@@ -557,6 +592,8 @@ fn collect<E: Experiment>(
     root: &Path,
 ) -> Result<Results> {
     let mut rows = Vec::new();
+    // The commits that trained the runs (from their provenance), not the one drawing the report.
+    let mut commits: Vec<String> = Vec::new();
     for (id, cfg) in configs {
         let dir = profile_dir.join("runs").join(id);
         let path = dir.join("metrics.parquet");
@@ -564,7 +601,7 @@ fn collect<E: Experiment>(
             continue;
         }
         match read_status(&dir) {
-            Some(s) if s.config_hash == cfg.config_hash() => {}
+            Some(s) if same_config(&dir, &s, cfg) => {}
             Some(_) => {
                 eprintln!("[{id}] results are from another configuration (config changed since): left out");
                 continue;
@@ -572,14 +609,30 @@ fn collect<E: Experiment>(
             None => continue,
         }
         rows.extend(read_parquet(&path)?);
+        if let Some(p) = std::fs::read(dir.join("provenance.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Provenance>(&b).ok())
+        {
+            commits.push(p.commit_label());
+        }
     }
+    commits.sort();
+    commits.dedup();
     let mut datasets: Vec<String> = rows.iter().map(|r| r.dataset.clone()).collect();
     datasets.sort();
     datasets.dedup();
     let mut devices: Vec<String> = rows.iter().map(|r| r.device.clone()).collect();
     devices.sort();
     devices.dedup();
-    let prov = Provenance::collect(root, "", "", "");
+    let drawn_by = Provenance::collect(root, "", "", "").commit_label();
+    let commit = match commits.as_slice() {
+        [] => drawn_by,
+        [one] if *one == drawn_by => drawn_by,
+        runs => format!(
+            "runs trained at {}; report drawn at {drawn_by}",
+            runs.join(", ")
+        ),
+    };
     let header = Header {
         title: exp.title().into(),
         paper: exp.paper().into(),
@@ -590,7 +643,7 @@ fn collect<E: Experiment>(
         datasets,
         devices,
         seeds: seeds.to_vec(),
-        commit: prov.commit_label(),
+        commit,
         command: format!(
             "cargo run --release -p {} -- --profile {profile_name}",
             exp.name()

@@ -249,6 +249,8 @@ fn validation_split_and_normalisation() {
     let _rng = rng_lock();
     let raw = synthetic(200, 50);
     let cfg = DataConfig {
+        dataset: Default::default(),
+        test_views: Default::default(),
         normalize: Normalize::PerPixelMean,
         augment: Augment::None,
         validation: 40,

@@ -410,20 +410,30 @@ impl Experiment for Degradation {
     }
 }
 
-/// Parameters of the network as built here, from its config (millions).
-fn repro_params(res: &Results, run: &str) -> String {
-    res.configs
-        .values()
-        .find(|c| c.name == run)
-        .and_then(|c| {
-            let vs = tch::nn::VarStore::new(tch::Device::Cpu);
-            repro::models::build(&vs.root(), &c.model).ok()?;
-            Some(format!(
-                "{:.3}M",
-                repro::models::layers::count_parameters(&vs) as f64 / 1e6
-            ))
-        })
-        .unwrap_or_else(|| "—".into())
+/// Parameters of the network as built here (millions), for any run of Table 6 or Fig. 6.
+fn repro_params(_res: &Results, run: &str) -> String {
+    let Some((kind, depth)) = run.split_once('-') else {
+        return "—".into();
+    };
+    let Ok(depth) = depth.parse::<i64>() else {
+        return "—".into();
+    };
+    let model = repro::config::ModelConfig::CifarResnet {
+        depth,
+        residual: kind == "resnet",
+        shortcut: repro::config::ShortcutOption::A,
+        block: repro::config::BlockKind::Basic,
+        width: 16,
+        classes: 10,
+    };
+    let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+    match repro::models::build(&vs.root(), &model) {
+        Ok(_) => format!(
+            "{:.3}M",
+            repro::models::layers::count_parameters(&vs) as f64 / 1e6
+        ),
+        Err(_) => "—".into(),
+    }
 }
 
 /// Fraction of common x positions where curve `a` lies above curve `b`.

@@ -16,6 +16,14 @@ const OPTIONS: [&str; 3] = ["A", "B", "C"];
 struct ShortcutOptions;
 
 impl ShortcutOptions {
+    /// Run names of ImageNet profiles start with "imagenet-".
+    fn prefix(res: &Results) -> &'static str {
+        if res.profile.runs.iter().all(|r| r.starts_with("imagenet-")) {
+            "imagenet-"
+        } else {
+            ""
+        }
+    }
     /// Depths of the profile that have at least one run with results.
     fn depths(res: &Results) -> Vec<i64> {
         let mut d: Vec<i64> = res
@@ -23,7 +31,7 @@ impl ShortcutOptions {
             .runs
             .iter()
             .filter(|r| res.runs.has(r))
-            .filter_map(|r| r.split('-').nth(1).and_then(|d| d.parse().ok()))
+            .filter_map(|r| r.split('-').find_map(|part| part.parse().ok()))
             .collect();
         d.sort();
         d.dedup();
@@ -61,8 +69,12 @@ impl Experiment for ShortcutOptions {
             .into_iter()
             .map(|d| {
                 let mut p = Panel::new(format!("{d} layers"), "iter. (1e4)", "error (%)");
-                let names: Vec<String> = std::iter::once(format!("plain-{d}"))
-                    .chain(OPTIONS.iter().map(|o| format!("resnet-{d}-{o}")))
+                let names: Vec<String> = std::iter::once(format!("{}plain-{d}", Self::prefix(res)))
+                    .chain(
+                        OPTIONS
+                            .iter()
+                            .map(|o| format!("{}resnet-{d}-{o}", Self::prefix(res))),
+                    )
                     .collect();
                 for (c, n) in names.iter().enumerate().filter(|(_, n)| res.runs.has(n)) {
                     let curve = |test: bool| -> Vec<(f64, f64)> {
@@ -103,9 +115,9 @@ impl Experiment for ShortcutOptions {
         for d in Self::depths(res) {
             for arm in std::iter::once("plain").chain(OPTIONS) {
                 let run = if arm == "plain" {
-                    format!("plain-{d}")
+                    format!("{}plain-{d}", Self::prefix(res))
                 } else {
-                    format!("resnet-{d}-{arm}")
+                    format!("{}resnet-{d}-{arm}", Self::prefix(res))
                 };
                 let s = stats(&res.runs.final_test_errors(&run));
                 let paper = TABLE3
@@ -134,10 +146,13 @@ impl Experiment for ShortcutOptions {
         let (mut better, mut small, mut evaluated) = (true, true, false);
         let mut order = Vec::new();
         for d in Self::depths(res) {
-            let plain = Self::test(res, &format!("plain-{d}"));
+            let plain = Self::test(res, &format!("{}plain-{d}", Self::prefix(res)));
             let opts: Vec<(&str, f64)> = OPTIONS
                 .iter()
-                .filter_map(|o| Self::test(res, &format!("resnet-{d}-{o}")).map(|e| (*o, e)))
+                .filter_map(|o| {
+                    Self::test(res, &format!("{}resnet-{d}-{o}", Self::prefix(res)))
+                        .map(|e| (*o, e))
+                })
                 .collect();
             let (Some(p), 3) = (plain, opts.len()) else {
                 continue;

@@ -24,7 +24,7 @@ use tch::{Device, Kind, Reduction, Tensor};
 
 /// Where and how a run trains.
 pub struct TrainContext<'a> {
-    pub data: &'a Dataset,
+    pub data: &'a dyn TrainData,
     pub device: Device,
     /// Checkpoints go here.
     pub run_dir: &'a Path,
@@ -59,6 +59,73 @@ pub struct RunOutcome {
     pub rows: Vec<MetricRow>,
     /// Iteration the run resumed from (0 for a fresh start).
     pub resumed_from: i64,
+}
+
+/// What the training loop needs of a dataset: CIFAR-10 resident on the device
+/// (`data::Dataset`) or ImageNet decoded from an image folder per batch
+/// (`data::imagenet::ImageNetData`).
+pub trait TrainData {
+    /// "CIFAR-10", "CIFAR-10 (JPEG q75 copy)", "ImageNet (image folder)".
+    fn label(&self) -> &str;
+    fn train_len(&self) -> i64;
+    /// Device on which the epoch permutation is indexed.
+    fn index_device(&self) -> Device;
+    /// Input (float NCHW, normalised and augmented, on the training device) and
+    /// labels of the training examples `idx`. The global generator has been seeded
+    /// from (run seed, iteration) before the call; `step_seed` is the same stream
+    /// for augmentation done on the host.
+    fn train_batch(
+        &self,
+        idx: &Tensor,
+        cfg: &RunConfig,
+        step_seed: u64,
+    ) -> Result<(Tensor, Tensor)>;
+    /// Mean loss and error on the validation split (if any) and the test split.
+    #[allow(clippy::type_complexity)]
+    fn evaluate(
+        &self,
+        net: &dyn Network,
+        cfg: &RunConfig,
+        channels_last: bool,
+    ) -> Result<(Option<(f64, f64)>, (f64, f64))>;
+}
+
+impl TrainData for Dataset {
+    fn label(&self) -> &str {
+        &self.label
+    }
+    fn train_len(&self) -> i64 {
+        self.train.len()
+    }
+    fn index_device(&self) -> Device {
+        self.train.images.device()
+    }
+    fn train_batch(
+        &self,
+        idx: &Tensor,
+        cfg: &RunConfig,
+        _step_seed: u64,
+    ) -> Result<(Tensor, Tensor)> {
+        let y = self.train.labels.index_select(0, idx);
+        let x = self.normalize(&self.train.images.index_select(0, idx), cfg.data.normalize);
+        Ok((augment(&x, cfg.data.augment), y))
+    }
+    fn evaluate(
+        &self,
+        net: &dyn Network,
+        cfg: &RunConfig,
+        channels_last: bool,
+    ) -> Result<(Option<(f64, f64)>, (f64, f64))> {
+        let eval_batch = 500;
+        let val = self
+            .validation
+            .as_ref()
+            .map(|v| evaluate(net, self, v, cfg, eval_batch, channels_last));
+        Ok((
+            val,
+            evaluate(net, self, &self.test, cfg, eval_batch, channels_last),
+        ))
+    }
 }
 
 /// Seed "purposes" for `derive_seed`, so the streams never overlap.
@@ -124,14 +191,15 @@ pub fn train_run(
     let t = &cfg.train;
     let data = ctx.data;
     let b = t.batch_size;
-    let n = data.train.len();
+    let n = data.train_len();
     if n < b {
         return Err(Error::Config(format!(
             "run `{}`: train.batch_size = {b} is larger than the training split ({n} images)",
             cfg.name
         )));
     }
-    let per_epoch = data.iterations_per_epoch(b);
+    // Full batches only: each epoch's remainder of the shuffle is dropped.
+    let per_epoch = (n / b).max(1);
     let total = t.iterations;
     let hash = cfg.config_hash();
     let model = cfg.model.short_name();
@@ -192,17 +260,16 @@ pub fn train_run(
     while iteration < total {
         let epoch = iteration / per_epoch;
         if epoch != perm_epoch {
-            perm = epoch_permutation(cfg.seed, epoch, n, dev);
+            perm = epoch_permutation(cfg.seed, epoch, n, data.index_device());
             perm_epoch = epoch;
         }
         lr = learning_rate(t, iteration, &lr_state);
         let k = iteration % per_epoch;
         let idx = perm.narrow(0, k * b, b);
-        let y = data.train.labels.index_select(0, &idx);
-        let x = data.normalize(&data.train.images.index_select(0, &idx), cfg.data.normalize);
         // All randomness of this step (augmentation, dropout) from (seed, iteration).
-        tch::manual_seed(derive_seed(cfg.seed, SEED_STEP, iteration as u64) as i64);
-        let x = augment(&x, cfg.data.augment);
+        let step_seed = derive_seed(cfg.seed, SEED_STEP, iteration as u64);
+        tch::manual_seed(step_seed as i64);
+        let (x, y) = data.train_batch(&idx, cfg, step_seed)?;
         let x = if ctx.channels_last {
             sgd::to_channels_last(&x)
         } else {
@@ -244,18 +311,9 @@ pub fn train_run(
         let eval_now = eval_now || reached;
         let (mut val, mut test) = (None, None);
         if eval_now && !diverged {
-            let eval_batch = 500;
-            if let Some(v) = &data.validation {
-                val = Some(evaluate(net, data, v, cfg, eval_batch, ctx.channels_last));
-            }
-            test = Some(evaluate(
-                net,
-                data,
-                &data.test,
-                cfg,
-                eval_batch,
-                ctx.channels_last,
-            ));
+            let (v, t_) = data.evaluate(net, cfg, ctx.channels_last)?;
+            val = v;
+            test = Some(t_);
             let signal = val.or(test).map(|v| v.1).unwrap_or(f64::NAN);
             observe_eval_error(t, signal, &mut lr_state);
         }
@@ -283,7 +341,7 @@ pub fn train_run(
             images_per_sec: images / elapsed.max(1e-9),
             wall_time_s: wall,
             device: ctx.device_label.clone(),
-            dataset: data.label.clone(),
+            dataset: data.label().to_string(),
             precision: precision.into(),
             diverged,
         };

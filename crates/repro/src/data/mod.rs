@@ -8,6 +8,8 @@ use crate::config::{Augment, DataConfig, Normalize};
 use crate::error::Result;
 use tch::{Device, IndexOp, Kind, Tensor};
 
+pub mod imagenet;
+
 pub use cifar10::{Cifar10, Source, JPEG_COPY_LABEL};
 
 /// One split on the device: images as uint8 NCHW, labels as int64.
@@ -163,6 +165,8 @@ pub fn augment(x: &Tensor, how: Augment) -> Tensor {
             x.flip([3]).where_self(&flip, x)
         }
         Augment::Pad4CropFlip => pad_crop_flip(x, 4),
+        // Rejected by config validation for resident (CIFAR) data.
+        Augment::ScaleCropFlip => x.shallow_clone(),
     }
 }
 
