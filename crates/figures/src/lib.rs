@@ -152,6 +152,9 @@ pub struct Figure {
 /// A panel size that fits axes, labels and a legend comfortably.
 pub const DEFAULT_PANEL_SIZE: (u32, u32) = (440, 360);
 
+/// Panel size of a one-panel figure (see [`Figure::new`]).
+pub const SINGLE_PANEL_SIZE: (u32, u32) = (820, 460);
+
 /// Smallest panel that still leaves room for the plotting area next to the
 /// tick and axis labels; smaller sizes are rejected instead of drawing a mess.
 pub const MIN_PANEL_SIZE: (u32, u32) = (240, 180);
@@ -160,13 +163,20 @@ pub const MIN_PANEL_SIZE: (u32, u32) = (240, 180);
 pub const MAX_CANVAS_SIDE: u32 = 16_384;
 
 impl Figure {
-    /// A figure with [`DEFAULT_PANEL_SIZE`] panels.
+    /// A figure with [`DEFAULT_PANEL_SIZE`] panels; a lone panel is drawn at
+    /// [`SINGLE_PANEL_SIZE`] so that the one-line caption (dataset, profile,
+    /// device: the labels every figure must carry) fits its width.
     pub fn new(title: impl Into<String>, caption: impl Into<String>, panels: Vec<Panel>) -> Self {
+        let panel_size = if panels.len() <= 1 {
+            SINGLE_PANEL_SIZE
+        } else {
+            DEFAULT_PANEL_SIZE
+        };
         Figure {
             title: title.into(),
             caption: caption.into(),
             panels,
-            panel_size: DEFAULT_PANEL_SIZE,
+            panel_size,
         }
     }
 
