@@ -399,6 +399,39 @@ impl Runs {
     }
 }
 
+/// Mean-over-seeds error curve of a run in % against iterations / 1e4 (ResNet Fig. 6's axes).
+pub fn iteration_curve(runs: &Runs, name: &str, test: bool) -> Vec<(f64, f64)> {
+    runs.mean_curve(name, |r| {
+        if test {
+            r.test_error
+        } else {
+            Some(r.train_error)
+        }
+    })
+    .into_iter()
+    .map(|(i, e)| (i / 1e4, 100.0 * e))
+    .collect()
+}
+
+/// A panel of error curves against iterations (1e4) in Fig. 6's style:
+/// training error dashed, test error bold, one colour per run.
+pub fn iteration_panel(runs: &Runs, title: &str, names: &[&str]) -> figures::Panel {
+    let mut p = figures::Panel::new(title, "iter. (1e4)", "error (%)");
+    for (c, name) in names.iter().enumerate().filter(|(_, n)| runs.has(n)) {
+        p.series.push(figures::Series::train(
+            format!("{name} train"),
+            iteration_curve(runs, name, false),
+            c,
+        ));
+        p.series.push(figures::Series::test(
+            name.to_string(),
+            iteration_curve(runs, name, true),
+            c,
+        ));
+    }
+    p
+}
+
 /// A panel of per-epoch error curves in the papers' style: training error
 /// dashed, test error bold, one colour per run.
 pub fn epoch_panel(runs: &Runs, title: &str, names: &[&str]) -> figures::Panel {

@@ -10,7 +10,9 @@ use repro::experiment::{Experiment, Results};
 use repro::figures::{Figure, Panel, Series};
 use repro::metrics::{read_f64_table, write_f64_table};
 use repro::models::Network;
-use repro::report::{pct, pct_stats, stats, Claim, Table, Verdict};
+use repro::report::{
+    iteration_curve, iteration_panel, pct, pct_stats, stats, Claim, Table, Verdict,
+};
 use std::path::Path;
 
 /// Table 6: (run, parameters as the paper prints them, test error %, the paper's note).
@@ -40,38 +42,6 @@ const RESPONSE_IMAGES: i64 = 2000;
 struct Degradation;
 
 impl Degradation {
-    /// Mean-over-seeds curve of one metric in % against iterations / 1e4.
-    fn curve(res: &Results, run: &str, test: bool) -> Vec<(f64, f64)> {
-        res.runs
-            .mean_curve(run, |r| {
-                if test {
-                    r.test_error
-                } else {
-                    Some(r.train_error)
-                }
-            })
-            .into_iter()
-            .map(|(i, e)| (i / 1e4, 100.0 * e))
-            .collect()
-    }
-
-    fn panel(res: &Results, title: &str, runs: &[&str]) -> Panel {
-        let mut p = Panel::new(title, "iter. (1e4)", "error (%)");
-        for (c, run) in runs.iter().enumerate().filter(|(_, r)| res.runs.has(r)) {
-            p.series.push(Series::train(
-                format!("{run} train"),
-                Self::curve(res, run, false),
-                c,
-            ));
-            p.series.push(Series::test(
-                run.to_string(),
-                Self::curve(res, run, true),
-                c,
-            ));
-        }
-        p
-    }
-
     /// Per-layer response std of each seed of a run, from its saved statistics.
     fn responses(res: &Results, run: &str) -> Vec<Vec<f64>> {
         res.configs
@@ -134,9 +104,13 @@ impl Experiment for Degradation {
             "Fig. 6: training on CIFAR-10 (He et al. 2015)",
             caption,
             vec![
-                Self::panel(res, "plain networks", &PLAIN),
-                Self::panel(res, "ResNets", &RESNETS),
-                Self::panel(res, "ResNet-110 vs 1202", &["resnet-110", "resnet-1202"]),
+                iteration_panel(&res.runs, "plain networks", &PLAIN),
+                iteration_panel(&res.runs, "ResNets", &RESNETS),
+                iteration_panel(
+                    &res.runs,
+                    "ResNet-110 vs 1202",
+                    &["resnet-110", "resnet-1202"],
+                ),
             ],
         );
         let mut order = Panel::new(
@@ -256,8 +230,8 @@ impl Experiment for Degradation {
                     train_end("plain-56").unwrap_or(f64::NAN),
                 );
                 let frac = fraction_higher(
-                    &Self::curve(res, "plain-56", false),
-                    &Self::curve(res, "plain-20", false),
+                    &iteration_curve(&res.runs, "plain-56", false),
+                    &iteration_curve(&res.runs, "plain-20", false),
                 );
                 (
                     format!(
@@ -426,14 +400,9 @@ fn repro_params(_res: &Results, run: &str) -> String {
         width: 16,
         classes: 10,
     };
-    let vs = tch::nn::VarStore::new(tch::Device::Cpu);
-    match repro::models::build(&vs.root(), &model) {
-        Ok(_) => format!(
-            "{:.3}M",
-            repro::models::layers::count_parameters(&vs) as f64 / 1e6
-        ),
-        Err(_) => "—".into(),
-    }
+    repro::models::parameter_count(&model)
+        .map(|n| format!("{:.3}M", n as f64 / 1e6))
+        .unwrap_or_else(|| "—".into())
 }
 
 /// Fraction of common x positions where curve `a` lies above curve `b`.

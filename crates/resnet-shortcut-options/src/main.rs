@@ -1,8 +1,8 @@
 //! He et al. (2015), Sec. 3.3 and Table 3: shortcut options A/B/C on CIFAR-10,
 //! beside the paper's ImageNet ResNet-34 numbers.
 use repro::experiment::{Experiment, Results};
-use repro::figures::{Figure, Panel, Series};
-use repro::report::{pct, pct_stats, stats, Claim, Table, Verdict};
+use repro::figures::Figure;
+use repro::report::{iteration_panel, pct, pct_stats, stats, Claim, Table, Verdict};
 
 /// Table 3 (ImageNet, ResNet-34, 10-crop): (arm, top-1, top-5).
 const TABLE3: [(&str, f64, f64); 4] = [
@@ -44,11 +44,8 @@ impl ShortcutOptions {
         res.configs
             .values()
             .find(|c| c.name == run)
-            .and_then(|c| {
-                let vs = tch::nn::VarStore::new(tch::Device::Cpu);
-                repro::models::build(&vs.root(), &c.model).ok()?;
-                Some(format!("{}", repro::models::layers::count_parameters(&vs)))
-            })
+            .and_then(|c| repro::models::parameter_count(&c.model))
+            .map(|n| n.to_string())
             .unwrap_or_else(|| "—".into())
     }
 }
@@ -68,7 +65,6 @@ impl Experiment for ShortcutOptions {
         let panels = Self::depths(res)
             .into_iter()
             .map(|d| {
-                let mut p = Panel::new(format!("{d} layers"), "iter. (1e4)", "error (%)");
                 let names: Vec<String> = std::iter::once(format!("{}plain-{d}", Self::prefix(res)))
                     .chain(
                         OPTIONS
@@ -76,25 +72,8 @@ impl Experiment for ShortcutOptions {
                             .map(|o| format!("{}resnet-{d}-{o}", Self::prefix(res))),
                     )
                     .collect();
-                for (c, n) in names.iter().enumerate().filter(|(_, n)| res.runs.has(n)) {
-                    let curve = |test: bool| -> Vec<(f64, f64)> {
-                        res.runs
-                            .mean_curve(n, |r| {
-                                if test {
-                                    r.test_error
-                                } else {
-                                    Some(r.train_error)
-                                }
-                            })
-                            .into_iter()
-                            .map(|(i, e)| (i / 1e4, 100.0 * e))
-                            .collect()
-                    };
-                    p.series
-                        .push(Series::train(format!("{n} train"), curve(false), c));
-                    p.series.push(Series::test(n.clone(), curve(true), c));
-                }
-                p
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                iteration_panel(&res.runs, &format!("{d} layers"), &names)
             })
             .collect();
         vec![(

@@ -46,6 +46,13 @@ pub fn build(vs: &nn::Path, cfg: &ModelConfig) -> crate::Result<Box<dyn Network>
     })
 }
 
+/// Trainable parameters of the network a config describes (built on the CPU).
+pub fn parameter_count(cfg: &ModelConfig) -> Option<i64> {
+    let vs = nn::VarStore::new(tch::Device::Cpu);
+    build(&vs.root(), cfg).ok()?;
+    Some(layers::count_parameters(&vs))
+}
+
 /// Input shape [C, H, W] a config expects.
 pub fn input_shape(cfg: &ModelConfig) -> [i64; 3] {
     match cfg {
