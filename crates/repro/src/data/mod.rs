@@ -6,7 +6,7 @@
 //! a handful of kernels: no per-image loop and no host round trip.
 use crate::config::{Augment, DataConfig, Normalize};
 use crate::error::Result;
-use tch::{Device, IndexOp, Kind, Tensor};
+use tch::{Device, Kind, Tensor};
 
 pub mod imagenet;
 
@@ -126,12 +126,6 @@ impl Dataset {
             Normalize::PerChannelStandardize => (x - &self.channel_mean) / &self.channel_std,
         }
     }
-
-    /// Iterations per epoch: full batches only (the remainder of each epoch's
-    /// shuffle is dropped; a different remainder each epoch).
-    pub fn iterations_per_epoch(&self, batch_size: i64) -> i64 {
-        (self.train.len() / batch_size).max(1)
-    }
 }
 
 /// Runs `f` with the global libtorch generator seeded by `seed`. Every random
@@ -195,17 +189,4 @@ pub fn pad_crop_flip(x: &Tensor, pad: i64) -> Tensor {
         .view([b, 1, 1, w])
         .expand([b, c, h, w], false);
     padded.gather(2, &rows, false).gather(3, &cols, false)
-}
-
-/// The batch of training indices for `iteration` (0-based) under `seed`: epoch
-/// e = iteration / per_epoch uses a fresh permutation derived from (seed, e).
-pub fn batch_indices(seed: u64, iteration: i64, batch: i64, n: i64, device: Device) -> Tensor {
-    let per_epoch = (n / batch).max(1);
-    let epoch = iteration / per_epoch;
-    let k = iteration % per_epoch;
-    let perm = with_seed(derive_seed(seed, 1, epoch as u64), || {
-        Tensor::randperm(n, (Kind::Int64, device))
-    });
-    let b = batch.min(n);
-    perm.i(k * b..(k + 1) * b)
 }

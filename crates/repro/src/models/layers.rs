@@ -1,6 +1,6 @@
 //! Building blocks the papers use that libtorch lacks or that need the papers' exact conventions.
 use tch::nn::{self, Init};
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
 /// AlexNet Sec. 3.3, local response normalisation across channels, exactly as
 /// the paper writes it:
@@ -162,9 +162,4 @@ pub fn count_parameters(vs: &nn::VarStore) -> i64 {
         .iter()
         .map(|t| t.numel() as i64)
         .sum()
-}
-
-/// Helper for tests and FLOP counting: a float zeros tensor.
-pub fn zeros(shape: &[i64]) -> Tensor {
-    Tensor::zeros(shape, (Kind::Float, tch::Device::Cpu))
 }

@@ -254,7 +254,6 @@ pub fn train_run(
     let mut window_start = Instant::now();
     let mut perm_epoch = -1;
     let mut perm = Tensor::zeros([0], (Kind::Int64, dev));
-    let mut lr = learning_rate(t, iteration, &lr_state);
     let mut status = RunStatus::Completed;
 
     while iteration < total {
@@ -263,7 +262,7 @@ pub fn train_run(
             perm = epoch_permutation(cfg.seed, epoch, n, data.index_device());
             perm_epoch = epoch;
         }
-        lr = learning_rate(t, iteration, &lr_state);
+        let lr = learning_rate(t, iteration, &lr_state);
         let k = iteration % per_epoch;
         let idx = perm.narrow(0, k * b, b);
         // All randomness of this step (augmentation, dropout) from (seed, iteration).
@@ -409,7 +408,6 @@ pub fn train_run(
         window_iters = 0;
         window_start = Instant::now();
     }
-    let _ = lr;
     if let Some(p) = &progress {
         p.finish();
     }
