@@ -44,6 +44,8 @@ pub enum ModelConfig {
     },
     /// cuda-convnet's CIFAR-10 networks (Krizhevsky et al. 2012's CIFAR statements).
     CudaConvnet(crate::models::convnet::ConvnetConfig),
+    /// Simonyan & Zisserman 2014, Table 1: configurations A-E, ImageNet or CIFAR shape.
+    Vgg(crate::models::vgg::VggConfig),
 }
 
 fn default_cifar_width() -> i64 {
@@ -70,6 +72,7 @@ impl ModelConfig {
                 depth, residual, ..
             } => format!("{}-{}", if *residual { "resnet" } else { "plain" }, depth),
             ModelConfig::CudaConvnet(c) => c.name.clone(),
+            ModelConfig::Vgg(v) => v.name(),
         }
     }
     pub fn depth(&self) -> Option<i64> {
@@ -78,6 +81,7 @@ impl ModelConfig {
                 Some(*depth)
             }
             ModelConfig::CudaConvnet(_) => None,
+            ModelConfig::Vgg(v) => Some(v.config.weight_layers() as i64),
         }
     }
 }
@@ -125,9 +129,25 @@ pub enum Augment {
     Pad4CropFlip,
     /// Horizontal flips only.
     Flip,
-    /// ResNet Sec. 3.4 (ImageNet): shorter side resized to a random S in [256, 480],
-    /// a random 224x224 crop, horizontal flip. Image folders only.
+    /// ResNet Sec. 3.4 (ImageNet): shorter side resized to a random S in [256, 480]
+    /// (`data.scale_range`; VGG's scale jittering: [256, 512]), a random 224x224
+    /// crop, horizontal flip. Image folders only.
     ScaleCropFlip,
+    /// The CIFAR analogue of VGG's scale jittering (Simonyan & Zisserman, Sec. 3.1):
+    /// each image rescaled to a random S in `data.scale_range` (e.g. [32, 48]),
+    /// a random 32x32 crop of it, horizontal flip; one bilinear resampling per batch.
+    RescaleCropFlip,
+}
+
+/// Colour augmentation on top of `augment`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Colour {
+    #[default]
+    None,
+    /// AlexNet Sec. 4.1: add multiples of the principal components of the
+    /// training set's RGB covariance, alpha ~ N(0, 0.1) per image.
+    Pca,
 }
 
 /// Which data a run trains on.
@@ -172,6 +192,23 @@ pub struct DataConfig {
     /// Evaluate on N test images (a fixed, seed-independent shuffle); 0 = all 10,000.
     #[serde(default)]
     pub test_subset: usize,
+    // Fields added after results were first committed are left out of the saved
+    // config when at their defaults, so earlier configs keep their hashes.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub colour: Colour,
+    /// [S_min, S_max] of the training scale (`scale-crop-flip`, `rescale-crop-flip`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_range: Option<[i64; 2]>,
+    /// Test scales Q (VGG Sec. 3.2 and 4.2): the test images resized to each Q
+    /// (CIFAR: Q x Q; image folders: shorter side Q, centre Q x Q), evaluated
+    /// densely and the softmax averaged over scales. Empty: the native view.
+    /// Needs a network that takes any input size (VGG).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub test_scales: Vec<i64>,
+}
+
+pub(crate) fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 
 /// The sign convention of the momentum update.
@@ -397,10 +434,49 @@ impl RunConfig {
             (DatasetKind::Cifar10, Augment::ScaleCropFlip) => {
                 return bad(
                     "data.augment",
-                    "\"scale-crop-flip\" is for ImageNet image folders".into(),
+                    "\"scale-crop-flip\" is for ImageNet image folders; CIFAR's analogue is \"rescale-crop-flip\"".into(),
                 )
             }
             _ => {}
+        }
+        let side = if self.data.dataset == DatasetKind::Cifar10 {
+            32
+        } else {
+            224
+        };
+        if let Some([lo, hi]) = self.data.scale_range {
+            if !(side <= lo && lo <= hi) {
+                return bad(
+                    "data.scale_range",
+                    format!("needs {side} <= S_min <= S_max (the crop is {side}x{side}), got [{lo}, {hi}]"),
+                );
+            }
+        }
+        if self.data.augment == Augment::RescaleCropFlip && self.data.scale_range.is_none() {
+            return bad(
+                "data.scale_range",
+                "\"rescale-crop-flip\" needs data.scale_range = [S_min, S_max]".into(),
+            );
+        }
+        if self.data.colour == Colour::Pca && self.data.dataset != DatasetKind::Cifar10 {
+            return bad(
+                "data.colour",
+                "PCA colour augmentation is implemented for CIFAR-10 (resident data) only".into(),
+            );
+        }
+        if !self.data.test_scales.is_empty() {
+            if !matches!(self.model, ModelConfig::Vgg(_)) {
+                return bad(
+                    "data.test_scales",
+                    "multi-scale testing needs a network that evaluates densely at any size (family = \"vgg\")".into(),
+                );
+            }
+            if let Some(q) = self.data.test_scales.iter().find(|&&q| q < side) {
+                return bad(
+                    "data.test_scales",
+                    format!("scales must be at least the training size {side}, got {q}"),
+                );
+            }
         }
         if self.data.dataset == DatasetKind::Cifar10 && self.data.test_views == TestViews::TenCrop {
             return bad(
@@ -442,6 +518,30 @@ impl RunConfig {
             ModelConfig::CudaConvnet(c) => c
                 .validate()
                 .map_err(|m| Error::Config(format!("run `{}`: model.{m}", self.name)))?,
+            ModelConfig::Vgg(v) => {
+                v.validate()
+                    .map_err(|m| Error::Config(format!("run `{}`: model.{m}", self.name)))?;
+                if v.init_from.as_deref() == Some(self.name.as_str()) {
+                    return bad(
+                        "model.init_from",
+                        "a run cannot initialise from itself".into(),
+                    );
+                }
+                let want = if self.data.dataset == DatasetKind::Cifar10 {
+                    crate::models::vgg::VggShape::Cifar
+                } else {
+                    crate::models::vgg::VggShape::Imagenet
+                };
+                if v.shape != want {
+                    return bad(
+                        "model.shape",
+                        format!(
+                            "{:?} does not fit the dataset {:?}",
+                            v.shape, self.data.dataset
+                        ),
+                    );
+                }
+            }
         }
         Ok(())
     }

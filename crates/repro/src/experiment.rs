@@ -446,6 +446,22 @@ fn train_one<E: Experiment>(
     train::seed_init(cfg.seed);
     let vs = VarStore::new(device);
     let net = models::build(&vs.root(), &cfg.model)?;
+    if let models::InitFrom::Run(from) = models::init_from(&cfg.model) {
+        // VGG Sec. 3.1: start from the trained net of an earlier run (same seed).
+        let src = profile_dir
+            .join("runs")
+            .join(format!("{from}-s{}", cfg.seed))
+            .join(train::transfer::FINAL_WEIGHTS);
+        if !src.is_file() {
+            anyhow::bail!(
+                "run `{}`: model.init_from = \"{from}\": no trained weights at {}; list \"{from}\" before \"{}\" in the profile's runs (or train it first)",
+                cfg.run_id(),
+                src.display(),
+                cfg.name
+            );
+        }
+        train::transfer::init_from(&vs, &src, &models::vgg::VggConfig::transferred_layers())?;
+    }
     let ctx = TrainContext {
         data,
         device,
@@ -486,6 +502,10 @@ fn train_one<E: Experiment>(
             String::new()
         }
     );
+    if status == "completed" {
+        // Kept for runs that initialise from this one (git-ignored).
+        train::transfer::save_final(&vs, &run_dir)?;
+    }
     if let (Some(d), "completed") = (cifar, status) {
         exp.after_run(cfg, net.as_ref(), d, &run_dir)?;
     }

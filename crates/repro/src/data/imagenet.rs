@@ -73,6 +73,59 @@ impl ImageNetData {
     }
 }
 
+impl ImageNetData {
+    /// VGG Sec. 3.2/4.2 multi-scale dense evaluation: each validation image with
+    /// its shorter side resized to Q and its central Q x Q square evaluated densely
+    /// (the net averages its class score map), softmax averaged over the scales.
+    /// The square centre stands in for the paper's whole uncropped image, and the
+    /// mean RGB value (VGG Sec. 2.1's preprocessing) for the per-pixel mean,
+    /// which exists only at 224x224.
+    fn evaluate_multiscale(
+        &self,
+        net: &dyn Network,
+        cfg: &RunConfig,
+        all: &[usize],
+    ) -> Result<(Option<(f64, f64)>, (f64, f64))> {
+        let rgb_mean = self.mean.mean_dim(&[1i64, 2][..], true, Kind::Float);
+        let (mut loss, mut err) = (0.0, 0.0);
+        for chunk in all.chunks(EVAL_CHUNK) {
+            let mut p: Option<Tensor> = None;
+            let mut labels = Vec::new();
+            for &q in &cfg.data.test_scales {
+                let (bytes, l) =
+                    imagefolder::center_crop_batch(&self.folder.val, chunk, q as u32, q as u32)
+                        .map_err(folder_err)?;
+                labels = l;
+                let x = Tensor::from_slice(&bytes)
+                    .view([chunk.len() as i64, 3, q, q])
+                    .to_device(self.device)
+                    .to_kind(Kind::Float)
+                    - &rgb_mean;
+                let pq = tch::no_grad(|| net.forward_t(&x, false).softmax(-1, Kind::Float));
+                p = Some(match p {
+                    Some(acc) => acc + pq,
+                    None => pq,
+                });
+            }
+            let y = Self::labels(&labels, self.device);
+            let Some(p) = p else { break };
+            let p = p / cfg.data.test_scales.len() as f64;
+            let l = p
+                .clamp_min(1e-12)
+                .log()
+                .nll_loss_nd::<Tensor>(&y, None, Reduction::Sum, -100);
+            loss += l.double_value(&[]);
+            err += p
+                .argmax(-1, false)
+                .ne_tensor(&y)
+                .sum(Kind::Float)
+                .double_value(&[]);
+        }
+        let take = all.len().max(1) as f64;
+        Ok((None, (loss / take, err / take)))
+    }
+}
+
 impl TrainData for ImageNetData {
     fn label(&self) -> &str {
         &self.label
@@ -95,7 +148,16 @@ impl TrainData for ImageNetData {
             .collect();
         let (bytes, labels) = match cfg.data.augment {
             crate::config::Augment::ScaleCropFlip => {
-                imagefolder::train_batch(&self.folder.train, &idx, &self.aug, step_seed)
+                // VGG's scale jittering is the same augmentation with S in [256, 512].
+                let aug = match cfg.data.scale_range {
+                    Some([lo, hi]) => imagefolder::TrainAugment {
+                        scale_min: lo as u32,
+                        scale_max: hi as u32,
+                        crop: CROP,
+                    },
+                    None => self.aug,
+                };
+                imagefolder::train_batch(&self.folder.train, &idx, &aug, step_seed)
             }
             _ => imagefolder::center_crop_batch(&self.folder.train, &idx, TEST_RESIZE, CROP),
         }
@@ -119,6 +181,9 @@ impl TrainData for ImageNetData {
         };
         // Evenly spaced over the (class-ordered) validation list, so every class counts.
         let all: Vec<usize> = (0..take).map(|i| i * n / take).collect();
+        if !cfg.data.test_scales.is_empty() {
+            return self.evaluate_multiscale(net, cfg, &all);
+        }
         let (mut loss, mut err) = (0.0, 0.0);
         for chunk in all.chunks(EVAL_CHUNK) {
             let (bytes, labels, views) = match cfg.data.test_views {

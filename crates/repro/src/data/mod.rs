@@ -159,9 +159,56 @@ pub fn augment(x: &Tensor, how: Augment) -> Tensor {
             x.flip([3]).where_self(&flip, x)
         }
         Augment::Pad4CropFlip => pad_crop_flip(x, 4),
+        // Needs the scale range: see `augment_data`.
+        Augment::RescaleCropFlip => rescale_crop_flip(x, 40, 40),
         // Rejected by config validation for resident (CIFAR) data.
         Augment::ScaleCropFlip => x.shallow_clone(),
     }
+}
+
+/// `augment` with the run's data config (which carries the scale range).
+pub fn augment_data(x: &Tensor, cfg: &DataConfig) -> Tensor {
+    match (cfg.augment, cfg.scale_range) {
+        (Augment::RescaleCropFlip, Some([lo, hi])) => rescale_crop_flip(x, lo, hi),
+        (how, _) => augment(x, how),
+    }
+}
+
+/// The CIFAR analogue of VGG's scale jittering (Simonyan & Zisserman 2014,
+/// Sec. 3.1: "each training image is individually rescaled by randomly
+/// sampling S from a certain range [S_min, S_max]", then a crop of the training
+/// size is taken): per image an integer S in [s_min, s_max], a random h x w
+/// crop of the image bilinearly rescaled to S x S, and a random horizontal
+/// flip. All three in one `grid_sample`: output pixel j of the crop samples the
+/// original at the centre of pixel (offset + j) of an S-pixel grid.
+pub fn rescale_crop_flip(x: &Tensor, s_min: i64, s_max: i64) -> Tensor {
+    let (b, c, h, w) = x.size4().expect("augment takes NCHW batches");
+    let dev = x.device();
+    let opts = (Kind::Float, dev);
+    let s = Tensor::randint_low(s_min, s_max + 1, [b], (Kind::Int64, dev)).to_kind(Kind::Float);
+    // Crop offsets in [0, S - h] and [0, S - w] pixels of the rescaled image.
+    let oy = (Tensor::rand([b], opts) * (&s - h as f64 + 1.0)).floor();
+    let ox = (Tensor::rand([b], opts) * (&s - w as f64 + 1.0)).floor();
+    let flip = Tensor::randint(2, [b], opts) * -2.0 + 1.0;
+    // affine_grid maps output coordinate u (align_corners = false) to
+    // scale * u + centre; see the derivation in the doc comment.
+    let sx = (w as f64) / &s * &flip;
+    let sy = (h as f64) / &s;
+    let cx = (ox * 2.0 + w as f64) / &s - 1.0;
+    let cy = (oy * 2.0 + h as f64) / &s - 1.0;
+    let zero = Tensor::zeros([b], opts);
+    let theta = Tensor::stack(&[sx, zero.shallow_clone(), cx, zero, sy, cy], 1).view([b, 2, 3]);
+    let grid = Tensor::affine_grid_generator(&theta, [b, c, h, w], false);
+    x.grid_sampler(&grid, 0, 0, false)
+}
+
+/// Test images resized to `q` x `q` (bilinear), for multi-scale testing.
+pub fn rescale(x: &Tensor, q: i64) -> Tensor {
+    let (_, _, h, w) = x.size4().expect("rescale takes NCHW batches");
+    if h == q && w == q {
+        return x.shallow_clone();
+    }
+    x.upsample_bilinear2d([q, q], false, None, None)
 }
 
 /// ResNet Sec. 4.2 (after Lee et al. 2015): pad `pad` zeros on each side, take a

@@ -11,6 +11,8 @@ use tch::Tensor;
 #[derive(Debug, Clone, PartialEq)]
 pub struct LayerRecord {
     pub kind: &'static str,
+    /// The layer's variable path (`conv5_3`, `stages.1.0.conv1`); empty for pools.
+    pub name: String,
     pub kernel: i64,
     pub stride: i64,
     pub padding: i64,
@@ -55,6 +57,7 @@ pub fn record_pool(
     if tracing() {
         push(LayerRecord {
             kind,
+            name: String::new(),
             kernel,
             stride,
             padding,
@@ -75,6 +78,7 @@ pub struct Conv {
     pub stride: i64,
     pub padding: i64,
     pub groups: i64,
+    pub name: String,
 }
 
 impl Conv {
@@ -124,6 +128,7 @@ impl Conv {
         );
         Self {
             conv,
+            name: vs.components().collect::<Vec<_>>().join("."),
             in_channels: i,
             out_channels: o,
             kernel: k,
@@ -140,6 +145,7 @@ impl Conv {
             let per_out = self.in_channels / self.groups * self.kernel * self.kernel;
             push(LayerRecord {
                 kind: "conv",
+                name: self.name.clone(),
                 kernel: self.kernel,
                 stride: self.stride,
                 padding: self.padding,
@@ -156,6 +162,7 @@ impl Conv {
 #[derive(Debug)]
 pub struct Linear {
     pub lin: nn::Linear,
+    pub name: String,
     pub in_features: i64,
     pub out_features: i64,
 }
@@ -177,6 +184,7 @@ impl Linear {
         );
         Self {
             lin,
+            name: vs.components().collect::<Vec<_>>().join("."),
             in_features: i,
             out_features: o,
         }
@@ -186,6 +194,7 @@ impl Linear {
         if tracing() {
             push(LayerRecord {
                 kind: "fc",
+                name: self.name.clone(),
                 kernel: 1,
                 stride: 1,
                 padding: 0,

@@ -2,7 +2,9 @@
 pub mod convnet;
 pub mod counter;
 pub mod layers;
+pub mod receptive;
 pub mod resnet;
+pub mod vgg;
 
 use crate::config::ModelConfig;
 use tch::nn;
@@ -43,7 +45,25 @@ pub fn build(vs: &nn::Path, cfg: &ModelConfig) -> crate::Result<Box<dyn Network>
             Box::new(resnet::ResNet::new(vs, &spec))
         }
         ModelConfig::CudaConvnet(c) => Box::new(convnet::Convnet::new(vs, c)),
+        ModelConfig::Vgg(v) => Box::new(vgg::Vgg::new(vs, v)),
     })
+}
+
+/// Where a run's initial weights come from, beyond its builder's random init.
+pub enum InitFrom<'a> {
+    Random,
+    /// The final weights of another run of the same experiment, profile and seed.
+    Run(&'a str),
+}
+
+pub fn init_from(cfg: &ModelConfig) -> InitFrom<'_> {
+    match cfg {
+        ModelConfig::Vgg(v) => match &v.init_from {
+            Some(r) => InitFrom::Run(r),
+            None => InitFrom::Random,
+        },
+        _ => InitFrom::Random,
+    }
 }
 
 /// Trainable parameters of the network a config describes (built on the CPU).
@@ -57,6 +77,7 @@ pub fn parameter_count(cfg: &ModelConfig) -> Option<i64> {
 pub fn input_shape(cfg: &ModelConfig) -> [i64; 3] {
     match cfg {
         ModelConfig::ImagenetResnet { .. } => [3, 224, 224],
+        ModelConfig::Vgg(v) => [3, v.input_size(), v.input_size()],
         _ => [3, 32, 32],
     }
 }

@@ -271,15 +271,19 @@ impl ResNet {
         }
         h = h.relu();
         if self.shape == Shape::Imagenet {
-            h = h.max_pool2d([3, 3], [2, 2], [1, 1], [1, 1], false);
+            let p = h.max_pool2d([3, 3], [2, 2], [1, 1], [1, 1], false);
+            counter::record_pool("pool", 3, 2, 1, &h, &p);
+            h = p;
         }
         for stage in &self.stages {
             for block in stage {
                 h = block.forward(&h, train, responses.as_deref_mut());
             }
         }
-        let h = h.adaptive_avg_pool2d([1, 1]).flatten(1, -1);
-        self.fc.forward(&h)
+        let p = h.adaptive_avg_pool2d([1, 1]);
+        // Global average pooling: one window over the whole final map.
+        counter::record_pool("global-avg-pool", h.size()[3], 1, 0, &h, &p);
+        self.fc.forward(&p.flatten(1, -1))
     }
 
     /// True when no shortcut has parameters (option A, or a plain net).

@@ -8,9 +8,10 @@
 pub mod checkpoint;
 pub mod schedule;
 pub mod sgd;
+pub mod transfer;
 
 use crate::config::{Precision, RunConfig};
-use crate::data::{augment, derive_seed, with_seed, Dataset, DeviceSplit};
+use crate::data::{augment_data, derive_seed, rescale, with_seed, Dataset, DeviceSplit};
 use crate::error::{Error, Result};
 use crate::metrics::MetricRow;
 use crate::models::Network;
@@ -108,7 +109,7 @@ impl TrainData for Dataset {
     ) -> Result<(Tensor, Tensor)> {
         let y = self.train.labels.index_select(0, idx);
         let x = self.normalize(&self.train.images.index_select(0, idx), cfg.data.normalize);
-        Ok((augment(&x, cfg.data.augment), y))
+        Ok((augment_data(&x, &cfg.data), y))
     }
     fn evaluate(
         &self,
@@ -162,9 +163,28 @@ pub fn evaluate(
                 x
             };
             let y = split.labels.narrow(0, start, len);
-            let logits = net.forward_t(&x, false).to_kind(Kind::Float);
-            let loss = logits.cross_entropy_loss::<Tensor>(&y, None, Reduction::Sum, -100, 0.0);
-            let err = logits.argmax(-1, false).ne_tensor(&y).sum(Kind::Double);
+            let (loss, err) = if cfg.data.test_scales.is_empty() {
+                let logits = net.forward_t(&x, false).to_kind(Kind::Float);
+                let loss = logits.cross_entropy_loss::<Tensor>(&y, None, Reduction::Sum, -100, 0.0);
+                let err = logits.argmax(-1, false).ne_tensor(&y).sum(Kind::Double);
+                (loss, err)
+            } else {
+                // VGG Sec. 3.2/4.2: dense evaluation at each scale Q, the class
+                // posteriors averaged over scales.
+                let scales = &cfg.data.test_scales;
+                let mut p = Tensor::zeros([len, 1], (Kind::Float, dev));
+                for &q in scales {
+                    let xq = rescale(&x, q);
+                    p = p + net.forward_t(&xq, false).softmax(-1, Kind::Float);
+                }
+                let p = p / scales.len() as f64;
+                let loss =
+                    p.clamp_min(1e-12)
+                        .log()
+                        .nll_loss_nd::<Tensor>(&y, None, Reduction::Sum, -100);
+                let err = p.argmax(-1, false).ne_tensor(&y).sum(Kind::Double);
+                (loss, err)
+            };
             sums += Tensor::stack(&[loss.to_kind(Kind::Double), err], 0);
             start += len;
         }

@@ -1,0 +1,63 @@
+//! A run's final weights, kept beside its results, and initialisation of a
+//! later run from them (VGG Sec. 3.1: the deeper nets start from net A's first
+//! four conv layers and three fc layers).
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+use tch::nn::VarStore;
+use tch::Tensor;
+
+pub const FINAL_WEIGHTS: &str = "final-weights.safetensors";
+
+/// Writes the model's variables to `<run_dir>/final-weights.safetensors`
+/// (temporary file, then rename: never half-written).
+pub fn save_final(vs: &VarStore, run_dir: &Path) -> Result<PathBuf> {
+    let path = run_dir.join(FINAL_WEIGHTS);
+    let tmp = run_dir.join(format!(".{FINAL_WEIGHTS}.tmp"));
+    let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    Tensor::write_safetensors(&vars, &tmp).map_err(|e| Error::Checkpoint {
+        path: tmp.clone(),
+        msg: format!("cannot write final weights: {e}"),
+    })?;
+    std::fs::rename(&tmp, &path).map_err(|e| Error::Checkpoint {
+        path: path.clone(),
+        msg: format!("cannot rename {}: {e}", tmp.display()),
+    })?;
+    Ok(path)
+}
+
+/// Copies the layers named in `layers` (`<layer>.weight`, `<layer>.bias`) from
+/// the weights file into `vs`. Every named layer must be present in both with
+/// equal shapes; the error names the file and the variable.
+pub fn init_from(vs: &VarStore, weights: &Path, layers: &[&str]) -> Result<usize> {
+    let bad = |msg: String| Error::Checkpoint {
+        path: weights.to_path_buf(),
+        msg,
+    };
+    let source = Tensor::read_safetensors(weights)
+        .map_err(|e| bad(format!("cannot read the weights to initialise from: {e}")))?;
+    let source: std::collections::HashMap<String, Tensor> = source.into_iter().collect();
+    let vars = vs.variables();
+    let mut copied = 0;
+    for layer in layers {
+        for part in ["weight", "bias"] {
+            let name = format!("{layer}.{part}");
+            let (Some(dst), Some(src)) = (vars.get(&name), source.get(&name)) else {
+                return Err(bad(format!(
+                    "variable `{name}` missing in the source or the target model"
+                )));
+            };
+            if dst.size() != src.size() {
+                return Err(bad(format!(
+                    "`{name}` has shape {:?}, the target model needs {:?}",
+                    src.size(),
+                    dst.size()
+                )));
+            }
+            let mut dst = dst.shallow_clone();
+            tch::no_grad(|| dst.copy_(&src.to_device(dst.device())));
+            copied += 1;
+        }
+    }
+    Ok(copied)
+}
