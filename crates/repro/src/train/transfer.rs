@@ -13,7 +13,12 @@ pub const FINAL_WEIGHTS: &str = "final-weights.safetensors";
 pub fn save_final(vs: &VarStore, run_dir: &Path) -> Result<PathBuf> {
     let path = run_dir.join(FINAL_WEIGHTS);
     let tmp = run_dir.join(format!(".{FINAL_WEIGHTS}.tmp"));
-    let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    // Contiguous copies: the flat SGD buffer and channels-last strides make views.
+    let mut vars: Vec<(String, Tensor)> = vs
+        .variables()
+        .into_iter()
+        .map(|(k, v)| (k, v.contiguous()))
+        .collect();
     vars.sort_by(|a, b| a.0.cmp(&b.0));
     Tensor::write_safetensors(&vars, &tmp).map_err(|e| Error::Checkpoint {
         path: tmp.clone(),

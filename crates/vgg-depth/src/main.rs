@@ -1,0 +1,282 @@
+//! Simonyan & Zisserman (2014), Table 3 (and Table 4's multi-scale testing) on
+//! CIFAR-10: configurations A-E of one builder, trained with the paper's recipe.
+use repro::config::RunConfig;
+use repro::data::Dataset;
+use repro::experiment::{Experiment, Results};
+use repro::figures::Figure;
+use repro::metrics::{read_f64_table, write_f64_table};
+use repro::models::Network;
+use repro::report::{
+    arm_table, compare_lower, epoch_panel, pct_stats, stats, Claim, Stats, Table, Verdict,
+};
+use std::path::Path;
+
+/// Per-run multi-scale test errors (Table 4 analogue), written after training.
+const MULTISCALE: &str = "multiscale.parquet";
+
+/// Table 3, top-1 val. error (%) at single test scale, S = 256 (B: Q = 256).
+const PAPER_TOP1: [(&str, f64); 6] = [
+    ("vgg-a", 29.6),
+    ("vgg-a-lrn", 29.7),
+    ("vgg-b", 28.7),
+    ("vgg-c", 28.1),
+    ("vgg-d", 27.0),
+    ("vgg-e", 27.3),
+];
+const DEPTH_ORDER: [&str; 4] = ["vgg-a", "vgg-b", "vgg-c", "vgg-d"];
+
+struct VggDepth;
+
+impl VggDepth {
+    /// Test-scale sets of Sec. 4.2: for fixed S, Q in {S - 4, S, S + 4} (the
+    /// analogue of {S - 32, S, S + 32} at 224); for jittered S, Q in
+    /// {S_min, (S_min + S_max) / 2, S_max}.
+    fn scale_sets(cfg: &RunConfig) -> Vec<i64> {
+        match cfg.data.scale_range {
+            Some([lo, hi]) if lo == hi => vec![(lo - 4).max(32), lo, lo + 4],
+            Some([lo, hi]) => vec![lo, (lo + hi) / 2, hi],
+            None => vec![32, 36, 40],
+        }
+    }
+
+    /// (single-scale errors at each Q, multi-scale error) per seed of a run.
+    fn multiscale(res: &Results, run: &str) -> Vec<(Vec<(f64, f64)>, f64)> {
+        res.configs
+            .values()
+            .filter(|c| c.name == run)
+            .filter_map(|c| read_f64_table(&res.run_dir(&c.run_id()).join(MULTISCALE)).ok())
+            .filter_map(|t| {
+                let (q, e) = (t.get("q")?, t.get("test_error")?);
+                let single: Vec<(f64, f64)> = q
+                    .iter()
+                    .zip(e)
+                    .filter(|(q, _)| **q > 0.0)
+                    .map(|(q, e)| (*q, *e))
+                    .collect();
+                let multi = q.iter().zip(e).find(|(q, _)| **q == 0.0)?.1;
+                Some((single, *multi))
+            })
+            .collect()
+    }
+
+    /// Mean over seeds of (best single-scale error, multi-scale error).
+    fn multiscale_stats(res: &Results, run: &str) -> (Option<Stats>, Option<Stats>) {
+        let m = Self::multiscale(res, run);
+        let best: Vec<f64> = m
+            .iter()
+            .filter_map(|(s, _)| s.iter().map(|x| x.1).reduce(f64::min))
+            .collect();
+        let multi: Vec<f64> = m.iter().map(|x| x.1).collect();
+        (stats(&best), stats(&multi))
+    }
+}
+
+impl Experiment for VggDepth {
+    fn name(&self) -> &'static str {
+        "vgg-depth"
+    }
+    fn title(&self) -> &'static str {
+        "VGG Table 3: depth (configurations A-E), scale jittering and multi-scale testing on CIFAR-10"
+    }
+    fn paper(&self) -> &'static str {
+        "Simonyan, Zisserman. Very Deep Convolutional Networks for Large-Scale Image Recognition. ICLR 2015 (arXiv 1409.1556, 2014), Tables 1, 3, 4."
+    }
+
+    fn after_run(
+        &self,
+        cfg: &RunConfig,
+        net: &dyn Network,
+        data: &Dataset,
+        run_dir: &Path,
+    ) -> repro::Result<()> {
+        // Table 4: dense evaluation at several scales, each alone and the
+        // softmax averaged over all of them (q = 0 in the table).
+        let scales = Self::scale_sets(cfg);
+        let mut sets: Vec<Vec<i64>> = scales.iter().map(|&q| vec![q]).collect();
+        sets.push(scales.clone());
+        let (mut q_col, mut err_col) = (Vec::new(), Vec::new());
+        for set in sets {
+            let mut c = cfg.clone();
+            c.data.test_scales = set.clone();
+            let (_, err) = repro::train::evaluate(net, data, &data.test, &c, 500, false);
+            q_col.push(if set.len() == 1 { set[0] as f64 } else { 0.0 });
+            err_col.push(err);
+        }
+        write_f64_table(
+            &run_dir.join(MULTISCALE),
+            &[("q", q_col), ("test_error", err_col)],
+        )
+    }
+
+    fn figures(&self, res: &Results) -> Vec<(String, Figure)> {
+        let caption = format!(
+            "{} | dashed: training error, bold: test error",
+            res.header.caption()
+        );
+        let depth: Vec<&str> = ["vgg-a", "vgg-a-lrn", "vgg-b", "vgg-c", "vgg-d", "vgg-e"]
+            .into_iter()
+            .filter(|r| res.in_profile(r))
+            .collect();
+        let d: Vec<&str> = ["vgg-d", "vgg-d-glorot", "vgg-d-jitter"]
+            .into_iter()
+            .filter(|r| res.in_profile(r))
+            .collect();
+        let mut panels = vec![epoch_panel(&res.runs, "Configurations A-E", &depth)];
+        if d.len() > 1 {
+            panels.push(epoch_panel(
+                &res.runs,
+                "D: init from A, Glorot, scale jittering",
+                &d,
+            ));
+        }
+        vec![(
+            "depth".into(),
+            Figure::new("VGG depth study: error vs epochs", caption, panels),
+        )]
+    }
+
+    fn tables(&self, res: &Results) -> Vec<Table> {
+        let arms: Vec<&str> = res.profile.runs.iter().map(String::as_str).collect();
+        let mut t3 = arm_table(
+            &res.runs,
+            "Table 3 analogue: test error at the run's test scale",
+            &arms,
+            "Test error of the dense net at Q = S (single-scale training, S = 36) or Q = (S_min + S_max) / 2 (jittered). Paper (ImageNet top-1, single scale): A 29.6, A-LRN 29.7, B 28.7, C 28.1, D 27.0, E 27.3; D with S in [256, 512]: 25.6.",
+        );
+        t3.header.push("paper top-1 (ImageNet)".into());
+        for row in &mut t3.rows {
+            let paper = PAPER_TOP1
+                .iter()
+                .find(|p| p.0 == row[0])
+                .map(|p| format!("{:.1}%", p.1))
+                .unwrap_or_else(|| {
+                    if row[0] == "vgg-d-jitter" {
+                        "25.6%".into()
+                    } else {
+                        "—".into()
+                    }
+                });
+            row.push(paper);
+        }
+        let mut t4 = Table {
+            title: "Table 4 analogue: dense evaluation at several test scales".into(),
+            header: vec![
+                "run".into(),
+                "test scales Q".into(),
+                "error at each Q (mean over seeds)".into(),
+                "all Q, softmax averaged".into(),
+            ],
+            rows: Vec::new(),
+            note: "Paper (ImageNet top-1): D trained at S = 256 tested at Q in {224, 256, 288}: 26.6 (27.0 single-scale); D jittered [256, 512] at Q in {256, 384, 512}: 24.8 (25.6).".into(),
+        };
+        for run in &arms {
+            let m = Self::multiscale(res, run);
+            let Some((first, _)) = m.first() else {
+                continue;
+            };
+            let qs: Vec<String> = first.iter().map(|(q, _)| format!("{q}")).collect();
+            let per_q: Vec<String> = (0..first.len())
+                .map(|i| {
+                    let v: Vec<f64> = m
+                        .iter()
+                        .filter_map(|(s, _)| s.get(i).map(|x| x.1))
+                        .collect();
+                    format!("{}: {}", first[i].0, pct_stats(stats(&v)))
+                })
+                .collect();
+            let multi: Vec<f64> = m.iter().map(|x| x.1).collect();
+            t4.rows.push(vec![
+                run.to_string(),
+                qs.join(", "),
+                per_q.join("; "),
+                pct_stats(stats(&multi)),
+            ]);
+        }
+        vec![t3, t4]
+    }
+
+    fn claims(&self, res: &Results) -> Vec<Claim> {
+        let err = |r: &str| res.runs.arm(r).test_error;
+        let mut claims = Vec::new();
+        // 1. Error falls with depth from A (11 layers) to D (16).
+        let means: Vec<(&str, Option<Stats>)> = DEPTH_ORDER.iter().map(|r| (*r, err(r))).collect();
+        let measured = means
+            .iter()
+            .map(|(r, s)| format!("{r} {}", pct_stats(*s)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let verdict = if means.iter().all(|(_, s)| s.is_some()) {
+            let v: Vec<f64> = means
+                .iter()
+                .filter_map(|(_, s)| s.map(|s| s.mean))
+                .collect();
+            Verdict::from_bool(v.windows(2).all(|w| w[1] < w[0]))
+        } else {
+            Verdict::NotEvaluated("A, B, C and D are not all in this profile".into())
+        };
+        claims.push(Claim {
+            id: "1".into(),
+            statement:
+                "The error falls with depth: A (11 layers) > B (13) > C (16, with 1x1) > D (16)"
+                    .into(),
+            paper: "29.6 > 28.7 > 28.1 > 27.0 (top-1, Table 3)".into(),
+            measured,
+            verdict,
+        });
+        // 2. LRN does not help (A-LRN no better than A).
+        let (m, v) = compare_lower("vgg-a", err("vgg-a"), "vgg-a-lrn", err("vgg-a-lrn"));
+        let v = match v {
+            // "No better" holds when A-LRN's error is not lower than A's.
+            Verdict::Pass | Verdict::Fail => {
+                let (a, l) = (err("vgg-a"), err("vgg-a-lrn"));
+                Verdict::from_bool(matches!((a, l), (Some(a), Some(l)) if l.mean >= a.mean))
+            }
+            other => other,
+        };
+        claims.push(Claim {
+            id: "2".into(),
+            statement:
+                "Local response normalisation does not improve net A (A-LRN no better than A)"
+                    .into(),
+            paper: "A 29.6 vs A-LRN 29.7".into(),
+            measured: m,
+            verdict: v,
+        });
+        // 3. 1x1 convs (C) are worse than 3x3 (D) at the same depth.
+        let (m, v) = compare_lower("vgg-d", err("vgg-d"), "vgg-c", err("vgg-c"));
+        claims.push(Claim {
+            id: "3".into(),
+            statement: "At equal depth, 3x3 convolutions (D) beat 1x1 (C): spatial context matters"
+                .into(),
+            paper: "C 28.1 vs D 27.0".into(),
+            measured: m,
+            verdict: v,
+        });
+        // 4. Scale jittering at training time helps.
+        if res.in_profile("vgg-d-jitter") {
+            let (m, v) = compare_lower("vgg-d-jitter", err("vgg-d-jitter"), "vgg-d", err("vgg-d"));
+            claims.push(Claim {
+                id: "4".into(),
+                statement: "Scale jittering at training time (S in [36, 72]) lowers the error of D against fixed S = 36".into(),
+                paper: "D: 25.6 (S in [256, 512]) vs 27.0 (S = 256)".into(),
+                measured: m,
+                verdict: v,
+            });
+        }
+        // 5. Multi-scale testing helps (Table 4).
+        let (best, multi) = Self::multiscale_stats(res, "vgg-d");
+        let (m, v) = compare_lower("multi-scale", multi, "best single scale", best);
+        claims.push(Claim {
+            id: "5".into(),
+            statement: "Multi-scale testing (softmax averaged over 3 scales) beats the best single scale (net D)".into(),
+            paper: "D (S = 256): 26.6 at Q in {224, 256, 288} vs 27.0 at Q = 256".into(),
+            measured: m,
+            verdict: v,
+        });
+        claims
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    repro::experiment::main(VggDepth)
+}
