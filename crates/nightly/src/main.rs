@@ -5,12 +5,16 @@ use clap::Parser;
 use std::path::PathBuf;
 use std::process::Command;
 
-const EXPERIMENTS: [&str; 5] = [
+const EXPERIMENTS: [&str; 9] = [
     "resnet-cifar-degradation",
     "resnet-shortcut-options",
     "alexnet-relu-vs-tanh",
     "alexnet-lrn",
     "alexnet-overlapping-pooling",
+    "alexnet-dropout",
+    "alexnet-augmentation",
+    "alexnet-depth",
+    "vgg-depth",
 ];
 
 #[derive(Parser, Debug)]

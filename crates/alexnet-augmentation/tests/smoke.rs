@@ -1,0 +1,13 @@
+//! A smoke run of the binary end to end (generated data): metrics, figure, report.
+#[test]
+fn smoke_run_writes_metrics_figure_and_report() {
+    let dir = repro::testing::smoke_run(
+        env!("CARGO_BIN_EXE_alexnet-augmentation"),
+        &["augmentation"],
+    );
+    let rows = repro::metrics::read_parquet(&dir.join("metrics.parquet")).expect("metrics");
+    assert!(rows.iter().any(|r| r.run_name == "crop-flip-pca"));
+    let cfg =
+        std::fs::read_to_string(dir.join("runs/crop-flip-pca-s1/config.toml")).expect("config");
+    assert!(cfg.contains("colour = \"pca\""), "{cfg}");
+}
