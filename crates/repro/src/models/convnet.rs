@@ -33,73 +33,185 @@ pub enum ConvnetInit {
     Alexnet,
 }
 
+/// A cuda-convnet-style network as data. Read from TOML through `ConvnetToml`
+/// (flat keys, unknown keys rejected); the knobs added for the ImageNet AlexNet
+/// live in the boxed `layout` so that `ModelConfig` stays small.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "ConvnetToml", into = "ConvnetToml")]
 pub struct ConvnetConfig {
-    #[serde(default = "default_name")]
     pub name: String,
-    /// Side of the square input images: 32 for cuda-convnet's CIFAR-10 nets,
-    /// 224 for the ImageNet AlexNet (see `alexnet_imagenet`).
-    #[serde(
-        default = "default_input_size",
-        skip_serializing_if = "is_default_input_size"
-    )]
-    pub input_size: i64,
+    /// Input size, per-layer conv geometry and groups, LRN extent (boxed: rarely set).
+    pub layout: Box<ConvLayout>,
     /// Filters of each convolutional layer; each is followed by the activation,
     /// LRN (the first `lrn_after`, when on) and its entry of `pools`.
     pub conv_filters: Vec<i64>,
     /// Kernel of every conv layer unless `conv_kernels` says otherwise.
-    #[serde(default = "default_kernel")]
     pub conv_kernel: i64,
-    /// Kernel of each conv layer (AlexNet: 11, 5, 3, 3, 3); empty: `conv_kernel` for all.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub conv_kernels: Vec<i64>,
-    /// Stride of each conv layer (AlexNet: 4 for conv1, Sec. 3.5); empty: 1 for all.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub conv_strides: Vec<i64>,
-    /// Zero padding of each conv layer; empty: kernel / 2 ("same" maps at stride 1).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub conv_paddings: Vec<i64>,
-    /// Groups of each conv layer; empty: 1 for the first layer, `groups` for the
-    /// rest. AlexNet's two towers (Sec. 3.2): conv2, conv4, conv5 take input only
-    /// from the maps on their own GPU (groups 2), conv3 from both (groups 1).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub conv_groups: Vec<i64>,
     /// Pooling after each conv layer (cuda-convnet: max, avg, avg; `none`: no pooling).
     pub pools: Vec<PoolKind>,
     /// AlexNet Sec. 3.4: z = 3, s = 2 overlaps; z = s = 2 does not.
     pub pool_size: i64,
     pub pool_stride: i64,
     /// AlexNet Sec. 3.3: LRN after the activation of the first two conv layers, before pooling.
-    #[serde(default)]
     pub lrn: bool,
-    /// How many of the first conv layers LRN follows when `lrn` is on (AlexNet: 2).
-    #[serde(
-        default = "default_lrn_after",
-        skip_serializing_if = "is_default_lrn_after"
-    )]
-    pub lrn_after: usize,
     /// Filters of locally-connected 3x3 layers (unshared weights) after the conv stack.
-    #[serde(default)]
     pub local_filters: Vec<i64>,
     /// Hidden fully connected layers before the `classes`-way output.
-    #[serde(default)]
     pub fc_hidden: Vec<i64>,
     /// Dropout probability on the hidden fc layers' outputs (AlexNet Sec. 4.2: 0.5).
-    #[serde(default)]
     pub dropout: f64,
     /// Towers (AlexNet's two GPUs, Sec. 3.2: 2). The groups of the conv layers
     /// after the first unless `conv_groups` is given; LRN normalises within each
     /// tower, as each GPU's response-normalisation layer saw only its own maps.
-    #[serde(default = "default_groups")]
     pub groups: i64,
     pub activation: Activation,
     pub init: ConvnetInit,
     /// cuda-convnet `initW` per weight layer (convs, locals, hidden fcs, output).
-    #[serde(default)]
     pub init_w: Vec<f64>,
-    #[serde(default = "default_classes")]
     pub classes: i64,
+}
+
+/// The knobs that make the full ImageNet AlexNet expressible; each defaults to
+/// the behaviour of the CIFAR-10 builder. TOML keys are flat (`input_size = 224`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConvLayout {
+    /// Side of the square input images: 32 for cuda-convnet's CIFAR-10 nets,
+    /// 224 for the ImageNet AlexNet (see `ConvnetConfig::alexnet_imagenet`).
+    pub input_size: i64,
+    /// Kernel of each conv layer (AlexNet: 11, 5, 3, 3, 3); empty: `conv_kernel` for all.
+    pub conv_kernels: Vec<i64>,
+    /// Stride of each conv layer (AlexNet: 4 for conv1, Sec. 3.5); empty: 1 for all.
+    pub conv_strides: Vec<i64>,
+    /// Zero padding of each conv layer; empty: kernel / 2 ("same" maps at stride 1).
+    pub conv_paddings: Vec<i64>,
+    /// Groups of each conv layer; empty: 1 for the first layer, `groups` for the
+    /// rest. AlexNet's two towers (Sec. 3.2): conv2, conv4, conv5 take input only
+    /// from the maps on their own GPU (groups 2), conv3 from both (groups 1).
+    pub conv_groups: Vec<i64>,
+    /// How many of the first conv layers LRN follows when `lrn` is on (AlexNet: 2).
+    pub lrn_after: usize,
+}
+
+impl Default for ConvLayout {
+    fn default() -> Self {
+        Self {
+            input_size: default_input_size(),
+            conv_kernels: vec![],
+            conv_strides: vec![],
+            conv_paddings: vec![],
+            conv_groups: vec![],
+            lrn_after: default_lrn_after(),
+        }
+    }
+}
+
+/// The TOML/serde form of `ConvnetConfig`: every key flat, as the experiment
+/// files write it. Keys added for the ImageNet AlexNet are not serialised at
+/// their defaults, so existing configs keep their config hash.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConvnetToml {
+    #[serde(default = "default_name")]
+    name: String,
+    #[serde(
+        default = "default_input_size",
+        skip_serializing_if = "is_default_input_size"
+    )]
+    input_size: i64,
+    conv_filters: Vec<i64>,
+    #[serde(default = "default_kernel")]
+    conv_kernel: i64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    conv_kernels: Vec<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    conv_strides: Vec<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    conv_paddings: Vec<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    conv_groups: Vec<i64>,
+    pools: Vec<PoolKind>,
+    pool_size: i64,
+    pool_stride: i64,
+    #[serde(default)]
+    lrn: bool,
+    #[serde(
+        default = "default_lrn_after",
+        skip_serializing_if = "is_default_lrn_after"
+    )]
+    lrn_after: usize,
+    #[serde(default)]
+    local_filters: Vec<i64>,
+    #[serde(default)]
+    fc_hidden: Vec<i64>,
+    #[serde(default)]
+    dropout: f64,
+    #[serde(default = "default_groups")]
+    groups: i64,
+    activation: Activation,
+    init: ConvnetInit,
+    #[serde(default)]
+    init_w: Vec<f64>,
+    #[serde(default = "default_classes")]
+    classes: i64,
+}
+
+impl From<ConvnetToml> for ConvnetConfig {
+    fn from(t: ConvnetToml) -> Self {
+        Self {
+            layout: Box::new(ConvLayout {
+                input_size: t.input_size,
+                conv_kernels: t.conv_kernels,
+                conv_strides: t.conv_strides,
+                conv_paddings: t.conv_paddings,
+                conv_groups: t.conv_groups,
+                lrn_after: t.lrn_after,
+            }),
+            name: t.name,
+            conv_filters: t.conv_filters,
+            conv_kernel: t.conv_kernel,
+            pools: t.pools,
+            pool_size: t.pool_size,
+            pool_stride: t.pool_stride,
+            lrn: t.lrn,
+            local_filters: t.local_filters,
+            fc_hidden: t.fc_hidden,
+            dropout: t.dropout,
+            groups: t.groups,
+            activation: t.activation,
+            init: t.init,
+            init_w: t.init_w,
+            classes: t.classes,
+        }
+    }
+}
+
+impl From<ConvnetConfig> for ConvnetToml {
+    fn from(c: ConvnetConfig) -> Self {
+        let l = *c.layout;
+        Self {
+            input_size: l.input_size,
+            conv_kernels: l.conv_kernels,
+            conv_strides: l.conv_strides,
+            conv_paddings: l.conv_paddings,
+            conv_groups: l.conv_groups,
+            lrn_after: l.lrn_after,
+            name: c.name,
+            conv_filters: c.conv_filters,
+            conv_kernel: c.conv_kernel,
+            pools: c.pools,
+            pool_size: c.pool_size,
+            pool_stride: c.pool_stride,
+            lrn: c.lrn,
+            local_filters: c.local_filters,
+            fc_hidden: c.fc_hidden,
+            dropout: c.dropout,
+            groups: c.groups,
+            activation: c.activation,
+            init: c.init,
+            init_w: c.init_w,
+            classes: c.classes,
+        }
+    }
 }
 
 fn default_name() -> String {
@@ -133,19 +245,21 @@ fn default_classes() -> i64 {
 impl Default for ConvnetConfig {
     fn default() -> Self {
         Self {
+            layout: Box::new(ConvLayout {
+                input_size: default_input_size(),
+                conv_kernels: vec![],
+                conv_strides: vec![],
+                conv_paddings: vec![],
+                conv_groups: vec![],
+                lrn_after: default_lrn_after(),
+            }),
             name: "conv32-32-64".into(),
-            input_size: default_input_size(),
             conv_filters: vec![32, 32, 64],
             conv_kernel: default_kernel(),
-            conv_kernels: vec![],
-            conv_strides: vec![],
-            conv_paddings: vec![],
-            conv_groups: vec![],
             pools: vec![PoolKind::Max, PoolKind::Avg, PoolKind::Avg],
             pool_size: 3,
             pool_stride: 2,
             lrn: false,
-            lrn_after: default_lrn_after(),
             local_filters: vec![],
             fc_hidden: vec![],
             dropout: 0.0,
@@ -185,7 +299,7 @@ impl ConvnetConfig {
 
     /// Input shape [C, H, W] the net expects.
     pub fn input_shape(&self) -> [i64; 3] {
-        [3, self.input_size, self.input_size]
+        [3, self.layout.input_size, self.layout.input_size]
     }
 
     /// The full ImageNet AlexNet (Krizhevsky et al. 2012, Sec. 3.5 and Fig. 2):
@@ -215,14 +329,17 @@ impl ConvnetConfig {
             ("alexnet-one-tower", vec![48, 128, 192, 192, 256], vec![], 1)
         };
         ConvnetConfig {
+            layout: Box::new(ConvLayout {
+                input_size: 224,
+                conv_kernels: vec![11, 5, 3, 3, 3],
+                conv_strides: vec![4, 1, 1, 1, 1],
+                conv_paddings: vec![2, 2, 1, 1, 1],
+                conv_groups,
+                lrn_after: 2,
+            }),
             name: name.into(),
-            input_size: 224,
             conv_filters,
             conv_kernel: default_kernel(),
-            conv_kernels: vec![11, 5, 3, 3, 3],
-            conv_strides: vec![4, 1, 1, 1, 1],
-            conv_paddings: vec![2, 2, 1, 1, 1],
-            conv_groups,
             pools: vec![
                 PoolKind::Max,
                 PoolKind::Max,
@@ -233,7 +350,6 @@ impl ConvnetConfig {
             pool_size: 3,
             pool_stride: 2,
             lrn: true,
-            lrn_after: 2,
             local_filters: vec![],
             fc_hidden: vec![4096, 4096],
             dropout: 0.5,
@@ -250,17 +366,23 @@ impl ConvnetConfig {
     /// meaningful for a config that `validate` accepts.
     pub fn conv_layers(&self) -> Vec<ConvLayer> {
         let mut c = 3;
-        let mut s = self.input_size;
+        let mut s = self.layout.input_size;
         let mut layers = Vec::with_capacity(self.conv_filters.len());
         for (i, &filters) in self.conv_filters.iter().enumerate() {
             let kernel = self
+                .layout
                 .conv_kernels
                 .get(i)
                 .copied()
                 .unwrap_or(self.conv_kernel);
-            let stride = self.conv_strides.get(i).copied().unwrap_or(1);
-            let padding = self.conv_paddings.get(i).copied().unwrap_or(kernel / 2);
-            let groups = match self.conv_groups.get(i) {
+            let stride = self.layout.conv_strides.get(i).copied().unwrap_or(1);
+            let padding = self
+                .layout
+                .conv_paddings
+                .get(i)
+                .copied()
+                .unwrap_or(kernel / 2);
+            let groups = match self.layout.conv_groups.get(i) {
                 Some(&g) => g,
                 None if i == 0 => 1,
                 None => self.groups,
@@ -297,10 +419,10 @@ impl ConvnetConfig {
         if let Some(f) = self.conv_filters.iter().find(|&&f| f <= 0) {
             return Err(format!("conv_filters: must be positive, got {f}"));
         }
-        if self.input_size <= 0 {
+        if self.layout.input_size <= 0 {
             return Err(format!(
                 "input_size: must be positive, got {}",
-                self.input_size
+                self.layout.input_size
             ));
         }
         if self.pools.len() != n {
@@ -310,10 +432,10 @@ impl ConvnetConfig {
             ));
         }
         for (key, v) in [
-            ("conv_kernels", &self.conv_kernels),
-            ("conv_strides", &self.conv_strides),
-            ("conv_paddings", &self.conv_paddings),
-            ("conv_groups", &self.conv_groups),
+            ("conv_kernels", &self.layout.conv_kernels),
+            ("conv_strides", &self.layout.conv_strides),
+            ("conv_paddings", &self.layout.conv_paddings),
+            ("conv_groups", &self.layout.conv_groups),
         ] {
             if !v.is_empty() && v.len() != n {
                 return Err(format!(
@@ -334,26 +456,26 @@ impl ConvnetConfig {
                 self.conv_kernel
             ));
         }
-        if let Some(k) = self.conv_kernels.iter().find(|&&k| k <= 0) {
+        if let Some(k) = self.layout.conv_kernels.iter().find(|&&k| k <= 0) {
             return Err(format!("conv_kernels: must be positive, got {k}"));
         }
-        if self.conv_paddings.is_empty() {
-            if let Some(k) = self.conv_kernels.iter().find(|&&k| k % 2 == 0) {
+        if self.layout.conv_paddings.is_empty() {
+            if let Some(k) = self.layout.conv_kernels.iter().find(|&&k| k % 2 == 0) {
                 return Err(format!(
                     "conv_kernels: an even kernel ({k}) needs explicit conv_paddings"
                 ));
             }
         }
-        if let Some(st) = self.conv_strides.iter().find(|&&st| st <= 0) {
+        if let Some(st) = self.layout.conv_strides.iter().find(|&&st| st <= 0) {
             return Err(format!("conv_strides: must be positive, got {st}"));
         }
-        if let Some(p) = self.conv_paddings.iter().find(|&&p| p < 0) {
+        if let Some(p) = self.layout.conv_paddings.iter().find(|&&p| p < 0) {
             return Err(format!("conv_paddings: must be non-negative, got {p}"));
         }
-        if self.lrn_after > n {
+        if self.layout.lrn_after > n {
             return Err(format!(
                 "lrn_after: at most the number of conv layers ({n}), got {}",
-                self.lrn_after
+                self.layout.lrn_after
             ));
         }
         if !(0.0..1.0).contains(&self.dropout) {
@@ -364,12 +486,12 @@ impl ConvnetConfig {
         }
         let layers = self.conv_layers();
         // Per-layer groups come from `conv_groups` when given, else from `groups`.
-        let groups_key = if self.conv_groups.is_empty() {
+        let groups_key = if self.layout.conv_groups.is_empty() {
             "groups"
         } else {
             "conv_groups"
         };
-        let mut s = self.input_size;
+        let mut s = self.layout.input_size;
         for (i, l) in layers.iter().enumerate() {
             if l.groups < 1 || l.in_channels % l.groups != 0 || l.filters % l.groups != 0 {
                 return Err(format!(
@@ -380,7 +502,7 @@ impl ConvnetConfig {
                     i + 1
                 ));
             }
-            if self.lrn && i < self.lrn_after && l.filters % self.groups != 0 {
+            if self.lrn && i < self.layout.lrn_after && l.filters % self.groups != 0 {
                 return Err(format!(
                     "groups: LRN runs per tower; {} towers must divide the {} maps of conv{}",
                     self.groups,
@@ -395,7 +517,7 @@ impl ConvnetConfig {
                     l.kernel,
                     i + 1,
                     l.padding,
-                    self.input_size
+                    self.layout.input_size
                 ));
             }
             if l.pool != PoolKind::None && l.conv_size < self.pool_size {
@@ -405,7 +527,7 @@ impl ConvnetConfig {
                     l.conv_size,
                     l.conv_size,
                     i + 1,
-                    self.input_size
+                    self.layout.input_size
                 ));
             }
             s = l.out_size;
@@ -524,7 +646,7 @@ impl Convnet {
             ));
         }
         let mut c = layers.last().map_or(3, |l| l.filters);
-        let s = layers.last().map_or(cfg.input_size, |l| l.out_size);
+        let s = layers.last().map_or(cfg.layout.input_size, |l| l.out_size);
         let mut locals = Vec::new();
         for (i, &f) in cfg.local_filters.iter().enumerate() {
             let (w, _) = init(Role::Local, c * 9);
@@ -587,7 +709,7 @@ impl Network for Convnet {
         let mut h = x.shallow_clone();
         for (i, conv) in self.convs.iter().enumerate() {
             h = act.apply(&conv.forward(&h));
-            if cfg.lrn && i < cfg.lrn_after {
+            if cfg.lrn && i < cfg.layout.lrn_after {
                 h = lrn_per_tower(&h, cfg.groups);
             }
             let (z, st) = (cfg.pool_size, cfg.pool_stride);
