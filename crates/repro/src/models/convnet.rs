@@ -52,7 +52,8 @@ pub struct ConvnetConfig {
     /// AlexNet Sec. 3.4: z = 3, s = 2 overlaps; z = s = 2 does not.
     pub pool_size: i64,
     pub pool_stride: i64,
-    /// AlexNet Sec. 3.3: LRN after the activation of the first two conv layers, before pooling.
+    /// AlexNet Sec. 3.3: LRN after the activation of the first two conv layers
+    /// (`layout.lrn_after`), before pooling.
     pub lrn: bool,
     /// Filters of locally-connected 3x3 layers (unshared weights) after the conv stack.
     pub local_filters: Vec<i64>,
