@@ -273,6 +273,7 @@ fn convnet(z: i64, s: i64, lrn: bool, act: Activation) -> ConvnetConfig {
         init: ConvnetInit::CudaConvnet,
         init_w: vec![1e-4, 1e-2, 1e-2, 1e-2],
         classes: 10,
+        ..Default::default()
     }
 }
 

@@ -8,6 +8,7 @@ use crate::config::{Augment, DataConfig, Normalize};
 use crate::error::Result;
 use tch::{Device, Kind, Tensor};
 
+pub mod colour;
 pub mod imagenet;
 
 pub use cifar10::{Cifar10, Source, JPEG_COPY_LABEL};
