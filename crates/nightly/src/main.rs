@@ -5,7 +5,7 @@ use clap::Parser;
 use std::path::PathBuf;
 use std::process::Command;
 
-const EXPERIMENTS: [&str; 9] = [
+const EXPERIMENTS: [&str; 10] = [
     "resnet-cifar-degradation",
     "resnet-shortcut-options",
     "alexnet-relu-vs-tanh",
@@ -14,6 +14,7 @@ const EXPERIMENTS: [&str; 9] = [
     "alexnet-dropout",
     "alexnet-augmentation",
     "alexnet-depth",
+    "alexnet-two-tower",
     "vgg-depth",
 ];
 

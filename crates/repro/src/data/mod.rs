@@ -59,6 +59,9 @@ pub struct Dataset {
     pub channel_std: Tensor,
     pub label: String,
     pub source_sha256: String,
+    /// Principal components of the training split's RGB values, when the
+    /// config asks for AlexNet's PCA colour augmentation (Sec. 4.1).
+    pub rgb_pca: Option<colour::RgbPca>,
 }
 
 impl Dataset {
@@ -106,7 +109,12 @@ impl Dataset {
         let mean_image = f.mean_dim(&[0i64][..], false, Kind::Float);
         let channel_mean = f.mean_dim(&[0i64, 2, 3][..], true, Kind::Float);
         let channel_std = f.std_dim(&[0i64, 2, 3][..], false, true);
+        let rgb_pca = match cfg.colour {
+            crate::config::Colour::Pca => Some(colour::RgbPca::from_images(&train.images)?),
+            crate::config::Colour::None => None,
+        };
         Ok(Self {
+            rgb_pca,
             train,
             validation,
             test,
@@ -116,6 +124,21 @@ impl Dataset {
             label: raw.label.clone(),
             source_sha256: raw.source_sha256.clone(),
         })
+    }
+
+    /// AlexNet Sec. 4.1: the training images' colour shifted along the principal
+    /// components of the training set's RGB values, alpha ~ N(0, 0.1) per image;
+    /// the offsets scaled to the run's normalisation.
+    pub fn colour_augment(&self, x: &Tensor, cfg: &DataConfig) -> Tensor {
+        match (&self.rgb_pca, cfg.colour) {
+            (Some(pca), crate::config::Colour::Pca) => colour::pca_lighting(
+                x,
+                pca,
+                PCA_ALPHA_STD,
+                &colour::lighting_divisor(cfg.normalize, &self.channel_std),
+            ),
+            _ => x.shallow_clone(),
+        }
     }
 
     /// uint8 images -> float network input, as the run's config says.
@@ -128,6 +151,9 @@ impl Dataset {
         }
     }
 }
+
+/// AlexNet Sec. 4.1: "alpha_i is drawn from a Gaussian with mean zero and standard deviation 0.1".
+pub const PCA_ALPHA_STD: f64 = 0.1;
 
 /// Runs `f` with the global libtorch generator seeded by `seed`. Every random
 /// draw of training derives from (run seed, step) this way, so a resumed run

@@ -78,6 +78,7 @@ pub fn input_shape(cfg: &ModelConfig) -> [i64; 3] {
     match cfg {
         ModelConfig::ImagenetResnet { .. } => [3, 224, 224],
         ModelConfig::Vgg(v) => [3, v.input_size(), v.input_size()],
-        _ => [3, 32, 32],
+        ModelConfig::CudaConvnet(c) => c.input_shape(),
+        ModelConfig::CifarResnet { .. } => [3, 32, 32],
     }
 }

@@ -109,6 +109,9 @@ impl TrainData for Dataset {
     ) -> Result<(Tensor, Tensor)> {
         let y = self.train.labels.index_select(0, idx);
         let x = self.normalize(&self.train.images.index_select(0, idx), cfg.data.normalize);
+        // Colour first: the offset is constant over an image, and pad-crop's zero
+        // border (the mean) stays the mean.
+        let x = self.colour_augment(&x, &cfg.data);
         Ok((augment_data(&x, &cfg.data), y))
     }
     fn evaluate(
