@@ -72,6 +72,15 @@ pub struct Args {
     /// Print each run's expected cost on this device, then stop (loads no data).
     #[arg(long)]
     pub estimate_only: bool,
+    /// Print the selected runs as JSON lines (`run`, `seed`, `run_id`, `state`:
+    /// `done`, `resume` or `new`), then stop: the task list of `sweep`.
+    #[arg(long, conflicts_with_all = ["plot_only", "estimate_only"])]
+    pub list_runs: bool,
+    /// Train only: leave the combined metrics, figures and report to a later
+    /// `--plot-only` (what `sweep` does once all its tasks are done, so that
+    /// parallel tasks do not each redraw the report).
+    #[arg(long, conflicts_with = "plot_only")]
+    pub no_report: bool,
 }
 
 /// What an experiment crate says about its paper.
@@ -260,6 +269,24 @@ pub fn run<E: Experiment>(exp: &E, args: &Args) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| root.join("results").join(exp.name()));
     let profile_dir = out.join(&args.profile);
+    if args.list_runs {
+        for cfg in &grid {
+            let dir = profile_dir.join("runs").join(cfg.run_id());
+            let done = !args.fresh && read_status(&dir).is_some_and(|s| same_config(&dir, &s, cfg));
+            let state = if done {
+                "done"
+            } else if !args.fresh && dir.join(train::checkpoint::META_FILE).exists() {
+                "resume"
+            } else {
+                "new"
+            };
+            let line = serde_json::json!({
+                "run": cfg.name, "seed": cfg.seed, "run_id": cfg.run_id(), "state": state,
+            });
+            println!("{line}");
+        }
+        return Ok(());
+    }
     if let Some(t) = args.threads {
         tch::set_num_threads(t);
     }
@@ -365,6 +392,9 @@ pub fn run<E: Experiment>(exp: &E, args: &Args) -> anyhow::Result<()> {
                 }
             }
         }
+    }
+    if args.no_report {
+        return Ok(());
     }
     let res = collect(
         exp,

@@ -49,23 +49,39 @@ pub fn sha256_file(path: &Path) -> Result<String> {
     Ok(crate::config::hex(&h.finalize()))
 }
 
+/// A `Write` into memory that libtorch's stream writer can own (it needs `'static`).
+#[derive(Clone, Default)]
+struct SharedBuf(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl std::io::Write for SharedBuf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Saves tensors + meta; `tensors` are (name, tensor) pairs.
 pub fn save(dir: &Path, mut meta: CheckpointMeta, tensors: &[(String, Tensor)]) -> Result<()> {
     std::fs::create_dir_all(dir).at(dir)?;
     let name = format!("checkpoint-{:010}.ot", meta.iteration);
     let path = dir.join(&name);
-    let tmp = dir.join(format!(".{name}.tmp"));
-    Tensor::save_multi(tensors, &tmp).map_err(|e| Error::Checkpoint {
-        path: tmp.clone(),
-        msg: format!("cannot write: {e}"),
+    // libtorch reports a failed file write (a full disk) by throwing from a
+    // destructor, which aborts the process with a C++ backtrace. Serialise to
+    // memory (one checkpoint's size, transiently) and write the bytes ourselves:
+    // a full disk is then an ordinary error naming the file.
+    let buf = SharedBuf::default();
+    Tensor::save_multi_to_stream(tensors, buf.clone()).map_err(|e| Error::Checkpoint {
+        path: path.clone(),
+        msg: format!("cannot serialise: {e}"),
     })?;
-    std::fs::File::open(&tmp)
-        .and_then(|f| f.sync_all())
-        .at(&tmp)?;
-    std::fs::rename(&tmp, &path).at(&path)?;
+    let bytes = buf.0.take();
+    write_bytes_atomic(&path, &bytes)?;
     meta.version = VERSION;
     meta.tensors_file = name.clone();
-    meta.tensors_sha256 = sha256_file(&path)?;
+    meta.tensors_sha256 = crate::config::hex(&Sha256::digest(&bytes));
     let json = serde_json::to_vec(&meta).map_err(|e| Error::Checkpoint {
         path: dir.join(META_FILE),
         msg: e.to_string(),

@@ -1,0 +1,4 @@
+fn main() {
+    // `repro` links libtorch (for reading the metrics it shares the Parquet code).
+    torch_link::emit();
+}

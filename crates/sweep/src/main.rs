@@ -1,0 +1,135 @@
+//! `sweep`: an experiment's grid (runs x seeds of a profile) as independent
+//! tasks, one process of the experiment binary per run.
+//!
+//! * `sweep EXPERIMENT --local`: a device pool on this machine (`--jobs N` at a
+//!   time; one GPU per process via `CUDA_VISIBLE_DEVICES`, `--per-gpu K`
+//!   processes sharing one; on CPU `--threads` split among the jobs), then merge.
+//! * `sweep EXPERIMENT --slurm`: a manifest and a batch script in the results
+//!   directory, ONE array job (`--requeue`) and a merge job depending on it.
+//! * `sweep merge EXPERIMENT`: validates every finished run's Parquet file, then
+//!   redraws the combined table, figures and report (`--plot-only`).
+//!
+//! The experiment binary decides what is left to do (`--list-runs`): finished
+//! runs are never resubmitted, interrupted ones resume from their checkpoints,
+//! and its per-run lock makes a retried or duplicated task harmless.
+mod local;
+mod merge;
+mod slurm;
+mod tasks;
+
+use clap::{Args, Parser};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Which runs of which experiment: passed on to the experiment binary.
+#[derive(Args, Debug, Clone)]
+pub struct Selection {
+    /// Experiment (crate name), e.g. `resnet-cifar-degradation`.
+    pub experiment: String,
+    /// Profile of the experiment file: `paper`, `quick` or `smoke`.
+    #[arg(long, default_value = "paper")]
+    pub profile: String,
+    /// Only these runs (as the experiment binary's `--runs`, e.g. `resnet-*`).
+    #[arg(long)]
+    pub runs: Option<String>,
+    /// Seeds, overriding the profile's list (e.g. `1,2,3`).
+    #[arg(long)]
+    pub seeds: Option<String>,
+    /// Config override for every run (as the experiment binary's `--set`). Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// Experiment file (default: `experiments/<experiment>.toml`).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Results directory (default: `results/<experiment>` in the repository); the profile is a subdirectory.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// The experiment binary (default: the one beside this binary, e.g. `target/release/<experiment>`).
+    #[arg(long)]
+    pub bin: Option<PathBuf>,
+}
+
+/// `sweep EXPERIMENT --local|--slurm [...]`; `sweep merge EXPERIMENT [...]` merges.
+#[derive(Parser, Debug)]
+#[command(
+    name = "sweep",
+    after_help = "Merge (validate the per-run Parquet files, redraw the combined table, figures and report):\n  sweep merge EXPERIMENT --profile P [--seeds ..] [--set ..] [--out DIR]"
+)]
+pub struct Launch {
+    #[command(flatten)]
+    pub sel: Selection,
+    /// Run the tasks here, as a pool of processes.
+    #[arg(long, required_unless_present = "slurm", conflicts_with = "slurm")]
+    pub local: bool,
+    /// Submit the tasks as one Slurm array job (plus a merge job depending on it).
+    #[arg(long)]
+    pub slurm: bool,
+    /// CIFAR-10 source for the experiment binary (`--data`).
+    #[arg(long, env = "REPRO_DATA")]
+    pub data: Option<PathBuf>,
+    /// Cache of decoded data for the experiment binary (`--data-dir`).
+    #[arg(long, env = "REPRO_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// `--device` of every task (`auto`, `cpu`, `cuda`); `cpu` also turns GPU detection off.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// --local: processes at a time (default: one per GPU slot, or 1 on CPU).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// --local: GPU indices to use (default: those `nvidia-smi -L` lists).
+    #[arg(long, value_delimiter = ',')]
+    pub gpus: Option<Vec<String>>,
+    /// --local: processes sharing one GPU.
+    #[arg(long, default_value_t = 1)]
+    pub per_gpu: usize,
+    /// --local: CPU threads in all, split evenly among the jobs (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// --local: train only; merge later with `sweep merge`.
+    #[arg(long)]
+    pub no_merge: bool,
+    /// --slurm: block until the array and merge jobs are done; fail if a task did not finish.
+    #[arg(long, requires = "slurm")]
+    pub wait: bool,
+    /// --slurm: CPUs of each array task (also its libtorch threads).
+    #[arg(long, requires = "slurm")]
+    pub cpus_per_task: Option<usize>,
+    /// --slurm: extra sbatch argument for both jobs, e.g. `--sbatch-arg=--partition=gpu`,
+    /// `--sbatch-arg=--gpus-per-task=1`, `--sbatch-arg=--time=12:00:00`. Repeatable.
+    #[arg(long = "sbatch-arg", allow_hyphen_values = true, requires = "slurm")]
+    pub sbatch_args: Vec<String>,
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "sweep merge")]
+struct MergeCmd {
+    #[command(flatten)]
+    sel: Selection,
+}
+
+fn main() -> ExitCode {
+    let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let result = if argv.get(1).is_some_and(|a| a == "merge") {
+        argv.remove(1);
+        let m = MergeCmd::parse_from(argv);
+        tasks::Sweep::new(m.sel).and_then(|s| merge::merge(&s).map(|_| ()))
+    } else {
+        let l = Launch::parse_from(argv);
+        tasks::Sweep::new(l.sel.clone()).and_then(|s| {
+            if l.slurm {
+                slurm::submit(&s, &l)
+            } else {
+                local::run(&s, &l)
+            }
+        })
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line, whatever the causes' messages contain.
+            let msg = format!("{e:#}").replace('\n', " ");
+            eprintln!("error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! Merging a sweep: every finished run's Parquet file is read and checked
+//! before anything is written, so a corrupted file stops the merge with the
+//! earlier combined table, figures and report untouched; then the experiment
+//! binary redraws them (`--plot-only`, which writes the combined Parquet file
+//! atomically) and the combined table is read back and checked.
+use crate::tasks::Sweep;
+use anyhow::{anyhow, bail, Context, Result};
+use std::process::Command;
+
+/// Merges; returns the number of rows of the combined table.
+pub fn merge(s: &Sweep) -> Result<usize> {
+    let pdir = s.profile_dir();
+    // The whole grid of the seeds: the report covers every run of the profile.
+    let tasks = s.list(false)?;
+    let mut rows = 0;
+    let mut merged = 0;
+    let mut missing = Vec::new();
+    for t in &tasks {
+        if !t.done() {
+            missing.push(t.run_id.as_str());
+            continue;
+        }
+        let path = pdir.join("runs").join(&t.run_id).join("metrics.parquet");
+        let r = repro::metrics::read_parquet(&path).map_err(|e| anyhow!("{e}"))?;
+        if r.is_empty() {
+            bail!("{}: no rows", path.display());
+        }
+        if let Some(x) = r.iter().find(|x| x.run_id != t.run_id) {
+            bail!(
+                "{}: holds rows of run `{}`, expected `{}`",
+                path.display(),
+                x.run_id,
+                t.run_id
+            );
+        }
+        rows += r.len();
+        merged += 1;
+    }
+    if merged == 0 {
+        bail!(
+            "no finished runs under {}: nothing to merge",
+            pdir.join("runs").display()
+        );
+    }
+    if !missing.is_empty() {
+        eprintln!(
+            "sweep merge: {} run(s) not finished, left out of the report: {}",
+            missing.len(),
+            missing.join(", ")
+        );
+    }
+    let mut cmd = Command::new(&s.bin);
+    cmd.arg("--plot-only").args(s.common_args());
+    if let Some(seeds) = &s.sel.seeds {
+        cmd.args(["--seeds", seeds]);
+    }
+    let o = cmd
+        .output()
+        .with_context(|| format!("running {}", s.bin.display()))?;
+    eprint!("{}", String::from_utf8_lossy(&o.stderr));
+    if !o.status.success() {
+        let err = String::from_utf8_lossy(&o.stderr);
+        let last = err.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
+        bail!(
+            "{} --plot-only: {}",
+            s.sel.experiment,
+            last.trim().trim_start_matches("error: ")
+        );
+    }
+    let combined = pdir.join("metrics.parquet");
+    let n = repro::metrics::read_parquet(&combined)
+        .map_err(|e| anyhow!("{e}"))?
+        .len();
+    if n != rows {
+        bail!(
+            "{}: {n} rows after the merge, expected {rows} from {merged} run(s)",
+            combined.display()
+        );
+    }
+    eprintln!(
+        "sweep merge: {merged} run(s), {rows} rows -> {}",
+        combined.display()
+    );
+    Ok(rows)
+}

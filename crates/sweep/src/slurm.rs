@@ -1,0 +1,210 @@
+//! Slurm: ONE array job for the tasks still to do, and a merge job after it.
+//!
+//! Each submission gets a directory `<profile>/sweep/slurm-<time>-<pid>/` with
+//! `manifest.tsv` (array index -> run, seed), `task.sh` (reads its line of the
+//! manifest, runs that one run into the shared results directory), `merge.sh`,
+//! the job ids and the logs. Tasks are `--requeue`d on node failure: the
+//! experiment binary resumes a run from its checkpoint, skips a finished one and
+//! refuses a run another process holds the lock of, so a retry is always safe.
+//! Finished runs are left out of the manifest, so resubmitting the same sweep
+//! submits only what is left (nothing at all when everything is done).
+use crate::tasks::{summary, Sweep, Task};
+use crate::Launch;
+use anyhow::{bail, Context, Result};
+use std::ffi::OsStr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+
+/// Single-quotes a word for bash.
+fn quote(s: &OsStr) -> String {
+    format!("'{}'", s.to_string_lossy().replace('\'', r"'\''"))
+}
+
+fn write_script(path: &Path, text: &str) -> Result<()> {
+    repro::metrics::write_bytes_atomic(path, text.as_bytes())?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .with_context(|| format!("{}: chmod", path.display()))
+}
+
+/// `sbatch --parsable ...` -> the job id.
+fn sbatch(args: &[String], script: &Path) -> Result<String> {
+    let o = Command::new("sbatch")
+        .arg("--parsable")
+        .args(args)
+        .arg(script)
+        .output()
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "sbatch: {e} (is Slurm installed? scripts/slurm-local starts a one-node cluster)"
+            )
+        })?;
+    if !o.status.success() {
+        bail!(
+            "sbatch {}: {}",
+            script.display(),
+            String::from_utf8_lossy(&o.stderr).trim().replace('\n', " ")
+        );
+    }
+    let out = String::from_utf8_lossy(&o.stdout);
+    // `--parsable` prints `jobid` or `jobid;cluster`.
+    let id = out.trim().split(';').next().unwrap_or("").to_string();
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
+        bail!("sbatch printed `{}`, expected a job id", out.trim());
+    }
+    Ok(id)
+}
+
+pub fn submit(s: &Sweep, l: &Launch) -> Result<()> {
+    let tasks = s.list(true)?;
+    let todo: Vec<&Task> = tasks.iter().filter(|t| !t.done()).collect();
+    eprintln!(
+        "sweep: {} `{}`: {}",
+        s.sel.experiment,
+        s.sel.profile,
+        summary(&tasks)
+    );
+    if todo.is_empty() {
+        eprintln!("sweep: nothing to submit");
+        if l.wait {
+            crate::merge::merge(s)?;
+        }
+        return Ok(());
+    }
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let dir = s
+        .sweep_dir()
+        .join(format!("slurm-{stamp}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+
+    let mut manifest = String::from("index\trun\tseed\trun_id\tstate\n");
+    for (i, t) in todo.iter().enumerate() {
+        manifest.push_str(&format!(
+            "{i}\t{}\t{}\t{}\t{}\n",
+            t.run, t.seed, t.run_id, t.state
+        ));
+    }
+    let manifest_path = dir.join("manifest.tsv");
+    repro::metrics::write_bytes_atomic(&manifest_path, manifest.as_bytes())?;
+
+    let mut fixed: Vec<String> = s.common_args().iter().map(|a| quote(a)).collect::<Vec<_>>();
+    fixed.extend(["--no-estimate", "--no-report"].map(String::from));
+    fixed.extend(["--device".into(), quote(OsStr::new(&l.device))]);
+    if let Some(d) = &l.data {
+        fixed.extend(["--data".into(), quote(std::path::absolute(d)?.as_os_str())]);
+    }
+    if let Some(d) = &l.data_dir {
+        fixed.extend([
+            "--data-dir".into(),
+            quote(std::path::absolute(d)?.as_os_str()),
+        ]);
+    }
+    let task_sh = format!(
+        r#"#!/usr/bin/env bash
+# Written by `sweep`: array task i trains line i of the manifest (one run, one seed).
+set -euo pipefail
+manifest={manifest}
+line=$(awk -F '\t' -v i="$SLURM_ARRAY_TASK_ID" '$1 == i' "$manifest")
+if [ -z "$line" ]; then echo "sweep task: no index $SLURM_ARRAY_TASK_ID in $manifest" >&2; exit 2; fi
+IFS=$'\t' read -r _ run seed run_id _ <<<"$line"
+threads=${{SLURM_CPUS_PER_TASK:-${{SLURM_CPUS_ON_NODE:-}}}}
+echo "sweep task $SLURM_ARRAY_TASK_ID: $run_id on $(hostname) (restart count ${{SLURM_RESTART_COUNT:-0}})" >&2
+exec {bin} {fixed} --runs "$run" --seeds "$seed" ${{threads:+--threads "$threads"}}
+"#,
+        manifest = quote(manifest_path.as_os_str()),
+        bin = quote(s.bin.as_os_str()),
+        fixed = fixed.join(" "),
+    );
+    let task_path = dir.join("task.sh");
+    write_script(&task_path, &task_sh)?;
+
+    let exe = std::env::current_exe().context("locating the sweep binary")?;
+    let mut merge_args: Vec<String> = vec![
+        quote(OsStr::new(&s.sel.experiment)),
+        "--bin".into(),
+        quote(s.bin.as_os_str()),
+    ];
+    merge_args.extend(s.common_args().iter().map(|a| quote(a)));
+    if let Some(seeds) = &s.sel.seeds {
+        merge_args.extend(["--seeds".into(), quote(OsStr::new(seeds))]);
+    }
+    let merge_sh = format!(
+        "#!/usr/bin/env bash\n# Written by `sweep`: after the array job, merge what finished.\nset -euo pipefail\nexec {} merge {}\n",
+        quote(exe.as_os_str()),
+        merge_args.join(" ")
+    );
+    let merge_path = dir.join("merge.sh");
+    write_script(&merge_path, &merge_sh)?;
+
+    let name = format!("{}-{}", s.sel.experiment, s.sel.profile);
+    let mut array_args = vec![
+        format!("--array=0-{}", todo.len() - 1),
+        "--requeue".into(),
+        "--open-mode=append".into(),
+        format!("--job-name={name}"),
+        format!("--output={}/task-%a.out", dir.display()),
+    ];
+    if let Some(c) = l.cpus_per_task {
+        array_args.push(format!("--cpus-per-task={c}"));
+    }
+    array_args.extend(l.sbatch_args.iter().cloned());
+    let array_id = sbatch(&array_args, &task_path)?;
+    repro::metrics::write_bytes_atomic(&dir.join("array-job-id"), array_id.as_bytes())?;
+    eprintln!(
+        "sweep: submitted array job {array_id} ({} task(s)); manifest {}",
+        todo.len(),
+        manifest_path.display()
+    );
+
+    let mut merge_sbatch = vec![
+        format!("--dependency=afterany:{array_id}"),
+        "--kill-on-invalid-dep=yes".into(),
+        format!("--job-name={name}-merge"),
+        format!("--output={}/merge.out", dir.display()),
+    ];
+    merge_sbatch.extend(l.sbatch_args.iter().cloned());
+    if l.wait {
+        merge_sbatch.push("--wait".into());
+    }
+    let merge = sbatch(&merge_sbatch, &merge_path);
+    if !l.wait {
+        let merge_id = merge?;
+        eprintln!(
+            "sweep: merge job {merge_id} runs after it (log {}); or run `scripts/sweep merge {} --profile {} --out {}`",
+            dir.join("merge.out").display(),
+            s.sel.experiment,
+            s.sel.profile,
+            s.out.display()
+        );
+        return Ok(());
+    }
+    // With --wait, sbatch returns once the merge job (after the array) is over.
+    let unfinished: Vec<String> = s
+        .list(true)?
+        .into_iter()
+        .filter(|t| !t.done())
+        .map(|t| t.run_id)
+        .collect();
+    if !unfinished.is_empty() {
+        bail!(
+            "{} task(s) did not finish ({}): logs {}/task-*.out; submit the same sweep again to retry them",
+            unfinished.len(),
+            unfinished.join(", "),
+            dir.display()
+        );
+    }
+    merge.with_context(|| {
+        format!(
+            "the merge job failed: see {}",
+            dir.join("merge.out").display()
+        )
+    })?;
+    eprintln!(
+        "sweep: all {} task(s) done and merged: {}",
+        tasks.len(),
+        s.profile_dir().join("report.md").display()
+    );
+    Ok(())
+}

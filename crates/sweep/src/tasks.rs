@@ -1,0 +1,157 @@
+//! The task list, as the experiment binary resolves it (`--list-runs`), and the
+//! arguments every invocation of that binary shares.
+use crate::Selection;
+use anyhow::{bail, Context, Result};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// One task: one run (name x seed) of the grid.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Task {
+    pub run: String,
+    pub seed: u64,
+    pub run_id: String,
+    /// `done` (finished with this config: skipped), `resume` (has a checkpoint) or `new`.
+    pub state: String,
+}
+
+impl Task {
+    pub fn done(&self) -> bool {
+        self.state == "done"
+    }
+}
+
+/// A sweep: the selection with every path made absolute, since tasks run from
+/// other processes (and, under Slurm, possibly other nodes sharing the file system).
+pub struct Sweep {
+    pub sel: Selection,
+    pub bin: PathBuf,
+    pub out: PathBuf,
+}
+
+fn absolute(p: &Path) -> Result<PathBuf> {
+    std::path::absolute(p)
+        .with_context(|| format!("{}: cannot make the path absolute", p.display()))
+}
+
+impl Sweep {
+    pub fn new(mut sel: Selection) -> Result<Sweep> {
+        let bin = match &sel.bin {
+            Some(b) => absolute(b)?,
+            None => std::env::current_exe()
+                .context("locating the sweep binary")?
+                .with_file_name(&sel.experiment),
+        };
+        if !bin.is_file() {
+            bail!(
+                "experiment binary {} not found: build it (`cargo build --release -p {}`) or pass --bin",
+                bin.display(),
+                sel.experiment
+            );
+        }
+        let out = match &sel.out {
+            Some(o) => absolute(o)?,
+            None => repro::experiment::repo_root()
+                .join("results")
+                .join(&sel.experiment),
+        };
+        if let Some(c) = &sel.config {
+            sel.config = Some(absolute(c)?);
+        }
+        Ok(Sweep { sel, bin, out })
+    }
+
+    pub fn profile_dir(&self) -> PathBuf {
+        self.out.join(&self.sel.profile)
+    }
+
+    /// Where the sweep keeps its own files (logs, Slurm scripts and manifests).
+    pub fn sweep_dir(&self) -> PathBuf {
+        self.profile_dir().join("sweep")
+    }
+
+    /// Arguments of every invocation: profile, results, config, overrides.
+    pub fn common_args(&self) -> Vec<OsString> {
+        let mut a: Vec<OsString> = vec![
+            "--profile".into(),
+            self.sel.profile.clone().into(),
+            "--out".into(),
+            self.out.clone().into(),
+        ];
+        if let Some(c) = &self.sel.config {
+            a.extend(["--config".into(), c.clone().into()]);
+        }
+        for s in &self.sel.sets {
+            a.extend(["--set".into(), s.into()]);
+        }
+        a
+    }
+
+    /// The selected tasks (`runs = true`: restricted by `--runs`; otherwise the whole grid of the seeds).
+    pub fn list(&self, runs: bool) -> Result<Vec<Task>> {
+        let mut cmd = Command::new(&self.bin);
+        cmd.arg("--list-runs").args(self.common_args());
+        if let Some(s) = &self.sel.seeds {
+            cmd.args(["--seeds", s]);
+        }
+        if let (true, Some(r)) = (runs, &self.sel.runs) {
+            cmd.args(["--runs", r]);
+        }
+        let o = cmd
+            .output()
+            .with_context(|| format!("running {}", self.bin.display()))?;
+        if !o.status.success() {
+            let err = String::from_utf8_lossy(&o.stderr);
+            let last = err.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
+            bail!(
+                "{} --list-runs: {}",
+                self.sel.experiment,
+                last.trim().trim_start_matches("error: ")
+            );
+        }
+        let mut tasks = Vec::new();
+        for line in String::from_utf8_lossy(&o.stdout).lines() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let t: Task = serde_json::from_str(line).with_context(|| {
+                format!(
+                    "{} --list-runs printed `{line}`: is the binary older than this sweep? rebuild it",
+                    self.bin.display()
+                )
+            })?;
+            // The manifest is tab-separated and read by a shell script.
+            if t.run.is_empty() || t.run.chars().any(char::is_whitespace) {
+                bail!("run name `{}`: names with spaces cannot be swept", t.run);
+            }
+            tasks.push(t);
+        }
+        Ok(tasks)
+    }
+
+    /// Arguments of the task that trains `t` (and draws no report).
+    pub fn task_args(&self, t: &Task) -> Vec<OsString> {
+        let mut a = self.common_args();
+        a.extend([
+            "--runs".into(),
+            t.run.clone().into(),
+            "--seeds".into(),
+            t.seed.to_string().into(),
+            "--no-estimate".into(),
+            "--no-report".into(),
+        ]);
+        a
+    }
+}
+
+/// Counts for the opening line of a sweep.
+pub fn summary(tasks: &[Task]) -> String {
+    let done = tasks.iter().filter(|t| t.done()).count();
+    let resume = tasks.iter().filter(|t| t.state == "resume").count();
+    format!(
+        "{} task(s): {done} done (skipped), {} to run ({resume} resuming from checkpoints)",
+        tasks.len(),
+        tasks.len() - done
+    )
+}

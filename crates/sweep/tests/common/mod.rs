@@ -1,0 +1,87 @@
+//! Shared by the sweep tests: the binaries, generated data, running commands.
+#![allow(dead_code)]
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const SWEEP: &str = env!("CARGO_BIN_EXE_sweep");
+pub const EXP: &str = "resnet-cifar-degradation";
+
+/// The experiment binary the sweeps run: beside `sweep` (built by
+/// `cargo test --workspace`), or `REPRO_SWEEP_EXP_BIN`.
+pub fn exp_bin() -> PathBuf {
+    let p = std::env::var_os("REPRO_SWEEP_EXP_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(SWEEP).with_file_name(EXP));
+    assert!(
+        p.is_file(),
+        "{} missing: run `cargo build --release -p {EXP}` (cargo test --workspace builds it)",
+        p.display()
+    );
+    p
+}
+
+/// A tiny generated CIFAR-10 (random pixels) under `dir`.
+pub fn data(dir: &Path) -> PathBuf {
+    repro::testing::tiny_cifar(&dir.join("data"), 200, 200).expect("generate data")
+}
+
+pub fn run(cmd: &str, args: &[&str]) -> Output {
+    let o = Command::new(cmd).args(args).output().expect("runs");
+    eprintln!(
+        "$ {cmd} {}\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// Every file under `dir` with its bytes.
+pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.clone(), std::fs::read(&p).expect("read")));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Asserts each file of `before` still has its bytes.
+pub fn assert_intact(before: &[(PathBuf, Vec<u8>)]) {
+    for (p, bytes) in before {
+        let now = std::fs::read(p).unwrap_or_else(|e| panic!("{} lost: {e}", p.display()));
+        assert!(now == *bytes, "{} changed", p.display());
+    }
+}
+
+/// A failure reported the project's way: non-zero exit, one `error:` line naming `what`, no panic.
+pub fn assert_one_line_error(o: &Output, what: &str) -> String {
+    let e = stderr(o);
+    assert!(!o.status.success(), "should fail: {e}");
+    assert!(!e.contains("panicked"), "{e}");
+    let errors: Vec<&str> = e.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "one error line: {e}");
+    let last = e.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
+    assert!(
+        last.starts_with("error:"),
+        "the error is the last line: {e}"
+    );
+    assert!(last.contains(what), "the error should name {what}: {last}");
+    last.to_string()
+}
+
+/// Whether `var` is set to a non-empty value other than 0.
+pub fn required(var: &str) -> bool {
+    std::env::var(var).is_ok_and(|v| !v.is_empty() && v != "0")
+}
