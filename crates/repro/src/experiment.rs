@@ -280,8 +280,15 @@ pub fn run<E: Experiment>(exp: &E, args: &Args) -> anyhow::Result<()> {
             } else {
                 "new"
             };
+            // A run that starts from another run's trained weights (VGG's net A)
+            // must wait for it: sweeps order their tasks by `after`.
+            let after = match models::init_from(&cfg.model) {
+                models::InitFrom::Run(r) => Some(format!("{r}-s{}", cfg.seed)),
+                models::InitFrom::Random => None,
+            };
             let line = serde_json::json!({
                 "run": cfg.name, "seed": cfg.seed, "run_id": cfg.run_id(), "state": state,
+                "after": after,
             });
             println!("{line}");
         }

@@ -1,6 +1,6 @@
 //! The training core: device-side augmentation, bit-identical resume,
 //! divergence, atomic metrics files, Parquet readable by other tools.
-use repro::config::{Augment, DataConfig, ExperimentFile, Normalize, Override, RunConfig};
+use repro::config::{Augment, Colour, DataConfig, ExperimentFile, Normalize, Override, RunConfig};
 use repro::data::{pad_crop_flip, Cifar10, Dataset};
 use repro::metrics::{read_parquet, write_atomic, write_parquet};
 use repro::models;
@@ -256,8 +256,27 @@ fn validation_split_and_normalisation() {
         validation: 40,
         train_subset: 0,
         test_subset: 20,
+        colour: Colour::None,
+        scale_range: None,
+        test_scales: Vec::new(),
     };
     let d = Dataset::new(&raw, &cfg, Device::Cpu).expect("dataset");
+    assert!(d.rgb_pca.is_none(), "PCA only when asked for");
+    // AlexNet's PCA colour augmentation: one offset per image, the same at every
+    // pixel, in the normalised scale; nothing without it.
+    let pca_cfg = DataConfig {
+        colour: Colour::Pca,
+        ..cfg.clone()
+    };
+    let dp = Dataset::new(&raw, &pca_cfg, Device::Cpu).expect("dataset");
+    let x = dp.normalize(&dp.train.images.narrow(0, 0, 8), Normalize::PerPixelMean);
+    tch::manual_seed(4);
+    let shifted = dp.colour_augment(&x, &pca_cfg);
+    let offset = &shifted - &x;
+    let per_image = offset.amax(&[2i64, 3][..], false) - offset.amin(&[2i64, 3][..], false);
+    assert!(per_image.abs().max().double_value(&[]) < 1e-3);
+    assert!(offset.abs().max().double_value(&[]) > 1e-3, "offsets drawn");
+    assert!(d.colour_augment(&x, &cfg).equal(&x));
     assert_eq!(
         (
             d.train.len(),

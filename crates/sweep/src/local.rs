@@ -70,13 +70,34 @@ pub fn run(s: &Sweep, l: &Launch) -> Result<()> {
         logs.display()
     );
 
-    let mut queue = todo.into_iter();
+    // Tasks start in order, except one whose `after` task is still queued or
+    // running waits for it (and fails with it).
+    let mut queue: std::collections::VecDeque<Task> = todo.into_iter().collect();
     let mut running: Vec<Running> = Vec::new();
     let mut free: Vec<usize> = (0..jobs).rev().collect();
     let mut failed: Vec<String> = Vec::new();
     loop {
+        while let Some(pos) = queue
+            .iter()
+            .position(|t| t.after.as_ref().is_some_and(|a| failed.contains(a)))
+        {
+            if let Some(t) = queue.remove(pos) {
+                eprintln!(
+                    "[{}] not started: {} failed",
+                    t.run_id,
+                    t.after.clone().unwrap_or_default()
+                );
+                failed.push(t.run_id);
+            }
+        }
         while let Some(slot) = free.pop() {
-            let Some(task) = queue.next() else {
+            let waiting = |a: &String| {
+                queue.iter().any(|q| &q.run_id == a) || running.iter().any(|r| &r.task.run_id == a)
+            };
+            let next = queue
+                .iter()
+                .position(|t| !t.after.as_ref().is_some_and(waiting));
+            let Some(task) = next.and_then(|i| queue.remove(i)) else {
                 free.push(slot);
                 break;
             };

@@ -8,7 +8,7 @@
 //! refuses a run another process holds the lock of, so a retry is always safe.
 //! Finished runs are left out of the manifest, so resubmitting the same sweep
 //! submits only what is left (nothing at all when everything is done).
-use crate::tasks::{summary, Sweep, Task};
+use crate::tasks::{summary, waves, Sweep, Task};
 use crate::Launch;
 use anyhow::{bail, Context, Result};
 use std::ffi::OsStr;
@@ -79,6 +79,10 @@ pub fn submit(s: &Sweep, l: &Launch) -> Result<()> {
         .join(format!("slurm-{stamp}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
 
+    // Runs that start from another run's weights go into a later array job
+    // that waits for the earlier one (`afterok`); indices are contiguous per wave.
+    let waves = waves(&todo.iter().map(|t| (*t).clone()).collect::<Vec<_>>());
+    let todo: Vec<&Task> = waves.iter().flatten().collect();
     let mut manifest = String::from("index\trun\tseed\trun_id\tstate\n");
     for (i, t) in todo.iter().enumerate() {
         manifest.push_str(&format!(
@@ -139,24 +143,40 @@ exec {bin} {fixed} --runs "$run" --seeds "$seed" ${{threads:+--threads "$threads
     write_script(&merge_path, &merge_sh)?;
 
     let name = format!("{}-{}", s.sel.experiment, s.sel.profile);
-    let mut array_args = vec![
-        format!("--array=0-{}", todo.len() - 1),
-        "--requeue".into(),
-        "--open-mode=append".into(),
-        format!("--job-name={name}"),
-        format!("--output={}/task-%a.out", dir.display()),
-    ];
-    if let Some(c) = l.cpus_per_task {
-        array_args.push(format!("--cpus-per-task={c}"));
+    let mut first = 0;
+    let mut array_id = String::new();
+    let mut ids = Vec::new();
+    for wave in &waves {
+        let mut array_args = vec![
+            format!("--array={first}-{}", first + wave.len() - 1),
+            "--requeue".into(),
+            "--open-mode=append".into(),
+            format!("--job-name={name}"),
+            format!("--output={}/task-%a.out", dir.display()),
+        ];
+        if !array_id.is_empty() {
+            array_args.push(format!("--dependency=afterok:{array_id}"));
+            array_args.push("--kill-on-invalid-dep=yes".into());
+        }
+        if let Some(c) = l.cpus_per_task {
+            array_args.push(format!("--cpus-per-task={c}"));
+        }
+        array_args.extend(l.sbatch_args.iter().cloned());
+        array_id = sbatch(&array_args, &task_path)?;
+        eprintln!(
+            "sweep: submitted array job {array_id} ({} task(s){}); manifest {}",
+            wave.len(),
+            if ids.is_empty() {
+                String::new()
+            } else {
+                format!(", after job {}", ids.join(", "))
+            },
+            manifest_path.display()
+        );
+        ids.push(array_id.clone());
+        first += wave.len();
     }
-    array_args.extend(l.sbatch_args.iter().cloned());
-    let array_id = sbatch(&array_args, &task_path)?;
-    repro::metrics::write_bytes_atomic(&dir.join("array-job-id"), array_id.as_bytes())?;
-    eprintln!(
-        "sweep: submitted array job {array_id} ({} task(s)); manifest {}",
-        todo.len(),
-        manifest_path.display()
-    );
+    repro::metrics::write_bytes_atomic(&dir.join("array-job-id"), ids.join("\n").as_bytes())?;
 
     let mut merge_sbatch = vec![
         format!("--dependency=afterany:{array_id}"),

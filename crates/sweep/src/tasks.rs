@@ -14,6 +14,9 @@ pub struct Task {
     pub run_id: String,
     /// `done` (finished with this config: skipped), `resume` (has a checkpoint) or `new`.
     pub state: String,
+    /// Run id this task starts from (VGG's deeper nets start from net A's weights).
+    #[serde(default)]
+    pub after: Option<String>,
 }
 
 impl Task {
@@ -145,6 +148,31 @@ impl Sweep {
     }
 }
 
+/// The tasks still to run grouped into waves: a task runs in a later wave than
+/// the task it starts from (`after`), when that one is still to run too.
+pub fn waves(todo: &[Task]) -> Vec<Vec<Task>> {
+    fn wave(t: &Task, todo: &[Task], depth: usize) -> usize {
+        match t
+            .after
+            .as_ref()
+            .and_then(|a| todo.iter().find(|u| &u.run_id == a))
+        {
+            // `depth` bounds a (config-invalid) cycle.
+            Some(dep) if depth < todo.len() => 1 + wave(dep, todo, depth + 1),
+            _ => 0,
+        }
+    }
+    let mut out: Vec<Vec<Task>> = Vec::new();
+    for t in todo {
+        let w = wave(t, todo, 0);
+        if out.len() <= w {
+            out.resize(w + 1, Vec::new());
+        }
+        out[w].push(t.clone());
+    }
+    out
+}
+
 /// Counts for the opening line of a sweep.
 pub fn summary(tasks: &[Task]) -> String {
     let done = tasks.iter().filter(|t| t.done()).count();
@@ -154,4 +182,50 @@ pub fn summary(tasks: &[Task]) -> String {
         tasks.len(),
         tasks.len() - done
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(id: &str, after: Option<&str>) -> Task {
+        Task {
+            run: id.trim_end_matches("-s1").into(),
+            seed: 1,
+            run_id: id.into(),
+            state: "new".into(),
+            after: after.map(String::from),
+        }
+    }
+
+    #[test]
+    fn runs_starting_from_another_run_wait_for_it() {
+        // VGG: B and D start from A; A-LRN does not; E starts from a finished run.
+        let todo = vec![
+            task("vgg-b-s1", Some("vgg-a-s1")),
+            task("vgg-a-s1", None),
+            task("vgg-a-lrn-s1", None),
+            task("vgg-d-s1", Some("vgg-a-s1")),
+            task("vgg-e-s1", Some("done-elsewhere-s1")),
+        ];
+        let w = waves(&todo);
+        let ids: Vec<Vec<&str>> = w
+            .iter()
+            .map(|v| v.iter().map(|t| t.run_id.as_str()).collect())
+            .collect();
+        assert_eq!(
+            ids,
+            vec![
+                vec!["vgg-a-s1", "vgg-a-lrn-s1", "vgg-e-s1"],
+                vec!["vgg-b-s1", "vgg-d-s1"]
+            ]
+        );
+        // A chain makes three waves.
+        let chain = vec![
+            task("c-s1", Some("b-s1")),
+            task("b-s1", Some("a-s1")),
+            task("a-s1", None),
+        ];
+        assert_eq!(waves(&chain).len(), 3);
+    }
 }

@@ -178,7 +178,7 @@ pub fn evaluate(
                 let mut p = Tensor::zeros([len, 1], (Kind::Float, dev));
                 for &q in scales {
                     let xq = rescale(&x, q);
-                    p = p + net.forward_t(&xq, false).softmax(-1, Kind::Float);
+                    p += net.forward_t(&xq, false).softmax(-1, Kind::Float);
                 }
                 let p = p / scales.len() as f64;
                 let loss =
