@@ -256,6 +256,9 @@ fn validation_split_and_normalisation() {
         validation: 40,
         train_subset: 0,
         test_subset: 20,
+        colour: Default::default(),
+        scale_range: None,
+        test_scales: Vec::new(),
     };
     let d = Dataset::new(&raw, &cfg, Device::Cpu).expect("dataset");
     assert_eq!(

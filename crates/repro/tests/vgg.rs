@@ -205,7 +205,7 @@ fn vgg16_receptive_fields() {
 /// ResNet-20 (CIFAR, option B so that projections are in the trace and must be
 /// left out): stem 3x3 r = 3; stage 1, six 3x3 convs at jump 1: 3 + 12 = 15;
 /// stage 2's first conv has stride 2: 15 + 2 = 17, jump 2, then five convs
-/// + 4 each: 37; stage 3: 37 + 4 = 41, jump 4, five convs + 8 each: 81;
+/// at 4 each: 37; stage 3: 37 + 4 = 41, jump 4, five convs at 8 each: 81;
 /// global average pooling over the 8x8 map: 81 + 7 x 4 = 109.
 #[test]
 fn resnet20_receptive_fields_by_hand() {

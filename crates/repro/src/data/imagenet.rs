@@ -80,6 +80,7 @@ impl ImageNetData {
     /// The square centre stands in for the paper's whole uncropped image, and the
     /// mean RGB value (VGG Sec. 2.1's preprocessing) for the per-pixel mean,
     /// which exists only at 224x224.
+    #[allow(clippy::type_complexity)]
     fn evaluate_multiscale(
         &self,
         net: &dyn Network,
