@@ -6,6 +6,9 @@
 //! normalisation, augmentation, forward/backward, flat SGD) on data resident on
 //! the device; the PyTorch side (`scripts/bench/reference.py`) times model steps
 //! on a fixed batch, which leaves out its data pipeline (in PyTorch's favour).
+//!
+//! `--fused K`: instead, fused multi-seed training (K seeds as one network,
+//! `train::train_fused`) against K separate runs, both through the real loop.
 use repro::config::{ExperimentFile, RunConfig};
 use repro::data::{augment, Cifar10, Dataset};
 use repro::experiment::select_device;
@@ -99,6 +102,105 @@ fn harness(
         .unwrap_or(f64::NAN)
 }
 
+/// Fused multi-seed training: images/s of all `runs` seeds together (each
+/// run's rate times K) over the windows after the first (warm-up) one.
+fn fused_harness(
+    cfg: &RunConfig,
+    runs: i64,
+    data: &Dataset,
+    device: Device,
+    channels_last: bool,
+    steps: i64,
+) -> anyhow::Result<f64> {
+    let cfgs: Vec<RunConfig> = (0..runs as u64)
+        .map(|seed| {
+            let mut c = cfg.clone();
+            c.seed = seed;
+            c.train.iterations = 2 * steps;
+            c.train.log_every = steps;
+            c
+        })
+        .collect();
+    let parts: Vec<VarStore> = cfgs
+        .iter()
+        .map(|c| {
+            train::seed_init(c.seed);
+            let vs = VarStore::new(device);
+            models::build(&vs.root(), &c.model).map(|_| vs)
+        })
+        .collect::<Result<_, _>>()?;
+    let vs = VarStore::new(device);
+    let net = models::build_fused(&vs.root(), &cfg.model, runs)?;
+    models::fuse::fuse_into(&vs, &parts.iter().collect::<Vec<_>>())?;
+    let dirs: Vec<_> = (0..runs)
+        .map(|r| tempfile_dir().join(format!("run{r}")))
+        .collect();
+    let group: Vec<train::GroupRun> = cfgs
+        .iter()
+        .zip(&dirs)
+        .map(|(cfg, d)| train::GroupRun { cfg, run_dir: d })
+        .collect();
+    let ctx = TrainContext {
+        data,
+        device,
+        run_dir: &dirs[0],
+        resume: false,
+        device_label: String::new(),
+        faithful: false,
+        stop_at_checkpoint_after: None,
+        progress: false,
+        channels_last,
+    };
+    let out = train::train_fused(&group, net.as_ref(), &vs, &ctx)?;
+    Ok(out[0]
+        .rows
+        .iter()
+        .rfind(|r| r.kind == "window")
+        .map(|r| r.images_per_sec * runs as f64)
+        .unwrap_or(f64::NAN))
+}
+
+/// `--fused K`: fused vs separate throughput, printed and written to `fused-<device>.md`.
+fn fused_bench(
+    file: &ExperimentFile,
+    models: &[String],
+    runs: i64,
+    data: &Dataset,
+    device: Device,
+    steps: i64,
+    out_dir: &Path,
+) -> anyhow::Result<()> {
+    let channels_last = !device.is_cuda();
+    let label = device_name(device);
+    let mut md = format!(
+        "# Fused multi-seed training vs separate runs\n\nDevice: {label}; batch 128 per run; {} threads; {steps} timed steps after warm-up; {} layout; command `cargo run --release -p repro --example bench -- --fused {runs} --models {}`.\n\n| model | K | separate img/s | fused img/s (all K runs) | ratio |\n|---|---|---|---|---|\n",
+        tch::get_num_threads(),
+        if channels_last { "channels-last" } else { "NCHW" },
+        models.join(",")
+    );
+    for m in models {
+        let cfg = file.resolve("paper", m, 0, &[])?;
+        if let Some(why) = train::fusion_blocker(&cfg) {
+            eprintln!("{m}: not fusable ({why}), skipped");
+            continue;
+        }
+        let sep = harness(&cfg, data, device, channels_last, steps);
+        let fused = fused_harness(&cfg, runs, data, device, channels_last, steps)?;
+        let line = format!(
+            "| {m} | {runs} | {sep:.0} | {fused:.0} | {:.2}x |\n",
+            fused / sep
+        );
+        eprint!("{line}");
+        md.push_str(&line);
+    }
+    std::fs::create_dir_all(out_dir)?;
+    let stem = if device.is_cuda() { "gpu" } else { "cpu" };
+    std::fs::write(out_dir.join(format!("fused-{stem}.md")), &md)?;
+    println!("{md}");
+    let _ = std::fs::remove_dir_all(tempfile_dir());
+    Ok(())
+}
+
 /// Seconds per batch of the data pipeline alone (gather, normalise, augment, layout).
 fn pipeline_seconds(data: &Dataset, device: Device, channels_last: bool, steps: usize) -> f64 {
     let n = data.train.len();
@@ -167,6 +269,14 @@ fn main() -> anyhow::Result<()> {
         &file.resolve("paper", "resnet-20", 0, &[])?.data,
         device,
     )?;
+    if let Some(k) = arg("--fused") {
+        let runs: i64 = k
+            .parse()
+            .ok()
+            .filter(|k| *k >= 2)
+            .ok_or_else(|| anyhow::anyhow!("--fused {k}: expected a number of runs >= 2"))?;
+        return fused_bench(&file, &models, runs, &data, device, steps, &out_dir);
+    }
     let threads = tch::get_num_threads();
     let label = device_name(device);
     eprintln!("benchmark on {label}, batch 128, {steps} timed steps after {steps} warm-up steps");

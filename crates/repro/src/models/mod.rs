@@ -1,6 +1,7 @@
 //! Model builders with the papers' knobs. `build` turns a `ModelConfig` into a network.
 pub mod convnet;
 pub mod counter;
+pub mod fuse;
 pub mod layers;
 pub mod receptive;
 pub mod resnet;
@@ -47,6 +48,44 @@ pub fn build(vs: &nn::Path, cfg: &ModelConfig) -> crate::Result<Box<dyn Network>
         ModelConfig::CudaConvnet(c) => Box::new(convnet::Convnet::new(vs, c)),
         ModelConfig::Vgg(v) => Box::new(vgg::Vgg::new(vs, v)),
     })
+}
+
+/// Why `cfg`'s model cannot be trained as fused seeds; None when it can.
+/// Only the CIFAR ResNets have a fused builder.
+pub fn fusion_unsupported(cfg: &ModelConfig) -> Option<String> {
+    match cfg {
+        ModelConfig::CifarResnet { .. } => None,
+        other => Some(format!(
+            "model.family = \"{}\": no fused builder (only cifar-resnet has one)",
+            serde_json::to_value(other)
+                .ok()
+                .and_then(|v| v.get("family").and_then(|f| f.as_str().map(String::from)))
+                .unwrap_or_else(|| other.short_name())
+        )),
+    }
+}
+
+/// The network of `runs` seeds of `cfg` fused side by side (`models::fuse`).
+/// Its initial values are meaningless: fill it with `fuse::fuse_into`.
+pub fn build_fused(vs: &nn::Path, cfg: &ModelConfig, runs: i64) -> crate::Result<Box<dyn Network>> {
+    if let Some(why) = fusion_unsupported(cfg) {
+        return Err(crate::Error::Config(why));
+    }
+    match cfg {
+        ModelConfig::CifarResnet {
+            depth,
+            residual,
+            shortcut,
+            block,
+            width,
+            classes,
+        } => Ok(Box::new(resnet::ResNet::new(
+            vs,
+            &resnet::ResNetSpec::cifar(*depth, *block, *residual, *shortcut, *width, *classes)
+                .fused(runs),
+        ))),
+        _ => build(vs, cfg),
+    }
 }
 
 /// Where a run's initial weights come from, beyond its builder's random init.

@@ -1,8 +1,16 @@
 //! One ResNet builder for the whole paper: CIFAR (Sec. 4.2) and ImageNet
 //! (Table 1) shapes, plain or residual, shortcut options A/B/C, basic or
 //! bottleneck blocks. Every ablation of the paper is a knob here.
+//!
+//! Fused seeds (`ResNetSpec::runs` = K > 1): K networks of the same shape as
+//! one, every layer stacked along the channel axis. Convolutions have K times
+//! the channels and K groups, batch norm K times the channels (per-channel
+//! statistics are per-run statistics), the classifier is K independent linear
+//! maps; the input is the K runs' batches stacked along channels ([N, 3K, H, W])
+//! and the output is [N, K, classes]. Variables keep the names of the K = 1 net
+//! and are the K runs' variables concatenated along dim 0 (`models::fuse`).
 use super::counter::{self, Conv};
-use super::layers::{batch_norm, torch_linear};
+use super::layers::{batch_norm, he_normal, torch_linear};
 use super::Network;
 use crate::config::{BlockKind, ShortcutOption};
 use tch::nn::{self, ModuleT};
@@ -15,6 +23,8 @@ enum Shortcut {
     PadSubsample {
         stride: i64,
         extra: i64,
+        /// Fused runs: the padding goes at the end of each run's channel group.
+        runs: i64,
     },
     /// Options B/C: 1x1 conv (with stride) + BN.
     Projection {
@@ -24,17 +34,34 @@ enum Shortcut {
 }
 
 impl Shortcut {
-    fn new(vs: &nn::Path, option: ShortcutOption, in_c: i64, out_c: i64, stride: i64) -> Self {
+    /// `in_c`/`out_c` are one run's channels.
+    fn new(
+        vs: &nn::Path,
+        option: ShortcutOption,
+        in_c: i64,
+        out_c: i64,
+        stride: i64,
+        runs: i64,
+    ) -> Self {
         let grows = stride != 1 || in_c != out_c;
         match (option, grows) {
             (ShortcutOption::A, false) | (ShortcutOption::B, false) => Shortcut::Identity,
             (ShortcutOption::A, true) => Shortcut::PadSubsample {
                 stride,
                 extra: out_c - in_c,
+                runs,
             },
             (ShortcutOption::B, true) | (ShortcutOption::C, _) => Shortcut::Projection {
-                conv: Box::new(Conv::new(&(vs / "conv"), in_c, out_c, 1, stride, 0)),
-                bn: Box::new(batch_norm(&(vs / "bn"), out_c)),
+                conv: Box::new(grouped_conv(
+                    &(vs / "conv"),
+                    in_c,
+                    out_c,
+                    1,
+                    stride,
+                    0,
+                    runs,
+                )),
+                bn: Box::new(batch_norm(&(vs / "bn"), runs * out_c)),
             },
         }
     }
@@ -42,14 +69,28 @@ impl Shortcut {
     fn forward(&self, x: &Tensor, train: bool) -> Tensor {
         match self {
             Shortcut::Identity => x.shallow_clone(),
-            Shortcut::PadSubsample { stride, extra } => {
+            Shortcut::PadSubsample {
+                stride,
+                extra,
+                runs,
+            } => {
                 let s = if *stride > 1 {
                     x.slice(2, 0, None, *stride).slice(3, 0, None, *stride)
                 } else {
                     x.shallow_clone()
                 };
                 // Zero entries for the new channels (Sec. 3.3, option A).
-                s.constant_pad_nd([0, 0, 0, 0, 0, *extra])
+                if *runs == 1 {
+                    s.constant_pad_nd([0, 0, 0, 0, 0, *extra])
+                } else {
+                    // Per run: [N, K, C, H, W], pad C, back to [N, K (C + extra), H, W].
+                    let [n, c, h, w] = s.size()[..] else {
+                        unreachable!("ResNet activations are NCHW")
+                    };
+                    s.reshape([n, *runs, c / runs, h, w])
+                        .constant_pad_nd([0, 0, 0, 0, 0, *extra])
+                        .reshape([n, c + runs * extra, h, w])
+                }
             }
             Shortcut::Projection { conv, bn } => bn.forward_t(&conv.forward(x), train),
         }
@@ -69,6 +110,7 @@ struct Block {
 }
 
 impl Block {
+    /// Channel counts are one run's.
     #[allow(clippy::too_many_arguments)]
     fn new(
         vs: &nn::Path,
@@ -78,6 +120,7 @@ impl Block {
         stride: i64,
         residual: bool,
         option: ShortcutOption,
+        runs: i64,
     ) -> Self {
         // (kernel, out channels, stride) per layer. Bottleneck: the stride sits on
         // the first 1x1 layer, as in the paper's Caffe models (3.8 GFLOPs for ResNet-50).
@@ -89,13 +132,13 @@ impl Block {
         let mut layers = Vec::new();
         let mut c = in_c;
         for (i, (k, o, s)) in spec.into_iter().enumerate() {
-            let conv = Conv::new(&(vs / format!("conv{i}")), c, o, k, s, k / 2);
-            let bn = batch_norm(&(vs / format!("bn{i}")), o);
+            let conv = grouped_conv(&(vs / format!("conv{i}")), c, o, k, s, k / 2, runs);
+            let bn = batch_norm(&(vs / format!("bn{i}")), runs * o);
             layers.push((conv, bn));
             c = o;
         }
         let shortcut = if residual {
-            Shortcut::new(&(vs / "shortcut"), option, in_c, out_c, stride)
+            Shortcut::new(&(vs / "shortcut"), option, in_c, out_c, stride, runs)
         } else {
             Shortcut::Identity
         };
@@ -106,8 +149,12 @@ impl Block {
         }
     }
 
+    /// One run's output channels.
     fn out_channels(&self) -> i64 {
-        self.layers.last().map(|l| l.0.out_channels).unwrap_or(0)
+        self.layers
+            .last()
+            .map(|l| l.0.out_channels / l.0.groups)
+            .unwrap_or(0)
     }
 
     /// Returns the output and pushes each 3x3 layer's response (after BN,
@@ -142,12 +189,69 @@ pub enum Shape {
     Imagenet,
 }
 
+/// A conv of one run's geometry (`i` -> `o` channels), K runs side by side.
+/// K = 1 is `Conv::new` itself (same variables, same init draws).
+fn grouped_conv(vs: &nn::Path, i: i64, o: i64, k: i64, stride: i64, pad: i64, runs: i64) -> Conv {
+    if runs == 1 {
+        Conv::new(vs, i, o, k, stride, pad)
+    } else {
+        Conv::with(
+            vs,
+            runs * i,
+            runs * o,
+            k,
+            stride,
+            pad,
+            runs,
+            false,
+            he_normal(),
+            nn::Init::Const(0.0),
+        )
+    }
+}
+
+/// The classifier: one linear map per run.
+#[derive(Debug)]
+enum Classifier {
+    Single(counter::Linear),
+    /// K runs: `weight` [K classes, C] and `bias` [K classes], the K runs'
+    /// `fc.weight`/`fc.bias` stacked; applied as a batched matmul on [K, N, C].
+    Fused {
+        weight: Tensor,
+        bias: Tensor,
+        runs: i64,
+        classes: i64,
+    },
+}
+
+impl Classifier {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        match self {
+            Classifier::Single(fc) => fc.forward(x),
+            Classifier::Fused {
+                weight,
+                bias,
+                runs,
+                classes,
+            } => {
+                let n = x.size()[0];
+                // [N, K C] -> [K, N, C] x [K, C, classes] -> [N, K, classes].
+                let h = x.view([n, *runs, -1]).transpose(0, 1);
+                let w = weight.view([*runs, *classes, -1]).transpose(1, 2);
+                h.bmm(&w).transpose(0, 1) + bias.view([*runs, *classes])
+            }
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct ResNet {
     pub shape: Shape,
     stem: (Conv, nn::BatchNorm),
     stages: Vec<Vec<Block>>,
-    fc: counter::Linear,
+    fc: Classifier,
+    /// Fused runs (K); 1 for an ordinary network.
+    pub runs: i64,
 }
 
 /// What to build.
@@ -162,6 +266,8 @@ pub struct ResNetSpec {
     pub shortcut: ShortcutOption,
     pub width: i64,
     pub classes: i64,
+    /// Runs trained side by side as one fused network (K); 1 for an ordinary one.
+    pub runs: i64,
 }
 
 impl ResNetSpec {
@@ -188,7 +294,13 @@ impl ResNetSpec {
             shortcut,
             width,
             classes,
+            runs: 1,
         }
+    }
+
+    /// The same network for `runs` seeds fused side by side (see the module doc).
+    pub fn fused(self, runs: i64) -> Self {
+        Self { runs, ..self }
     }
 
     /// Table 1's ImageNet architectures; None for other depths.
@@ -215,18 +327,20 @@ impl ResNetSpec {
             shortcut,
             width: 64,
             classes,
+            runs: 1,
         })
     }
 }
 
 impl ResNet {
     pub fn new(vs: &nn::Path, spec: &ResNetSpec) -> Self {
+        let runs = spec.runs.max(1);
         let stem_c = spec.width;
         let stem = match spec.shape {
-            Shape::Cifar => Conv::new(&(vs / "stem"), 3, stem_c, 3, 1, 1),
-            Shape::Imagenet => Conv::new(&(vs / "stem"), 3, stem_c, 7, 2, 3),
+            Shape::Cifar => grouped_conv(&(vs / "stem"), 3, stem_c, 3, 1, 1, runs),
+            Shape::Imagenet => grouped_conv(&(vs / "stem"), 3, stem_c, 7, 2, 3, runs),
         };
-        let stem_bn = batch_norm(&(vs / "stem_bn"), stem_c);
+        let stem_bn = batch_norm(&(vs / "stem_bn"), runs * stem_c);
         let mut stages = Vec::new();
         let mut c = stem_c;
         for s in 0..spec.stages {
@@ -242,18 +356,40 @@ impl ResNet {
                     stride,
                     spec.residual,
                     spec.shortcut,
+                    runs,
                 );
                 c = block.out_channels();
                 blocks.push(block);
             }
             stages.push(blocks);
         }
-        let fc = counter::Linear::new(&(vs / "fc"), c, spec.classes, torch_linear(c));
+        let fc = if runs == 1 {
+            Classifier::Single(counter::Linear::new(
+                &(vs / "fc"),
+                c,
+                spec.classes,
+                torch_linear(c),
+            ))
+        } else {
+            let fc = vs / "fc";
+            // Bias before weight, as `nn::linear` creates them: the SGD's flat
+            // buffer follows creation order, and a fused run's velocity is cut
+            // into separate runs' flat buffers by that order.
+            let bias = fc.var("bias", &[runs * spec.classes], nn::Init::Const(0.0));
+            let weight = fc.var("weight", &[runs * spec.classes, c], torch_linear(c));
+            Classifier::Fused {
+                weight,
+                bias,
+                runs,
+                classes: spec.classes,
+            }
+        };
         Self {
             shape: spec.shape,
             stem: (stem, stem_bn),
             stages,
             fc,
+            runs,
         }
     }
 

@@ -14,7 +14,7 @@ use crate::config::{Precision, RunConfig};
 use crate::data::{augment_data, derive_seed, rescale, with_seed, Dataset, DeviceSplit};
 use crate::error::{Error, Result};
 use crate::metrics::MetricRow;
-use crate::models::Network;
+use crate::models::{fuse, Network};
 use crate::progress::Progress;
 use schedule::{learning_rate, observe_eval_error, observe_train_error, LrState};
 use sgd::Sgd;
@@ -50,6 +50,12 @@ pub enum RunStatus {
     },
     /// Stopped on request after a checkpoint (tests).
     Interrupted {
+        iteration: i64,
+    },
+    /// Fused training only: another run of the fused group diverged at this
+    /// iteration and the group stopped. This run is unfinished; its last
+    /// checkpoint is intact (the driver retrains it separately from there).
+    GroupStopped {
         iteration: i64,
     },
 }
@@ -89,6 +95,23 @@ pub trait TrainData {
         cfg: &RunConfig,
         channels_last: bool,
     ) -> Result<(Option<(f64, f64)>, (f64, f64))>;
+    /// `evaluate` for `runs` fused runs (`train_fused`): one result per run.
+    #[allow(clippy::type_complexity)]
+    fn evaluate_runs(
+        &self,
+        net: &dyn Network,
+        cfg: &RunConfig,
+        runs: i64,
+        channels_last: bool,
+    ) -> Result<Vec<(Option<(f64, f64)>, (f64, f64))>> {
+        if runs != 1 {
+            return Err(Error::Config(format!(
+                "data.dataset: {} has no evaluation of fused runs",
+                self.label()
+            )));
+        }
+        Ok(vec![self.evaluate(net, cfg, channels_last)?])
+    }
 }
 
 impl TrainData for Dataset {
@@ -120,15 +143,26 @@ impl TrainData for Dataset {
         cfg: &RunConfig,
         channels_last: bool,
     ) -> Result<(Option<(f64, f64)>, (f64, f64))> {
+        let mut r = self.evaluate_runs(net, cfg, 1, channels_last)?;
+        r.pop()
+            .ok_or_else(|| Error::Other("evaluation returned no result".into()))
+    }
+    fn evaluate_runs(
+        &self,
+        net: &dyn Network,
+        cfg: &RunConfig,
+        runs: i64,
+        channels_last: bool,
+    ) -> Result<Vec<(Option<(f64, f64)>, (f64, f64))>> {
         let eval_batch = 500;
         let val = self
             .validation
             .as_ref()
-            .map(|v| evaluate(net, self, v, cfg, eval_batch, channels_last));
-        Ok((
-            val,
-            evaluate(net, self, &self.test, cfg, eval_batch, channels_last),
-        ))
+            .map(|v| evaluate_runs(net, self, v, cfg, eval_batch, channels_last, runs));
+        let test = evaluate_runs(net, self, &self.test, cfg, eval_batch, channels_last, runs);
+        Ok((0..runs as usize)
+            .map(|i| (val.as_ref().map(|v| v[i]), test[i]))
+            .collect())
     }
 }
 
@@ -152,21 +186,57 @@ pub fn evaluate(
     batch: i64,
     channels_last: bool,
 ) -> (f64, f64) {
+    evaluate_runs(net, data, split, cfg, batch, channels_last, 1)
+        .pop()
+        .unwrap_or((f64::NAN, f64::NAN))
+}
+
+/// `evaluate` for `runs` fused runs: every run sees the same images (the batch
+/// repeated K times along channels); one (loss, error) per run.
+pub fn evaluate_runs(
+    net: &dyn Network,
+    data: &Dataset,
+    split: &DeviceSplit,
+    cfg: &RunConfig,
+    batch: i64,
+    channels_last: bool,
+    runs: i64,
+) -> Vec<(f64, f64)> {
     tch::no_grad(|| {
         let n = split.len();
         let dev = split.images.device();
-        let mut sums = Tensor::zeros([2], (Kind::Double, dev));
+        let mut sums = Tensor::zeros([runs, 2], (Kind::Double, dev));
         let mut start = 0;
         while start < n {
             let len = batch.min(n - start);
             let x = data.normalize(&split.images.narrow(0, start, len), cfg.data.normalize);
+            let x = if runs > 1 {
+                x.repeat([1, runs, 1, 1])
+            } else {
+                x
+            };
             let x = if channels_last {
                 sgd::to_channels_last(&x)
             } else {
                 x
             };
             let y = split.labels.narrow(0, start, len);
-            let (loss, err) = if cfg.data.test_scales.is_empty() {
+            let (loss, err) = if runs > 1 {
+                // Multi-scale testing is not fused (`fusion_blocker`).
+                let logits = net.forward_t(&x, false).to_kind(Kind::Float);
+                let yk = y.unsqueeze(1).expand([len, runs], false);
+                let loss = logits
+                    .log_softmax(-1, Kind::Float)
+                    .gather(2, &yk.unsqueeze(-1), false)
+                    .neg()
+                    .sum_dim_intlist(&[0i64, 2][..], false, Kind::Float);
+                let err =
+                    logits
+                        .argmax(-1, false)
+                        .ne_tensor(&yk)
+                        .sum_dim_intlist(0, false, Kind::Double);
+                (loss, err)
+            } else if cfg.data.test_scales.is_empty() {
                 let logits = net.forward_t(&x, false).to_kind(Kind::Float);
                 let loss = logits.cross_entropy_loss::<Tensor>(&y, None, Reduction::Sum, -100, 0.0);
                 let err = logits.argmax(-1, false).ne_tensor(&y).sum(Kind::Double);
@@ -188,12 +258,14 @@ pub fn evaluate(
                 let err = p.argmax(-1, false).ne_tensor(&y).sum(Kind::Double);
                 (loss, err)
             };
-            sums += Tensor::stack(&[loss.to_kind(Kind::Double), err], 0);
+            sums += Tensor::stack(&[loss.to_kind(Kind::Double), err], -1);
             start += len;
         }
-        let v: Vec<f64> =
-            Vec::try_from(sums.to_device(Device::Cpu)).unwrap_or_else(|_| vec![f64::NAN, f64::NAN]);
-        (v[0] / n.max(1) as f64, v[1] / n.max(1) as f64)
+        let v: Vec<f64> = Vec::try_from(sums.to_device(Device::Cpu).view([-1]))
+            .unwrap_or_else(|_| vec![f64::NAN; 2 * runs as usize]);
+        v.chunks(2)
+            .map(|s| (s[0] / n.max(1) as f64, s[1] / n.max(1) as f64))
+            .collect()
     })
 }
 
@@ -211,6 +283,143 @@ pub fn train_run(
     vs: &VarStore,
     ctx: &TrainContext,
 ) -> Result<RunOutcome> {
+    let run = GroupRun {
+        cfg,
+        run_dir: ctx.run_dir,
+    };
+    let mut out = train_group(&[run], net, vs, ctx)?;
+    out.pop()
+        .ok_or_else(|| Error::Other("training returned no outcome".into()))
+}
+
+/// One run of a fused group: its config and the directory its checkpoints go to.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupRun<'a> {
+    pub cfg: &'a RunConfig,
+    pub run_dir: &'a Path,
+}
+
+/// Why `cfg` cannot be trained fused with other seeds (naming the config key);
+/// None when it can. Fusion needs a learning rate that is the same for every
+/// seed at every iteration (no schedule reacting to the run's own errors), an
+/// end that is the same for every seed, resident CIFAR data and a fused builder.
+pub fn fusion_blocker(cfg: &RunConfig) -> Option<String> {
+    use crate::config::{DatasetKind, Schedule};
+    let t = &cfg.train;
+    if let Some(why) = crate::models::fusion_unsupported(&cfg.model) {
+        return Some(why);
+    }
+    if matches!(t.schedule, Schedule::Plateau { .. }) {
+        return Some("train.schedule = plateau: its drops follow each run's own validation error; fused seeds need a constant or step schedule".into());
+    }
+    if t.warmup.is_some() {
+        return Some("train.warmup: warm-up ends on each run's own training error; fused seeds need a learning rate that does not depend on the run".into());
+    }
+    if t.stop_at_train_error_below.is_some() {
+        return Some("train.stop_at_train_error_below: each run would stop at its own epoch; fused seeds train for the same iterations".into());
+    }
+    if !cfg.data.test_scales.is_empty() {
+        return Some("data.test_scales: multi-scale testing has no fused evaluation".into());
+    }
+    if cfg.data.dataset != DatasetKind::Cifar10 {
+        return Some("data.dataset: fused seeds need CIFAR-10 resident on the device".into());
+    }
+    None
+}
+
+/// Checks that `runs` can train as one fused group: each fusable, all with the
+/// same configuration but the seed, seeds distinct.
+pub fn check_fusable(runs: &[GroupRun]) -> Result<()> {
+    let Some(first) = runs.first() else {
+        return Err(Error::Config("fused training of an empty group".into()));
+    };
+    let hash = first.cfg.config_hash();
+    let mut seeds = std::collections::BTreeSet::new();
+    for r in runs {
+        if let Some(why) = fusion_blocker(r.cfg) {
+            return Err(Error::Config(format!(
+                "run `{}` cannot train fused: {why}",
+                r.cfg.run_id()
+            )));
+        }
+        if r.cfg.config_hash() != hash {
+            return Err(Error::Config(format!(
+                "runs `{}` and `{}` differ in more than the seed: they cannot train fused",
+                first.cfg.run_id(),
+                r.cfg.run_id()
+            )));
+        }
+        if !seeds.insert(r.cfg.seed) {
+            return Err(Error::Config(format!(
+                "seed {} appears twice in a fused group",
+                r.cfg.seed
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Trains K runs of one configuration that differ only in seed as one fused
+/// network: `net`/`vs` built by `models::build_fused` with K = `runs.len()` and
+/// filled with the runs' initial weights (`models::fuse::fuse_into`), or left
+/// for a resume from the runs' checkpoints. Each run sees its own data order and
+/// augmentation, gets its own gradient, rows and checkpoints (in its own
+/// `run_dir`, in the format of a separate run, so it can resume fused or
+/// separately); `ctx.run_dir` is not used. When a run diverges the whole group
+/// stops: that run reports `Diverged`, the others `GroupStopped`.
+pub fn train_fused(
+    runs: &[GroupRun],
+    net: &dyn Network,
+    vs: &VarStore,
+    ctx: &TrainContext,
+) -> Result<Vec<RunOutcome>> {
+    check_fusable(runs)?;
+    train_group(runs, net, vs, ctx)
+}
+
+/// The training loss of a step (each run's mean cross-entropy, summed over the
+/// runs, so each run's gradient is its own) and each run's mean loss [K].
+/// `logits` are [N, classes] for one run, [N, K, classes] for K fused runs;
+/// `y` is [N] or [N, K].
+pub fn group_loss(logits: &Tensor, y: &Tensor, runs: i64) -> (Tensor, Tensor) {
+    if runs == 1 {
+        let loss = logits.cross_entropy_for_logits(y);
+        let per_run = loss.view([1]);
+        (loss, per_run)
+    } else {
+        let per_run = logits
+            .log_softmax(-1, Kind::Float)
+            .gather(2, &y.unsqueeze(-1), false)
+            .squeeze_dim(-1)
+            .mean_dim(0, false, Kind::Float)
+            .neg();
+        (per_run.sum(Kind::Float), per_run)
+    }
+}
+
+/// Each run's number of misclassified examples [K] (same shapes as `group_loss`).
+fn group_errors(logits: &Tensor, y: &Tensor, runs: i64) -> Tensor {
+    let wrong = logits.argmax(-1, false).ne_tensor(y);
+    if runs == 1 {
+        wrong.sum(Kind::Float).view([1])
+    } else {
+        wrong.sum_dim_intlist(0, false, Kind::Float)
+    }
+}
+
+/// The loop for a group of K runs; K = 1 is an ordinary run.
+fn train_group(
+    runs: &[GroupRun],
+    net: &dyn Network,
+    vs: &VarStore,
+    ctx: &TrainContext,
+) -> Result<Vec<RunOutcome>> {
+    let k = runs.len() as i64;
+    let Some(first) = runs.first() else {
+        return Err(Error::Config("training of an empty group".into()));
+    };
+    // Everything but the seed is shared (checked by `check_fusable` for K > 1).
+    let cfg = first.cfg;
     let t = &cfg.train;
     let data = ctx.data;
     let b = t.batch_size;
@@ -224,7 +433,7 @@ pub fn train_run(
     // Full batches only: each epoch's remainder of the shuffle is dropped.
     let per_epoch = (n / b).max(1);
     let total = t.iterations;
-    let hash = cfg.config_hash();
+    let hashes: Vec<String> = runs.iter().map(|r| r.cfg.config_hash()).collect();
     let model = cfg.model.short_name();
     let knobs = serde_json::to_string(&cfg.model).unwrap_or_default();
     let precision = match t.precision {
@@ -238,70 +447,129 @@ pub fn train_run(
         ctx.channels_last,
     );
 
-    // State that a checkpoint restores.
+    // State that a checkpoint restores, per run.
     let mut iteration = 0i64;
-    let mut lr_state = LrState::default();
-    let mut rows: Vec<MetricRow> = Vec::new();
+    let mut lr_states = vec![LrState::default(); runs.len()];
+    let mut rows: Vec<Vec<MetricRow>> = vec![Vec::new(); runs.len()];
     let mut wall = 0.0f64;
-    let mut epoch_acc = [0.0f64; 3];
+    let mut epoch_acc = vec![[0.0f64; 3]; runs.len()];
     if ctx.resume {
-        if let Some((meta, tensors)) = checkpoint::load(ctx.run_dir)? {
-            if meta.config_hash != hash || meta.seed != cfg.seed {
+        let mut loaded = Vec::new();
+        for (r, hash) in runs.iter().zip(&hashes) {
+            if let Some((meta, tensors)) = checkpoint::load(r.run_dir)? {
+                if meta.config_hash != *hash || meta.seed != r.cfg.seed {
+                    return Err(Error::Checkpoint {
+                        path: r.run_dir.join(checkpoint::META_FILE),
+                        msg: format!(
+                            "belongs to another configuration (hash {} seed {}, this run {} seed {}); rerun with --fresh",
+                            meta.config_hash, meta.seed, hash, r.cfg.seed
+                        ),
+                    });
+                }
+                loaded.push((r.run_dir, meta, tensors));
+            }
+        }
+        if !loaded.is_empty() {
+            let at = loaded[0].1.iteration;
+            if loaded.len() != runs.len() || loaded.iter().any(|l| l.1.iteration != at) {
+                let states: Vec<String> = runs
+                    .iter()
+                    .map(|r| {
+                        let it = loaded
+                            .iter()
+                            .find(|l| l.0 == r.run_dir)
+                            .map(|l| format!("iteration {}", l.1.iteration))
+                            .unwrap_or_else(|| "none".into());
+                        format!("{}: {it}", r.cfg.run_id())
+                    })
+                    .collect();
                 return Err(Error::Checkpoint {
-                    path: ctx.run_dir.join(checkpoint::META_FILE),
+                    path: loaded[0].0.join(checkpoint::META_FILE),
                     msg: format!(
-                        "belongs to another configuration (hash {} seed {}, this run {} seed {}); rerun with --fresh",
-                        meta.config_hash, meta.seed, hash, cfg.seed
+                        "a fused group resumes only from checkpoints of all its runs at one iteration ({}); train these runs separately",
+                        states.join(", ")
                     ),
                 });
             }
-            restore(vs, &mut sgd, &tensors, ctx.run_dir)?;
-            iteration = meta.iteration;
-            lr_state = meta.lr_state;
-            rows = meta.rows;
-            wall = meta.wall_time_s;
-            epoch_acc = meta.epoch_acc;
+            let tensors: Vec<&[(String, Tensor)]> = loaded.iter().map(|l| l.2.as_slice()).collect();
+            let dirs: Vec<&Path> = loaded.iter().map(|l| l.0).collect();
+            restore(vs, &mut sgd, &tensors, &dirs)?;
+            iteration = at;
+            for (i, (_, meta, _)) in loaded.into_iter().enumerate() {
+                lr_states[i] = meta.lr_state;
+                rows[i] = meta.rows;
+                wall = wall.max(meta.wall_time_s);
+                epoch_acc[i] = meta.epoch_acc;
+            }
             sgd.steps = iteration;
         }
     }
     let resumed_from = iteration;
+    let group_id = runs
+        .iter()
+        .map(|r| r.cfg.run_id())
+        .collect::<Vec<_>>()
+        .join("+");
     let progress = if ctx.progress {
-        Some(Progress::new(&cfg.run_id(), total as u64, iteration as u64))
+        Some(Progress::new(&group_id, total as u64, iteration as u64))
     } else {
         None
     };
+    let percent = |v: &[f64]| {
+        v.iter()
+            .map(|e| format!("{:.1}%", 100.0 * e))
+            .collect::<Vec<_>>()
+            .join("/")
+    };
 
     let dev = ctx.device;
-    let mut acc = Tensor::zeros([2], (Kind::Float, dev));
+    let mut acc = Tensor::zeros([k, 2], (Kind::Float, dev));
     let mut window_iters = 0i64;
     let mut window_start = Instant::now();
     let mut perm_epoch = -1;
-    let mut perm = Tensor::zeros([0], (Kind::Int64, dev));
-    let mut status = RunStatus::Completed;
+    let mut perms: Vec<Tensor> = Vec::new();
+    let mut status = vec![RunStatus::Completed; runs.len()];
 
     while iteration < total {
         let epoch = iteration / per_epoch;
         if epoch != perm_epoch {
-            perm = epoch_permutation(cfg.seed, epoch, n, data.index_device());
+            perms = runs
+                .iter()
+                .map(|r| epoch_permutation(r.cfg.seed, epoch, n, data.index_device()))
+                .collect();
             perm_epoch = epoch;
         }
-        let lr = learning_rate(t, iteration, &lr_state);
-        let k = iteration % per_epoch;
-        let idx = perm.narrow(0, k * b, b);
-        // All randomness of this step (augmentation, dropout) from (seed, iteration).
-        let step_seed = derive_seed(cfg.seed, SEED_STEP, iteration as u64);
-        tch::manual_seed(step_seed as i64);
-        let (x, y) = data.train_batch(&idx, cfg, step_seed)?;
+        // The same for every run of a group (`fusion_blocker`).
+        let lr = learning_rate(t, iteration, &lr_states[0]);
+        let j = iteration % per_epoch;
+        let mut xs = Vec::with_capacity(runs.len());
+        let mut ys = Vec::with_capacity(runs.len());
+        for (r, perm) in runs.iter().zip(&perms) {
+            let idx = perm.narrow(0, j * b, b);
+            // All randomness of this step (augmentation, dropout) from (seed, iteration):
+            // each run of a group draws exactly what it would draw alone.
+            let step_seed = derive_seed(r.cfg.seed, SEED_STEP, iteration as u64);
+            tch::manual_seed(step_seed as i64);
+            let (x, y) = data.train_batch(&idx, r.cfg, step_seed)?;
+            xs.push(x);
+            ys.push(y);
+        }
+        let (x, y) = if k == 1 {
+            (xs.remove(0), ys.remove(0))
+        } else {
+            // The runs' batches side by side along channels; labels [N, K].
+            (Tensor::cat(&xs, 1), Tensor::stack(&ys, 1))
+        };
         let x = if ctx.channels_last {
             sgd::to_channels_last(&x)
         } else {
             x
         };
         let logits = net.forward_t(&x, true);
-        let loss = logits.cross_entropy_for_logits(&y);
+        let (loss, per_run) = group_loss(&logits, &y, k);
         tch::no_grad(|| {
-            let err = logits.argmax(-1, false).ne_tensor(&y).sum(Kind::Float);
-            acc += Tensor::stack(&[loss.detach() * (b as f64), err], 0);
+            let err = group_errors(&logits, &y, k);
+            acc += Tensor::stack(&[per_run.detach() * (b as f64), err], 1);
         });
         sgd.step(&loss, lr);
         iteration += 1;
@@ -315,116 +583,159 @@ pub fn train_run(
             continue;
         }
         // ---- end of a logging window: the one host read ----
-        let sums: Vec<f32> =
-            Vec::try_from(acc.to_device(Device::Cpu)).unwrap_or_else(|_| vec![f32::NAN, f32::NAN]);
+        let sums: Vec<f32> = Vec::try_from(acc.to_device(Device::Cpu).view([-1]))
+            .unwrap_or_else(|_| vec![f32::NAN; 2 * runs.len()]);
         let _ = acc.zero_();
         let images = (window_iters * b) as f64;
         let elapsed = window_start.elapsed().as_secs_f64();
         wall += elapsed;
-        let train_loss = sums[0] as f64 / images;
-        let train_error = sums[1] as f64 / images;
-        let diverged = !train_loss.is_finite();
-        observe_train_error(t, iteration, train_error, &mut lr_state);
-        // Early stop at the end of an epoch whose training error is below the target
-        // (AlexNet Fig. 1 measures the epochs needed to reach 25%).
-        let reached = epoch_end
-            && t.stop_at_train_error_below
-                .is_some_and(|thr| (epoch_acc[1] + sums[1] as f64) / (epoch_acc[2] + images) < thr);
-        let eval_now = eval_now || reached;
-        let (mut val, mut test) = (None, None);
-        if eval_now && !diverged {
-            let (v, t_) = data.evaluate(net, cfg, ctx.channels_last)?;
-            val = v;
-            test = Some(t_);
-            let signal = val.or(test).map(|v| v.1).unwrap_or(f64::NAN);
-            observe_eval_error(t, signal, &mut lr_state);
+        let loss_sum = |i: usize| sums[2 * i] as f64;
+        let err_sum = |i: usize| sums[2 * i + 1] as f64;
+        let train_loss: Vec<f64> = (0..runs.len()).map(|i| loss_sum(i) / images).collect();
+        let train_error: Vec<f64> = (0..runs.len()).map(|i| err_sum(i) / images).collect();
+        let diverged: Vec<bool> = train_loss.iter().map(|l| !l.is_finite()).collect();
+        let any_diverged = diverged.iter().any(|&d| d);
+        for (i, st) in lr_states.iter_mut().enumerate() {
+            observe_train_error(t, iteration, train_error[i], st);
         }
-        let row = |kind: &str, loss: f64, error: f64| MetricRow {
-            experiment: cfg.experiment.clone(),
-            profile: cfg.profile.clone(),
-            faithful: ctx.faithful,
-            run_id: cfg.run_id(),
-            run_name: cfg.name.clone(),
-            config_hash: hash.clone(),
-            seed: cfg.seed as i64,
-            model: model.clone(),
-            depth: cfg.model.depth(),
-            knobs: knobs.clone(),
-            kind: kind.into(),
-            iteration,
-            epoch: iteration as f64 / per_epoch as f64,
-            lr,
-            train_loss: loss,
-            train_error: error,
-            val_loss: val.map(|v| v.0),
-            val_error: val.map(|v| v.1),
-            test_loss: test.map(|v| v.0),
-            test_error: test.map(|v| v.1),
-            images_per_sec: images / elapsed.max(1e-9),
-            wall_time_s: wall,
-            device: ctx.device_label.clone(),
-            dataset: data.label().to_string(),
-            precision: precision.into(),
-            diverged,
+        // Early stop at the end of an epoch whose training error is below the target
+        // (AlexNet Fig. 1 measures the epochs needed to reach 25%). Single runs only
+        // (`fusion_blocker`).
+        let reached = epoch_end
+            && (0..runs.len()).all(|i| {
+                t.stop_at_train_error_below.is_some_and(|thr| {
+                    (epoch_acc[i][1] + err_sum(i)) / (epoch_acc[i][2] + images) < thr
+                })
+            });
+        let eval_now = eval_now || reached;
+        let mut evals = vec![(None, None); runs.len()];
+        if eval_now && !any_diverged {
+            let results = data.evaluate_runs(net, cfg, k, ctx.channels_last)?;
+            for (i, (v, t_)) in results.into_iter().enumerate() {
+                let signal = v.or(Some(t_)).map(|v| v.1).unwrap_or(f64::NAN);
+                observe_eval_error(t, signal, &mut lr_states[i]);
+                evals[i] = (v, Some(t_));
+            }
+        }
+        let row = |i: usize, kind: &str, loss: f64, error: f64| {
+            let c = runs[i].cfg;
+            let (val, test) = evals[i];
+            MetricRow {
+                experiment: c.experiment.clone(),
+                profile: c.profile.clone(),
+                faithful: ctx.faithful,
+                run_id: c.run_id(),
+                run_name: c.name.clone(),
+                config_hash: hashes[i].clone(),
+                seed: c.seed as i64,
+                model: model.clone(),
+                depth: c.model.depth(),
+                knobs: knobs.clone(),
+                kind: kind.into(),
+                iteration,
+                epoch: iteration as f64 / per_epoch as f64,
+                lr,
+                train_loss: loss,
+                train_error: error,
+                val_loss: val.map(|v| v.0),
+                val_error: val.map(|v| v.1),
+                test_loss: test.map(|v| v.0),
+                test_error: test.map(|v| v.1),
+                // Each run's own images: a fused group trains K times this many.
+                images_per_sec: images / elapsed.max(1e-9),
+                wall_time_s: wall,
+                device: ctx.device_label.clone(),
+                dataset: data.label().to_string(),
+                precision: precision.into(),
+                diverged: diverged[i],
+            }
         };
-        rows.push(row("window", train_loss, train_error));
-        epoch_acc[0] += sums[0] as f64;
-        epoch_acc[1] += sums[1] as f64;
-        epoch_acc[2] += images;
-        if epoch_end {
-            let (l, e) = (epoch_acc[0] / epoch_acc[2], epoch_acc[1] / epoch_acc[2]);
-            rows.push(row("epoch", l, e));
-            epoch_acc = [0.0; 3];
-            if let Some(p) = &progress {
-                p.epoch(&format!(
-                    "epoch {} it {iteration}/{total} lr {lr:.4} train err {:.2}%{}",
-                    iteration / per_epoch,
-                    100.0 * e,
-                    test.map(|t| format!(" test err {:.2}%", 100.0 * t.1))
-                        .unwrap_or_default()
-                ));
+        let mut epoch_errors = Vec::new();
+        for i in 0..runs.len() {
+            rows[i].push(row(i, "window", train_loss[i], train_error[i]));
+            let a = &mut epoch_acc[i];
+            a[0] += loss_sum(i);
+            a[1] += err_sum(i);
+            a[2] += images;
+            if epoch_end {
+                let (l, e) = (a[0] / a[2], a[1] / a[2]);
+                *a = [0.0; 3];
+                rows[i].push(row(i, "epoch", l, e));
+                epoch_errors.push(e);
             }
         }
         if let Some(p) = &progress {
+            if epoch_end {
+                let tests: Vec<f64> = evals.iter().filter_map(|e| e.1.map(|t| t.1)).collect();
+                p.epoch(&format!(
+                    "epoch {} it {iteration}/{total} lr {lr:.4} train err {}{}",
+                    iteration / per_epoch,
+                    percent(&epoch_errors),
+                    if tests.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" test err {}", percent(&tests))
+                    }
+                ));
+            }
             p.update(
                 iteration as u64,
-                &format!("lr {lr:.4} train err {:.1}%", 100.0 * train_error),
+                &format!("lr {lr:.4} train err {}", percent(&train_error)),
             );
         }
         if reached {
             if let Some(p) = &progress {
                 p.println(&format!(
-                    "[{}] training error below {:.1}% at iteration {iteration}: target reached, stopping",
-                    cfg.run_id(),
+                    "[{group_id}] training error below {:.1}% at iteration {iteration}: target reached, stopping",
                     100.0 * t.stop_at_train_error_below.unwrap_or(0.0)
                 ));
             }
-            status = RunStatus::Completed;
             break;
         }
-        if diverged {
-            status = RunStatus::Diverged { iteration };
+        if any_diverged {
+            for (i, st) in status.iter_mut().enumerate() {
+                *st = if diverged[i] {
+                    RunStatus::Diverged { iteration }
+                } else {
+                    RunStatus::GroupStopped { iteration }
+                };
+            }
             if let Some(p) = &progress {
-                p.println(&format!("[{}] loss became {train_loss} at iteration {iteration}: diverged, stopping this run", cfg.run_id()));
+                for (i, r) in runs.iter().enumerate().filter(|(i, _)| diverged[*i]) {
+                    p.println(&format!(
+                        "[{}] loss became {} at iteration {iteration}: diverged, stopping {}",
+                        r.cfg.run_id(),
+                        train_loss[i],
+                        if k == 1 {
+                            "this run"
+                        } else {
+                            "its fused group"
+                        }
+                    ));
+                }
             }
             break;
         }
         if ckpt_now {
-            let meta = checkpoint::CheckpointMeta {
-                version: 0,
-                config_hash: hash.clone(),
-                seed: cfg.seed,
-                iteration,
-                lr_state: lr_state.clone(),
-                wall_time_s: wall,
-                rows: rows.clone(),
-                epoch_acc,
-                tensors_file: String::new(),
-                tensors_sha256: String::new(),
-            };
-            checkpoint::save(ctx.run_dir, meta, &named_tensors(vs, &sgd))?;
+            let velocity = sgd.velocity_views();
+            for (i, r) in runs.iter().enumerate() {
+                let meta = checkpoint::CheckpointMeta {
+                    version: 0,
+                    config_hash: hashes[i].clone(),
+                    seed: r.cfg.seed,
+                    iteration,
+                    lr_state: lr_states[i].clone(),
+                    wall_time_s: wall,
+                    rows: rows[i].clone(),
+                    epoch_acc: epoch_acc[i],
+                    tensors_file: String::new(),
+                    tensors_sha256: String::new(),
+                };
+                let tensors = run_tensors(vs, &velocity, k, i as i64, ctx.channels_last);
+                checkpoint::save(r.run_dir, meta, &tensors)?;
+            }
             if ctx.stop_at_checkpoint_after.is_some_and(|s| iteration >= s) {
-                status = RunStatus::Interrupted { iteration };
+                status = vec![RunStatus::Interrupted { iteration }; runs.len()];
                 break;
             }
         }
@@ -434,55 +745,129 @@ pub fn train_run(
     if let Some(p) = &progress {
         p.finish();
     }
-    Ok(RunOutcome {
-        status,
-        rows,
-        resumed_from,
-    })
+    Ok(status
+        .into_iter()
+        .zip(rows)
+        .map(|(status, rows)| RunOutcome {
+            status,
+            rows,
+            resumed_from,
+        })
+        .collect())
 }
 
-/// Model variables (sorted by name) and the SGD velocity.
-fn named_tensors(vs: &VarStore, sgd: &Sgd) -> Vec<(String, Tensor)> {
-    let mut v: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
-    v.sort_by(|a, b| a.0.cmp(&b.0));
+/// Run `run`'s checkpoint tensors out of `runs` fused ones, exactly as a
+/// separate run writes them: its variables (sorted by name) and its SGD
+/// velocity as the flat buffer of its own network.
+fn run_tensors(
+    vs: &VarStore,
+    velocity: &[Tensor],
+    runs: i64,
+    run: i64,
+    channels_last: bool,
+) -> Vec<(String, Tensor)> {
+    let mut v = fuse::defuse(vs, runs, run);
+    let parts: Vec<Tensor> = velocity
+        .iter()
+        .map(|p| fuse::run_slice(p, runs, run))
+        .collect();
     v.push((
         checkpoint::VELOCITY.to_string(),
-        sgd.velocity().shallow_clone(),
+        sgd::join_flat(&parts, channels_last),
     ));
     v
 }
 
-fn restore(vs: &VarStore, sgd: &mut Sgd, tensors: &[(String, Tensor)], dir: &Path) -> Result<()> {
+/// Loads the checkpoint tensors of each run of a group (one for a single run)
+/// into the fused variables and velocity.
+fn restore(
+    vs: &VarStore,
+    sgd: &mut Sgd,
+    per_run: &[&[(String, Tensor)]],
+    dirs: &[&Path],
+) -> Result<()> {
     let vars = vs.variables();
-    let mismatch = |msg: String| Error::Checkpoint {
+    let runs = per_run.len() as i64;
+    let mismatch = |dir: &Path, msg: String| Error::Checkpoint {
         path: dir.join(checkpoint::META_FILE),
         msg: format!("does not match the model: {msg}; rerun with --fresh"),
     };
-    if tensors.len() != vars.len() + 1 {
-        return Err(mismatch(format!(
-            "{} tensors, the model has {} variables",
-            tensors.len() - 1,
-            vars.len()
-        )));
+    // Each run's parameters have the fused shapes with dim 0 divided by K.
+    let shapes: Vec<Vec<i64>> = sgd
+        .parameter_shapes()
+        .into_iter()
+        .map(|mut s| {
+            if let Some(d) = s.first_mut() {
+                *d /= runs;
+            }
+            s
+        })
+        .collect();
+    let per_run_len: i64 = shapes.iter().map(|s| s.iter().product::<i64>()).sum();
+    let mut maps = Vec::new();
+    let mut velocities = Vec::new();
+    for (tensors, dir) in per_run.iter().zip(dirs) {
+        if tensors.len() != vars.len() + 1 {
+            return Err(mismatch(
+                dir,
+                format!(
+                    "{} tensors, the model has {} variables",
+                    tensors.len().saturating_sub(1),
+                    vars.len()
+                ),
+            ));
+        }
+        let map: std::collections::HashMap<&str, &Tensor> =
+            tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
+        let v = map
+            .get(checkpoint::VELOCITY)
+            .ok_or_else(|| mismatch(dir, "no SGD velocity".into()))?;
+        if v.size() != [per_run_len] {
+            return Err(mismatch(
+                dir,
+                format!(
+                    "velocity has {:?} elements, the model {per_run_len}",
+                    v.size()
+                ),
+            ));
+        }
+        velocities.push(sgd::split_flat(
+            &v.to_device(vs.device()),
+            &shapes,
+            sgd.channels_last(),
+        ));
+        maps.push(map);
     }
-    for (name, t) in tensors {
-        if name == checkpoint::VELOCITY {
-            sgd.set_velocity(&t.to_device(vs.device()))
-                .map_err(|e| mismatch(e.to_string()))?;
-            continue;
+    let fused_velocity: Vec<Tensor> = (0..shapes.len())
+        .map(|p| Tensor::cat(&velocities.iter().map(|v| &v[p]).collect::<Vec<_>>(), 0))
+        .collect();
+    sgd.set_velocity(&sgd::join_flat(&fused_velocity, sgd.channels_last()))
+        .map_err(|e| mismatch(dirs[0], e.to_string()))?;
+    for (name, var) in &vars {
+        let mut parts = Vec::new();
+        for (map, dir) in maps.iter().zip(dirs) {
+            let t = map
+                .get(name.as_str())
+                .ok_or_else(|| mismatch(dir, format!("no variable `{name}`")))?;
+            parts.push(t.to_device(vs.device()));
         }
-        let mut var = vars
-            .get(name)
-            .ok_or_else(|| mismatch(format!("unknown variable `{name}`")))?
-            .shallow_clone();
-        if var.size() != t.size() {
-            return Err(mismatch(format!(
-                "`{name}` has shape {:?}, expected {:?}",
-                t.size(),
-                var.size()
-            )));
+        let value = if var.dim() == 0 {
+            parts.swap_remove(0)
+        } else {
+            Tensor::cat(&parts, 0)
+        };
+        if var.size() != value.size() {
+            return Err(mismatch(
+                dirs[0],
+                format!(
+                    "`{name}` has shape {:?}, expected {:?}",
+                    value.size(),
+                    var.size()
+                ),
+            ));
         }
-        tch::no_grad(|| var.copy_(t));
+        let mut var = var.shallow_clone();
+        tch::no_grad(|| var.copy_(&value));
     }
     Ok(())
 }

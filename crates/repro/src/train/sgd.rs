@@ -31,6 +31,34 @@ fn flatten(t: &Tensor, channels_last: bool) -> Tensor {
     }
 }
 
+/// Per-parameter tensors of `shapes` viewing a flat buffer laid out as `Sgd`
+/// lays out its parameters (NHWC inside the buffer for 4-d ones with
+/// `channels_last`). The caller checks that `flat` has the right length.
+pub fn split_flat(flat: &Tensor, shapes: &[Vec<i64>], channels_last: bool) -> Vec<Tensor> {
+    let mut off = 0;
+    shapes
+        .iter()
+        .map(|size| {
+            let n: i64 = size.iter().product();
+            let view = match (channels_last, size.as_slice()) {
+                (true, &[o, i, h, w]) => flat
+                    .narrow(0, off, n)
+                    .view([o, h, w, i])
+                    .permute([0, 3, 1, 2]),
+                _ => flat.narrow(0, off, n).view(size.as_slice()),
+            };
+            off += n;
+            view
+        })
+        .collect()
+}
+
+/// The inverse of `split_flat`: per-parameter tensors into one flat buffer.
+pub fn join_flat(parts: &[Tensor], channels_last: bool) -> Tensor {
+    let parts: Vec<Tensor> = parts.iter().map(|p| flatten(p, channels_last)).collect();
+    Tensor::cat(&parts, 0)
+}
+
 /// The same values with NHWC strides (PyTorch's `channels_last` memory format).
 pub fn to_channels_last(x: &Tensor) -> Tensor {
     x.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2])
@@ -59,20 +87,13 @@ impl Sgd {
                 Tensor::cat(&parts, 0)
             }
         });
-        let mut off = 0;
-        for p in params.iter_mut() {
-            let n = p.numel() as i64;
-            let size = p.size();
-            let view = match (channels_last, size.as_slice()) {
-                (true, &[o, i, h, w]) => flat
-                    .narrow(0, off, n)
-                    .view([o, h, w, i])
-                    .permute([0, 3, 1, 2]),
-                _ => flat.narrow(0, off, n).view(size.as_slice()),
-            };
+        let shapes: Vec<Vec<i64>> = params.iter().map(|p| p.size()).collect();
+        for (p, view) in params
+            .iter_mut()
+            .zip(split_flat(&flat, &shapes, channels_last))
+        {
             // Re-points the variable (shared by the layers holding it) at the flat storage.
             p.set_data(&view);
-            off += n;
         }
         let velocity = flat.zeros_like();
         Self {
@@ -149,6 +170,22 @@ impl Sgd {
 
     pub fn parameters(&self) -> &[Tensor] {
         &self.params
+    }
+
+    /// Shapes of the parameters, in the flat buffer's order.
+    pub fn parameter_shapes(&self) -> Vec<Vec<i64>> {
+        self.params.iter().map(|p| p.size()).collect()
+    }
+
+    /// Whether 4-d parameters are laid out NHWC inside the flat buffers.
+    pub fn channels_last(&self) -> bool {
+        self.channels_last
+    }
+
+    /// The velocity of each parameter (views into the flat velocity), in the
+    /// flat buffer's order: what fused training takes apart per run.
+    pub fn velocity_views(&self) -> Vec<Tensor> {
+        split_flat(&self.velocity, &self.parameter_shapes(), self.channels_last)
     }
 }
 
