@@ -1,7 +1,6 @@
 //! Smoke runs of the binary end to end: the CIFAR-10 analogue on generated
 //! data, and the full ImageNet AlexNet (two towers and one) on a generated
 //! image folder.
-use std::path::Path;
 
 #[test]
 fn smoke_run_writes_metrics_figure_and_report() {
@@ -14,28 +13,11 @@ fn smoke_run_writes_metrics_figure_and_report() {
     assert!(report.contains("parameters"), "{report}");
 }
 
-fn write_tree(root: &Path) {
-    for (split, n) in [("train", 4), ("val", 2)] {
-        for (i, wnid) in ["n01440764", "n01443537", "n01484850"].iter().enumerate() {
-            let dir = root.join(split).join(wnid);
-            std::fs::create_dir_all(&dir).expect("mkdir");
-            for k in 0..n {
-                let (w, h) = (260 + 30 * k as u32, 280 - 10 * i as u32);
-                let img = image::RgbImage::from_fn(w, h, |x, y| {
-                    image::Rgb([(60 * i) as u8, (x % 200) as u8, (y % 100) as u8])
-                });
-                img.save(dir.join(format!("{wnid}_{k}.JPEG")))
-                    .expect("save");
-            }
-        }
-    }
-}
-
 #[test]
 fn full_alexnet_trains_on_an_image_folder() {
     let tmp = tempfile::tempdir().expect("tmp");
     let root = tmp.path().join("imagenet");
-    write_tree(&root);
+    imagefolder::testing::write_tree(&root).expect("image tree");
     let out = tmp.path().join("out");
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_alexnet-two-tower"))
         .args(["--profile", "imagenet-smoke", "--no-estimate", "--data"])

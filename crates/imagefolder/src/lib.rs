@@ -29,6 +29,7 @@
 mod batch;
 mod error;
 mod scan;
+pub mod testing;
 mod transform;
 
 pub use batch::{

@@ -78,3 +78,32 @@ pub fn smoke_run(bin: &str, figures: &[&str]) -> PathBuf {
     assert!(report.contains("## Claims") && report.contains("shortened schedule"));
     dir
 }
+
+/// libtorch's generator is global and tests run on parallel threads: tests that
+/// seed it take this lock so that their random streams are not interleaved.
+pub fn rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    RNG.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A small random dataset in memory: enough to exercise training, not to learn CIFAR.
+pub fn synthetic(n_train: usize, n_test: usize) -> cifar10::Cifar10 {
+    let mut state = 12345u64;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) as u8
+    };
+    let split = |n: usize, next: &mut dyn FnMut() -> u8| cifar10::Split {
+        images: (0..n * 3072).map(|_| next()).collect(),
+        labels: (0..n).map(|i| (i % 10) as u8).collect(),
+    };
+    cifar10::Cifar10 {
+        train: split(n_train, &mut next),
+        test: split(n_test, &mut next),
+        label: "synthetic".into(),
+        source_sha256: "0".repeat(64),
+        source: "generated in the test".into(),
+    }
+}

@@ -7,16 +7,10 @@ use repro::models::convnet::{Convnet, ConvnetConfig, PoolKind};
 use repro::models::counter::{forward_macs, trace};
 use repro::models::layers::count_parameters;
 use repro::models::Network;
+use repro::testing::rng_lock;
 use std::path::Path;
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
-
-/// libtorch's generator is global and tests run on parallel threads: tests that
-/// seed it take this lock so their random streams are not interleaved.
-static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
-fn rng_lock() -> std::sync::MutexGuard<'static, ()> {
-    RNG.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// One run (profile `paper`, seed 1) of a shipped experiment file.
 fn resolved(file: &str, run: &str) -> RunConfig {

@@ -6,39 +6,11 @@ use repro::data::{Cifar10, Dataset};
 use repro::metrics::MetricRow;
 use repro::models::resnet::{ResNet, ResNetSpec};
 use repro::models::{self, fuse, Network};
+use repro::testing::{rng_lock, synthetic};
 use repro::train::{self, GroupRun, RunOutcome, RunStatus, TrainContext};
 use std::path::Path;
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
-
-/// libtorch's generator is global and tests run on parallel threads: tests that
-/// seed it take this lock so their random streams are not interleaved.
-static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
-fn rng_lock() -> std::sync::MutexGuard<'static, ()> {
-    RNG.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// A small random dataset: enough to exercise training, not to learn CIFAR.
-fn synthetic(n_train: usize, n_test: usize) -> Cifar10 {
-    let mut state = 12345u64;
-    let mut next = || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (state >> 33) as u8
-    };
-    let split = |n: usize, next: &mut dyn FnMut() -> u8| cifar10::Split {
-        images: (0..n * 3072).map(|_| next()).collect(),
-        labels: (0..n).map(|i| (i % 10) as u8).collect(),
-    };
-    Cifar10 {
-        train: split(n_train, &mut next),
-        test: split(n_test, &mut next),
-        label: "synthetic".into(),
-        source_sha256: "0".repeat(64),
-        source: "generated in the test".into(),
-    }
-}
 
 const EXP: &str = r#"
 [experiment]

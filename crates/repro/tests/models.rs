@@ -6,15 +6,9 @@ use repro::models::counter::{forward_macs, trace};
 use repro::models::layers::{count_parameters, Activation, LocallyConnected, Lrn};
 use repro::models::resnet::{ResNet, ResNetSpec};
 use repro::models::Network;
+use repro::testing::rng_lock;
 use tch::nn::{Init, VarStore};
 use tch::{Device, Kind, Tensor};
-
-/// libtorch's generator is global and tests run on parallel threads: tests that
-/// seed it take this lock so their random streams are not interleaved.
-static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
-fn rng_lock() -> std::sync::MutexGuard<'static, ()> {
-    RNG.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 fn cifar(depth: i64, residual: bool, shortcut: ShortcutOption) -> (VarStore, ResNet) {
     let vs = VarStore::new(Device::Cpu);

@@ -1,16 +1,10 @@
 //! Learning-rate schedules by iteration, and the flat SGD against the per-parameter one.
 use repro::config::{Schedule, TrainConfig, Velocity, Warmup};
+use repro::testing::rng_lock;
 use repro::train::schedule::{learning_rate, observe_eval_error, observe_train_error, LrState};
 use repro::train::sgd::{PerParameterSgd, Sgd};
 use tch::nn::{self, Module, VarStore};
 use tch::{Device, Kind, Tensor};
-
-/// libtorch's generator is global and tests run on parallel threads: tests that
-/// seed it take this lock so their random streams are not interleaved.
-static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
-fn rng_lock() -> std::sync::MutexGuard<'static, ()> {
-    RNG.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 fn resnet_recipe(warmup: bool) -> TrainConfig {
     TrainConfig {

@@ -9,14 +9,10 @@ use repro::models::receptive::{of_network, receptive_fields, RfRow};
 use repro::models::resnet::{ResNet, ResNetSpec};
 use repro::models::vgg::{Vgg, VggConfig, VggInit, VggName, VggShape};
 use repro::models::Network;
+use repro::testing::rng_lock;
 use repro::train::transfer;
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
-
-static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
-fn rng_lock() -> std::sync::MutexGuard<'static, ()> {
-    RNG.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 fn cfg(name: VggName, shape: VggShape) -> VggConfig {
     VggConfig {

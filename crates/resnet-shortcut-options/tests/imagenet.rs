@@ -1,35 +1,11 @@
 //! The ImageNet image-folder path end to end on a tiny generated tree:
 //! scale augmentation, 224 crops, ImageNet ResNet-18 (plain and option A), 10-crop test.
-use std::path::Path;
-
-fn write_tree(root: &Path) {
-    let classes = [
-        ("n01440764", [200u8, 30, 30]),
-        ("n01443537", [30, 200, 30]),
-        ("n01484850", [30, 30, 200]),
-    ];
-    for (split, n) in [("train", 4), ("val", 2)] {
-        for (i, (wnid, rgb)) in classes.iter().enumerate() {
-            let dir = root.join(split).join(wnid);
-            std::fs::create_dir_all(&dir).expect("mkdir");
-            for k in 0..n {
-                // Varied sizes and aspect ratios, a class colour plus a gradient.
-                let (w, h) = (260 + 40 * k as u32 + 10 * i as u32, 300 - 20 * k as u32);
-                let img = image::RgbImage::from_fn(w, h, |x, _| {
-                    image::Rgb([rgb[0].saturating_add((x % 40) as u8), rgb[1], rgb[2]])
-                });
-                img.save(dir.join(format!("{wnid}_{k}.JPEG")))
-                    .expect("save");
-            }
-        }
-    }
-}
 
 #[test]
 fn imagenet_folder_smoke_run() {
     let tmp = tempfile::tempdir().expect("tmp");
     let root = tmp.path().join("imagenet");
-    write_tree(&root);
+    imagefolder::testing::write_tree(&root).expect("image tree");
     let out = tmp.path().join("out");
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_resnet-shortcut-options"))
         .args(["--profile", "imagenet-smoke", "--no-estimate", "--data"])

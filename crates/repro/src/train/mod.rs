@@ -245,12 +245,15 @@ pub fn evaluate_runs(
                 // VGG Sec. 3.2/4.2: dense evaluation at each scale Q, the class
                 // posteriors averaged over scales.
                 let scales = &cfg.data.test_scales;
-                let mut p = Tensor::zeros([len, 1], (Kind::Float, dev));
-                for &q in scales {
-                    let xq = rescale(&x, q);
-                    p += net.forward_t(&xq, false).softmax(-1, Kind::Float);
-                }
-                let p = p / scales.len() as f64;
+                let p = scales
+                    .iter()
+                    .map(|&q| {
+                        net.forward_t(&rescale(&x, q), false)
+                            .softmax(-1, Kind::Float)
+                    })
+                    .reduce(|a, b| a + b)
+                    .unwrap_or_else(|| Tensor::zeros([len, 1], (Kind::Float, dev)))
+                    / scales.len() as f64;
                 let loss =
                     p.clamp_min(1e-12)
                         .log()
