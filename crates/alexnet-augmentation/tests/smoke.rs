@@ -10,4 +10,19 @@ fn smoke_run_writes_metrics_figure_and_report() {
     let cfg =
         std::fs::read_to_string(dir.join("runs/crop-flip-pca-s1/config.toml")).expect("config");
     assert!(cfg.contains("colour = \"pca\""), "{cfg}");
+    // Same seed, data order and net: only the colour offsets differ, so the
+    // training losses must (they were equal when a dataset prepared without the
+    // principal components was reused and PCA silently did nothing).
+    let losses = |run: &str| -> Vec<f64> {
+        rows.iter()
+            .filter(|r| r.run_name == run && r.kind == "window")
+            .map(|r| r.train_loss)
+            .collect()
+    };
+    let (none, pca) = (losses("none"), losses("pca"));
+    assert_eq!(none.len(), pca.len());
+    assert!(
+        none != pca,
+        "PCA colour augmentation changed nothing: {none:?}"
+    );
 }

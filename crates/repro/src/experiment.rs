@@ -417,9 +417,14 @@ pub fn run<E: Experiment>(exp: &E, args: &Args) -> anyhow::Result<()> {
                 let mut datasets: BTreeMap<String, Dataset> = BTreeMap::new();
                 for group in plan_groups(&cifar_runs, fuse_mode, fuse_max, device, channels_last) {
                     let cfg = group[0];
+                    // Everything Dataset::new reads: splits, and the RGB PCA
+                    // that only PCA colour augmentation computes.
                     let key = format!(
-                        "{}/{}/{}",
-                        cfg.data.validation, cfg.data.train_subset, cfg.data.test_subset
+                        "{}/{}/{}/{:?}",
+                        cfg.data.validation,
+                        cfg.data.train_subset,
+                        cfg.data.test_subset,
+                        cfg.data.colour
                     );
                     if !datasets.contains_key(&key) {
                         datasets.insert(key.clone(), Dataset::new(&raw, &cfg.data, device)?);

@@ -134,6 +134,12 @@ impl TrainData for Dataset {
         let x = self.normalize(&self.train.images.index_select(0, idx), cfg.data.normalize);
         // Colour first: the offset is constant over an image, and pad-crop's zero
         // border (the mean) stays the mean.
+        if cfg.data.colour == crate::config::Colour::Pca && self.rgb_pca.is_none() {
+            return Err(Error::Config(format!(
+                "run `{}`: data.colour = \"pca\" but this dataset was prepared without the RGB principal components",
+                cfg.name
+            )));
+        }
         let x = self.colour_augment(&x, &cfg.data);
         Ok((augment_data(&x, &cfg.data), y))
     }
