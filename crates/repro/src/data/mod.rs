@@ -131,11 +131,17 @@ impl Dataset {
     /// the offsets scaled to the run's normalisation.
     pub fn colour_augment(&self, x: &Tensor, cfg: &DataConfig) -> Tensor {
         match (&self.rgb_pca, cfg.colour) {
+            // alpha_i * lambda_i is not scale-free (lambda is a variance of
+            // intensities): as in the common re-implementations (fb.resnet.torch's
+            // eigval 0.2175, 0.0188, 0.0045), intensities are taken in [0, 1], so on
+            // the 0-255 scale the offset is P (alpha lambda_255) / 255. On the 0-255
+            // scale itself the offsets would be ~1000 grey levels and wipe the images
+            // out (seen: 90% training error).
             (Some(pca), crate::config::Colour::Pca) => colour::pca_lighting(
                 x,
                 pca,
                 PCA_ALPHA_STD,
-                &colour::lighting_divisor(cfg.normalize, &self.channel_std),
+                &(colour::lighting_divisor(cfg.normalize, &self.channel_std) * 255.0),
             ),
             _ => x.shallow_clone(),
         }
