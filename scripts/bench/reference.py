@@ -70,7 +70,7 @@ def build(name):
     return Convnet() if name == "convnet" else CifarResNet(int(name.split("-")[1]))
 
 
-def bench(name, layout, batch, warmup, steps, device):
+def bench(name, layout, batch, warmup, steps, device, bf16=False):
     torch.manual_seed(0)
     model = build(name).to(device)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
@@ -82,7 +82,10 @@ def bench(name, layout, batch, warmup, steps, device):
 
     def step():
         opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(x), y)
+        # bf16 autocast as the harness's --bf16: forward under autocast, loss in fp32.
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            logits = model(x)
+        loss = F.cross_entropy(logits.float(), y)
         loss.backward()
         opt.step()
         return loss
@@ -100,7 +103,8 @@ def bench(name, layout, batch, warmup, steps, device):
     dt = (time.perf_counter() - t0) / steps
     return {"side": "pytorch-eager", "model": name, "layout": layout, "batch": batch,
             "images_per_sec": batch / dt, "step_ms": 1e3 * dt,
-            "threads": torch.get_num_threads(), "torch": torch.__version__}
+            "threads": torch.get_num_threads(), "torch": torch.__version__,
+            "precision": "bf16-autocast" if bf16 else ("tf32" if torch.backends.cudnn.allow_tf32 else "fp32")}
 
 
 if __name__ == "__main__":
@@ -112,10 +116,15 @@ if __name__ == "__main__":
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--bf16", action="store_true", help="bf16 autocast (not the papers' fp32)")
+    ap.add_argument("--tf32", action="store_true", help="TF32 products on CUDA (not the papers' fp32)")
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
+    # The harness's fp32 is strict fp32 on CUDA (cuDNN's default allows TF32).
+    torch.backends.cudnn.allow_tf32 = a.tf32
+    torch.backends.cuda.matmul.allow_tf32 = a.tf32
     dev = torch.device(a.device)
     for m in a.models.split(","):
         for layout in a.layouts.split(","):
-            print(json.dumps(bench(m, layout, a.batch, a.warmup, a.steps, dev)), flush=True)
+            print(json.dumps(bench(m, layout, a.batch, a.warmup, a.steps, dev, a.bf16)), flush=True)

@@ -9,8 +9,21 @@
 //!
 //! `--fused K`: instead, fused multi-seed training (K seeds as one network,
 //! `train::train_fused`) against K separate runs, both through the real loop.
+//!
+//! `--bf16`: both sides under bf16 autocast (the harness's `--bf16` switch,
+//! `torch.autocast(dtype=torch.bfloat16)` in the reference); `--tf32`: both with
+//! TF32 products on CUDA. Written to `<device>-bf16.md` / `<device>-tf32.md`,
+//! beside the fp32 table. fp32 is strict on both sides (TF32 off).
+//!
+//! Besides images/s the table gives the training FLOP rate (6 x the
+//! multiply-adds of a forward pass per image: forward plus the two backward
+//! products, convolutions and fully connected layers only), its share of the
+//! device's peak where the peak is known (`--peak-tflops`, or the datasheet
+//! value for H100/H200), and for the ResNets the time of the paper's
+//! 64k-iteration CIFAR-10 schedule (Sec. 4.2) at that rate.
+use repro::config::Precision;
 use repro::config::{ExperimentFile, RunConfig};
-use repro::data::{augment, Cifar10, Dataset};
+use repro::data::{augment_data, Cifar10, Dataset};
 use repro::experiment::select_device;
 use repro::models;
 use repro::provenance::device_name;
@@ -202,15 +215,18 @@ fn fused_bench(
 }
 
 /// Seconds per batch of the data pipeline alone (gather, normalise, augment, layout).
-fn pipeline_seconds(data: &Dataset, device: Device, channels_last: bool, steps: usize) -> f64 {
+fn pipeline_seconds(
+    data: &Dataset,
+    cfg: &RunConfig,
+    device: Device,
+    channels_last: bool,
+    steps: usize,
+) -> f64 {
     let n = data.train.len();
     let run = || {
         let idx = Tensor::randint(n, [128], (Kind::Int64, device));
-        let x = data.normalize(
-            &data.train.images.index_select(0, &idx),
-            repro::config::Normalize::PerPixelMean,
-        );
-        let x = augment(&x, repro::config::Augment::Pad4CropFlip);
+        let x = data.normalize(&data.train.images.index_select(0, &idx), cfg.data.normalize);
+        let x = augment_data(&x, &cfg.data);
         let x = if channels_last {
             to_channels_last(&x)
         } else {
@@ -242,6 +258,30 @@ fn tempfile_dir() -> std::path::PathBuf {
     d
 }
 
+/// Multiply-adds of one forward pass per image (convolutions and fully
+/// connected layers), from the built model (`models::counter`).
+fn forward_macs(cfg: &RunConfig) -> anyhow::Result<f64> {
+    let vs = VarStore::new(Device::Cpu);
+    let net = models::build(&vs.root(), &cfg.model)?;
+    let [c, h, w] = models::input_shape(&cfg.model);
+    let x = Tensor::zeros([1, c, h, w], (Kind::Float, Device::Cpu));
+    let (_, layers) = models::counter::trace(|| tch::no_grad(|| net.forward_t(&x, false)));
+    Ok(layers.iter().map(|l| l.macs as f64).sum())
+}
+
+/// Dense peak TFLOP/s of the device for the precision, from its datasheet
+/// (H100/H200 SXM: 67 fp32, 495 TF32 tensor, 989 bf16 tensor); None when unknown.
+/// fp32 runs are strict fp32 (TF32 off, `train::precision::set_cuda_numerics`).
+fn datasheet_peak_tflops(label: &str, precision: Precision) -> Option<f64> {
+    let hopper = ["H100", "H200"].iter().any(|g| label.contains(g));
+    match (hopper, precision) {
+        (true, Precision::Fp32) => Some(67.0),
+        (true, Precision::Tf32) => Some(495.0),
+        (true, Precision::Bf16Autocast) => Some(989.0),
+        _ => None,
+    }
+}
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let arg = |k: &str| {
@@ -251,24 +291,41 @@ fn main() -> anyhow::Result<()> {
             .cloned()
     };
     let device = select_device(&arg("--device").unwrap_or_else(|| "auto".into()))?;
+    // CPU steps take 0.05-2 s; 30 keep the timing noise of a shared machine small.
     let steps: i64 = arg("--steps")
         .and_then(|s| s.parse().ok())
-        .unwrap_or(if device.is_cuda() { 200 } else { 10 });
+        .unwrap_or(if device.is_cuda() { 200 } else { 30 });
     let models: Vec<String> = arg("--models")
         .unwrap_or_else(|| "convnet,resnet-20,resnet-56,resnet-110".into())
         .split(',')
         .map(String::from)
         .collect();
+    let precision = if args.iter().any(|a| a == "--bf16") {
+        Precision::Bf16Autocast
+    } else if args.iter().any(|a| a == "--tf32") {
+        Precision::Tf32
+    } else {
+        Precision::Fp32
+    };
+    let switch = repro::train::precision::dir_suffix(precision);
+    // Rounds per model, each timing PyTorch and then the harness, the best of
+    // each side kept: on a machine whose speed drifts (a shared VM), the two
+    // sides are measured side by side rather than minutes apart.
+    let rounds: usize = arg("--rounds")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2)
+        .max(1);
     let root = repro::experiment::repo_root();
     let out_dir = arg("--out")
         .map(Into::into)
         .unwrap_or_else(|| root.join("results/benchmarks"));
     let file = ExperimentFile::parse(CONFIG, Path::new("bench.toml"))?;
-    let data = Dataset::new(
-        &synthetic(10_000),
-        &file.resolve("paper", "resnet-20", 0, &[])?.data,
-        device,
-    )?;
+    let resolve = |m: &str| -> anyhow::Result<RunConfig> {
+        let mut cfg = file.resolve("paper", m, 0, &[])?;
+        cfg.train.precision = precision;
+        Ok(cfg)
+    };
+    let data = Dataset::new(&synthetic(10_000), &resolve("resnet-20")?.data, device)?;
     if let Some(k) = arg("--fused") {
         let runs: i64 = k
             .parse()
@@ -279,59 +336,85 @@ fn main() -> anyhow::Result<()> {
     }
     let threads = tch::get_num_threads();
     let label = device_name(device);
-    eprintln!("benchmark on {label}, batch 128, {steps} timed steps after {steps} warm-up steps");
+    let peak: Option<f64> = match arg("--peak-tflops") {
+        Some(p) => Some(
+            p.parse()
+                .map_err(|_| anyhow::anyhow!("--peak-tflops {p}: expected a number"))?,
+        ),
+        None => datasheet_peak_tflops(&label, precision),
+    };
+    let numerics = match precision {
+        Precision::Fp32 => "fp32 (the papers' numerics; TF32 off on CUDA)",
+        Precision::Tf32 => "TF32 on CUDA (NOT the papers' fp32 numerics)",
+        Precision::Bf16Autocast => "bf16 autocast (NOT the papers' fp32 numerics)",
+    };
+    eprintln!(
+        "benchmark on {label}, batch 128, {numerics}, best of {rounds} rounds of {steps} timed steps after {steps} warm-up steps"
+    );
 
-    // PyTorch eager reference, same thread count and device.
+    // PyTorch eager reference, same thread count and device: images/s in both
+    // layouts for one model.
     let py = root.join(".venv/bin/python");
-    let reference = std::process::Command::new(&py)
-        .arg(root.join("scripts/bench/reference.py"))
-        .args([
-            "--models",
-            &models.join(","),
-            "--steps",
-            &steps.to_string(),
-            "--warmup",
-            &steps.min(10).to_string(),
-        ])
-        .args([
-            "--threads",
-            &threads.to_string(),
-            "--device",
-            if device.is_cuda() { "cuda" } else { "cpu" },
-        ])
-        .output()?;
-    if !reference.status.success() {
-        anyhow::bail!(
-            "{}: reference failed: {}",
-            py.display(),
-            String::from_utf8_lossy(&reference.stderr)
-        );
-    }
-    let refs: Vec<serde_json::Value> = String::from_utf8_lossy(&reference.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
-    let ref_ips = |m: &str, layout: &str| {
-        refs.iter()
-            .find(|v| v["model"] == m && v["layout"] == layout)
-            .and_then(|v| v["images_per_sec"].as_f64())
-            .unwrap_or(f64::NAN)
+    let reference = |m: &str| -> anyhow::Result<(f64, f64)> {
+        let mut cmd = std::process::Command::new(&py);
+        cmd.arg(root.join("scripts/bench/reference.py"))
+            .args(["--models", m, "--steps", &steps.to_string()])
+            .args(["--warmup", &steps.min(10).to_string()])
+            .args(["--threads", &threads.to_string()])
+            .args(["--device", if device.is_cuda() { "cuda" } else { "cpu" }]);
+        if let Some(s) = switch {
+            cmd.arg(format!("--{s}"));
+        }
+        let out = cmd.output()?;
+        if !out.status.success() {
+            anyhow::bail!(
+                "{}: reference failed: {}",
+                py.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let refs: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        let ips = |layout: &str| {
+            refs.iter()
+                .find(|v| v["model"] == m && v["layout"] == layout)
+                .and_then(|v| v["images_per_sec"].as_f64())
+                .unwrap_or(f64::NAN)
+        };
+        Ok((ips("nchw"), ips("channels_last")))
     };
 
     let mut md = format!(
-        "# Training throughput: harness vs PyTorch eager\n\nDevice: {label}; libtorch {}; batch 128; {threads} threads; {steps} timed steps after warm-up; command `scripts/benchmark`.\n\n| model | harness NCHW img/s | harness channels-last img/s | PyTorch eager NCHW | PyTorch eager channels-last | ratio vs PyTorch NCHW | ratio vs PyTorch channels-last | data pipeline share of step |\n|---|---|---|---|---|---|---|---|\n",
-        env!("REPRO_LIBTORCH_VERSION")
+        "# Training throughput: harness vs PyTorch eager\n\nDevice: {label}; libtorch {}; batch 128; {threads} threads; {numerics}; best of {rounds} interleaved rounds of {steps} timed steps after warm-up; command `scripts/benchmark{}`.\n\n| model | harness NCHW img/s | harness channels-last img/s | PyTorch eager NCHW | PyTorch eager channels-last | ratio vs PyTorch NCHW | ratio vs PyTorch channels-last | data pipeline share of step | training TFLOP/s | share of peak | 64k iterations at this rate |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+        env!("REPRO_LIBTORCH_VERSION"),
+        switch.map(|s| format!(" --{s}")).unwrap_or_default()
     );
     let mut json = Vec::new();
     for m in &models {
-        let cfg = file.resolve("paper", m, 0, &[])?;
-        let h_nchw = harness(&cfg, &data, device, false, steps);
-        let h_cl = harness(&cfg, &data, device, true, steps);
-        let (p_nchw, p_cl) = (ref_ips(m, "nchw"), ref_ips(m, "channels_last"));
+        let cfg = resolve(m)?;
+        let [mut h_nchw, mut h_cl, mut p_nchw, mut p_cl] = [f64::NAN; 4];
+        for _ in 0..rounds {
+            let (pn, pc) = reference(m)?;
+            p_nchw = p_nchw.max(pn);
+            p_cl = p_cl.max(pc);
+            h_nchw = h_nchw.max(harness(&cfg, &data, device, false, steps));
+            h_cl = h_cl.max(harness(&cfg, &data, device, true, steps));
+        }
         let best = h_nchw.max(h_cl);
-        let pipe = pipeline_seconds(&data, device, h_cl > h_nchw, 20) / (128.0 / best);
+        let pipe = pipeline_seconds(&data, &cfg, device, h_cl > h_nchw, 20) / (128.0 / best);
+        let tflops = 6.0 * forward_macs(&cfg)? * best / 1e12;
+        let of_peak = peak
+            .map(|p| format!("{:.1}%", 100.0 * tflops / p))
+            .unwrap_or_else(|| "(peak unknown)".into());
+        // ResNet Sec. 4.2: 64k iterations of batch 128 on CIFAR-10.
+        let recipe_s = m.starts_with("resnet").then(|| 64_000.0 * 128.0 / best);
+        let recipe = recipe_s
+            .map(|t| format!("{:.1} min", t / 60.0))
+            .unwrap_or_else(|| "-".into());
         let line = format!(
-            "| {m} | {h_nchw:.0} | {h_cl:.0} | {p_nchw:.0} | {p_cl:.0} | {:.2}x | {:.2}x | {:.1}% |\n",
+            "| {m} | {h_nchw:.0} | {h_cl:.0} | {p_nchw:.0} | {p_cl:.0} | {:.2}x | {:.2}x | {:.1}% | {tflops:.3} | {of_peak} | {recipe} |\n",
             best / p_nchw,
             best / p_cl,
             100.0 * pipe
@@ -340,17 +423,23 @@ fn main() -> anyhow::Result<()> {
         md.push_str(&line);
         json.push(
             serde_json::json!({"model": m, "harness_nchw": h_nchw, "harness_channels_last": h_cl,
-            "pytorch_nchw": p_nchw, "pytorch_channels_last": p_cl, "pipeline_share": pipe}),
+            "pytorch_nchw": p_nchw, "pytorch_channels_last": p_cl, "pipeline_share": pipe,
+            "training_tflops": tflops, "peak_tflops": peak, "recipe_64k_seconds": recipe_s}),
         );
     }
-    md.push_str("\nRatios use the harness's faster layout (the harness picks channels-last on CPU, NCHW on CUDA by default: `--layout`). Targets (issue 6): CPU >= 1.15x PyTorch NCHW and >= 1.0x PyTorch channels-last on ResNet-20 and the conv net.\n");
+    md.push_str("\nRatios use the harness's faster layout (`--layout auto` times both per model and takes the faster). The recipe column is 64k steps at the measured rate (training steps only; evaluation every 1k iterations adds about 1%). Targets (issue 6): CPU >= 1.15x PyTorch NCHW and >= 1.0x PyTorch channels-last on ResNet-20 and the conv net; GPU: ResNet-20's 64k iterations under 3 min, ResNet-110's under 10, data pipeline under 3% of the step.\n");
     std::fs::create_dir_all(&out_dir)?;
-    let stem = if device.is_cuda() { "gpu" } else { "cpu" };
+    let stem = format!(
+        "{}{}",
+        if device.is_cuda() { "gpu" } else { "cpu" },
+        switch.map(|s| format!("-{s}")).unwrap_or_default()
+    );
     std::fs::File::create(out_dir.join(format!("{stem}.md")))?.write_all(md.as_bytes())?;
     std::fs::write(
         out_dir.join(format!("{stem}.json")),
         serde_json::to_string_pretty(
-            &serde_json::json!({"device": label, "threads": threads, "steps": steps, "results": json}),
+            &serde_json::json!({"device": label, "threads": threads, "steps": steps, "rounds": rounds,
+                "precision": repro::train::precision::label(precision), "results": json}),
         )?,
     )?;
     println!("{md}");

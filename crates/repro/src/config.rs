@@ -253,6 +253,13 @@ pub struct Warmup {
 pub enum Precision {
     /// The papers' numerics.
     Fp32,
+    /// TF32 for convolutions and matrix products on CUDA (fp32 storage, a
+    /// 10-bit mantissa in the products): a speed switch, not the papers'
+    /// numerics; runs with it are never labelled faithful. Same as fp32 on CPU.
+    Tf32,
+    /// bf16 autocast (`train::precision`): a speed switch, not the papers'
+    /// numerics; runs with it are never labelled faithful.
+    Bf16Autocast,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

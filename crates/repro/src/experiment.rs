@@ -4,7 +4,7 @@
 //!
 //! An experiment crate implements `Experiment` (which figure, which tables,
 //! which claims) and calls `main`.
-use crate::config::{ExperimentFile, Override, ProfileHeader, RunConfig};
+use crate::config::{ExperimentFile, Override, Precision, ProfileHeader, RunConfig};
 use crate::data::Dataset;
 use crate::error::{Error, IoContext, Result};
 use crate::metrics::{read_parquet, write_bytes_atomic, write_parquet, MetricRow};
@@ -64,9 +64,10 @@ pub struct Args {
     /// Skip the timing probe that estimates each run's cost before training.
     #[arg(long, conflicts_with = "estimate_only")]
     pub no_estimate: bool,
-    /// Memory layout of activations and conv weights: `auto` (channels-last on CPU,
-    /// where oneDNN is faster with it; NCHW on CUDA), `nchw` or `channels-last`.
-    /// The maths is the same; only speed differs.
+    /// Memory layout of activations and conv weights: `auto` (for runs of at least
+    /// 1000 iterations, a few steps of each model timed in both layouts and the
+    /// faster taken; shorter runs: channels-last on CPU, NCHW on CUDA), `nchw`
+    /// or `channels-last`. The maths is the same; only speed differs.
     #[arg(long, default_value = "auto")]
     pub layout: String,
     /// Print each run's expected cost on this device, then stop (loads no data).
@@ -91,6 +92,19 @@ pub struct Args {
     /// At most this many seeds per fused group (default: all seeds of a run).
     #[arg(long)]
     pub fuse_max: Option<usize>,
+    /// Mixed precision: bf16 autocast for convolutions and matrix products
+    /// (weights, gradients and optimizer state stay fp32). A speed switch, not
+    /// the papers' fp32 numerics: the rows, report and figures say so, and the
+    /// results go to `<profile>-bf16/`, beside (never over) the fp32 results.
+    /// Same as `--set train.precision=bf16-autocast`.
+    #[arg(long, conflicts_with = "tf32")]
+    pub bf16: bool,
+    /// TF32 convolutions and matrix products on CUDA (fp32 runs there are
+    /// strict fp32). A speed switch, not the papers' numerics, labelled as
+    /// `--bf16` is; results go to `<profile>-tf32/`. Same as
+    /// `--set train.precision=tf32`.
+    #[arg(long)]
+    pub tf32: bool,
 }
 
 /// `--fuse-seeds`.
@@ -253,6 +267,20 @@ pub fn run<E: Experiment>(exp: &E, args: &Args) -> anyhow::Result<()> {
     });
     let file = ExperimentFile::load(&config_path)?;
     let profile = file.profile(&args.profile)?.clone();
+    let mut overrides = args.overrides.clone();
+    let switch = if args.bf16 {
+        Some(Precision::Bf16Autocast)
+    } else if args.tf32 {
+        Some(Precision::Tf32)
+    } else {
+        None
+    };
+    if let Some(p) = switch {
+        overrides.push(Override {
+            path: vec!["train".into(), "precision".into()],
+            value: toml::Value::String(train::precision::label(p).into()),
+        });
+    }
     let seeds = args.seeds.clone().unwrap_or_else(|| profile.seeds.clone());
     if seeds.is_empty() {
         anyhow::bail!("--seeds: no seeds given");
@@ -274,19 +302,32 @@ pub fn run<E: Experiment>(exp: &E, args: &Args) -> anyhow::Result<()> {
     let mut grid = Vec::new();
     for name in &profile.runs {
         for &seed in &seeds {
-            let cfg = file.resolve(&args.profile, name, seed, &args.overrides)?;
+            let cfg = file.resolve(&args.profile, name, seed, &overrides)?;
             if matches_filter(name, &args.runs) {
                 grid.push(cfg.clone());
             }
             configs.insert(cfg.run_id(), cfg);
         }
     }
-    let faithful = profile.faithful && args.overrides.is_empty();
+    let faithful = profile.faithful && overrides.is_empty();
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| root.join("results").join(exp.name()));
-    let profile_dir = out.join(&args.profile);
+    // Runs in another precision than the papers' keep their own directory, so
+    // they never replace (or mix with) the fp32 results of the profile.
+    let mut suffixes: Vec<&str> = configs
+        .values()
+        .filter_map(|c| train::precision::dir_suffix(c.train.precision))
+        .collect();
+    suffixes.sort();
+    suffixes.dedup();
+    let profile_dir = if suffixes.is_empty() {
+        out.join(&args.profile)
+    } else {
+        out.join(format!("{}-{}", args.profile, suffixes.join("-")))
+    };
+    let reduced_precision = !suffixes.is_empty();
     if args.list_runs {
         for cfg in &grid {
             let dir = profile_dir.join("runs").join(cfg.run_id());
@@ -343,10 +384,10 @@ pub fn run<E: Experiment>(exp: &E, args: &Args) -> anyhow::Result<()> {
             Some(m) => m,
             None => usize::MAX,
         };
-        let channels_last = match args.layout.as_str() {
-            "auto" => !device.is_cuda(),
-            "nchw" => false,
-            "channels-last" => true,
+        let layout = match args.layout.as_str() {
+            "auto" => LayoutMode::Auto,
+            "nchw" => LayoutMode::Nchw,
+            "channels-last" => LayoutMode::ChannelsLast,
             other => anyhow::bail!("--layout {other}: expected auto, nchw or channels-last"),
         };
         let todo: Vec<&RunConfig> = grid
@@ -364,6 +405,8 @@ pub fn run<E: Experiment>(exp: &E, args: &Args) -> anyhow::Result<()> {
             args.profile,
             if faithful {
                 ""
+            } else if reduced_precision {
+                " in reduced precision, --bf16/--tf32 (not the paper's recipe or numerics)"
             } else {
                 " (not the paper's recipe)"
             },
@@ -372,23 +415,29 @@ pub fn run<E: Experiment>(exp: &E, args: &Args) -> anyhow::Result<()> {
             device_label
         );
         if args.estimate_only {
-            estimate_costs(&todo, device, channels_last);
+            let layouts = default_layouts(&todo, layout, device);
+            estimate_costs(&todo, device, &layouts);
             return Ok(());
         }
         if !todo.is_empty() {
             use crate::config::DatasetKind;
+            let layouts = choose_layouts(&todo, layout, device, &profile_dir);
             let opts = RunOptions {
                 device,
                 device_label: &device_label,
                 faithful,
                 fresh: args.fresh,
-                channels_last,
+                channels_last: false,
+            };
+            let opts_for = |cfg: &RunConfig| RunOptions {
+                channels_last: layouts.get(&cfg.run_id()).copied().unwrap_or(false),
+                ..opts
             };
             let (cifar_runs, folder_runs): (Vec<&RunConfig>, Vec<&RunConfig>) = todo
                 .iter()
                 .partition(|c| c.data.dataset == DatasetKind::Cifar10);
             if !args.no_estimate {
-                estimate_costs(&todo, device, channels_last);
+                estimate_costs(&todo, device, &layouts);
             }
             if !folder_runs.is_empty() {
                 let root_dir = args.data.clone().ok_or_else(|| {
@@ -397,7 +446,7 @@ pub fn run<E: Experiment>(exp: &E, args: &Args) -> anyhow::Result<()> {
                 let data = crate::data::imagenet::ImageNetData::open(&root_dir, device)?;
                 eprintln!("data: {}", crate::train::TrainData::label(&data));
                 for cfg in folder_runs {
-                    train_one(exp, cfg, &data, None, &opts, &profile_dir, &root)?;
+                    train_one(exp, cfg, &data, None, &opts_for(cfg), &profile_dir, &root)?;
                 }
             }
             if !cifar_runs.is_empty() {
@@ -415,8 +464,10 @@ pub fn run<E: Experiment>(exp: &E, args: &Args) -> anyhow::Result<()> {
                     raw.source
                 );
                 let mut datasets: BTreeMap<String, Dataset> = BTreeMap::new();
-                for group in plan_groups(&cifar_runs, fuse_mode, fuse_max, device, channels_last) {
+                for group in plan_groups(&cifar_runs, fuse_mode, fuse_max, device, &layouts) {
                     let cfg = group[0];
+                    // Runs of a group share their model, so their layout.
+                    let opts = opts_for(cfg);
                     // Everything Dataset::new reads: splits, and the RGB PCA
                     // that only PCA colour augmentation computes.
                     let key = format!(
@@ -655,15 +706,18 @@ fn plan_groups<'a>(
     mode: FuseMode,
     max: usize,
     device: Device,
-    channels_last: bool,
+    layouts: &BTreeMap<String, bool>,
 ) -> Vec<Vec<&'a RunConfig>> {
     let mut groups: Vec<Vec<&RunConfig>> = Vec::new();
     let mut said: std::collections::BTreeSet<String> = Default::default();
     let mut probed: BTreeMap<String, bool> = BTreeMap::new();
+    // Only a run with several seeds to train has anything to fuse (or to say so about).
+    let several_seeds = |name: &str| todo.iter().filter(|c| c.name == name).count() > 1;
     for &cfg in todo {
         let blocker = train::fusion_blocker(cfg);
         if mode == FuseMode::Off || max < 2 || blocker.is_some() {
-            if let (Some(why), true) = (&blocker, mode != FuseMode::Off) {
+            if let (Some(why), true) = (&blocker, mode != FuseMode::Off && several_seeds(&cfg.name))
+            {
                 if said.insert(cfg.name.clone()) {
                     eprintln!(
                         "fuse-seeds: `{}` trains its seeds separately: {why}",
@@ -716,6 +770,7 @@ fn plan_groups<'a>(
             serde_json::to_string(&g[0].model).unwrap_or_default(),
             g[0].train.batch_size
         );
+        let channels_last = layouts.get(&g[0].run_id()).copied().unwrap_or(false);
         let fuse = *probed.entry(key).or_insert_with(|| {
             let steps = 10;
             let sep = time_group_steps(g[0], 1, device, steps, channels_last);
@@ -841,8 +896,117 @@ fn train_fused_group<E: Experiment>(
     Ok(true)
 }
 
+/// `--layout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LayoutMode {
+    Auto,
+    Nchw,
+    ChannelsLast,
+}
+
+/// Under `--layout auto`, runs shorter than this take the device's default
+/// layout: timing both layouts (a few steps each) would cost about as much as
+/// the faster one could save.
+const LAYOUT_PROBE_MIN_ITERATIONS: i64 = 1_000;
+
+/// What decides a run's layout: its model, batch and numerics.
+fn layout_key(cfg: &RunConfig) -> String {
+    format!(
+        "{}/{}/{:?}",
+        serde_json::to_string(&cfg.model).unwrap_or_default(),
+        cfg.train.batch_size,
+        cfg.train.precision
+    )
+}
+
+/// The layout a device usually trains faster in: channels-last on CPUs (oneDNN's
+/// convolutions are NHWC-native), NCHW on CUDA (cuDNN's fp32 default).
+fn device_default_layout(device: Device) -> bool {
+    !device.is_cuda()
+}
+
+/// Each run's layout (true: channels-last, by run id) without timing anything.
+fn default_layouts(
+    todo: &[&RunConfig],
+    mode: LayoutMode,
+    device: Device,
+) -> BTreeMap<String, bool> {
+    todo.iter()
+        .map(|c| {
+            let cl = match mode {
+                LayoutMode::Nchw => false,
+                LayoutMode::ChannelsLast => true,
+                LayoutMode::Auto => device_default_layout(device),
+            };
+            (c.run_id(), cl)
+        })
+        .collect()
+}
+
+/// Each run's layout (by run id). `auto` times a few training steps of each
+/// distinct model in both layouts on this device and takes the faster (the
+/// maths is the same, only speed differs: on the 2-core CPU of the benchmarks
+/// the cuda-convnet net is faster in NCHW and the ResNets in channels-last).
+/// Short runs take the device default, and a run resuming from a checkpoint
+/// keeps the layout it started in (bit-identical resume).
+fn choose_layouts(
+    todo: &[&RunConfig],
+    mode: LayoutMode,
+    device: Device,
+    profile_dir: &Path,
+) -> BTreeMap<String, bool> {
+    let mut layouts = default_layouts(todo, mode, device);
+    if mode != LayoutMode::Auto {
+        return layouts;
+    }
+    let mut probed: BTreeMap<String, Option<bool>> = BTreeMap::new();
+    for cfg in todo {
+        let run_dir = profile_dir.join("runs").join(cfg.run_id());
+        if let Some(cl) = train::checkpoint::recorded_layout(&run_dir) {
+            layouts.insert(cfg.run_id(), cl);
+            continue;
+        }
+        if cfg.train.iterations < LAYOUT_PROBE_MIN_ITERATIONS {
+            continue;
+        }
+        let chosen = *probed
+            .entry(layout_key(cfg))
+            .or_insert_with(|| probe_layout(cfg, device));
+        if let Some(cl) = chosen {
+            layouts.insert(cfg.run_id(), cl);
+        }
+    }
+    layouts
+}
+
+/// Times `cfg`'s model in both layouts: true when channels-last is faster.
+fn probe_layout(cfg: &RunConfig, device: Device) -> Option<bool> {
+    // Two interleaved rounds of 3 steps, the faster of each kept: some
+    // robustness to a machine shared with other work.
+    let mut best = [f64::INFINITY; 2];
+    for _ in 0..2 {
+        for (i, cl) in [false, true].into_iter().enumerate() {
+            if let Ok(t) = time_steps(cfg, device, 3, cl) {
+                best[i] = best[i].min(t);
+            }
+        }
+    }
+    if !(best[0].is_finite() && best[1].is_finite()) {
+        return None;
+    }
+    let cl = best[1] < best[0];
+    eprintln!(
+        "layout auto: `{}` {:.3} s/step NCHW, {:.3} s/step channels-last: {}",
+        cfg.name,
+        best[0],
+        best[1],
+        if cl { "channels-last" } else { "NCHW" }
+    );
+    Some(cl)
+}
+
 /// Times a few steps of each distinct model and prints the expected cost of each run.
-fn estimate_costs(todo: &[&RunConfig], device: Device, channels_last: bool) {
+fn estimate_costs(todo: &[&RunConfig], device: Device, layouts: &BTreeMap<String, bool>) {
     let mut per_model: BTreeMap<String, f64> = BTreeMap::new();
     eprintln!(
         "expected cost (timed on {} steps of each model on this device):",
@@ -854,9 +1018,10 @@ fn estimate_costs(todo: &[&RunConfig], device: Device, channels_last: bool) {
             serde_json::to_string(&cfg.model).unwrap_or_default(),
             cfg.train.batch_size
         );
-        let secs = *per_model
-            .entry(key)
-            .or_insert_with(|| time_steps(cfg, device, 2, channels_last).unwrap_or(f64::NAN));
+        let secs = *per_model.entry(key).or_insert_with(|| {
+            let channels_last = layouts.get(&cfg.run_id()).copied().unwrap_or(false);
+            time_steps(cfg, device, 2, channels_last).unwrap_or(f64::NAN)
+        });
         let total = secs * cfg.train.iterations as f64;
         eprintln!(
             "  {:<24} {:>8} iterations x {:>7.3} s = {}",
@@ -913,7 +1078,8 @@ pub fn time_group_steps(
         tch::Tensor::zeros([b, runs], (tch::Kind::Int64, device))
     };
     let mut step = || {
-        let (loss, _) = train::group_loss(&net.forward_t(&x, true), &y, runs);
+        let logits = train::precision::forward(net.as_ref(), &x, true, cfg.train.precision);
+        let (loss, _) = train::group_loss(&logits, &y, runs);
         sgd.step(&loss, 1e-6);
         let _ = f64::try_from(loss.detach().to_device(Device::Cpu));
     };
@@ -982,6 +1148,9 @@ fn collect<E: Experiment>(
     let mut devices: Vec<String> = rows.iter().map(|r| r.device.clone()).collect();
     devices.sort();
     devices.dedup();
+    let mut precisions: Vec<String> = rows.iter().map(|r| r.precision.clone()).collect();
+    precisions.sort();
+    precisions.dedup();
     let drawn_by = Provenance::collect(root, "", "", "").commit_label();
     let commit = match commits.as_slice() {
         [] => drawn_by,
@@ -1000,6 +1169,7 @@ fn collect<E: Experiment>(
         faithful: faithful && rows.iter().all(|r| r.faithful),
         datasets,
         devices,
+        precisions,
         seeds: seeds.to_vec(),
         commit,
         command: format!(
@@ -1054,4 +1224,72 @@ pub fn write_outputs<E: Experiment>(exp: &E, res: &Results) -> Result<()> {
     }
     eprintln!("report: {}", res.profile_dir.join("report.md").display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXP: &str = r#"
+[experiment]
+name = "t"
+[defaults.data]
+normalize = "per-pixel-mean"
+augment = "none"
+[defaults.train]
+batch_size = 8
+iterations = 40
+lr = 0.01
+schedule = { kind = "constant" }
+momentum = 0.9
+weight_decay = 1e-4
+velocity = "lr-inside"
+log_every = 5
+eval_every = 20
+checkpoint_every = 10
+[runs.short]
+model = { family = "cifar-resnet", depth = 8, residual = true, width = 4 }
+[runs.long]
+model = { family = "cifar-resnet", depth = 8, residual = true, width = 4 }
+train.iterations = 5_000
+[profiles.paper]
+description = "test"
+runs = ["short", "long"]
+seeds = [1]
+"#;
+
+    #[test]
+    fn layout_auto_keeps_a_resumed_runs_layout_and_defaults_short_runs() {
+        let file = ExperimentFile::parse(EXP, Path::new("t.toml")).expect("config");
+        let short = file.resolve("paper", "short", 1, &[]).expect("short");
+        let long = file.resolve("paper", "long", 1, &[]).expect("long");
+        let tmp = tempfile::tempdir().expect("tmp");
+        let cpu = Device::Cpu;
+
+        // Fixed layouts are taken as given.
+        let fixed = choose_layouts(&[&short, &long], LayoutMode::Nchw, cpu, tmp.path());
+        assert_eq!(
+            fixed.values().copied().collect::<Vec<_>>(),
+            vec![false, false]
+        );
+
+        // Auto: the short run takes the CPU default (channels-last) untimed.
+        let auto = choose_layouts(&[&short], LayoutMode::Auto, cpu, tmp.path());
+        assert_eq!(auto.get(&short.run_id()), Some(&true));
+
+        // A run with a checkpoint keeps the layout recorded there.
+        let dir = tmp.path().join("runs").join(short.run_id());
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::write(
+            dir.join(train::checkpoint::META_FILE),
+            r#"{"channels_last": false, "iteration": 10}"#,
+        )
+        .expect("write");
+        let resumed = choose_layouts(&[&short], LayoutMode::Auto, cpu, tmp.path());
+        assert_eq!(resumed.get(&short.run_id()), Some(&false));
+
+        // A long run is timed in both layouts and gets one of them.
+        let timed = choose_layouts(&[&long], LayoutMode::Auto, cpu, tmp.path());
+        assert!(timed.contains_key(&long.run_id()));
+    }
 }

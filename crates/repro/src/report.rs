@@ -245,6 +245,9 @@ pub struct Header {
     pub faithful: bool,
     pub datasets: Vec<String>,
     pub devices: Vec<String>,
+    /// The runs' numerics (`fp32`, or `tf32`/`bf16-autocast`, which are not the papers').
+    #[serde(default)]
+    pub precisions: Vec<String>,
     pub seeds: Vec<u64>,
     pub commit: String,
     pub command: String,
@@ -254,7 +257,7 @@ impl Header {
     /// One line for figure captions.
     pub fn caption(&self) -> String {
         format!(
-            "{} | profile {}{} | {} | seeds {:?} | commit {}",
+            "{} | profile {}{}{} | {} | seeds {:?} | commit {}",
             self.datasets.join(", "),
             self.profile,
             if self.faithful {
@@ -262,10 +265,25 @@ impl Header {
             } else {
                 " (SHORTENED, not the paper's recipe)"
             },
+            if self.reduced_precision() {
+                format!(
+                    " | {}, not the paper's fp32",
+                    self.precisions.join("/").to_uppercase()
+                )
+            } else {
+                String::new()
+            },
             self.devices.join(", "),
             self.seeds,
             self.commit
         )
+    }
+}
+
+impl Header {
+    /// Whether some run trained in another precision than the papers' fp32.
+    pub fn reduced_precision(&self) -> bool {
+        self.precisions.iter().any(|p| p != "fp32")
     }
 }
 
@@ -293,6 +311,16 @@ pub fn write(
         }
     );
     let _ = writeln!(s, "| profile says | {} |", header.profile_description);
+    let _ = writeln!(
+        s,
+        "| numerics | {}{} |",
+        header.precisions.join(", "),
+        if header.reduced_precision() {
+            " — **reduced precision (`--bf16`/`--tf32`), not the paper's fp32 numerics**"
+        } else {
+            ""
+        }
+    );
     let _ = writeln!(s, "| dataset | {} |", header.datasets.join(", "));
     let _ = writeln!(s, "| device | {} |", header.devices.join(", "));
     let _ = writeln!(s, "| seeds | {:?} |", header.seeds);

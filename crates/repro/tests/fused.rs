@@ -2,7 +2,7 @@
 //! network (layers stacked along channels) give the K separate runs' results
 //! within float tolerance; fusing is exact; the K = 1 builder is unchanged.
 use repro::config::{BlockKind, ExperimentFile, Override, RunConfig, ShortcutOption};
-use repro::data::{Cifar10, Dataset};
+use repro::data::Dataset;
 use repro::metrics::MetricRow;
 use repro::models::resnet::{ResNet, ResNetSpec};
 use repro::models::{self, fuse, Network};

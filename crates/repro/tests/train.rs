@@ -1,7 +1,7 @@
 //! The training core: device-side augmentation, bit-identical resume,
 //! divergence, atomic metrics files, Parquet readable by other tools.
 use repro::config::{Augment, Colour, DataConfig, ExperimentFile, Normalize, Override, RunConfig};
-use repro::data::{pad_crop_flip, Cifar10, Dataset};
+use repro::data::{pad_crop_flip, Dataset};
 use repro::metrics::{read_parquet, write_atomic, write_parquet};
 use repro::models;
 use repro::testing::{rng_lock, synthetic};

@@ -441,3 +441,69 @@ fn two_processes_on_one_results_directory_do_not_collide() {
         Some(60)
     );
 }
+
+#[test]
+fn bf16_runs_are_labelled_and_kept_beside_the_fp32_results() {
+    let Some(data) = shared_jpeg() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("results");
+    let c = data_dir();
+    let args = |bf16: bool| {
+        let mut a = vec![
+            "--profile",
+            "smoke",
+            "--runs",
+            "resnet-20",
+            "--data",
+            data.to_str().unwrap(),
+            "--data-dir",
+            c.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--no-estimate",
+        ];
+        if bf16 {
+            a.push("--bf16");
+        }
+        a.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let run_owned = |a: Vec<String>| run(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let r = run_owned(args(false));
+    assert!(r.status.success(), "{}", stderr(&r));
+    let fp32_metrics = out.join("smoke/runs/resnet-20-s1/metrics.parquet");
+    let before = std::fs::read(&fp32_metrics).expect("fp32 metrics");
+
+    let r = run_owned(args(true));
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert!(stderr(&r).contains("reduced precision"), "{}", stderr(&r));
+    // Beside, not over, the fp32 results.
+    assert_eq!(std::fs::read(&fp32_metrics).expect("fp32 metrics"), before);
+    let dir = out.join("smoke-bf16");
+    let rows = repro::metrics::read_parquet(&dir.join("metrics.parquet")).expect("bf16 metrics");
+    assert!(!rows.is_empty());
+    assert!(rows
+        .iter()
+        .all(|r| r.precision == "bf16-autocast" && !r.faithful));
+    assert!(rows.iter().all(|r| r.train_loss.is_finite()));
+    // The switch took effect: the same seed and data give other losses than fp32.
+    let fp32_rows = repro::metrics::read_parquet(&fp32_metrics).expect("fp32 rows");
+    assert!(fp32_rows.iter().all(|r| r.precision == "fp32"));
+    let losses = |rows: &[repro::metrics::MetricRow]| -> Vec<f64> {
+        rows.iter()
+            .filter(|r| r.kind == "window")
+            .map(|r| r.train_loss)
+            .collect()
+    };
+    assert_eq!(losses(&rows).len(), losses(&fp32_rows).len());
+    assert_ne!(losses(&rows), losses(&fp32_rows));
+    let report = std::fs::read_to_string(dir.join("report.md")).expect("report");
+    assert!(
+        report.contains("bf16-autocast") && report.contains("not the paper's fp32 numerics"),
+        "{report}"
+    );
+    let svg = std::fs::read_to_string(dir.join("fig6.svg")).expect("svg");
+    assert!(
+        svg.contains("BF16-AUTOCAST, not the paper"),
+        "figure caption says bf16"
+    );
+}

@@ -102,7 +102,10 @@ impl ImageNetData {
                     .to_device(self.device)
                     .to_kind(Kind::Float)
                     - &rgb_mean;
-                let pq = tch::no_grad(|| net.forward_t(&x, false).softmax(-1, Kind::Float));
+                let pq = tch::no_grad(|| {
+                    crate::train::precision::forward(net, &x, false, cfg.train.precision)
+                        .softmax(-1, Kind::Float)
+                });
                 p = Some(match p {
                     Some(acc) => acc + pq,
                     None => pq,
@@ -210,8 +213,7 @@ impl TrainData for ImageNetData {
             let y = Self::labels(&labels, self.device);
             let (l, e) = tch::no_grad(|| {
                 // Average the softmax over the views, as the 10-crop test does.
-                let p = net
-                    .forward_t(&x, false)
+                let p = crate::train::precision::forward(net, &x, false, cfg.train.precision)
                     .softmax(-1, Kind::Float)
                     .view([chunk.len() as i64, views as i64, -1])
                     .mean_dim(1, false, Kind::Float);

@@ -183,8 +183,8 @@ pub fn derive_seed(seed: u64, purpose: u64, index: u64) -> u64 {
 
 /// Batched augmentation of a float NCHW batch on its device, with the global
 /// generator (seed it first, see `with_seed`).
-pub fn augment(x: &Tensor, how: Augment) -> Tensor {
-    match how {
+pub fn augment_data(x: &Tensor, cfg: &DataConfig) -> Tensor {
+    match cfg.augment {
         Augment::None => x.shallow_clone(),
         Augment::Flip => {
             let b = x.size()[0];
@@ -192,18 +192,15 @@ pub fn augment(x: &Tensor, how: Augment) -> Tensor {
             x.flip([3]).where_self(&flip, x)
         }
         Augment::Pad4CropFlip => pad_crop_flip(x, 4),
-        // Needs the scale range: see `augment_data`.
-        Augment::RescaleCropFlip => rescale_crop_flip(x, 40, 40),
+        Augment::RescaleCropFlip => {
+            // Config validation requires the range; without one, S is the image
+            // size (crop and flip only).
+            let s = x.size()[3];
+            let [lo, hi] = cfg.scale_range.unwrap_or([s, s]);
+            rescale_crop_flip(x, lo, hi)
+        }
         // Rejected by config validation for resident (CIFAR) data.
         Augment::ScaleCropFlip => x.shallow_clone(),
-    }
-}
-
-/// `augment` with the run's data config (which carries the scale range).
-pub fn augment_data(x: &Tensor, cfg: &DataConfig) -> Tensor {
-    match (cfg.augment, cfg.scale_range) {
-        (Augment::RescaleCropFlip, Some([lo, hi])) => rescale_crop_flip(x, lo, hi),
-        (how, _) => augment(x, how),
     }
 }
 

@@ -32,6 +32,25 @@ pub struct CheckpointMeta {
     pub epoch_acc: [f64; 3],
     pub tensors_file: String,
     pub tensors_sha256: String,
+    /// The memory layout the run trains in (true: channels-last). A resume
+    /// under `--layout auto` keeps it, so the resumed run rounds exactly as the
+    /// uninterrupted one would (the layout changes no maths, but the order of
+    /// floating-point sums).
+    #[serde(default)]
+    pub channels_last: Option<bool>,
+}
+
+/// The layout recorded in `dir`'s checkpoint, if it has one that says.
+pub fn recorded_layout(dir: &Path) -> Option<bool> {
+    #[derive(Deserialize)]
+    struct LayoutOnly {
+        #[serde(default)]
+        channels_last: Option<bool>,
+    }
+    let bytes = std::fs::read(dir.join(META_FILE)).ok()?;
+    serde_json::from_slice::<LayoutOnly>(&bytes)
+        .ok()?
+        .channels_last
 }
 
 pub fn sha256_file(path: &Path) -> Result<String> {

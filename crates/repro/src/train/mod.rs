@@ -6,11 +6,12 @@
 //! augmentation, forward/backward, the update, and the running loss/error sums.
 //! The host reads those sums once per logging window.
 pub mod checkpoint;
+pub mod precision;
 pub mod schedule;
 pub mod sgd;
 pub mod transfer;
 
-use crate::config::{Precision, RunConfig};
+use crate::config::RunConfig;
 use crate::data::{augment_data, derive_seed, rescale, with_seed, Dataset, DeviceSplit};
 use crate::error::{Error, Result};
 use crate::metrics::MetricRow;
@@ -229,7 +230,7 @@ pub fn evaluate_runs(
             let y = split.labels.narrow(0, start, len);
             let (loss, err) = if runs > 1 {
                 // Multi-scale testing is not fused (`fusion_blocker`).
-                let logits = net.forward_t(&x, false).to_kind(Kind::Float);
+                let logits = precision::forward(net, &x, false, cfg.train.precision);
                 let yk = y.unsqueeze(1).expand([len, runs], false);
                 let loss = logits
                     .log_softmax(-1, Kind::Float)
@@ -243,7 +244,7 @@ pub fn evaluate_runs(
                         .sum_dim_intlist(0, false, Kind::Double);
                 (loss, err)
             } else if cfg.data.test_scales.is_empty() {
-                let logits = net.forward_t(&x, false).to_kind(Kind::Float);
+                let logits = precision::forward(net, &x, false, cfg.train.precision);
                 let loss = logits.cross_entropy_loss::<Tensor>(&y, None, Reduction::Sum, -100, 0.0);
                 let err = logits.argmax(-1, false).ne_tensor(&y).sum(Kind::Double);
                 (loss, err)
@@ -254,7 +255,7 @@ pub fn evaluate_runs(
                 let p = scales
                     .iter()
                     .map(|&q| {
-                        net.forward_t(&rescale(&x, q), false)
+                        precision::forward(net, &rescale(&x, q), false, cfg.train.precision)
                             .softmax(-1, Kind::Float)
                     })
                     .reduce(|a, b| a + b)
@@ -445,9 +446,8 @@ fn train_group(
     let hashes: Vec<String> = runs.iter().map(|r| r.cfg.config_hash()).collect();
     let model = cfg.model.short_name();
     let knobs = serde_json::to_string(&cfg.model).unwrap_or_default();
-    let precision = match t.precision {
-        Precision::Fp32 => "fp32",
-    };
+    let precision = precision::label(t.precision);
+    precision::set_cuda_numerics(t.precision);
     let mut sgd = Sgd::new(
         vs,
         t.momentum,
@@ -574,7 +574,9 @@ fn train_group(
         } else {
             x
         };
-        let logits = net.forward_t(&x, true);
+        // Backward runs outside autocast (as torch.autocast recommends): it
+        // follows the dtypes the forward recorded.
+        let logits = precision::forward(net, &x, true, t.precision);
         let (loss, per_run) = group_loss(&logits, &y, k);
         tch::no_grad(|| {
             let err = group_errors(&logits, &y, k);
@@ -632,7 +634,8 @@ fn train_group(
             MetricRow {
                 experiment: c.experiment.clone(),
                 profile: c.profile.clone(),
-                faithful: ctx.faithful,
+                // The papers trained in fp32: a TF32 or bf16 run is never faithful.
+                faithful: ctx.faithful && t.precision == crate::config::Precision::Fp32,
                 run_id: c.run_id(),
                 run_name: c.name.clone(),
                 config_hash: hashes[i].clone(),
@@ -739,6 +742,7 @@ fn train_group(
                     epoch_acc: epoch_acc[i],
                     tensors_file: String::new(),
                     tensors_sha256: String::new(),
+                    channels_last: Some(ctx.channels_last),
                 };
                 let tensors = run_tensors(vs, &velocity, k, i as i64, ctx.channels_last);
                 checkpoint::save(r.run_dir, meta, &tensors)?;
