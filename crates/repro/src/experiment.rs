@@ -945,8 +945,9 @@ fn default_layouts(
 
 /// Each run's layout (by run id). `auto` times a few training steps of each
 /// distinct model in both layouts on this device and takes the faster (the
-/// maths is the same, only speed differs: on the 2-core CPU of the benchmarks
-/// the cuda-convnet net is faster in NCHW and the ResNets in channels-last).
+/// maths is the same, only speed differs, and which layout wins depends on the
+/// model and the machine: on this project's 2-core CPU the cuda-convnet net was
+/// faster in NCHW in one benchmark and in channels-last in the next).
 /// Short runs take the device default, and a run resuming from a checkpoint
 /// keeps the layout it started in (bit-identical resume).
 fn choose_layouts(
@@ -1051,6 +1052,8 @@ pub fn time_group_steps(
     steps: usize,
     channels_last: bool,
 ) -> Result<f64> {
+    // Time the numerics the run will train in.
+    train::precision::set_cuda_numerics(cfg.train.precision);
     let vs = VarStore::new(device);
     let net = if runs == 1 {
         models::build(&vs.root(), &cfg.model)?
