@@ -47,6 +47,24 @@ fn run(args: &[&str]) -> Output {
     out
 }
 
+/// `--profile smoke` on `data` into `out` (this crate's decoded-data cache, no
+/// estimate probe), then `extra`.
+fn smoke_args(data: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
+    let (d, c, o) = (data.to_string_lossy(), data_dir(), out.to_string_lossy());
+    let mut a: Vec<String> = ["--profile", "smoke", "--data", &d, "--data-dir"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    a.push(c.to_string_lossy().into());
+    a.extend(["--out".into(), o.into(), "--no-estimate".into()]);
+    a.extend(extra.iter().map(|s| s.to_string()));
+    a
+}
+
+fn run_owned(args: &[String]) -> Output {
+    run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
 }
@@ -157,36 +175,30 @@ fn smoke_training_lowers_training_error_well_below_chance() {
     let Some(data) = shared_jpeg() else { return };
     let tmp = tempfile::tempdir().expect("tmp");
     let o = tmp.path().join("r");
-    let c = data_dir();
-    let r = run(&[
-        "--profile",
-        "smoke",
-        "--runs",
-        "resnet-20",
-        "--data",
-        data.to_str().unwrap(),
-        "--data-dir",
-        c.to_str().unwrap(),
-        "--out",
-        o.to_str().unwrap(),
-        "--no-estimate",
-        "--set",
-        "train.iterations=300",
-        "--set",
-        "train.batch_size=64",
-        "--set",
-        "data.train_subset=8192",
-        "--set",
-        "data.test_subset=1000",
-        "--set",
-        "train.schedule.lr_drops_at=[250]",
-        "--set",
-        "train.eval_every=300",
-        "--set",
-        "train.log_every=25",
-        "--set",
-        "train.checkpoint_every=100",
-    ]);
+    let r = run_owned(&smoke_args(
+        &data,
+        &o,
+        &[
+            "--runs",
+            "resnet-20",
+            "--set",
+            "train.iterations=300",
+            "--set",
+            "train.batch_size=64",
+            "--set",
+            "data.train_subset=8192",
+            "--set",
+            "data.test_subset=1000",
+            "--set",
+            "train.schedule.lr_drops_at=[250]",
+            "--set",
+            "train.eval_every=300",
+            "--set",
+            "train.log_every=25",
+            "--set",
+            "train.checkpoint_every=100",
+        ],
+    ));
     assert!(r.status.success(), "{}", stderr(&r));
     let rows = repro::metrics::read_parquet(&o.join("smoke/runs/resnet-20-s1/metrics.parquet"))
         .expect("metrics");
@@ -447,33 +459,19 @@ fn bf16_runs_are_labelled_and_kept_beside_the_fp32_results() {
     let Some(data) = shared_jpeg() else { return };
     let tmp = tempfile::tempdir().expect("tmp");
     let out = tmp.path().join("results");
-    let c = data_dir();
     let args = |bf16: bool| {
-        let mut a = vec![
-            "--profile",
-            "smoke",
-            "--runs",
-            "resnet-20",
-            "--data",
-            data.to_str().unwrap(),
-            "--data-dir",
-            c.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--no-estimate",
-        ];
+        let mut extra = vec!["--runs", "resnet-20"];
         if bf16 {
-            a.push("--bf16");
+            extra.push("--bf16");
         }
-        a.into_iter().map(String::from).collect::<Vec<_>>()
+        smoke_args(&data, &out, &extra)
     };
-    let run_owned = |a: Vec<String>| run(&a.iter().map(String::as_str).collect::<Vec<_>>());
-    let r = run_owned(args(false));
+    let r = run_owned(&args(false));
     assert!(r.status.success(), "{}", stderr(&r));
     let fp32_metrics = out.join("smoke/runs/resnet-20-s1/metrics.parquet");
     let before = std::fs::read(&fp32_metrics).expect("fp32 metrics");
 
-    let r = run_owned(args(true));
+    let r = run_owned(&args(true));
     assert!(r.status.success(), "{}", stderr(&r));
     assert!(stderr(&r).contains("reduced precision"), "{}", stderr(&r));
     // Beside, not over, the fp32 results.
