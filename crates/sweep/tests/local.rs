@@ -9,7 +9,7 @@ fn local_pool_runs_every_task_in_parallel_then_merges_and_skips_them_next_time()
     let out = tmp.path().join("out");
     let cache = tmp.path().join("cache");
     let bin = exp_bin();
-    let args = [
+    let mut args = vec![
         EXP,
         "--local",
         "--jobs",
@@ -18,15 +18,8 @@ fn local_pool_runs_every_task_in_parallel_then_merges_and_skips_them_next_time()
         "cpu",
         "--profile",
         "smoke",
-        "--bin",
-        bin.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--data-dir",
-        cache.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
     ];
+    args.extend(io_args(&bin, &data, &cache, out.as_path()));
     let r = run(SWEEP, &args);
     assert!(r.status.success(), "{}", stderr(&r));
     let e = stderr(&r);

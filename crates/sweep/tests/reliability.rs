@@ -19,15 +19,8 @@ fn finished_sweep(tmp: &Path, out: &Path, extra: &[&str]) {
         "smoke",
         "--runs",
         "plain-20",
-        "--bin",
-        bin.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--data-dir",
-        cache.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
     ];
+    args.extend(io_args(&bin, &data, &cache, out));
     args.extend(extra);
     let r = run(SWEEP, &args);
     assert!(r.status.success(), "{}", stderr(&r));

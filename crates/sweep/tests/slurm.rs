@@ -102,15 +102,8 @@ fn slurm_array_sweep_skips_finished_runs_resumes_interrupted_ones_and_merges() {
         "1,2",
         "--device",
         "cpu",
-        "--bin",
-        bin.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--data-dir",
-        cache.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
     ];
+    args.extend(io_args(&bin, &data, &cache, &out));
     args.extend(sets);
     let r = run(SWEEP, &args);
     assert!(r.status.success(), "{}", stderr(&r));

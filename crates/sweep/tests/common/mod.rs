@@ -35,6 +35,22 @@ pub fn run(cmd: &str, args: &[&str]) -> Output {
     o
 }
 
+/// The flags naming a sweep's inputs and outputs: the experiment binary, the
+/// generated data, its decode cache and the results directory.
+pub fn io_args<'a>(bin: &'a Path, data: &'a Path, cache: &'a Path, out: &'a Path) -> Vec<&'a str> {
+    let s = |p: &'a Path| p.to_str().expect("UTF-8 path");
+    vec![
+        "--bin",
+        s(bin),
+        "--data",
+        s(data),
+        "--data-dir",
+        s(cache),
+        "--out",
+        s(out),
+    ]
+}
+
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
 }
