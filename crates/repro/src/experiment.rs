@@ -931,16 +931,12 @@ fn default_layouts(
     mode: LayoutMode,
     device: Device,
 ) -> BTreeMap<String, bool> {
-    todo.iter()
-        .map(|c| {
-            let cl = match mode {
-                LayoutMode::Nchw => false,
-                LayoutMode::ChannelsLast => true,
-                LayoutMode::Auto => device_default_layout(device),
-            };
-            (c.run_id(), cl)
-        })
-        .collect()
+    let cl = match mode {
+        LayoutMode::Nchw => false,
+        LayoutMode::ChannelsLast => true,
+        LayoutMode::Auto => device_default_layout(device),
+    };
+    todo.iter().map(|c| (c.run_id(), cl)).collect()
 }
 
 /// Each run's layout (by run id). `auto` times a few training steps of each

@@ -278,9 +278,7 @@ impl Header {
             self.commit
         )
     }
-}
 
-impl Header {
     /// Whether some run trained in another precision than the papers' fp32.
     pub fn reduced_precision(&self) -> bool {
         self.precisions.iter().any(|p| p != "fp32")
