@@ -138,23 +138,34 @@ fn shipped_cifar_configs_are_unchanged() {
         assert_eq!(fp.len(), fingerprint.len(), "{file} {run}: variables");
         for ((name, s, first), (want_name, want_s, want_first)) in fp.iter().zip(fingerprint) {
             assert_eq!(name, want_name);
+            // Within float rounding, not bitwise: libtorch's normal sampler has
+            // AVX2 and AVX-512 variants. Another init order or seed changes the
+            // first value entirely and the sum in its leading digits.
+            let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * b.abs().max(1e-30);
             assert!(
-                (s - want_s).abs() <= 1e-9 * want_s.abs() && first == want_first,
+                close(*s, *want_s) && close(*first, *want_first),
                 "{file} {run}: {name} ({s}, {first}) vs ({want_s}, {want_first})"
             );
         }
+        // The forward pass checks the architecture, not one CPU's float kernels: the
+        // seeded fp32 weights and input are promoted to f64 and the net runs in f64,
+        // so what is left is the rounding of the stored fp32 outputs. The tolerance
+        // is relative to the largest output, not to each (possibly near-zero) value:
+        // a changed layer moves every output by about its whole magnitude.
         tch::manual_seed(7);
-        let vs = VarStore::new(Device::Cpu);
+        let mut vs = VarStore::new(Device::Cpu);
         let net = repro::models::build(&vs.root(), &rc.model).expect("builds");
+        vs.double();
         tch::manual_seed(11);
         let x = Tensor::randn([2, 3, 32, 32], (Kind::Float, Device::Cpu)) * 50.0;
-        let y = net.forward_t(&x, false);
+        let y = net.forward_t(&x.to_kind(Kind::Double), false);
         assert_eq!(y.size(), vec![2, 10]);
-        let got: Vec<f64> = Vec::try_from(y.flatten(0, -1).to_kind(Kind::Double)).expect("f64");
+        let got: Vec<f64> = Vec::try_from(y.flatten(0, -1)).expect("f64");
+        let scale = out.iter().fold(0.0f64, |m, w| m.max(w.abs()));
         for (g, w) in got.iter().zip(out) {
             assert!(
-                (g - w).abs() <= 1e-5 * w.abs(),
-                "{file} {run}: output {g} vs {w}"
+                (g - w).abs() <= 1e-4 * scale,
+                "{file} {run}: output {g} vs {w} (largest output {scale})"
             );
         }
     }
