@@ -105,6 +105,10 @@ pub struct Args {
     /// `--set train.precision=tf32`.
     #[arg(long)]
     pub tf32: bool,
+    /// Train bf16 autocast on a CPU without bf16 arithmetic (no AVX512-BF16 or
+    /// AMX-BF16), where it is emulated and slower than fp32; refused without this.
+    #[arg(long)]
+    pub allow_slow_bf16: bool,
 }
 
 /// `--fuse-seeds`.
@@ -310,6 +314,7 @@ pub fn run<E: Experiment>(exp: &E, args: &Args) -> anyhow::Result<()> {
         }
     }
     let faithful = profile.faithful && overrides.is_empty();
+    check_bf16_hardware(&grid, &args.device, args.allow_slow_bf16)?;
     let out = args
         .out
         .clone()
@@ -416,7 +421,7 @@ pub fn run<E: Experiment>(exp: &E, args: &Args) -> anyhow::Result<()> {
         );
         if args.estimate_only {
             let layouts = default_layouts(&todo, layout, device);
-            estimate_costs(&todo, device, &layouts);
+            estimate_costs(&todo, device, &layouts, &args.profile);
             return Ok(());
         }
         if !todo.is_empty() {
@@ -437,7 +442,7 @@ pub fn run<E: Experiment>(exp: &E, args: &Args) -> anyhow::Result<()> {
                 .iter()
                 .partition(|c| c.data.dataset == DatasetKind::Cifar10);
             if !args.no_estimate {
-                estimate_costs(&todo, device, &layouts);
+                estimate_costs(&todo, device, &layouts, &args.profile);
             }
             if !folder_runs.is_empty() {
                 let root_dir = args.data.clone().ok_or_else(|| {
@@ -1002,13 +1007,18 @@ fn probe_layout(cfg: &RunConfig, device: Device) -> Option<bool> {
     Some(cl)
 }
 
-/// Times a few steps of each distinct model and prints the expected cost of each run.
-fn estimate_costs(todo: &[&RunConfig], device: Device, layouts: &BTreeMap<String, bool>) {
+/// Times a few steps of each distinct model, prints the expected cost of each
+/// run and their total, and says plainly when the total exceeds a day on this
+/// device (the `paper` profiles on a CPU: days, ResNet-1202 alone far more).
+fn estimate_costs(
+    todo: &[&RunConfig],
+    device: Device,
+    layouts: &BTreeMap<String, bool>,
+    profile: &str,
+) {
     let mut per_model: BTreeMap<String, f64> = BTreeMap::new();
-    eprintln!(
-        "expected cost (timed on {} steps of each model on this device):",
-        2
-    );
+    eprintln!("expected cost (timed on 2 steps of each model on this device):");
+    let mut total = 0.0;
     for cfg in todo {
         let key = format!(
             "{}/{}",
@@ -1019,15 +1029,59 @@ fn estimate_costs(todo: &[&RunConfig], device: Device, layouts: &BTreeMap<String
             let channels_last = layouts.get(&cfg.run_id()).copied().unwrap_or(false);
             time_steps(cfg, device, 2, channels_last).unwrap_or(f64::NAN)
         });
-        let total = secs * cfg.train.iterations as f64;
+        let run_total = secs * cfg.train.iterations as f64;
+        total += run_total;
         eprintln!(
             "  {:<24} {:>8} iterations x {:>7.3} s = {}",
             cfg.run_id(),
             cfg.train.iterations,
             secs,
-            human_time(total)
+            human_time(run_total)
         );
     }
+    eprintln!("  total: {} on {device:?}", human_time(total));
+    if let Some(warning) = long_job_warning(total, device, profile) {
+        eprintln!("{warning}");
+    }
+}
+
+/// Refuses bf16 autocast on a CPU that has no bf16 arithmetic: there oneDNN
+/// emulates it, and training runs slower than in fp32, which defeats a speed switch.
+fn check_bf16_hardware(grid: &[RunConfig], device: &str, allow_slow: bool) -> anyhow::Result<()> {
+    let bf16 = grid
+        .iter()
+        .any(|c| c.train.precision == Precision::Bf16Autocast);
+    let on_cpu = device == "cpu" || (device == "auto" && !tch::Cuda::is_available());
+    let isa = crate::provenance::CpuIsa::this_cpu();
+    if bf16 && on_cpu && !isa.bf16 && !allow_slow {
+        anyhow::bail!(
+            "--bf16 on this CPU ({}): it has no bf16 arithmetic (AVX512-BF16 or AMX-BF16), \
+             so bf16 autocast is emulated and trains slower than fp32. Train in fp32 (drop \
+             --bf16), use a GPU, or pass --allow-slow-bf16 to train it anyway",
+            isa.label()
+        );
+    }
+    Ok(())
+}
+
+/// The plain warning printed before a job of more than a day on this device.
+pub fn long_job_warning(total_s: f64, device: Device, profile: &str) -> Option<String> {
+    const DAY: f64 = 86_400.0;
+    if total_s.is_nan() || total_s <= DAY {
+        return None;
+    }
+    let mut msg = format!(
+        "NOTE: the `{profile}` profile will train for about {} on this device ({device:?}).",
+        human_time(total_s)
+    );
+    if profile != "quick" {
+        msg.push_str(
+            "\n      To see each effect in about half an hour on a CPU instead, stop now \
+             (Ctrl-C) and rerun with `--profile quick` (a shortened recipe, labelled so).\n      \
+             `--estimate-only` prints this estimate without training; interrupted runs resume.",
+        );
+    }
+    Some(msg)
 }
 
 /// Seconds per training step of `cfg`'s model on random data (after one warm-up step).
@@ -1097,8 +1151,10 @@ pub fn human_time(s: f64) -> String {
         format!("{s:.0} s")
     } else if s < 7200.0 {
         format!("{:.1} min", s / 60.0)
-    } else {
+    } else if s < 2.0 * 86_400.0 {
         format!("{:.1} h", s / 3600.0)
+    } else {
+        format!("{:.1} days", s / 86_400.0)
     }
 }
 
@@ -1290,5 +1346,17 @@ seeds = [1]
         // A long run is timed in both layouts and gets one of them.
         let timed = choose_layouts(&[&long], LayoutMode::Auto, cpu, tmp.path());
         assert!(timed.contains_key(&long.run_id()));
+    }
+
+    #[test]
+    fn a_job_over_a_day_is_announced_with_the_quick_alternative() {
+        assert_eq!(long_job_warning(3_600.0, Device::Cpu, "paper"), None);
+        assert_eq!(long_job_warning(f64::NAN, Device::Cpu, "paper"), None);
+        let w = long_job_warning(5.0 * 86_400.0, Device::Cpu, "paper").expect("warns");
+        assert!(w.contains("5.0 days"), "{w}");
+        assert!(w.contains("--profile quick"), "{w}");
+        // A quick profile that is still long is announced without advising itself.
+        let q = long_job_warning(2.0 * 86_400.0, Device::Cpu, "quick").expect("warns");
+        assert!(!q.contains("--profile quick"), "{q}");
     }
 }

@@ -95,3 +95,77 @@ pub fn device_name(device: tch::Device) -> String {
         }
     }
 }
+
+/// The x86 vector extensions that decide which CPU kernels libtorch (oneDNN) runs,
+/// read from the `flags` line of /proc/cpuinfo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CpuIsa {
+    pub avx2: bool,
+    pub avx512: bool,
+    /// Native bf16 arithmetic: AVX512-BF16 or AMX-BF16.
+    pub bf16: bool,
+    pub amx: bool,
+}
+
+impl CpuIsa {
+    /// From a /proc/cpuinfo `flags` value (space-separated).
+    pub fn from_flags(flags: &str) -> Self {
+        let has = |f: &str| flags.split_whitespace().any(|x| x == f);
+        Self {
+            avx2: has("avx2"),
+            avx512: has("avx512f"),
+            bf16: has("avx512_bf16") || has("amx_bf16"),
+            amx: has("amx_tile"),
+        }
+    }
+
+    /// This machine's (all false where /proc/cpuinfo is unreadable or not x86).
+    pub fn this_cpu() -> Self {
+        let flags = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("flags"))
+                    .and_then(|l| l.split_once(':'))
+                    .map(|(_, v)| v.to_string())
+            })
+            .unwrap_or_default();
+        Self::from_flags(&flags)
+    }
+
+    /// "AVX2", "AVX-512", "AVX-512 + AMX" (with "+ BF16" where it has bf16 arithmetic).
+    pub fn label(&self) -> String {
+        let mut parts = Vec::new();
+        if self.avx512 {
+            parts.push("AVX-512");
+        } else if self.avx2 {
+            parts.push("AVX2");
+        } else {
+            parts.push("no AVX2");
+        }
+        if self.amx {
+            parts.push("AMX");
+        }
+        if self.bf16 {
+            parts.push("BF16");
+        }
+        parts.join(" + ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CpuIsa;
+
+    #[test]
+    fn isa_from_cpuinfo_flags() {
+        let epyc = CpuIsa::from_flags("fpu sse2 avx fma avx2 bmi2 sha_ni");
+        assert_eq!(epyc.label(), "AVX2");
+        assert!(!epyc.bf16);
+        let xeon = CpuIsa::from_flags("avx2 avx512f avx512bw avx512_bf16 amx_bf16 amx_tile");
+        assert_eq!(xeon.label(), "AVX-512 + AMX + BF16");
+        assert!(xeon.bf16);
+        // A flag that merely starts like another is not it.
+        assert!(!CpuIsa::from_flags("avx2_x avx512fx").avx2);
+    }
+}

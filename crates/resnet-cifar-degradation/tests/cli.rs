@@ -459,20 +459,28 @@ fn bf16_runs_are_labelled_and_kept_beside_the_fp32_results() {
     let Some(data) = shared_jpeg() else { return };
     let tmp = tempfile::tempdir().expect("tmp");
     let out = tmp.path().join("results");
-    let args = |bf16: bool| {
-        let mut extra = vec!["--runs", "resnet-20"];
-        if bf16 {
-            extra.push("--bf16");
-        }
-        smoke_args(&data, &out, &extra)
+    let args = |extra: &[&str]| {
+        let mut a = vec!["--runs", "resnet-20"];
+        a.extend(extra);
+        smoke_args(&data, &out, &a)
     };
-    let r = run_owned(&args(false));
+    let r = run_owned(&args(&[]));
     assert!(r.status.success(), "{}", stderr(&r));
     let fp32_metrics = out.join("smoke/runs/resnet-20-s1/metrics.parquet");
     let before = std::fs::read(&fp32_metrics).expect("fp32 metrics");
 
-    let r = run_owned(&args(true));
-    assert!(r.status.success(), "{}", stderr(&r));
+    // On a CPU without bf16 arithmetic (AVX2-only EPYC, say) `--bf16` is refused,
+    // naming the opt-in, before anything is written; with bf16 hardware it trains.
+    let r = run_owned(&args(&["--bf16"]));
+    if repro::provenance::CpuIsa::this_cpu().bf16 {
+        assert!(r.status.success(), "{}", stderr(&r));
+    } else {
+        assert!(!r.status.success(), "bf16 trained on a CPU without bf16");
+        assert!(stderr(&r).contains("--allow-slow-bf16"), "{}", stderr(&r));
+        assert!(!out.join("smoke-bf16").exists(), "refusal wrote results");
+        let r = run_owned(&args(&["--bf16", "--allow-slow-bf16"]));
+        assert!(r.status.success(), "{}", stderr(&r));
+    }
     assert!(stderr(&r).contains("reduced precision"), "{}", stderr(&r));
     // Beside, not over, the fp32 results.
     assert_eq!(std::fs::read(&fp32_metrics).expect("fp32 metrics"), before);
