@@ -1,7 +1,10 @@
 """PyTorch eager reference for the harness benchmark (same models, batch, threads).
 
-Prints one JSON line per model: {"model", "layout", "images_per_sec", "step_ms"}.
-Used by `scripts/benchmark`; the Rust side is `cargo run --release -p repro --example bench`.
+Prints one JSON line per model and layout: {"model", "layout", "images_per_sec",
+"step_ms", "peak_mem_mib" (torch.cuda.max_memory_allocated on CUDA, else null), ...}.
+Used by `scripts/benchmark` (the Rust side is `cargo run --release -p repro --example
+bench`) and by `scripts/gpu-check`, which runs it with the GPU machine's own python3
+and torch; it needs nothing but torch.
 """
 import argparse, json, time
 import torch
@@ -72,6 +75,9 @@ def build(name):
 
 def bench(name, layout, batch, warmup, steps, device, bf16=False):
     torch.manual_seed(0)
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)
     model = build(name).to(device)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
     x = torch.randn(batch, 3, 32, 32, device=device)
@@ -101,8 +107,9 @@ def bench(name, layout, batch, warmup, steps, device, bf16=False):
     if device.type == "cuda":
         torch.cuda.synchronize()
     dt = (time.perf_counter() - t0) / steps
+    peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
     return {"side": "pytorch-eager", "model": name, "layout": layout, "batch": batch,
-            "images_per_sec": batch / dt, "step_ms": 1e3 * dt,
+            "images_per_sec": batch / dt, "step_ms": 1e3 * dt, "peak_mem_mib": peak,
             "threads": torch.get_num_threads(), "torch": torch.__version__,
             "precision": "bf16-autocast" if bf16 else ("tf32" if torch.backends.cudnn.allow_tf32 else "fp32")}
 
@@ -124,6 +131,9 @@ if __name__ == "__main__":
     # The harness's fp32 is strict fp32 on CUDA (cuDNN's default allows TF32).
     torch.backends.cudnn.allow_tf32 = a.tf32
     torch.backends.cuda.matmul.allow_tf32 = a.tf32
+    # As the harness's training runs on CUDA (experiment.rs): cuDNN picks its
+    # fastest convolution algorithms per shape.
+    torch.backends.cudnn.benchmark = True
     dev = torch.device(a.device)
     for m in a.models.split(","):
         for layout in a.layouts.split(","):

@@ -181,6 +181,10 @@ pub fn repo_root() -> PathBuf {
 
 pub fn select_device(spec: &str) -> Result<Device> {
     let cuda = tch::Cuda::is_available();
+    if !cuda && spec != "cpu" {
+        // A GPU the driver lists but libtorch cannot see would silently train on the CPU.
+        crate::gpu_probe::warn_if_gpu_invisible();
+    }
     match spec {
         "auto" => Ok(if cuda { Device::Cuda(0) } else { Device::Cpu }),
         "cpu" => Ok(Device::Cpu),

@@ -6,10 +6,12 @@
 //! checkpoints) -> `metrics` (Parquet) -> `report` (paper vs measured, claims),
 //! with figures drawn by the `figures` crate and the shared command line in
 //! `experiment`. Configuration is data: `config` reads `experiments/<name>.toml`.
+pub mod bench;
 pub mod config;
 pub mod data;
 pub mod error;
 pub mod experiment;
+pub mod gpu_probe;
 pub mod metrics;
 pub mod models;
 pub mod progress;
