@@ -179,10 +179,10 @@ fn main() -> anyhow::Result<()> {
     };
 
     let mut md = format!(
-        "# Training throughput: harness vs PyTorch eager\n\nDevice: {label}{}; libtorch {}; batch 128; {threads} threads; {numerics}; best of {rounds} interleaved rounds of {steps} timed steps after warm-up; command `scripts/benchmark{}`.\n\n| model | harness NCHW img/s | harness channels-last img/s | PyTorch eager NCHW | PyTorch eager channels-last | ratio vs PyTorch NCHW | ratio vs PyTorch channels-last | data pipeline share of step | training TFLOP/s | share of peak | 64k iterations at this rate |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "# Training throughput: harness vs PyTorch eager\n\nDevice: {label}{}; libtorch {}; batch 128; {threads} threads; {numerics}; best of {rounds} interleaved rounds of {steps} timed steps after warm-up; command `{}`.\n\n| model | harness NCHW img/s | harness channels-last img/s | PyTorch eager NCHW | PyTorch eager channels-last | ratio vs PyTorch NCHW | ratio vs PyTorch channels-last | data pipeline share of step | training TFLOP/s | share of peak | 64k iterations at this rate |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
         isa_note(device),
         bench::LIBTORCH_VERSION,
-        switch.map(|s| format!(" --{s}")).unwrap_or_default()
+        command_line()
     );
     let mut json = Vec::new();
     for m in &args.models {
@@ -242,4 +242,14 @@ fn main() -> anyhow::Result<()> {
     )?;
     println!("{md}");
     Ok(())
+}
+
+/// The command as run, with the variables that change which CPU kernels
+/// libtorch picks (a run restricted to AVX2 on an AVX-512 machine says so).
+fn command_line() -> String {
+    let env: String = ["ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok().map(|x| format!("{v}={x} ")))
+        .collect();
+    format!("{env}{}", std::env::args().collect::<Vec<_>>().join(" "))
 }
