@@ -400,8 +400,8 @@ impl Check {
             ),
             format!(
                 "- host CPU: {} ({}), {} libtorch threads",
-                bench::cpu_model(),
-                bench::cpu_isa(),
+                repro::provenance::cpu_model(),
+                repro::provenance::CpuIsa::this_cpu().label(),
                 tch::get_num_threads()
             ),
         ];

@@ -112,7 +112,10 @@ fn isa_note(device: Device) -> String {
     if device.is_cuda() {
         String::new()
     } else {
-        format!("; CPU ISA: {}", bench::cpu_isa())
+        format!(
+            "; CPU ISA: {}",
+            repro::provenance::CpuIsa::this_cpu().label()
+        )
     }
 }
 
@@ -230,7 +233,12 @@ fn main() -> anyhow::Result<()> {
     );
     let md_path = out_dir.join(format!("{stem}.md"));
     std::fs::write(&md_path, &md).with_context(|| md_path.display().to_string())?;
-    let cpu = (!device.is_cuda()).then(|| (bench::cpu_model(), bench::cpu_isa()));
+    let cpu = (!device.is_cuda()).then(|| {
+        (
+            repro::provenance::cpu_model(),
+            repro::provenance::CpuIsa::this_cpu().label(),
+        )
+    });
     std::fs::write(
         out_dir.join(format!("{stem}.json")),
         serde_json::to_string_pretty(

@@ -367,56 +367,6 @@ pub fn reference_rate(results: &[ReferenceResult], model: &str, layout: &str) ->
         .unwrap_or(f64::NAN)
 }
 
-/// The CPU's model name from /proc/cpuinfo (the architecture when unreadable).
-pub fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_string())
-        })
-        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
-}
-
-/// The vector and matrix extensions that decide oneDNN's kernels, from the
-/// flags of /proc/cpuinfo: "AVX2, AVX-512, AVX-512 BF16, AMX-BF16", or "none
-/// of AVX2/AVX-512/AMX" (or "unknown" where there is no /proc/cpuinfo).
-pub fn cpu_isa() -> String {
-    match std::fs::read_to_string("/proc/cpuinfo") {
-        Ok(s) => isa_from_cpuinfo(&s),
-        Err(_) => "unknown".into(),
-    }
-}
-
-/// [`cpu_isa`] of a /proc/cpuinfo text.
-pub fn isa_from_cpuinfo(cpuinfo: &str) -> String {
-    let flags: Vec<&str> = cpuinfo
-        .lines()
-        .find(|l| l.starts_with("flags"))
-        .and_then(|l| l.split_once(':'))
-        .map(|(_, v)| v.split_whitespace().collect())
-        .unwrap_or_default();
-    let known = [
-        ("avx2", "AVX2"),
-        ("avx512f", "AVX-512"),
-        ("avx512_bf16", "AVX-512 BF16"),
-        ("amx_bf16", "AMX-BF16"),
-        ("amx_fp16", "AMX-FP16"),
-    ];
-    let have: Vec<&str> = known
-        .iter()
-        .filter(|(flag, _)| flags.contains(flag))
-        .map(|(_, name)| *name)
-        .collect();
-    if have.is_empty() {
-        "none of AVX2/AVX-512/AMX".into()
-    } else {
-        have.join(", ")
-    }
-}
-
 /// A file-name slug of a machine's name: lower case, runs of anything but
 /// letters and digits as one `-`, the usual marks dropped
 /// ("Intel(R) Xeon(R) Platinum 8480+" -> "intel-xeon-platinum-8480").
@@ -448,27 +398,13 @@ pub fn machine_stem(device: Device) -> String {
     if device.is_cuda() {
         "gpu".into()
     } else {
-        format!("cpu-{}", slug(&cpu_model()))
+        format!("cpu-{}", slug(&crate::provenance::cpu_model()))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn isa_names_the_extensions_present() {
-        let info =
-            "processor\t: 0\nflags\t\t: fpu sse avx avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n";
-        assert_eq!(
-            isa_from_cpuinfo(info),
-            "AVX2, AVX-512, AVX-512 BF16, AMX-BF16"
-        );
-        assert_eq!(
-            isa_from_cpuinfo("flags : fpu sse2\n"),
-            "none of AVX2/AVX-512/AMX"
-        );
-    }
 
     #[test]
     fn slugs_are_file_names() {

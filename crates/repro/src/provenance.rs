@@ -81,19 +81,21 @@ pub fn device_name(device: tch::Device) -> String {
                 .unwrap_or_else(|| "unknown GPU".into());
             format!("cuda:{i} ({name})")
         }
-        _ => {
-            let model = std::fs::read_to_string("/proc/cpuinfo")
-                .ok()
-                .and_then(|s| {
-                    s.lines()
-                        .find(|l| l.starts_with("model name"))
-                        .and_then(|l| l.split_once(':'))
-                        .map(|(_, v)| v.trim().to_string())
-                })
-                .unwrap_or_else(|| std::env::consts::ARCH.to_string());
-            format!("cpu ({model}, {} threads)", tch::get_num_threads())
-        }
+        _ => format!("cpu ({}, {} threads)", cpu_model(), tch::get_num_threads()),
     }
+}
+
+/// The CPU's model name from /proc/cpuinfo (the architecture where unreadable).
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
 }
 
 /// The x86 vector extensions that decide which CPU kernels libtorch (oneDNN) runs,
