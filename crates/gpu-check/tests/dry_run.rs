@@ -28,6 +28,7 @@ fn dry_run_writes_all_six_sections() {
         "memory in a dry run:\n{md}"
     );
     // The agreement check ran and passed (NCHW vs channels-last on the CPU).
+    assert!(md.contains("| PASS |"), "no agreement verdict:\n{md}");
     assert!(!md.contains("| FAIL |"), "agreement failed:\n{md}");
 }
 
