@@ -544,6 +544,29 @@ impl Check {
         Ok(())
     }
 
+    /// The PyTorch reference: `--python` (else the project's venv, else
+    /// `python3`) running `--reference` (else scripts/bench/reference.py).
+    fn reference(&self, batch: i64) -> Reference {
+        let python = self.args.python.clone().unwrap_or_else(|| {
+            let venv = self.root.join(".venv/bin/python");
+            if venv.is_file() {
+                venv
+            } else {
+                PathBuf::from("python3")
+            }
+        });
+        Reference {
+            python,
+            script: self
+                .args
+                .reference
+                .clone()
+                .unwrap_or_else(|| self.root.join("scripts/bench/reference.py")),
+            threads: tch::get_num_threads(),
+            batch,
+        }
+    }
+
     /// Step 3: harness vs PyTorch eager, every model, precision and layout.
     fn step3(&mut self, data: &Dataset) -> anyhow::Result<()> {
         let steps = self
@@ -563,24 +586,7 @@ impl Check {
             data.label
         ))?;
         self.report.line("| model | precision | harness NCHW | harness channels-last | PyTorch NCHW | PyTorch channels-last | harness best / PyTorch best | training TFLOP/s | share of peak | 64k iterations | peak memory harness | peak memory PyTorch |\n|---|---|---|---|---|---|---|---|---|---|---|---|")?;
-        let python = self.args.python.clone().unwrap_or_else(|| {
-            let venv = self.root.join(".venv/bin/python");
-            if venv.is_file() {
-                venv
-            } else {
-                PathBuf::from("python3")
-            }
-        });
-        let reference = Reference {
-            python,
-            script: self
-                .args
-                .reference
-                .clone()
-                .unwrap_or_else(|| self.root.join("scripts/bench/reference.py")),
-            threads: tch::get_num_threads(),
-            batch,
-        };
+        let reference = self.reference(batch);
         let file = bench::bench_file()?;
         let mut ref_torch = None;
         for precision in [Precision::Fp32, Precision::Tf32, Precision::Bf16Autocast] {
@@ -625,34 +631,7 @@ impl Check {
                 } else {
                     "-".into()
                 };
-                let (p_nchw, p_cl, p_mem, ratio) = match &refs {
-                    Ok(r) => {
-                        let pn = bench::reference_rate(r, m, "nchw");
-                        let pc = bench::reference_rate(r, m, "channels_last");
-                        let faster = if pc > pn { "channels_last" } else { "nchw" };
-                        let mem = r
-                            .iter()
-                            .find(|x| x.model == m && x.layout == faster)
-                            .and_then(|x| x.peak_mem_mib)
-                            .map(|v| format!("{v:.0} MiB"))
-                            .unwrap_or_else(|| "n/a (CPU)".into());
-                        (
-                            fmt_rate(pn),
-                            fmt_rate(pc),
-                            mem,
-                            format!("{:.2}x", best / pn.max(pc)),
-                        )
-                    }
-                    Err(e) => {
-                        let short: String = e.chars().take(120).collect();
-                        (
-                            format!("failed: {short}"),
-                            "-".into(),
-                            "-".into(),
-                            "-".into(),
-                        )
-                    }
-                };
+                let (p_nchw, p_cl, p_mem, ratio) = reference_columns(&refs, m, best);
                 self.report.line(&format!(
                     "| {m} | {plabel} | {} | {} | {p_nchw} | {p_cl} | {ratio} | {tflops:.3} | {of_peak} | {recipe} | {mem} | {p_mem} |",
                     fmt_rate(nchw),
@@ -957,6 +936,44 @@ fn main() -> std::process::ExitCode {
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Step 3's PyTorch columns for model `m`: NCHW and channels-last rates, peak
+/// memory of the faster layout, and the harness's best rate `best` over PyTorch's
+/// best; "failed: ..." when the reference did not run.
+fn reference_columns(
+    refs: &Result<Vec<ReferenceResult>, String>,
+    m: &str,
+    best: f64,
+) -> (String, String, String, String) {
+    match refs {
+        Ok(r) => {
+            let pn = bench::reference_rate(r, m, "nchw");
+            let pc = bench::reference_rate(r, m, "channels_last");
+            let faster = if pc > pn { "channels_last" } else { "nchw" };
+            let mem = r
+                .iter()
+                .find(|x| x.model == m && x.layout == faster)
+                .and_then(|x| x.peak_mem_mib)
+                .map(|v| format!("{v:.0} MiB"))
+                .unwrap_or_else(|| "n/a (CPU)".into());
+            (
+                fmt_rate(pn),
+                fmt_rate(pc),
+                mem,
+                format!("{:.2}x", best / pn.max(pc)),
+            )
+        }
+        Err(e) => {
+            let short: String = e.chars().take(120).collect();
+            (
+                format!("failed: {short}"),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+            )
         }
     }
 }
