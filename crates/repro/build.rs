@@ -37,16 +37,7 @@ fn main() {
         .unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=REPRO_LIBTORCH_VERSION={v}");
 
-    // The bf16 autocast switch (`train::precision`): a few lines of C++ against
-    // libtorch's headers, compiled as tch compiles its own wrapper.
-    println!("cargo:rerun-if-changed=csrc/autocast.cpp");
-    let include = std::path::Path::new(&lib).join("../include");
-    cc::Build::new()
-        .cpp(true)
-        .pic(true)
-        .warnings(false)
-        .include(&include)
-        .flag("-std=c++17")
-        .file("csrc/autocast.cpp")
-        .compile("repro_autocast");
+    // The bf16 autocast switch (`train::precision`): tch exposes autocast only for
+    // CUDA and only with fp16.
+    torch_link::compile_shim("csrc/autocast.cpp", "repro_autocast");
 }

@@ -567,15 +567,20 @@ impl Check {
         }
     }
 
-    /// Step 3: harness vs PyTorch eager, every model, precision and layout.
-    fn step3(&mut self, data: &Dataset) -> anyhow::Result<()> {
+    /// (timed steps, batch) of steps 3 and 5: `--steps` (default 50) at batch 128;
+    /// a dry run times 1 step at batch 4 (its CPU would take minutes for ResNet-110).
+    fn timing(&self) -> (i64, i64) {
         let steps = self
             .args
             .steps
             .unwrap_or(if self.dry { 1 } else { 50 })
             .max(1);
-        // A dry run's CPU steps at batch 128 would take minutes for ResNet-110.
-        let batch = if self.dry { 4 } else { 128 };
+        (steps, if self.dry { 4 } else { 128 })
+    }
+
+    /// Step 3: harness vs PyTorch eager, every model, precision and layout.
+    fn step3(&mut self, data: &Dataset) -> anyhow::Result<()> {
+        let (steps, batch) = self.timing();
         let label = repro::provenance::device_name(self.device);
         self.report.line(&format!(
             "## 3. Throughput: the harness's training loop vs PyTorch eager (at {:.0} s)\n",
@@ -758,12 +763,7 @@ impl Check {
             "## 5. Fused multi-seed training vs separate runs (at {:.0} s)\n",
             self.clock.elapsed()
         ))?;
-        let steps = self
-            .args
-            .steps
-            .unwrap_or(if self.dry { 1 } else { 50 })
-            .max(1);
-        let batch = if self.dry { 4 } else { 128 };
+        let (steps, batch) = self.timing();
         // Fused training uses the device's default layout (NCHW on CUDA).
         let channels_last = !self.device.is_cuda();
         let file = bench::bench_file()?;

@@ -37,3 +37,19 @@ pub fn emit() {
         println!("cargo:rustc-link-arg=-Wl,--as-needed");
     }
 }
+
+/// Compiles `file` (C++ against libtorch's headers, for what tch does not expose)
+/// into the static library `name`, linked into the calling crate, as tch
+/// compiles its own wrapper. The headers come from the libtorch `emit` links.
+pub fn compile_shim(file: &str, name: &str) {
+    println!("cargo:rerun-if-changed={file}");
+    let lib = std::env::var("DEP_TCH_LIBTORCH_LIB").unwrap_or_default();
+    cc::Build::new()
+        .cpp(true)
+        .pic(true)
+        .warnings(false)
+        .include(PathBuf::from(lib).join("../include"))
+        .flag("-std=c++17")
+        .file(file)
+        .compile(name);
+}
