@@ -15,9 +15,9 @@
 //! | 32 | SHA-256 of everything above |
 //!
 //! The file is written to a temporary name in the same directory, fsynced and
-//! renamed, so readers see either nothing or a complete file. A file that
-//! fails any check (size, magic, version, source, checksum, label range) is
-//! never used: the caller logs why and rebuilds it.
+//! renamed (`fileio::write_atomic`), so readers see either nothing or a
+//! complete file. A file that fails any check (size, magic, version, source,
+//! checksum, label range) is never used: the caller logs why and rebuilds it.
 use crate::hash::hex;
 use crate::{Split, CLASSES, IMAGE_BYTES};
 use sha2::{Digest, Sha256};
@@ -167,8 +167,9 @@ fn read(path: &Path, source_sha256: &str) -> Result<Cached, String> {
     Ok(Cached { train, test, label })
 }
 
-/// Writes the cache atomically (temporary file + fsync + rename). Errors are
-/// returned as text: a failed cache write never fails a load.
+/// Writes the cache atomically (`fileio::write_atomic`: temporary file in the
+/// same directory, fsync, rename). Errors are returned as text: a failed cache
+/// write never fails a load.
 pub(crate) fn store(
     cache_dir: &Path,
     source_sha256: &str,
@@ -180,16 +181,10 @@ pub(crate) fn store(
     std::fs::create_dir_all(cache_dir)
         .map_err(|e| format!("cannot create {}: {e}", cache_dir.display()))?;
     let path = path_for(cache_dir, source_sha256);
-    let tmp = crate::temp_name(
-        cache_dir,
-        &format!(".cifar10-{}.u8", &source_sha256[..16]),
-        ".tmp",
-    );
-    let result = (|| -> std::io::Result<()> {
-        let file = File::create(&tmp)?;
+    fileio::write_atomic(&path, |file| {
         let mut w = BufWriter::with_capacity(1 << 20, file);
         let mut sha = Sha256::new();
-        let mut put = |w: &mut BufWriter<File>, b: &[u8]| -> std::io::Result<()> {
+        let mut put = |w: &mut BufWriter<&mut File>, b: &[u8]| -> std::io::Result<()> {
             sha.update(b);
             w.write_all(b)
         };
@@ -205,18 +200,9 @@ pub(crate) fn store(
             put(&mut w, &s.labels)?;
         }
         w.write_all(sha.finalize().as_slice())?;
-        let file = w.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&tmp, &path)?;
-        crate::sync_dir(cache_dir);
-        Ok(())
-    })();
-    match result {
-        Ok(()) => Ok(path),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(format!("writing {}: {e}", path.display()))
-        }
-    }
+        // Surfaces the error of the last buffered write, which a drop would hide.
+        w.flush()
+    })
+    .map_err(|e| format!("writing {}: {e}", path.display()))?;
+    Ok(path)
 }

@@ -8,10 +8,11 @@
 //! verified, or a temporary name that no run trusts (and the next run
 //! deletes). A lock file serialises concurrent runs sharing a cache directory,
 //! so two experiments started together download once.
-use crate::hash::{hex, sha256_hex};
+use crate::hash::hex;
 use crate::layout::{self, Kind, BATCHES_DIR};
 use crate::tree::Tree;
-use crate::{cache, finish, sync_dir, temp_name, Cifar10, DataError};
+use crate::{cache, finish, temp_name, Cifar10, DataError};
+use fileio::sync_dir;
 use md5::Md5;
 use sha2::{Digest, Sha256};
 use std::fs::{self, File};
@@ -227,7 +228,10 @@ fn fetch(url: &str, part: &Path, log: &dyn Fn(&str)) -> Result<(String, String),
         .map_err(|e| format!("cannot write {}: {}", part.display(), e.error()))?;
     file.sync_all()
         .map_err(|e| format!("cannot sync {}: {e}", part.display()))?;
-    Ok((hex(md5.finalize().as_slice()), sha256_hex(sha)))
+    Ok((
+        hex(md5.finalize().as_slice()),
+        hex(sha.finalize().as_slice()),
+    ))
 }
 
 /// Returns `<cache_dir>/cifar-10-batches-bin`, extracting the archive there

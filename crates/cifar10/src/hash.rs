@@ -1,58 +1,36 @@
 //! Checksums: SHA-256 identifies a source (and keys the cache), MD5 is what the
 //! official CIFAR-10 page publishes for the download.
+//!
+//! Hex, streamed reading and the plain file SHA-256 come from `fileio`, shared
+//! with the rest of the workspace; what is CIFAR-10 specific stays here.
 use crate::DataError;
+pub(crate) use fileio::hex;
 use md5::Md5;
 use sha2::{Digest, Sha256};
 use std::fs::File;
-use std::io::Read;
 use std::path::Path;
 
-/// Lower-case hex of `bytes`.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    s
-}
-
-/// Hex SHA-256 of a finished hasher.
-pub(crate) fn sha256_hex(h: Sha256) -> String {
-    hex(h.finalize().as_slice())
-}
-
-/// Both digests of a file, computed in one pass (hex MD5, hex SHA-256).
+/// Both digests of a file, computed in one pass (hex MD5, hex SHA-256): the
+/// download is checked by MD5 and identified by SHA-256, and it is large
+/// enough that reading it twice would show.
 pub(crate) fn md5_and_sha256_file(path: &Path) -> Result<(String, String), DataError> {
     let mut md5 = Md5::new();
     let mut sha = Sha256::new();
-    read_chunks(path, |chunk| {
+    let file = File::open(path).map_err(|e| DataError::io(path, "opening", e))?;
+    fileio::read_chunks(file, |chunk| {
         md5.update(chunk);
         sha.update(chunk);
-    })?;
-    Ok((hex(md5.finalize().as_slice()), sha256_hex(sha)))
+    })
+    .map_err(|e| DataError::io(path, "reading", e))?;
+    Ok((
+        hex(md5.finalize().as_slice()),
+        hex(sha.finalize().as_slice()),
+    ))
 }
 
 /// Hex SHA-256 of a file.
 pub(crate) fn sha256_file(path: &Path) -> Result<String, DataError> {
-    let mut sha = Sha256::new();
-    read_chunks(path, |chunk| sha.update(chunk))?;
-    Ok(sha256_hex(sha))
-}
-
-fn read_chunks(path: &Path, mut f: impl FnMut(&[u8])) -> Result<(), DataError> {
-    let mut file = File::open(path).map_err(|e| DataError::io(path, "opening", e))?;
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = match file.read(&mut buf) {
-            Ok(0) => return Ok(()),
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(DataError::io(path, "reading", e)),
-        };
-        f(&buf[..n]);
-    }
+    fileio::sha256_file(path).map_err(|e| DataError::io(path, "reading", e))
 }
 
 /// Digest of a set of files given as `(relative path, contents)`, in the order
@@ -68,7 +46,7 @@ pub(crate) fn sha256_of_files<'a>(files: impl IntoIterator<Item = (&'a str, &'a 
         sha.update((bytes.len() as u64).to_le_bytes());
         sha.update(bytes);
     }
-    sha256_hex(sha)
+    hex(sha.finalize().as_slice())
 }
 
 #[cfg(test)]
@@ -76,20 +54,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hex_and_known_digests() {
-        assert_eq!(hex(&[0x00, 0xab, 0x0f]), "00ab0f");
-        let mut sha = Sha256::new();
-        sha.update(b"abc");
+    fn both_digests_of_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("abc");
+        std::fs::write(&path, b"abc").unwrap();
+        let (md5, sha) = md5_and_sha256_file(&path).unwrap();
+        assert_eq!(md5, "900150983cd24fb0d6963f7d28e17f72");
         assert_eq!(
-            sha256_hex(sha),
+            sha,
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-        let mut md5 = Md5::new();
-        md5.update(b"abc");
-        assert_eq!(
-            hex(md5.finalize().as_slice()),
-            "900150983cd24fb0d6963f7d28e17f72"
-        );
+        assert_eq!(sha256_file(&path).unwrap(), sha);
+        let missing = dir.path().join("missing");
+        let err = md5_and_sha256_file(&missing).unwrap_err().to_string();
+        assert!(err.contains("missing: opening failed"), "{err}");
+        let err = sha256_file(&missing).unwrap_err().to_string();
+        assert!(err.contains("missing"), "{err}");
     }
 
     #[test]

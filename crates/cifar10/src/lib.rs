@@ -257,7 +257,10 @@ fn finish(
 }
 
 /// A fresh name in `dir` for a temporary file or folder: unique per process
-/// and call, hidden, and recognisable by `prefix` for cleanup.
+/// and call, hidden, and recognisable by `prefix` for cleanup. Used for the
+/// download's `.part` file and the extraction folder, which the next run
+/// finds and deletes by prefix; single files written in one go use
+/// `fileio::write_atomic` instead.
 pub(crate) fn temp_name(dir: &Path, prefix: &str, suffix: &str) -> PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -269,12 +272,4 @@ pub(crate) fn temp_name(dir: &Path, prefix: &str, suffix: &str) -> PathBuf {
         "{prefix}.{}-{n}-{nanos}{suffix}",
         std::process::id()
     ))
-}
-
-/// Makes a rename inside `dir` durable. Best effort: not every platform or
-/// file system supports syncing a directory, and the rename itself is atomic.
-pub(crate) fn sync_dir(dir: &Path) {
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
 }

@@ -23,11 +23,12 @@ mod draw;
 mod geom;
 
 use std::ffi::OsString;
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Once;
+
+use fileio::AtomicFile;
 
 use plotters::prelude::{BitMapBackend, IntoDrawingArea, SVGBackend};
 use serde::{Deserialize, Serialize};
@@ -250,11 +251,12 @@ fn ensure_fonts() {
 ///
 /// The extensions are appended (`fig.v2` gives `fig.v2.svg`), the parent
 /// directory is created, and each file is rendered into a temporary file in
-/// the same directory and then renamed over the target, so a reader (or a
-/// crash) never sees a half-written figure and a failed render leaves the
-/// previous figure at that stem untouched. Both files are fully written
-/// before either is renamed; only a failure between the two renames could
-/// leave a new SVG next to an old PNG.
+/// the same directory and then renamed over the target
+/// ([`fileio::commit_all`]), so a reader (or a crash) never sees a
+/// half-written figure and a failed render leaves the previous figure at that
+/// stem untouched. Both files are fully written and synced before either is
+/// renamed; only a failure between the two renames could leave a new SVG
+/// next to an old PNG.
 ///
 /// # Errors
 ///
@@ -289,18 +291,24 @@ pub fn render(fig: &Figure, stem: &Path) -> Result<[PathBuf; 2], PlotError> {
             })?;
     }
 
-    let mut temps = TempFiles(Vec::new());
-    let svg_tmp = temps.reserve(&dir, &svg_path, "svg")?;
-    write_synced(&svg_tmp, svg.as_bytes()).map_err(|source| PlotError::Io {
-        path: svg_path.clone(),
-        source,
-    })?;
+    let io_error = |path: &PathBuf| {
+        let path = path.clone();
+        move |source| PlotError::Io { path, source }
+    };
+    // Refuses a directory in the way of either file before any rendering
+    // into it, and again just before the renames.
+    let mut svg_file = AtomicFile::new(&svg_path).map_err(io_error(&svg_path))?;
+    svg_file
+        .file_mut()
+        .write_all(svg.as_bytes())
+        .map_err(io_error(&svg_path))?;
 
-    let png_tmp = temps.reserve(&dir, &png_path, "png")?;
+    // The bitmap backend saves by path and picks the encoder from the
+    // extension, hence the `.png` ending of the temporary name.
+    let png_file =
+        AtomicFile::with_temp_suffix(&png_path, ".tmp.png").map_err(io_error(&png_path))?;
     {
-        // The bitmap backend saves by path and picks the encoder from the
-        // extension, hence the `.png` ending of the temporary name.
-        let root = BitMapBackend::new(&png_tmp, size).into_drawing_area();
+        let root = BitMapBackend::new(png_file.temp_path(), size).into_drawing_area();
         draw::figure(&root, fig)
             .and_then(|()| root.present().map_err(|e| e.to_string()))
             .map_err(|message| PlotError::Render {
@@ -308,30 +316,11 @@ pub fn render(fig: &Figure, stem: &Path) -> Result<[PathBuf; 2], PlotError> {
                 message,
             })?;
     }
-    File::open(&png_tmp)
-        .and_then(|f| f.sync_all())
-        .map_err(|source| PlotError::Io {
-            path: png_path.clone(),
-            source,
-        })?;
 
-    // A directory in the way would only fail at the second rename; check
-    // both first so nothing is replaced unless both can be.
-    for target in [&svg_path, &png_path] {
-        if fs::symlink_metadata(target).is_ok_and(|m| m.is_dir()) {
-            return Err(PlotError::Io {
-                path: target.clone(),
-                source: io::Error::new(io::ErrorKind::AlreadyExists, "a directory is in the way"),
-            });
-        }
-    }
-    for (tmp, target) in [(&svg_tmp, &svg_path), (&png_tmp, &png_path)] {
-        fs::rename(tmp, target).map_err(|source| PlotError::Io {
-            path: target.clone(),
-            source,
-        })?;
-    }
-    temps.0.clear();
+    fileio::commit_all([svg_file, png_file]).map_err(|e| PlotError::Io {
+        path: e.target,
+        source: e.source,
+    })?;
     Ok([svg_path, png_path])
 }
 
@@ -376,46 +365,4 @@ fn validate(fig: &Figure, stem: &Path) -> Result<(), PlotError> {
         }
     }
     Ok(())
-}
-
-/// Temporary files of one render; removed on drop unless renamed into place.
-struct TempFiles(Vec<PathBuf>);
-
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-impl TempFiles {
-    /// Creates (exclusively, so concurrent renders never share one) a hidden
-    /// temporary next to `target`, ending in `.<ext>`.
-    fn reserve(&mut self, dir: &Path, target: &Path, ext: &str) -> Result<PathBuf, PlotError> {
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let tmp = dir.join(format!(".{name}.{}-{n}.tmp.{ext}", std::process::id()));
-        OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(|source| PlotError::Io {
-                path: target.to_path_buf(),
-                source,
-            })?;
-        self.0.push(tmp.clone());
-        Ok(tmp)
-    }
-}
-
-impl Drop for TempFiles {
-    fn drop(&mut self) {
-        for p in &self.0 {
-            let _ = fs::remove_file(p);
-        }
-    }
-}
-
-fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut f = OpenOptions::new().write(true).truncate(true).open(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
 }

@@ -8,105 +8,11 @@
 //! invalid values are rejected with the key named) and saved beside the run's
 //! results. Its hash (without the seed) goes into every metrics row.
 use crate::error::{Error, Result};
+use crate::models::ModelConfig;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
-
-/// How the first-class knobs of a model are set. One builder per family; every
-/// ablation is a knob of it (see `models`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "family", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum ModelConfig {
-    /// He et al. 2015, Sec. 4.2: 6n+2 layers on 32x32 inputs.
-    CifarResnet {
-        depth: i64,
-        /// false: the "plain" counterpart, same stacks without shortcuts.
-        residual: bool,
-        #[serde(default)]
-        shortcut: ShortcutOption,
-        #[serde(default)]
-        block: BlockKind,
-        /// Filters of the first stage (16 in the paper); doubles per stage.
-        #[serde(default = "default_cifar_width")]
-        width: i64,
-        #[serde(default = "default_classes")]
-        classes: i64,
-    },
-    /// He et al. 2015, Table 1: ImageNet ResNet-18/34/50/101/152 (and plain).
-    ImagenetResnet {
-        depth: i64,
-        residual: bool,
-        #[serde(default = "default_imagenet_shortcut")]
-        shortcut: ShortcutOption,
-        #[serde(default = "default_imagenet_classes")]
-        classes: i64,
-    },
-    /// cuda-convnet's CIFAR-10 networks (Krizhevsky et al. 2012's CIFAR statements).
-    CudaConvnet(crate::models::convnet::ConvnetConfig),
-    /// Simonyan & Zisserman 2014, Table 1: configurations A-E, ImageNet or CIFAR shape.
-    Vgg(crate::models::vgg::VggConfig),
-}
-
-fn default_cifar_width() -> i64 {
-    16
-}
-fn default_classes() -> i64 {
-    10
-}
-fn default_imagenet_classes() -> i64 {
-    1000
-}
-fn default_imagenet_shortcut() -> ShortcutOption {
-    ShortcutOption::B
-}
-
-impl ModelConfig {
-    /// A short name for tables: `plain-20`, `resnet-56`, `convnet`.
-    pub fn short_name(&self) -> String {
-        match self {
-            ModelConfig::CifarResnet {
-                depth, residual, ..
-            }
-            | ModelConfig::ImagenetResnet {
-                depth, residual, ..
-            } => format!("{}-{}", if *residual { "resnet" } else { "plain" }, depth),
-            ModelConfig::CudaConvnet(c) => c.name.clone(),
-            ModelConfig::Vgg(v) => v.name(),
-        }
-    }
-    pub fn depth(&self) -> Option<i64> {
-        match self {
-            ModelConfig::CifarResnet { depth, .. } | ModelConfig::ImagenetResnet { depth, .. } => {
-                Some(*depth)
-            }
-            ModelConfig::CudaConvnet(_) => None,
-            ModelConfig::Vgg(v) => Some(v.config.weight_layers() as i64),
-        }
-    }
-}
-
-/// He et al. 2015, Sec. 3.3 and Table 3: how a shortcut crosses a change of dimensions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, Hash)]
-pub enum ShortcutOption {
-    /// Identity; where dimensions grow, stride-2 subsampling and zero-padded channels (no parameters).
-    #[default]
-    A,
-    /// Projection (1x1 conv + BN) only where dimensions grow, identity elsewhere.
-    B,
-    /// Projection on every shortcut.
-    C,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum BlockKind {
-    /// Two 3x3 convs (Fig. 5 left).
-    #[default]
-    Basic,
-    /// 1x1 reduce, 3x3, 1x1 expand x4 (Fig. 5 right).
-    Bottleneck,
-}
 
 /// How inputs are normalised before the network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -306,9 +212,6 @@ pub struct RunConfig {
     pub model: ModelConfig,
     pub data: DataConfig,
     pub train: TrainConfig,
-    /// Free-form knobs the experiment crate reads (e.g. the lr grid of relu-vs-tanh); checked by it.
-    #[serde(default)]
-    pub extra: BTreeMap<String, toml::Value>,
 }
 
 impl RunConfig {
@@ -320,11 +223,50 @@ impl RunConfig {
     /// sha256 (first 16 hex digits) of the configuration without the seed, so
     /// that seeds of one configuration share a hash.
     pub fn config_hash(&self) -> String {
-        let mut c = self.clone();
-        c.seed = 0;
-        let json = serde_json::to_string(&c).unwrap_or_default();
-        let digest = Sha256::digest(json.as_bytes());
-        hex(&digest[..8])
+        /// The hashed form: the config with seed 0, and an always-empty `extra`
+        /// table where `RunConfig` once had a free-form field, so that every
+        /// hash recorded before its removal (rows, status files, checkpoints)
+        /// stays valid.
+        #[derive(Serialize)]
+        struct Hashed<'a> {
+            experiment: &'a str,
+            profile: &'a str,
+            name: &'a str,
+            seed: u64,
+            model: &'a ModelConfig,
+            data: &'a DataConfig,
+            train: &'a TrainConfig,
+            extra: BTreeMap<String, ()>,
+        }
+        let hashed = Hashed {
+            experiment: &self.experiment,
+            profile: &self.profile,
+            name: &self.name,
+            seed: 0,
+            model: &self.model,
+            data: &self.data,
+            train: &self.train,
+            extra: BTreeMap::new(),
+        };
+        let json = serde_json::to_string(&hashed).unwrap_or_default();
+        crate::io::hex(&Sha256::digest(json.as_bytes())[..8])
+    }
+
+    /// Reads a config saved beside a run (`config.toml`). Accepts the empty
+    /// `[extra]` table that configs saved before its removal carry.
+    pub fn from_saved_toml(text: &str) -> Result<Self> {
+        let mut t: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            Error::Config(format!("malformed TOML: {}", e.message()))
+        })?;
+        if t.get("extra")
+            .and_then(|e| e.as_table())
+            .is_some_and(|e| e.is_empty())
+        {
+            t.remove("extra");
+        }
+        toml::Value::Table(t)
+            .try_into()
+            .map_err(|e: toml::de::Error| Error::Config(e.message().trim().to_string()))
     }
 
     pub fn to_toml(&self) -> Result<String> {
@@ -491,43 +433,11 @@ impl RunConfig {
                 "ten-crop needs larger images than CIFAR's 32x32".into(),
             );
         }
-        match &self.model {
-            ModelConfig::CifarResnet {
-                depth,
-                block,
-                width,
-                ..
-            } => {
-                let per_block = match block {
-                    BlockKind::Basic => 6,
-                    BlockKind::Bottleneck => 9,
-                };
-                if *depth < per_block + 2 || (depth - 2) % per_block != 0 {
-                    return bad(
-                        "model.depth",
-                        format!(
-                            "a CIFAR ResNet with {block:?} blocks has {per_block}n+2 layers (20, 32, 44, 56, 110, 1202 for basic); got {depth}"
-                        ),
-                    );
-                }
-                if *width <= 0 {
-                    return bad("model.width", format!("must be positive, got {width}"));
-                }
-            }
-            ModelConfig::ImagenetResnet { depth, .. } => {
-                if ![18, 34, 50, 101, 152].contains(depth) {
-                    return bad(
-                        "model.depth",
-                        format!("ImageNet ResNets have 18, 34, 50, 101 or 152 layers; got {depth}"),
-                    );
-                }
-            }
-            ModelConfig::CudaConvnet(c) => c
-                .validate()
-                .map_err(|m| Error::Config(format!("run `{}`: model.{m}", self.name)))?,
-            ModelConfig::Vgg(v) => {
-                v.validate()
-                    .map_err(|m| Error::Config(format!("run `{}`: model.{m}", self.name)))?;
+        self.model
+            .validate()
+            .map_err(|m| Error::Config(format!("run `{}`: model.{m}", self.name)))?;
+        if let ModelConfig::Vgg(v) = &self.model {
+            {
                 if v.init_from.as_deref() == Some(self.name.as_str()) {
                     return bad(
                         "model.init_from",
@@ -552,10 +462,6 @@ impl RunConfig {
         }
         Ok(())
     }
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `experiments/<name>.toml`, parsed but not yet resolved.
@@ -588,9 +494,8 @@ const PROFILE_KEYS: &[&str] = &[
     "model",
     "data",
     "train",
-    "extra",
 ];
-const RUN_KEYS: &[&str] = &["model", "data", "train", "extra"];
+const RUN_KEYS: &[&str] = &["model", "data", "train"];
 
 impl ExperimentFile {
     pub fn load(path: &Path) -> Result<Self> {

@@ -7,7 +7,8 @@
 use crate::config::{ExperimentFile, Override, Precision, ProfileHeader, RunConfig};
 use crate::data::Dataset;
 use crate::error::{Error, IoContext, Result};
-use crate::metrics::{read_parquet, write_bytes_atomic, write_parquet, MetricRow};
+use crate::io::write_bytes_atomic;
+use crate::metrics::{read_parquet, write_parquet, MetricRow};
 use crate::models::{self, Network};
 use crate::provenance::{device_name, Provenance};
 use crate::report::{self, Claim, Header, Table};
@@ -241,7 +242,7 @@ pub struct StatusFile {
 fn same_config(dir: &Path, status: &StatusFile, cfg: &RunConfig) -> bool {
     match std::fs::read_to_string(dir.join("config.toml"))
         .ok()
-        .and_then(|t| toml::from_str::<RunConfig>(&t).ok())
+        .and_then(|t| RunConfig::from_saved_toml(&t).ok())
     {
         Some(saved) => saved == *cfg,
         None => status.config_hash == cfg.config_hash(),

@@ -12,6 +12,7 @@ pub mod data;
 pub mod error;
 pub mod experiment;
 pub mod gpu_probe;
+pub mod io;
 pub mod metrics;
 pub mod models;
 pub mod progress;

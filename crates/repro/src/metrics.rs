@@ -27,10 +27,10 @@
 //! | device, dataset, precision | str | e.g. `cpu (2 threads, ...)`, `CIFAR-10 (JPEG q75 copy)`, `fp32` |
 //! | diverged | bool | true on the row where the loss became NaN/inf |
 use crate::error::{Error, IoContext, Result};
+use crate::io::write_atomic;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricRow {
@@ -222,50 +222,6 @@ pub fn read_parquet(path: &Path) -> Result<Vec<MetricRow>> {
         msg: format!("not a readable Parquet file: {e}"),
     })?;
     from_frame(&df, path)
-}
-
-/// Writes a file through a temp file in the same directory, fsync and rename:
-/// readers see the old file or the complete new one, never a truncated one.
-pub fn write_atomic(
-    path: &Path,
-    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
-) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).at(dir)?;
-    let tmp = tmp_path(path);
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        write(&mut f)?;
-        f.flush()?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)?;
-        // Make the rename itself durable.
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.at(path)
-}
-
-/// Atomic write of bytes.
-pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomic(path, |f| f.write_all(bytes))
-}
-
-fn tmp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
 }
 
 /// A small table of named f64 columns (e.g. per-layer response statistics) as Parquet, atomically.

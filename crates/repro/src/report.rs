@@ -1,7 +1,8 @@
 //! Reports: paper numbers beside measured ones, and each paper claim checked
 //! against the logged metrics as PASS/FAIL with its numbers.
 use crate::error::Result;
-use crate::metrics::{write_bytes_atomic, MetricRow};
+use crate::io::write_bytes_atomic;
+use crate::metrics::MetricRow;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -1,11 +1,12 @@
 //! AlexNet (Krizhevsky et al. 2012): the full ImageNet net and its one-tower
 //! variant from the cuda-convnet builder, checked against hand computations;
 //! the CIFAR-10 configs the experiments use are unchanged; PCA colour augmentation.
-use repro::config::{ExperimentFile, ModelConfig, Normalize, RunConfig};
+use repro::config::{ExperimentFile, Normalize, RunConfig};
 use repro::data::colour::{lighting_divisor, pca_lighting, RgbPca};
 use repro::models::convnet::{Convnet, ConvnetConfig, PoolKind};
 use repro::models::counter::{forward_macs, trace};
 use repro::models::layers::count_parameters;
+use repro::models::ModelConfig;
 use repro::models::Network;
 use repro::testing::rng_lock;
 use std::path::Path;

@@ -1,5 +1,6 @@
 //! Experiment files: resolution order, strict keys, clear errors.
-use repro::config::{ExperimentFile, ModelConfig, Override, ShortcutOption};
+use repro::config::{ExperimentFile, Override};
+use repro::models::{ModelConfig, ShortcutOption};
 use std::path::Path;
 
 const FILE: &str = r#"
@@ -50,12 +51,12 @@ fn resolves_defaults_profile_run_and_overrides_in_order() {
     assert_eq!(c.run_id(), "resnet-110-s2");
     assert!(matches!(
         c.model,
-        ModelConfig::CifarResnet {
+        ModelConfig::CifarResnet(repro::models::CifarResnetConfig {
             depth: 110,
             residual: true,
             shortcut: ShortcutOption::A,
             ..
-        }
+        })
     ));
     let q = f.resolve("quick", "plain-20", 1, &[]).expect("resolves");
     assert_eq!(q.train.iterations, 1_200);

@@ -1,11 +1,12 @@
 //! Fused multi-seed training: K seeds of one configuration trained as one
 //! network (layers stacked along channels) give the K separate runs' results
 //! within float tolerance; fusing is exact; the K = 1 builder is unchanged.
-use repro::config::{BlockKind, ExperimentFile, Override, RunConfig, ShortcutOption};
+use repro::config::{ExperimentFile, Override, RunConfig};
 use repro::data::Dataset;
 use repro::metrics::MetricRow;
 use repro::models::resnet::{ResNet, ResNetSpec};
 use repro::models::{self, fuse, Network};
+use repro::models::{BlockKind, ShortcutOption};
 use repro::testing::{rng_lock, synthetic};
 use repro::train::{self, GroupRun, RunOutcome, RunStatus, TrainContext};
 use std::path::Path;

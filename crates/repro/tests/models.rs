@@ -1,11 +1,11 @@
 //! Model builders: parameter counts of the papers' tables, shortcut options,
 //! LRN and locally-connected layers against hand computations, pooling shapes, FLOPs.
-use repro::config::{BlockKind, ShortcutOption};
 use repro::models::convnet::{pool_out, Convnet, ConvnetConfig, ConvnetInit, PoolKind};
 use repro::models::counter::{forward_macs, trace};
 use repro::models::layers::{count_parameters, Activation, LocallyConnected, Lrn};
 use repro::models::resnet::{ResNet, ResNetSpec};
 use repro::models::Network;
+use repro::models::{BlockKind, ShortcutOption};
 use repro::testing::rng_lock;
 use tch::nn::{Init, VarStore};
 use tch::{Device, Kind, Tensor};

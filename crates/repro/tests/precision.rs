@@ -1,8 +1,9 @@
 //! The bf16 autocast switch: it turns libtorch's autocast on only while asked,
 //! restores the previous state, computes convolutions in bf16 with fp32
 //! weights and gradients, and stays close to fp32.
-use repro::config::{ModelConfig, Precision};
+use repro::config::Precision;
 use repro::models;
+use repro::models::ModelConfig;
 use repro::testing::rng_lock;
 use repro::train::precision::{autocast_enabled, forward, Autocast};
 use tch::nn::VarStore;

@@ -222,9 +222,9 @@ fn flat_buffer_aliases_the_model_variables() {
 #[test]
 fn channels_last_flat_sgd_equals_per_parameter_sgd_on_a_resnet() {
     let _rng = rng_lock();
-    use repro::config::{BlockKind, ShortcutOption};
     use repro::models::resnet::{ResNet, ResNetSpec};
     use repro::models::Network;
+    use repro::models::{BlockKind, ShortcutOption};
     let train = |channels_last: Option<bool>| {
         tch::manual_seed(11);
         let vs = VarStore::new(Device::Cpu);

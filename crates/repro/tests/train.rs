@@ -2,7 +2,8 @@
 //! divergence, atomic metrics files, Parquet readable by other tools.
 use repro::config::{Augment, Colour, DataConfig, ExperimentFile, Normalize, Override, RunConfig};
 use repro::data::{pad_crop_flip, Dataset};
-use repro::metrics::{read_parquet, write_atomic, write_parquet};
+use repro::io::write_atomic;
+use repro::metrics::{read_parquet, write_parquet};
 use repro::models;
 use repro::testing::{rng_lock, synthetic};
 use repro::train::{self, RunStatus, TrainContext};

@@ -1,7 +1,6 @@
 //! VGG (Simonyan & Zisserman 2014): Table 1's configurations and Table 2's
 //! parameter counts, dense evaluation (Sec. 3.2), the initialisation from net A
 //! (Sec. 3.1), scale jittering, and receptive fields (VGG-16 and ResNet-20 by hand).
-use repro::config::{BlockKind, ShortcutOption};
 use repro::data::rescale_crop_flip;
 use repro::models::counter::trace;
 use repro::models::layers::count_parameters;
@@ -9,6 +8,7 @@ use repro::models::receptive::{of_network, receptive_fields, RfRow};
 use repro::models::resnet::{ResNet, ResNetSpec};
 use repro::models::vgg::{Vgg, VggConfig, VggInit, VggName, VggShape};
 use repro::models::Network;
+use repro::models::{BlockKind, ShortcutOption};
 use repro::testing::rng_lock;
 use repro::train::transfer;
 use tch::nn::VarStore;

@@ -392,14 +392,14 @@ fn repro_params(_res: &Results, run: &str) -> String {
     let Ok(depth) = depth.parse::<i64>() else {
         return "—".into();
     };
-    let model = repro::config::ModelConfig::CifarResnet {
+    let model = repro::models::ModelConfig::CifarResnet(repro::models::CifarResnetConfig {
         depth,
         residual: kind == "resnet",
-        shortcut: repro::config::ShortcutOption::A,
-        block: repro::config::BlockKind::Basic,
+        shortcut: repro::models::ShortcutOption::A,
+        block: repro::models::BlockKind::Basic,
         width: 16,
         classes: 10,
-    };
+    });
     repro::models::parameter_count(&model)
         .map(|n| format!("{:.3}M", n as f64 / 1e6))
         .unwrap_or_else(|| "—".into())

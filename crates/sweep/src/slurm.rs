@@ -22,7 +22,7 @@ fn quote(s: &OsStr) -> String {
 }
 
 fn write_script(path: &Path, text: &str) -> Result<()> {
-    repro::metrics::write_bytes_atomic(path, text.as_bytes())?;
+    repro::io::write_bytes_atomic(path, text.as_bytes())?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
         .with_context(|| format!("{}: chmod", path.display()))
 }
@@ -91,7 +91,7 @@ pub fn submit(s: &Sweep, l: &Launch) -> Result<()> {
         ));
     }
     let manifest_path = dir.join("manifest.tsv");
-    repro::metrics::write_bytes_atomic(&manifest_path, manifest.as_bytes())?;
+    repro::io::write_bytes_atomic(&manifest_path, manifest.as_bytes())?;
 
     let mut fixed: Vec<String> = s.common_args().iter().map(|a| quote(a)).collect::<Vec<_>>();
     fixed.extend(["--no-estimate", "--no-report"].map(String::from));
@@ -176,7 +176,7 @@ exec {bin} {fixed} --runs "$run" --seeds "$seed" ${{threads:+--threads "$threads
         ids.push(array_id.clone());
         first += wave.len();
     }
-    repro::metrics::write_bytes_atomic(&dir.join("array-job-id"), ids.join("\n").as_bytes())?;
+    repro::io::write_bytes_atomic(&dir.join("array-job-id"), ids.join("\n").as_bytes())?;
 
     let mut merge_sbatch = vec![
         format!("--dependency=afterany:{array_id}"),

@@ -1,4 +1,6 @@
-//! Model builders with the papers' knobs. `build` turns a `ModelConfig` into a network.
+//! Model builders with the papers' knobs, each beside the config it reads.
+//! `ModelConfig` (the `model` table of a run) says which family and knobs;
+//! `build` turns it into a network. Each family validates its own config.
 pub mod convnet;
 pub mod counter;
 pub mod fuse;
@@ -7,9 +9,80 @@ pub mod receptive;
 pub mod resnet;
 pub mod vgg;
 
-use crate::config::ModelConfig;
+use serde::{Deserialize, Serialize};
 use tch::nn;
 use tch::Tensor;
+
+pub use resnet::{BlockKind, CifarResnetConfig, ImagenetResnetConfig, ShortcutOption};
+
+/// How the first-class knobs of a model are set: one builder per family, every
+/// ablation a knob of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "family", rename_all = "kebab-case")]
+pub enum ModelConfig {
+    /// He et al. 2015, Sec. 4.2: 6n+2 layers on 32x32 inputs.
+    CifarResnet(CifarResnetConfig),
+    /// He et al. 2015, Table 1: ImageNet ResNet-18/34/50/101/152 (and plain).
+    ImagenetResnet(ImagenetResnetConfig),
+    /// cuda-convnet's CIFAR-10 networks (Krizhevsky et al. 2012's CIFAR statements).
+    CudaConvnet(convnet::ConvnetConfig),
+    /// Simonyan & Zisserman 2014, Table 1: configurations A-E, ImageNet or CIFAR shape.
+    Vgg(vgg::VggConfig),
+}
+
+impl ModelConfig {
+    /// A short name for tables: `plain-20`, `resnet-56`, `convnet`.
+    pub fn short_name(&self) -> String {
+        match self {
+            ModelConfig::CifarResnet(CifarResnetConfig {
+                depth, residual, ..
+            })
+            | ModelConfig::ImagenetResnet(ImagenetResnetConfig {
+                depth, residual, ..
+            }) => format!("{}-{}", if *residual { "resnet" } else { "plain" }, depth),
+            ModelConfig::CudaConvnet(c) => c.name.clone(),
+            ModelConfig::Vgg(v) => v.name(),
+        }
+    }
+
+    /// Weight layers (ResNets, VGG); None for the cuda-convnet nets.
+    pub fn depth(&self) -> Option<i64> {
+        match self {
+            ModelConfig::CifarResnet(c) => Some(c.depth),
+            ModelConfig::ImagenetResnet(c) => Some(c.depth),
+            ModelConfig::CudaConvnet(_) => None,
+            ModelConfig::Vgg(v) => Some(v.config.weight_layers() as i64),
+        }
+    }
+
+    /// Shortcuts of a residual net; None for plain nets and other families.
+    pub fn shortcut(&self) -> Option<ShortcutOption> {
+        match self {
+            ModelConfig::CifarResnet(c) if c.residual => Some(c.shortcut),
+            ModelConfig::ImagenetResnet(c) if c.residual => Some(c.shortcut),
+            _ => None,
+        }
+    }
+
+    /// Whether a ResNet has its shortcuts (false for the plain counterparts); None for other families.
+    pub fn residual(&self) -> Option<bool> {
+        match self {
+            ModelConfig::CifarResnet(c) => Some(c.residual),
+            ModelConfig::ImagenetResnet(c) => Some(c.residual),
+            _ => None,
+        }
+    }
+
+    /// The family's own checks; Err names the key under `model.`.
+    pub fn validate(&self) -> Result<(), String> {
+        match self {
+            ModelConfig::CifarResnet(c) => c.validate(),
+            ModelConfig::ImagenetResnet(c) => c.validate(),
+            ModelConfig::CudaConvnet(c) => c.validate(),
+            ModelConfig::Vgg(v) => v.validate(),
+        }
+    }
+}
 
 /// What the training loop needs of a network.
 pub trait Network: std::fmt::Debug + Send {
@@ -23,25 +96,10 @@ pub trait Network: std::fmt::Debug + Send {
 /// Builds the network a config describes, its variables under `vs`.
 pub fn build(vs: &nn::Path, cfg: &ModelConfig) -> crate::Result<Box<dyn Network>> {
     Ok(match cfg {
-        ModelConfig::CifarResnet {
-            depth,
-            residual,
-            shortcut,
-            block,
-            width,
-            classes,
-        } => Box::new(resnet::ResNet::new(
-            vs,
-            &resnet::ResNetSpec::cifar(*depth, *block, *residual, *shortcut, *width, *classes),
-        )),
-        ModelConfig::ImagenetResnet {
-            depth,
-            residual,
-            shortcut,
-            classes,
-        } => {
-            let spec = resnet::ResNetSpec::imagenet(*depth, *residual, *shortcut, *classes).ok_or_else(|| {
-                crate::Error::Config(format!("model.depth: ImageNet ResNets have 18, 34, 50, 101 or 152 layers; got {depth}"))
+        ModelConfig::CifarResnet(c) => Box::new(resnet::ResNet::new(vs, &c.spec())),
+        ModelConfig::ImagenetResnet(c) => {
+            let spec = c.spec().ok_or_else(|| {
+                crate::Error::Config(format!("model.{}", c.validate().err().unwrap_or_default()))
             })?;
             Box::new(resnet::ResNet::new(vs, &spec))
         }
@@ -72,18 +130,7 @@ pub fn build_fused(vs: &nn::Path, cfg: &ModelConfig, runs: i64) -> crate::Result
         return Err(crate::Error::Config(why));
     }
     match cfg {
-        ModelConfig::CifarResnet {
-            depth,
-            residual,
-            shortcut,
-            block,
-            width,
-            classes,
-        } => Ok(Box::new(resnet::ResNet::new(
-            vs,
-            &resnet::ResNetSpec::cifar(*depth, *block, *residual, *shortcut, *width, *classes)
-                .fused(runs),
-        ))),
+        ModelConfig::CifarResnet(c) => Ok(Box::new(resnet::ResNet::new(vs, &c.spec().fused(runs)))),
         _ => build(vs, cfg),
     }
 }

@@ -12,7 +12,7 @@
 use super::counter::{self, Conv};
 use super::layers::{batch_norm, he_normal, torch_linear};
 use super::Network;
-use crate::config::{BlockKind, ShortcutOption};
+use serde::{Deserialize, Serialize};
 use tch::nn::{self, ModuleT};
 use tch::Tensor;
 
@@ -254,6 +254,136 @@ pub struct ResNet {
     pub runs: i64,
 }
 
+/// He et al. 2015, Sec. 3.3 and Table 3: how a shortcut crosses a change of dimensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, Hash)]
+pub enum ShortcutOption {
+    /// Identity; where dimensions grow, stride-2 subsampling and zero-padded channels (no parameters).
+    #[default]
+    A,
+    /// Projection (1x1 conv + BN) only where dimensions grow, identity elsewhere.
+    B,
+    /// Projection on every shortcut.
+    C,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum BlockKind {
+    /// Two 3x3 convs (Fig. 5 left).
+    #[default]
+    Basic,
+    /// 1x1 reduce, 3x3, 1x1 expand x4 (Fig. 5 right).
+    Bottleneck,
+}
+
+impl BlockKind {
+    /// Weight layers per residual unit of three stages: 6n+2 (basic), 9n+2 (bottleneck).
+    fn layers_per_stage_unit(self) -> i64 {
+        match self {
+            BlockKind::Basic => 6,
+            BlockKind::Bottleneck => 9,
+        }
+    }
+}
+
+/// He et al. 2015, Sec. 4.2: the CIFAR-10 ResNets, 6n+2 layers on 32x32 inputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CifarResnetConfig {
+    pub depth: i64,
+    /// false: the "plain" counterpart, same stacks without shortcuts.
+    pub residual: bool,
+    #[serde(default)]
+    pub shortcut: ShortcutOption,
+    #[serde(default)]
+    pub block: BlockKind,
+    /// Filters of the first stage (16 in the paper); doubles per stage.
+    #[serde(default = "default_cifar_width")]
+    pub width: i64,
+    #[serde(default = "default_cifar_classes")]
+    pub classes: i64,
+}
+
+fn default_cifar_width() -> i64 {
+    16
+}
+fn default_cifar_classes() -> i64 {
+    10
+}
+
+impl CifarResnetConfig {
+    /// Err names the key.
+    pub fn validate(&self) -> Result<(), String> {
+        let per = self.block.layers_per_stage_unit();
+        if self.depth < per + 2 || (self.depth - 2) % per != 0 {
+            return Err(format!(
+                "depth: a CIFAR ResNet with {:?} blocks has {per}n+2 layers (20, 32, 44, 56, 110, 1202 for basic); got {}",
+                self.block, self.depth
+            ));
+        }
+        if self.width <= 0 {
+            return Err(format!("width: must be positive, got {}", self.width));
+        }
+        if self.classes < 2 {
+            return Err(format!("classes: at least 2, got {}", self.classes));
+        }
+        Ok(())
+    }
+
+    /// The builder's spec (for a config that `validate` accepts).
+    pub fn spec(&self) -> ResNetSpec {
+        ResNetSpec::cifar(
+            self.depth,
+            self.block,
+            self.residual,
+            self.shortcut,
+            self.width,
+            self.classes,
+        )
+    }
+}
+
+/// He et al. 2015, Table 1: ImageNet ResNet-18/34/50/101/152 (and plain).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImagenetResnetConfig {
+    pub depth: i64,
+    pub residual: bool,
+    /// Sec. 3.3: option B is the paper's default on ImageNet.
+    #[serde(default = "default_imagenet_shortcut")]
+    pub shortcut: ShortcutOption,
+    #[serde(default = "default_imagenet_classes")]
+    pub classes: i64,
+}
+
+fn default_imagenet_shortcut() -> ShortcutOption {
+    ShortcutOption::B
+}
+fn default_imagenet_classes() -> i64 {
+    1000
+}
+
+impl ImagenetResnetConfig {
+    /// Err names the key.
+    pub fn validate(&self) -> Result<(), String> {
+        self.spec().map(|_| ()).ok_or_else(|| {
+            format!(
+                "depth: ImageNet ResNets have 18, 34, 50, 101 or 152 layers; got {}",
+                self.depth
+            )
+        })?;
+        if self.classes < 2 {
+            return Err(format!("classes: at least 2, got {}", self.classes));
+        }
+        Ok(())
+    }
+
+    /// The builder's spec; None for a depth Table 1 does not have.
+    pub fn spec(&self) -> Option<ResNetSpec> {
+        ResNetSpec::imagenet(self.depth, self.residual, self.shortcut, self.classes)
+    }
+}
+
 /// What to build.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ResNetSpec {
@@ -280,11 +410,7 @@ impl ResNetSpec {
         width: i64,
         classes: i64,
     ) -> Self {
-        let per = match block {
-            BlockKind::Basic => 6,
-            BlockKind::Bottleneck => 9,
-        };
-        let n = (depth - 2) / per;
+        let n = (depth - 2) / block.layers_per_stage_unit();
         Self {
             shape: Shape::Cifar,
             blocks_per_stage: [n, n, n, 0],

@@ -8,9 +8,9 @@
 //! the new checkpoint complete. A checksum mismatch is reported, never trusted.
 use super::schedule::LrState;
 use crate::error::{Error, IoContext, Result};
-use crate::metrics::{write_bytes_atomic, MetricRow};
+use crate::io::{sha256_file, write_bytes_atomic};
+use crate::metrics::MetricRow;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use tch::Tensor;
 
@@ -53,21 +53,6 @@ pub fn recorded_layout(dir: &Path) -> Option<bool> {
         .channels_last
 }
 
-pub fn sha256_file(path: &Path) -> Result<String> {
-    use std::io::Read;
-    let mut f = std::fs::File::open(path).at(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).at(path)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(crate::config::hex(&h.finalize()))
-}
-
 /// A `Write` into memory that libtorch's stream writer can own (it needs `'static`).
 #[derive(Clone, Default)]
 struct SharedBuf(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
@@ -100,7 +85,7 @@ pub fn save(dir: &Path, mut meta: CheckpointMeta, tensors: &[(String, Tensor)]) 
     write_bytes_atomic(&path, &bytes)?;
     meta.version = VERSION;
     meta.tensors_file = name.clone();
-    meta.tensors_sha256 = crate::config::hex(&Sha256::digest(&bytes));
+    meta.tensors_sha256 = crate::io::sha256_hex(&bytes);
     let json = serde_json::to_vec(&meta).map_err(|e| Error::Checkpoint {
         path: dir.join(META_FILE),
         msg: e.to_string(),

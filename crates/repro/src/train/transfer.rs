@@ -8,11 +8,14 @@ use tch::Tensor;
 
 pub const FINAL_WEIGHTS: &str = "final-weights.safetensors";
 
-/// Writes the model's variables to `<run_dir>/final-weights.safetensors`
-/// (temporary file, then rename: never half-written).
+/// Writes the model's variables to `<run_dir>/final-weights.safetensors`,
+/// atomically (never half-written).
 pub fn save_final(vs: &VarStore, run_dir: &Path) -> Result<PathBuf> {
     let path = run_dir.join(FINAL_WEIGHTS);
-    let tmp = run_dir.join(format!(".{FINAL_WEIGHTS}.tmp"));
+    let failed = |msg: String| Error::Checkpoint {
+        path: path.clone(),
+        msg: format!("cannot write final weights: {msg}"),
+    };
     // Contiguous copies: the flat SGD buffer and channels-last strides make views.
     let mut vars: Vec<(String, Tensor)> = vs
         .variables()
@@ -20,14 +23,10 @@ pub fn save_final(vs: &VarStore, run_dir: &Path) -> Result<PathBuf> {
         .map(|(k, v)| (k, v.contiguous()))
         .collect();
     vars.sort_by(|a, b| a.0.cmp(&b.0));
-    Tensor::write_safetensors(&vars, &tmp).map_err(|e| Error::Checkpoint {
-        path: tmp.clone(),
-        msg: format!("cannot write final weights: {e}"),
-    })?;
-    std::fs::rename(&tmp, &path).map_err(|e| Error::Checkpoint {
-        path: path.clone(),
-        msg: format!("cannot rename {}: {e}", tmp.display()),
-    })?;
+    // libtorch writes to a path: the temporary file's, renamed when complete.
+    let file = fileio::AtomicFile::new(&path).map_err(|e| failed(e.to_string()))?;
+    Tensor::write_safetensors(&vars, file.temp_path()).map_err(|e| failed(e.to_string()))?;
+    file.commit().map_err(|e| failed(e.to_string()))?;
     Ok(path)
 }
 
