@@ -1,6 +1,6 @@
 //! Krizhevsky et al. (2012), Sec. 4.1: translations + reflections and PCA colour
 //! augmentation, each on and off.
-use repro::experiment::{Experiment, Results};
+use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
 use repro::report::{arm_table, compare_lower, epoch_panel, Claim, Table};
 
@@ -11,12 +11,6 @@ const ARMS: [&str; 4] = ["none", "crop-flip", "pca", "crop-flip-pca"];
 impl Experiment for Augmentation {
     fn name(&self) -> &'static str {
         "alexnet-augmentation"
-    }
-    fn title(&self) -> &'static str {
-        "AlexNet Sec. 4.1: crops + flips and PCA colour augmentation on CIFAR-10"
-    }
-    fn paper(&self) -> &'static str {
-        "Krizhevsky, Sutskever, Hinton. ImageNet Classification with Deep Convolutional Neural Networks. NIPS 2012, Sec. 4.1."
     }
 
     fn figures(&self, res: &Results) -> Vec<(String, Figure)> {
@@ -87,5 +81,5 @@ impl Experiment for Augmentation {
 }
 
 fn main() -> std::process::ExitCode {
-    repro::experiment::main(Augmentation)
+    repro::driver::main(Augmentation, env!("CARGO_PKG_NAME"))
 }

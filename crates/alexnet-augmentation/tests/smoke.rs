@@ -15,7 +15,7 @@ fn smoke_run_writes_metrics_figure_and_report() {
     // principal components was reused and PCA silently did nothing).
     let losses = |run: &str| -> Vec<f64> {
         rows.iter()
-            .filter(|r| r.run_name == run && r.kind == "window")
+            .filter(|r| r.run_name == run && r.kind == repro::metrics::RowKind::Window)
             .map(|r| r.train_loss)
             .collect()
     };

@@ -1,5 +1,5 @@
 //! Krizhevsky et al. (2012), Sec. 7: removing a middle convolutional layer.
-use repro::experiment::{Experiment, Results};
+use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
 use repro::report::{arm_table, compare_lower, epoch_panel, Claim, Table};
 
@@ -8,12 +8,6 @@ struct Depth;
 impl Experiment for Depth {
     fn name(&self) -> &'static str {
         "alexnet-depth"
-    }
-    fn title(&self) -> &'static str {
-        "AlexNet Sec. 7: removing a middle convolutional layer, on CIFAR-10"
-    }
-    fn paper(&self) -> &'static str {
-        "Krizhevsky, Sutskever, Hinton. ImageNet Classification with Deep Convolutional Neural Networks. NIPS 2012, Sec. 7."
     }
 
     fn figures(&self, res: &Results) -> Vec<(String, Figure)> {
@@ -85,5 +79,5 @@ impl Experiment for Depth {
 }
 
 fn main() -> std::process::ExitCode {
-    repro::experiment::main(Depth)
+    repro::driver::main(Depth, env!("CARGO_PKG_NAME"))
 }

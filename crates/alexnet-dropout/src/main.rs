@@ -1,5 +1,5 @@
 //! Krizhevsky et al. (2012), Sec. 4.2: dropout on the hidden fully connected layers.
-use repro::experiment::{Experiment, Results};
+use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
 use repro::report::{arm_table, epoch_panel, pct_stats, Claim, Table, Verdict};
 
@@ -25,12 +25,6 @@ fn best_test(res: &Results, arm: &str) -> Option<f64> {
 impl Experiment for Dropout {
     fn name(&self) -> &'static str {
         "alexnet-dropout"
-    }
-    fn title(&self) -> &'static str {
-        "AlexNet Sec. 4.2: dropout in the hidden fully connected layers, on CIFAR-10"
-    }
-    fn paper(&self) -> &'static str {
-        "Krizhevsky, Sutskever, Hinton. ImageNet Classification with Deep Convolutional Neural Networks. NIPS 2012, Sec. 4.2."
     }
 
     fn figures(&self, res: &Results) -> Vec<(String, Figure)> {
@@ -128,5 +122,5 @@ impl Experiment for Dropout {
 }
 
 fn main() -> std::process::ExitCode {
-    repro::experiment::main(Dropout)
+    repro::driver::main(Dropout, env!("CARGO_PKG_NAME"))
 }

@@ -6,5 +6,9 @@ fn smoke_run_writes_metrics_figure_and_report() {
     let names: std::collections::BTreeSet<&str> =
         rows.iter().map(|r| r.run_name.as_str()).collect();
     assert_eq!(names.len(), 2, "both arms trained: {names:?}");
-    assert!(rows.iter().any(|r| r.kind == "epoch"), "per-epoch rows");
+    assert!(
+        rows.iter()
+            .any(|r| r.kind == repro::metrics::RowKind::Epoch),
+        "per-epoch rows"
+    );
 }

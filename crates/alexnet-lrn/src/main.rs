@@ -1,5 +1,5 @@
 //! Krizhevsky et al. (2012), Sec. 3.3: local response normalisation on/off.
-use repro::experiment::{Experiment, Results};
+use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
 use repro::report::{arm_table, compare_lower, epoch_panel, Claim, Table};
 
@@ -8,12 +8,6 @@ struct Lrn;
 impl Experiment for Lrn {
     fn name(&self) -> &'static str {
         "alexnet-lrn"
-    }
-    fn title(&self) -> &'static str {
-        "AlexNet Sec. 3.3: local response normalisation on CIFAR-10"
-    }
-    fn paper(&self) -> &'static str {
-        "Krizhevsky, Sutskever, Hinton. ImageNet Classification with Deep Convolutional Neural Networks. NIPS 2012, Sec. 3.3."
     }
 
     fn figures(&self, res: &Results) -> Vec<(String, Figure)> {
@@ -83,5 +77,5 @@ impl Experiment for Lrn {
 }
 
 fn main() -> std::process::ExitCode {
-    repro::experiment::main(Lrn)
+    repro::driver::main(Lrn, env!("CARGO_PKG_NAME"))
 }

@@ -3,5 +3,9 @@
 fn smoke_run_writes_metrics_figure_and_report() {
     let dir = repro::testing::smoke_run(env!("CARGO_BIN_EXE_alexnet-lrn"), &["lrn"]);
     let rows = repro::metrics::read_parquet(&dir.join("metrics.parquet")).expect("metrics");
-    assert!(rows.iter().any(|r| r.kind == "epoch"), "per-epoch rows");
+    assert!(
+        rows.iter()
+            .any(|r| r.kind == repro::metrics::RowKind::Epoch),
+        "per-epoch rows"
+    );
 }

@@ -1,5 +1,5 @@
 //! Krizhevsky et al. (2012), Sec. 3.4: overlapping (z=3, s=2) vs non-overlapping (z=s=2) pooling.
-use repro::experiment::{Experiment, Results};
+use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
 use repro::report::{arm_table, compare_lower, epoch_panel, Claim, Table};
 
@@ -8,12 +8,6 @@ struct Pooling;
 impl Experiment for Pooling {
     fn name(&self) -> &'static str {
         "alexnet-overlapping-pooling"
-    }
-    fn title(&self) -> &'static str {
-        "AlexNet Sec. 3.4: overlapping vs non-overlapping pooling on CIFAR-10"
-    }
-    fn paper(&self) -> &'static str {
-        "Krizhevsky, Sutskever, Hinton. ImageNet Classification with Deep Convolutional Neural Networks. NIPS 2012, Sec. 3.4."
     }
 
     fn figures(&self, res: &Results) -> Vec<(String, Figure)> {
@@ -67,5 +61,5 @@ impl Experiment for Pooling {
 }
 
 fn main() -> std::process::ExitCode {
-    repro::experiment::main(Pooling)
+    repro::driver::main(Pooling, env!("CARGO_PKG_NAME"))
 }

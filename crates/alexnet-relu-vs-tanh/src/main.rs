@@ -1,8 +1,10 @@
 //! Krizhevsky, Sutskever, Hinton (2012), Sec. 3.1 and Fig. 1: a four-layer
 //! convolutional net with ReLUs reaches 25% training error on CIFAR-10 six
 //! times faster than the same net with tanh units.
-use repro::experiment::{Experiment, Results};
+use repro::driver::{Experiment, Results};
 use repro::figures::{Figure, HLine, Panel, Series};
+use repro::models::layers::Activation;
+use repro::models::ModelConfig;
 use repro::report::{Claim, Table, Verdict};
 
 /// Fig. 1's threshold.
@@ -21,11 +23,22 @@ struct Speed {
 }
 
 impl ReluVsTanh {
-    fn speeds(res: &Results, activation: &str) -> Vec<Speed> {
+    /// The activation of a run's net, from its resolved config.
+    fn activation_of(res: &Results, run: &str) -> Option<Activation> {
+        match res.config_of(run)?.model {
+            ModelConfig::CudaConvnet(c) => Some(c.activation),
+            _ => None,
+        }
+    }
+
+    fn speeds(res: &Results, activation: Activation) -> Vec<Speed> {
         res.profile
             .runs
             .iter()
-            .filter(|r| r.starts_with(activation) && res.runs.epochs_by_name.contains_key(*r))
+            .filter(|r| {
+                res.runs.epochs_by_name.contains_key(*r)
+                    && Self::activation_of(res, r) == Some(activation)
+            })
             .map(|r| Speed {
                 run: r.clone(),
                 reached: res
@@ -47,7 +60,7 @@ impl ReluVsTanh {
     }
 
     /// The fastest run of an activation: fewest epochs to 25%, else lowest final error.
-    fn fastest(res: &Results, activation: &str) -> Option<Speed> {
+    fn fastest(res: &Results, activation: Activation) -> Option<Speed> {
         let mut v = Self::speeds(res, activation);
         v.sort_by(|a, b| match (a.reached, b.reached) {
             (Some(x), Some(y)) => x.1.cmp(&y.1),
@@ -75,12 +88,6 @@ impl Experiment for ReluVsTanh {
     fn name(&self) -> &'static str {
         "alexnet-relu-vs-tanh"
     }
-    fn title(&self) -> &'static str {
-        "AlexNet Fig. 1: ReLU vs tanh, epochs to 25% training error on CIFAR-10"
-    }
-    fn paper(&self) -> &'static str {
-        "Krizhevsky, Sutskever, Hinton. ImageNet Classification with Deep Convolutional Neural Networks. NIPS 2012, Sec. 3.1, Fig. 1."
-    }
 
     fn figures(&self, res: &Results) -> Vec<(String, Figure)> {
         let mut p = Panel::new(
@@ -89,13 +96,13 @@ impl Experiment for ReluVsTanh {
             "training error (%)",
         );
         let mut c = 0;
-        for act in ["relu", "tanh"] {
+        for act in [Activation::Relu, Activation::Tanh] {
             for s in Self::speeds(res, act) {
                 let best = Self::fastest(res, act)
                     .map(|b| b.run == s.run)
                     .unwrap_or(false);
                 let curve = res.runs.epoch_curve(&s.run, |r| Some(r.train_error));
-                let mut series = if act == "relu" {
+                let mut series = if act == Activation::Relu {
                     Series::new(&s.run, curve, c)
                 } else {
                     Series::train(&s.run, curve, c)
@@ -126,7 +133,7 @@ impl Experiment for ReluVsTanh {
 
     fn tables(&self, res: &Results) -> Vec<Table> {
         let mut rows = Vec::new();
-        for act in ["relu", "tanh"] {
+        for act in [Activation::Relu, Activation::Tanh] {
             for s in Self::speeds(res, act) {
                 rows.push(vec![
                     s.run.clone(),
@@ -149,7 +156,10 @@ impl Experiment for ReluVsTanh {
     }
 
     fn claims(&self, res: &Results) -> Vec<Claim> {
-        let (relu, tanh) = (Self::fastest(res, "relu"), Self::fastest(res, "tanh"));
+        let (relu, tanh) = (
+            Self::fastest(res, Activation::Relu),
+            Self::fastest(res, Activation::Tanh),
+        );
         let (measured, verdict) = match (relu, tanh) {
             (Some(r), Some(t)) => match (r.reached, t.reached) {
                 (Some((er, _)), Some((et, _))) => {
@@ -190,5 +200,5 @@ impl Experiment for ReluVsTanh {
 }
 
 fn main() -> std::process::ExitCode {
-    repro::experiment::main(ReluVsTanh)
+    repro::driver::main(ReluVsTanh, env!("CARGO_PKG_NAME"))
 }

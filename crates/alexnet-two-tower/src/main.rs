@@ -1,6 +1,6 @@
 //! Krizhevsky et al. (2012), Sec. 3.2: the two-GPU split as grouped convolutions
 //! against one tower of half the width.
-use repro::experiment::{Experiment, Results};
+use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
 use repro::models::parameter_count;
 use repro::report::{arm_table, compare_lower, epoch_panel, Claim, Table};
@@ -20,12 +20,6 @@ const PAIRS: [(&str, &str, &str); 2] = [
 impl Experiment for TwoTower {
     fn name(&self) -> &'static str {
         "alexnet-two-tower"
-    }
-    fn title(&self) -> &'static str {
-        "AlexNet Sec. 3.2: two towers (grouped convolutions) vs one tower of half width"
-    }
-    fn paper(&self) -> &'static str {
-        "Krizhevsky, Sutskever, Hinton. ImageNet Classification with Deep Convolutional Neural Networks. NIPS 2012, Sec. 3.2."
     }
 
     fn figures(&self, res: &Results) -> Vec<(String, Figure)> {
@@ -93,5 +87,5 @@ impl Experiment for TwoTower {
 }
 
 fn main() -> std::process::ExitCode {
-    repro::experiment::main(TwoTower)
+    repro::driver::main(TwoTower, env!("CARGO_PKG_NAME"))
 }

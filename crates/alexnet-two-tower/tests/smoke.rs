@@ -32,7 +32,13 @@ fn full_alexnet_trains_on_an_image_folder() {
     let rows = repro::metrics::read_parquet(&dir.join("metrics.parquet")).expect("metrics");
     for run in ["alexnet-s1", "alexnet-one-tower-s1"] {
         let r: Vec<_> = rows.iter().filter(|r| r.run_id == run).collect();
-        assert_eq!(r.iter().filter(|r| r.kind == "window").count(), 2, "{run}");
+        assert_eq!(
+            r.iter()
+                .filter(|r| r.kind == repro::metrics::RowKind::Window)
+                .count(),
+            2,
+            "{run}"
+        );
         assert!(r.iter().all(|r| r.train_loss.is_finite()), "{run}");
         assert!(r.iter().any(|r| r.test_error.is_some()), "{run}");
     }

@@ -1,4 +1,4 @@
-//! The GPU check for a borrowed GPU (issue 17): one binary, run by
+//! The GPU check for a borrowed GPU: one binary, run by
 //! `scripts/gpu-check` (here, `--dry-run`) or by the packaged `run.sh` on the GPU
 //! machine, that measures in this order and appends each result to one
 //! Markdown file as soon as it is measured (a timeout still leaves the earlier
@@ -25,8 +25,9 @@ use repro::bench::{self, Reference, ReferenceResult};
 use repro::config::{ExperimentFile, Precision};
 use repro::data::Dataset;
 use repro::gpu_probe;
+use repro::layout::Layout;
 use repro::models;
-use repro::train::{self, sgd::to_channels_last, TrainContext};
+use repro::train::{self, TrainContext};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -65,7 +66,7 @@ struct Args {
     dry_run: bool,
     /// The device under test: auto (CUDA when libtorch sees it), cpu, cuda or cuda:N.
     #[arg(long, default_value = "auto")]
-    device: String,
+    device: repro::driver::DeviceSpec,
     /// The Markdown file the results are appended to (replaced at the start).
     #[arg(long, default_value = "gpu-check.md")]
     out: PathBuf,
@@ -323,7 +324,7 @@ impl Check {
         &self,
         data: &'a Dataset,
         run_dir: &'a Path,
-        channels_last: bool,
+        layout: Layout,
     ) -> TrainContext<'a> {
         TrainContext {
             data,
@@ -334,7 +335,7 @@ impl Check {
             faithful: false,
             stop_at_checkpoint_after: None,
             progress: false,
-            channels_last,
+            layout,
         }
     }
 
@@ -437,12 +438,11 @@ impl Check {
         let net = models::build(&vs.root(), &cfg.model)?;
         let dir = self.scratch("smoke");
         // The device's default layout, as the driver takes for short runs.
-        let channels_last = !self.device.is_cuda();
         let out = train::train_run(
             &cfg,
             net.as_ref(),
             &vs,
-            &self.context(&data, &dir, channels_last),
+            &self.context(&data, &dir, Layout::device_default(self.device)),
         );
         let _ = std::fs::remove_dir_all(&dir);
         let out = out?;
@@ -467,13 +467,13 @@ impl Check {
         // Agreement: the same weights and batch on the CPU and on the device,
         // both against a float64 pass on the CPU. A dry run has no second
         // device: channels-last on the CPU stands in (other kernels, same maths).
-        train::precision::set_cuda_numerics(Precision::Fp32);
-        let (other, other_cl, what) = if self.device.is_cuda() {
-            (self.device, false, "CPU vs CUDA (NCHW both)")
+        repro::precision::set_cuda_numerics(Precision::Fp32);
+        let (other, other_layout, what) = if self.device.is_cuda() {
+            (self.device, Layout::Nchw, "CPU vs CUDA (NCHW both)")
         } else {
             (
                 Device::Cpu,
-                true,
+                Layout::ChannelsLast,
                 "CPU NCHW vs CPU channels-last (dry run: no CUDA)",
             )
         };
@@ -487,7 +487,7 @@ impl Check {
         let net_f64 = models::build(&vs_f64.root(), &cfg.model)?;
         vs_f64.copy(&vs_cpu)?;
         vs_f64.double();
-        // A dry run's float64 pass on 128 images takes most of a minute on 2 cores.
+        // A dry run's float64 pass on the CPU is slow: fewer images.
         let n = if self.dry { 32 } else { 128 }.min(data.train.len());
         let x = data
             .normalize(&data.train.images.narrow(0, 0, n), cfg.data.normalize)
@@ -496,11 +496,10 @@ impl Check {
         let pass_on = |net: &dyn models::Network,
                        vs: &VarStore,
                        device: Device,
-                       cl: bool,
+                       layout: Layout,
                        kind: Kind|
          -> [Tensor; 3] {
-            let x = x.to_device(device).to_kind(kind);
-            let x = if cl { to_channels_last(&x) } else { x };
+            let x = layout.apply(&x.to_device(device).to_kind(kind));
             let logits = net.forward_t(&x, true);
             let loss = logits.cross_entropy_for_logits(&y.to_device(device));
             let vars = vs.trainable_variables();
@@ -518,9 +517,21 @@ impl Check {
                 flat,
             ]
         };
-        let cpu = pass_on(net_cpu.as_ref(), &vs_cpu, Device::Cpu, false, Kind::Float);
-        let dev = pass_on(net_dev.as_ref(), &vs_dev, other, other_cl, Kind::Float);
-        let exact = pass_on(net_f64.as_ref(), &vs_f64, Device::Cpu, false, Kind::Double);
+        let cpu = pass_on(
+            net_cpu.as_ref(),
+            &vs_cpu,
+            Device::Cpu,
+            Layout::Nchw,
+            Kind::Float,
+        );
+        let dev = pass_on(net_dev.as_ref(), &vs_dev, other, other_layout, Kind::Float);
+        let exact = pass_on(
+            net_f64.as_ref(),
+            &vs_f64,
+            Device::Cpu,
+            Layout::Nchw,
+            Kind::Double,
+        );
         let mut table = format!(
             "Agreement, {what}: ResNet-20 (seed 1 initial weights), the first {n} training images, training-mode forward + backward (gradient of all {} parameters), strict fp32 (TF32 off). Relative L2 errors; each fp32 pass is also compared with a float64 pass on the CPU, and the device passes when its error against float64 is at most {AGREE_FACTOR}x the CPU fp32 pass's own, or at most {AGREE_FLOOR_FORWARD:.0e} (logits, loss) / {AGREE_FLOOR_GRADIENT:.0e} (gradient: through 19 batch norms at initialisation, two correct fp32 gradients differ by about 1e-3).\n\n| quantity | device vs CPU | CPU fp32 vs float64 | device vs float64 | tolerance | result |\n|---|---|---|---|---|---|\n",
             exact[2].size()[0]
@@ -595,7 +606,7 @@ impl Check {
         let file = bench::bench_file()?;
         let mut ref_torch = None;
         for precision in [Precision::Fp32, Precision::Tf32, Precision::Bf16Autocast] {
-            let plabel = train::precision::label(precision);
+            let plabel = repro::precision::label(precision);
             // Steps 4 and 5 need their time; this table shrinks first.
             if !self.dry && self.clock.left() < self.args.reserve_s + 120.0 {
                 self.report.line(&format!(
@@ -620,8 +631,8 @@ impl Check {
             for &m in models {
                 let cfg = bench::bench_config(&file, m, precision, batch)?;
                 self.memory.begin();
-                let nchw = bench::harness(&cfg, data, self.device, false, steps)?;
-                let cl = bench::harness(&cfg, data, self.device, true, steps)?;
+                let nchw = bench::harness(&cfg, data, self.device, Layout::Nchw, steps)?;
+                let cl = bench::harness(&cfg, data, self.device, Layout::ChannelsLast, steps)?;
                 let mem = self.memory.end(&format!("3. harness {m} {plabel}"));
                 if m == "resnet-20" && precision == Precision::Fp32 {
                     self.resnet20_rates = Some((nchw, cl));
@@ -632,7 +643,7 @@ impl Check {
                     .map(|p| format!("{:.1}%", 100.0 * tflops / p))
                     .unwrap_or_else(|| "(peak unknown)".into());
                 let recipe = if m.starts_with("resnet") {
-                    repro::experiment::human_time(RECIPE_ITERATIONS as f64 * 128.0 / best)
+                    repro::driver::human_time(RECIPE_ITERATIONS as f64 * 128.0 / best)
                 } else {
                     "-".into()
                 };
@@ -665,12 +676,16 @@ impl Check {
                     bench::bench_config(&bench::bench_file()?, "resnet-20", Precision::Fp32, 128)?;
                 let steps = if self.dry { 1 } else { 30 };
                 (
-                    bench::harness(&c, data, self.device, false, steps)?,
-                    bench::harness(&c, data, self.device, true, steps)?,
+                    bench::harness(&c, data, self.device, Layout::Nchw, steps)?,
+                    bench::harness(&c, data, self.device, Layout::ChannelsLast, steps)?,
                 )
             }
         };
-        let channels_last = cl > nchw;
+        let layout = if cl > nchw {
+            Layout::ChannelsLast
+        } else {
+            Layout::Nchw
+        };
         let rate = nchw.max(cl);
         let b = cfg.train.batch_size as f64;
         // Evaluations (10k test images every 1k iterations, a forward pass at
@@ -697,7 +712,7 @@ impl Check {
             cfg.train.momentum,
             cfg.train.weight_decay,
             data.label,
-            if channels_last { "channels-last" } else { "NCHW" },
+            layout.label(),
             rate,
             available,
             fit.max(0),
@@ -707,7 +722,7 @@ impl Check {
         if iterations < 1 {
             return self.report.line(&format!(
                 "\nSkipped: no time left. Projected full-recipe time at {rate:.0} img/s: {}.\n",
-                repro::experiment::human_time(projected)
+                repro::driver::human_time(projected)
             ));
         }
         // The schedule stays the paper's (drops at 32k/48k): a shortened run is
@@ -720,12 +735,7 @@ impl Check {
         let vs = VarStore::new(self.device);
         let net = models::build(&vs.root(), &cfg.model)?;
         let dir = self.scratch("recipe");
-        let out = train::train_run(
-            &cfg,
-            net.as_ref(),
-            &vs,
-            &self.context(data, &dir, channels_last),
-        );
+        let out = train::train_run(&cfg, net.as_ref(), &vs, &self.context(data, &dir, layout));
         let _ = std::fs::remove_dir_all(&dir);
         let out = out?;
         let secs = t0.elapsed().as_secs_f64();
@@ -752,7 +762,7 @@ impl Check {
         };
         self.report.line(&format!(
             "\n| iterations done | wall time | img/s (with evaluations) | projected full recipe | result | status | peak memory |\n|---|---|---|---|---|---|---|\n| {done} / {RECIPE_ITERATIONS} | {secs:.1} s | {measured:.0} | {} | {result} | {:?} | {mem} |\n",
-            repro::experiment::human_time(full),
+            repro::driver::human_time(full),
             out.status
         ))
     }
@@ -765,7 +775,7 @@ impl Check {
         ))?;
         let (steps, batch) = self.timing();
         // Fused training uses the device's default layout (NCHW on CUDA).
-        let channels_last = !self.device.is_cuda();
+        let layout = Layout::device_default(self.device);
         let file = bench::bench_file()?;
         // A dry run's CPU spends a minute on ResNet-56 at K = 10: ResNet-20 only.
         let models: &[&str] = if self.dry {
@@ -776,11 +786,11 @@ impl Check {
         self.report.line(&format!(
             "{}, fp32, batch {batch} per run, {steps} timed steps after {steps} warm-up, {} layout; fused img/s counts all K runs' images.\n\n| model | K | separate img/s | fused img/s (all K runs) | fused / separate | peak memory fused |\n|---|---|---|---|---|---|",
             models.join(", "),
-            if channels_last { "channels-last" } else { "NCHW" }
+            layout.label()
         ))?;
         for &m in models {
             let cfg = bench::bench_config(&file, m, Precision::Fp32, batch)?;
-            let sep = bench::harness(&cfg, data, self.device, channels_last, steps)?;
+            let sep = bench::harness(&cfg, data, self.device, layout, steps)?;
             for k in [2, 5, 10] {
                 if !self.dry && self.clock.left() < 5.0 {
                     self.report.line(&format!(
@@ -790,7 +800,7 @@ impl Check {
                     continue;
                 }
                 self.memory.begin();
-                let fused = bench::fused_harness(&cfg, k, data, self.device, channels_last, steps)?;
+                let fused = bench::fused_harness(&cfg, k, data, self.device, layout, steps)?;
                 let mem = self.memory.end(&format!("5. fused {m} K={k}"));
                 self.report.line(&format!(
                     "| {m} | {k} | {} | {} | {:.2}x | {mem} |",
@@ -844,7 +854,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     let device = if dry {
         Device::Cpu
     } else {
-        let d = repro::experiment::select_device(&args.device)?;
+        let d = repro::driver::select_device(args.device)?;
         if !d.is_cuda() {
             anyhow::bail!(
                 "no CUDA device for the check (libtorch sees {}): use --dry-run to run it on the CPU",
@@ -862,7 +872,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     } else {
         "n/a (nvidia-smi gave no samples)".to_string()
     };
-    let root = repro::experiment::repo_root();
+    let root = repro::driver::repo_root();
     let report = Report::create(&args.out)?;
     let mut check = Check {
         dry,

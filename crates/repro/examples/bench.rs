@@ -25,7 +25,8 @@ use clap::Parser;
 use repro::bench::{self, Reference};
 use repro::config::{ExperimentFile, Precision};
 use repro::data::Dataset;
-use repro::experiment::select_device;
+use repro::driver::select_device;
+use repro::layout::Layout;
 use repro::provenance::device_name;
 use std::path::{Path, PathBuf};
 use tch::Device;
@@ -35,7 +36,7 @@ use tch::Device;
 struct Args {
     /// auto, cpu, cuda or cuda:N.
     #[arg(long, default_value = "auto")]
-    device: String,
+    device: repro::driver::DeviceSpec,
     /// Timed steps per measurement (after as many warm-up steps); default 200 on CUDA, 30 on a CPU.
     #[arg(long)]
     steps: Option<i64>,
@@ -76,13 +77,13 @@ fn fused_bench(
     steps: i64,
     out_dir: &Path,
 ) -> anyhow::Result<()> {
-    let channels_last = !device.is_cuda();
+    let layout = Layout::device_default(device);
     let label = device_name(device);
     let mut md = format!(
         "# Fused multi-seed training vs separate runs\n\nDevice: {label}{}; batch 128 per run; {} threads; {steps} timed steps after warm-up; {} layout; command `cargo run --release -p repro --example bench -- --fused {runs} --models {}`.\n\n| model | K | separate img/s | fused img/s (all K runs) | ratio |\n|---|---|---|---|---|\n",
         isa_note(device),
         tch::get_num_threads(),
-        if channels_last { "channels-last" } else { "NCHW" },
+        layout.label(),
         models.join(",")
     );
     for m in models {
@@ -91,8 +92,8 @@ fn fused_bench(
             eprintln!("{m}: not fusable ({why}), skipped");
             continue;
         }
-        let sep = bench::harness(&cfg, data, device, channels_last, steps)?;
-        let fused = bench::fused_harness(&cfg, runs, data, device, channels_last, steps)?;
+        let sep = bench::harness(&cfg, data, device, layout, steps)?;
+        let fused = bench::fused_harness(&cfg, runs, data, device, layout, steps)?;
         let line = format!(
             "| {m} | {runs} | {sep:.0} | {fused:.0} | {:.2}x |\n",
             fused / sep
@@ -121,7 +122,7 @@ fn isa_note(device: Device) -> String {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let device = select_device(&args.device)?;
+    let device = select_device(args.device)?;
     if device.is_cuda() {
         // As experiments train on CUDA (experiment.rs), and as the reference does.
         tch::Cuda::cudnn_set_benchmark(true);
@@ -145,12 +146,12 @@ fn main() -> anyhow::Result<()> {
     } else {
         Precision::Fp32
     };
-    let switch = repro::train::precision::dir_suffix(precision);
+    let switch = repro::precision::dir_suffix(precision);
     // Rounds per model, each timing PyTorch and then the harness, the best of
     // each side kept: on a machine whose speed drifts (a shared VM), the two
     // sides are measured side by side rather than minutes apart.
     let rounds = args.rounds.max(1);
-    let root = repro::experiment::repo_root();
+    let root = repro::driver::repo_root();
     let out_dir = args
         .out
         .clone()
@@ -195,11 +196,27 @@ fn main() -> anyhow::Result<()> {
             let refs = reference.run(&[m], steps, steps.min(10), device, precision)?;
             p_nchw = p_nchw.max(bench::reference_rate(&refs, m, "nchw"));
             p_cl = p_cl.max(bench::reference_rate(&refs, m, "channels_last"));
-            h_nchw = h_nchw.max(bench::harness(&cfg, &data, device, false, steps)?);
-            h_cl = h_cl.max(bench::harness(&cfg, &data, device, true, steps)?);
+            h_nchw = h_nchw.max(bench::harness(&cfg, &data, device, Layout::Nchw, steps)?);
+            h_cl = h_cl.max(bench::harness(
+                &cfg,
+                &data,
+                device,
+                Layout::ChannelsLast,
+                steps,
+            )?);
         }
         let best = h_nchw.max(h_cl);
-        let pipe = bench::pipeline_seconds(&data, &cfg, device, h_cl > h_nchw, 20) / (128.0 / best);
+        let pipe = bench::pipeline_seconds(
+            &data,
+            &cfg,
+            device,
+            if h_cl > h_nchw {
+                Layout::ChannelsLast
+            } else {
+                Layout::Nchw
+            },
+            20,
+        ) / (128.0 / best);
         let tflops = 6.0 * bench::forward_macs(&cfg)? * best / 1e12;
         let of_peak = peak
             .map(|p| format!("{:.1}%", 100.0 * tflops / p))
@@ -244,7 +261,7 @@ fn main() -> anyhow::Result<()> {
         serde_json::to_string_pretty(
             &serde_json::json!({"device": label, "cpu_model": cpu.as_ref().map(|c| &c.0),
                 "cpu_isa": cpu.as_ref().map(|c| &c.1), "threads": threads, "steps": steps,
-                "rounds": rounds, "precision": repro::train::precision::label(precision),
+                "rounds": rounds, "precision": repro::precision::label(precision),
                 "results": json}),
         )?,
     )?;

@@ -10,8 +10,9 @@
 use crate::config::{ExperimentFile, Precision, RunConfig};
 use crate::data::{augment_data, Cifar10, Dataset};
 use crate::error::{Error, Result};
+use crate::layout::Layout;
 use crate::models;
-use crate::train::{self, sgd::to_channels_last, TrainContext};
+use crate::train::{self, TrainContext};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,6 +25,8 @@ use tch::{Device, Kind, Tensor};
 pub const CONFIG: &str = r#"
 [experiment]
 name = "bench"
+title = "Training throughput benchmark"
+paper = "He et al. 2015, Sec. 4.2 (the CIFAR recipe timed)"
 [defaults.data]
 normalize = "per-pixel-mean"
 augment = "pad4-crop-flip"
@@ -113,7 +116,7 @@ fn context<'a>(
     data: &'a Dataset,
     device: Device,
     run_dir: &'a Path,
-    channels_last: bool,
+    layout: Layout,
 ) -> TrainContext<'a> {
     TrainContext {
         data,
@@ -124,15 +127,15 @@ fn context<'a>(
         faithful: false,
         stop_at_checkpoint_after: None,
         progress: false,
-        channels_last,
+        layout,
     }
 }
 
 /// Images/s of the last logging window of `rows` (times `runs` for a fused group).
-fn last_window_rate(rows: &[crate::metrics::MetricRow], runs: i64) -> f64 {
+fn last_window_rate(rows: &[crate::metrics::MetricRow], seeds_fused: i64) -> f64 {
     rows.iter()
-        .rfind(|r| r.kind == "window")
-        .map(|r| r.images_per_sec * runs as f64)
+        .rfind(|r| r.kind == crate::metrics::RowKind::Window)
+        .map(|r| r.images_per_sec * seeds_fused as f64)
         .unwrap_or(f64::NAN)
 }
 
@@ -142,7 +145,7 @@ pub fn harness(
     cfg: &RunConfig,
     data: &Dataset,
     device: Device,
-    channels_last: bool,
+    layout: Layout,
     steps: i64,
 ) -> Result<f64> {
     let mut cfg = cfg.clone();
@@ -156,7 +159,7 @@ pub fn harness(
         &cfg,
         net.as_ref(),
         &vs,
-        &context(data, device, &dir, channels_last),
+        &context(data, device, &dir, layout),
     );
     let _ = std::fs::remove_dir_all(&dir);
     Ok(last_window_rate(&out?.rows, 1))
@@ -166,13 +169,13 @@ pub fn harness(
 /// run's rate times K) over the windows after the first (warm-up) one.
 pub fn fused_harness(
     cfg: &RunConfig,
-    runs: i64,
+    seeds_fused: i64,
     data: &Dataset,
     device: Device,
-    channels_last: bool,
+    layout: Layout,
     steps: i64,
 ) -> Result<f64> {
-    let cfgs: Vec<RunConfig> = (0..runs as u64)
+    let cfgs: Vec<RunConfig> = (0..seeds_fused as u64)
         .map(|seed| {
             let mut c = cfg.clone();
             c.seed = seed;
@@ -190,10 +193,12 @@ pub fn fused_harness(
         })
         .collect::<Result<_>>()?;
     let vs = VarStore::new(device);
-    let net = models::build_fused(&vs.root(), &cfg.model, runs)?;
+    let net = models::build_fused(&vs.root(), &cfg.model, seeds_fused)?;
     models::fuse::fuse_into(&vs, &parts.iter().collect::<Vec<_>>())?;
     let base = scratch_dir();
-    let dirs: Vec<PathBuf> = (0..runs).map(|r| base.join(format!("run{r}"))).collect();
+    let dirs: Vec<PathBuf> = (0..seeds_fused)
+        .map(|r| base.join(format!("run{r}")))
+        .collect();
     let group: Vec<train::GroupRun> = cfgs
         .iter()
         .zip(&dirs)
@@ -203,14 +208,14 @@ pub fn fused_harness(
         &group,
         net.as_ref(),
         &vs,
-        &context(data, device, &dirs[0], channels_last),
+        &context(data, device, &dirs[0], layout),
     );
     let _ = std::fs::remove_dir_all(&base);
     let out = out?;
     let first = out
         .first()
         .ok_or_else(|| Error::Other("fused training returned no run".into()))?;
-    Ok(last_window_rate(&first.rows, runs))
+    Ok(last_window_rate(&first.rows, seeds_fused))
 }
 
 /// Seconds per batch of the data pipeline alone (gather, normalise, augment, layout).
@@ -218,7 +223,7 @@ pub fn pipeline_seconds(
     data: &Dataset,
     cfg: &RunConfig,
     device: Device,
-    channels_last: bool,
+    layout: Layout,
     steps: usize,
 ) -> f64 {
     let n = data.train.len();
@@ -227,11 +232,7 @@ pub fn pipeline_seconds(
         let idx = Tensor::randint(n, [batch], (Kind::Int64, device));
         let x = data.normalize(&data.train.images.index_select(0, &idx), cfg.data.normalize);
         let x = augment_data(&x, &cfg.data);
-        let x = if channels_last {
-            to_channels_last(&x)
-        } else {
-            x
-        };
+        let x = layout.apply(&x);
         let _ = data.train.labels.index_select(0, &idx);
         x
     };
@@ -267,7 +268,7 @@ pub fn forward_macs(cfg: &RunConfig) -> Result<f64> {
 
 /// Dense peak TFLOP/s of the device for the precision, from its datasheet
 /// (H100/H200 SXM: 67 fp32, 495 TF32 tensor, 989 bf16 tensor); None when unknown.
-/// fp32 runs are strict fp32 (TF32 off, `train::precision::set_cuda_numerics`).
+/// fp32 runs are strict fp32 (TF32 off, `crate::precision::set_cuda_numerics`).
 pub fn datasheet_peak_tflops(label: &str, precision: Precision) -> Option<f64> {
     let hopper = ["H100", "H200"].iter().any(|g| label.contains(g));
     match (hopper, precision) {
@@ -329,7 +330,7 @@ impl Reference {
             .args(["--threads", &self.threads.to_string()])
             .args(["--batch", &self.batch.to_string()])
             .args(["--device", if device.is_cuda() { "cuda" } else { "cpu" }]);
-        if let Some(s) = train::precision::dir_suffix(precision) {
+        if let Some(s) = crate::precision::dir_suffix(precision) {
             cmd.arg(format!("--{s}"));
         }
         let out = cmd.output().map_err(|e| Error::Io {

@@ -276,189 +276,167 @@ impl RunConfig {
 
     /// Checks values a type cannot express. The message names the key.
     pub fn validate(&self) -> Result<()> {
-        let bad = |key: &str, msg: String| {
-            Err(Error::Config(format!("run `{}`: {key}: {msg}", self.name)))
-        };
-        let t = &self.train;
-        if t.batch_size <= 0 {
-            return bad(
-                "train.batch_size",
-                format!("must be positive, got {}", t.batch_size),
-            );
+        self.train
+            .check()
+            .and_then(|()| self.data.check())
+            .and_then(|()| self.model.validate().map_err(|m| format!("model.{m}")))
+            .and_then(|()| self.check_model_and_data())
+            .map_err(|m| Error::Config(format!("run `{}`: {m}", self.name)))
+    }
+
+    /// What the model and the data must agree on. Err: "key: message".
+    fn check_model_and_data(&self) -> std::result::Result<(), String> {
+        if !self.data.test_scales.is_empty() && !matches!(self.model, ModelConfig::Vgg(_)) {
+            return Err("data.test_scales: multi-scale testing needs a network that evaluates densely at any size (family = \"vgg\")".into());
         }
-        if t.iterations <= 0 {
-            return bad(
-                "train.iterations",
-                format!("must be positive, got {}", t.iterations),
-            );
-        }
-        if !(t.lr.is_finite() && t.lr > 0.0) {
-            return bad("train.lr", format!("must be positive, got {}", t.lr));
-        }
-        if !(0.0..1.0).contains(&t.momentum) {
-            return bad(
-                "train.momentum",
-                format!("must be in [0, 1), got {}", t.momentum),
-            );
-        }
-        if !(t.weight_decay.is_finite() && t.weight_decay >= 0.0) {
-            return bad(
-                "train.weight_decay",
-                format!("must be >= 0, got {}", t.weight_decay),
-            );
-        }
-        for (k, v) in [
-            ("train.log_every", t.log_every),
-            ("train.eval_every", t.eval_every),
-            ("train.checkpoint_every", t.checkpoint_every),
-        ] {
-            if v <= 0 {
-                return bad(k, format!("must be positive, got {v}"));
+        if let ModelConfig::Vgg(v) = &self.model {
+            if v.init_from.as_deref() == Some(self.name.as_str()) {
+                return Err("model.init_from: a run cannot initialise from itself".into());
+            }
+            let want = if self.data.dataset == DatasetKind::Cifar10 {
+                crate::models::vgg::VggShape::Cifar
+            } else {
+                crate::models::vgg::VggShape::Imagenet
+            };
+            if v.shape != want {
+                return Err(format!(
+                    "model.shape: {:?} does not fit the dataset {:?}",
+                    v.shape, self.data.dataset
+                ));
             }
         }
-        match &t.schedule {
-            Schedule::Step {
-                lr_drops_at,
-                factor,
-            } => {
-                if !(*factor > 0.0 && *factor <= 1.0) {
-                    return bad(
-                        "train.schedule.factor",
-                        format!("must be in (0, 1], got {factor}"),
-                    );
-                }
-                if lr_drops_at.windows(2).any(|w| w[0] >= w[1])
-                    || lr_drops_at.iter().any(|&i| i <= 0)
-                {
-                    return bad(
-                        "train.schedule.lr_drops_at",
-                        format!("must be positive and increasing, got {lr_drops_at:?}"),
-                    );
-                }
-            }
-            Schedule::Plateau {
-                factor, patience, ..
-            } => {
-                if !(*factor > 0.0 && *factor <= 1.0) {
-                    return bad(
-                        "train.schedule.factor",
-                        format!("must be in (0, 1], got {factor}"),
-                    );
-                }
-                if *patience == 0 {
-                    return bad("train.schedule.patience", "must be at least 1".into());
-                }
-            }
-            Schedule::Constant => {}
+        Ok(())
+    }
+}
+
+impl TrainConfig {
+    /// Err: "train.<key>: message".
+    fn check(&self) -> std::result::Result<(), String> {
+        let positive = [
+            ("batch_size", self.batch_size),
+            ("iterations", self.iterations),
+            ("log_every", self.log_every),
+            ("eval_every", self.eval_every),
+            ("checkpoint_every", self.checkpoint_every),
+        ];
+        if let Some((k, v)) = positive.iter().find(|(_, v)| *v <= 0) {
+            return Err(format!("train.{k}: must be positive, got {v}"));
         }
-        if let Some(x) = t.stop_at_train_error_below {
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(format!("train.lr: must be positive, got {}", self.lr));
+        }
+        if !(0.0..1.0).contains(&self.momentum) {
+            return Err(format!(
+                "train.momentum: must be in [0, 1), got {}",
+                self.momentum
+            ));
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return Err(format!(
+                "train.weight_decay: must be >= 0, got {}",
+                self.weight_decay
+            ));
+        }
+        self.schedule.check()?;
+        if let Some(x) = self.stop_at_train_error_below {
             if !(0.0..=1.0).contains(&x) {
-                return bad(
-                    "train.stop_at_train_error_below",
-                    format!("is a fraction in [0, 1], got {x}"),
-                );
+                return Err(format!(
+                    "train.stop_at_train_error_below: is a fraction in [0, 1], got {x}"
+                ));
             }
         }
-        if let Some(w) = &t.warmup {
+        if let Some(w) = &self.warmup {
             if !(w.lr.is_finite() && w.lr > 0.0) {
-                return bad("train.warmup.lr", format!("must be positive, got {}", w.lr));
+                return Err(format!("train.warmup.lr: must be positive, got {}", w.lr));
             }
             if !(0.0..=1.0).contains(&w.until_train_error_below) {
-                return bad(
-                    "train.warmup.until_train_error_below",
-                    format!("is a fraction in [0, 1], got {}", w.until_train_error_below),
-                );
+                return Err(format!(
+                    "train.warmup.until_train_error_below: is a fraction in [0, 1], got {}",
+                    w.until_train_error_below
+                ));
             }
         }
-        match (self.data.dataset, self.data.augment) {
-            (DatasetKind::ImagenetFolder, Augment::None | Augment::ScaleCropFlip) => {}
-            (DatasetKind::ImagenetFolder, a) => {
-                return bad(
-                    "data.augment",
-                    format!(
-                        "{a:?} is for CIFAR; image folders take \"scale-crop-flip\" or \"none\""
-                    ),
-                )
-            }
-            (DatasetKind::Cifar10, Augment::ScaleCropFlip) => {
-                return bad(
-                    "data.augment",
-                    "\"scale-crop-flip\" is for ImageNet image folders; CIFAR's analogue is \"rescale-crop-flip\"".into(),
-                )
-            }
-            _ => {}
+        Ok(())
+    }
+}
+
+impl Schedule {
+    /// Err: "train.schedule.<key>: message".
+    fn check(&self) -> std::result::Result<(), String> {
+        let factor = match self {
+            Schedule::Constant => return Ok(()),
+            Schedule::Step { factor, .. } | Schedule::Plateau { factor, .. } => *factor,
+        };
+        if !(factor > 0.0 && factor <= 1.0) {
+            return Err(format!(
+                "train.schedule.factor: must be in (0, 1], got {factor}"
+            ));
         }
-        let side = if self.data.dataset == DatasetKind::Cifar10 {
+        match self {
+            Schedule::Step { lr_drops_at, .. }
+                if lr_drops_at.windows(2).any(|w| w[0] >= w[1])
+                    || lr_drops_at.iter().any(|&i| i <= 0) =>
+            {
+                Err(format!(
+                    "train.schedule.lr_drops_at: must be positive and increasing, got {lr_drops_at:?}"
+                ))
+            }
+            Schedule::Plateau { patience: 0, .. } => {
+                Err("train.schedule.patience: must be at least 1".into())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl DataConfig {
+    /// The training crop's side: 32 (CIFAR-10) or 224 (image folders).
+    fn side(&self) -> i64 {
+        if self.dataset == DatasetKind::Cifar10 {
             32
         } else {
             224
-        };
-        if let Some([lo, hi]) = self.data.scale_range {
+        }
+    }
+
+    /// Err: "data.<key>: message".
+    fn check(&self) -> std::result::Result<(), String> {
+        match (self.dataset, self.augment) {
+            (DatasetKind::ImagenetFolder, Augment::None | Augment::ScaleCropFlip) => {}
+            (DatasetKind::ImagenetFolder, a) => {
+                return Err(format!(
+                    "data.augment: {a:?} is for CIFAR; image folders take \"scale-crop-flip\" or \"none\""
+                ))
+            }
+            (DatasetKind::Cifar10, Augment::ScaleCropFlip) => {
+                return Err("data.augment: \"scale-crop-flip\" is for ImageNet image folders; CIFAR's analogue is \"rescale-crop-flip\"".into())
+            }
+            _ => {}
+        }
+        let side = self.side();
+        if let Some([lo, hi]) = self.scale_range {
             if !(side <= lo && lo <= hi) {
-                return bad(
-                    "data.scale_range",
-                    format!("needs {side} <= S_min <= S_max (the crop is {side}x{side}), got [{lo}, {hi}]"),
-                );
+                return Err(format!(
+                    "data.scale_range: needs {side} <= S_min <= S_max (the crop is {side}x{side}), got [{lo}, {hi}]"
+                ));
             }
         }
-        if self.data.augment == Augment::RescaleCropFlip && self.data.scale_range.is_none() {
-            return bad(
-                "data.scale_range",
-                "\"rescale-crop-flip\" needs data.scale_range = [S_min, S_max]".into(),
+        if self.augment == Augment::RescaleCropFlip && self.scale_range.is_none() {
+            return Err(
+                "data.scale_range: \"rescale-crop-flip\" needs data.scale_range = [S_min, S_max]"
+                    .into(),
             );
         }
-        if self.data.colour == Colour::Pca && self.data.dataset != DatasetKind::Cifar10 {
-            return bad(
-                "data.colour",
-                "PCA colour augmentation is implemented for CIFAR-10 (resident data) only".into(),
-            );
+        if self.colour == Colour::Pca && self.dataset != DatasetKind::Cifar10 {
+            return Err("data.colour: PCA colour augmentation is implemented for CIFAR-10 (resident data) only".into());
         }
-        if !self.data.test_scales.is_empty() {
-            if !matches!(self.model, ModelConfig::Vgg(_)) {
-                return bad(
-                    "data.test_scales",
-                    "multi-scale testing needs a network that evaluates densely at any size (family = \"vgg\")".into(),
-                );
-            }
-            if let Some(q) = self.data.test_scales.iter().find(|&&q| q < side) {
-                return bad(
-                    "data.test_scales",
-                    format!("scales must be at least the training size {side}, got {q}"),
-                );
-            }
+        if let Some(q) = self.test_scales.iter().find(|&&q| q < side) {
+            return Err(format!(
+                "data.test_scales: scales must be at least the training size {side}, got {q}"
+            ));
         }
-        if self.data.dataset == DatasetKind::Cifar10 && self.data.test_views == TestViews::TenCrop {
-            return bad(
-                "data.test_views",
-                "ten-crop needs larger images than CIFAR's 32x32".into(),
-            );
-        }
-        self.model
-            .validate()
-            .map_err(|m| Error::Config(format!("run `{}`: model.{m}", self.name)))?;
-        if let ModelConfig::Vgg(v) = &self.model {
-            {
-                if v.init_from.as_deref() == Some(self.name.as_str()) {
-                    return bad(
-                        "model.init_from",
-                        "a run cannot initialise from itself".into(),
-                    );
-                }
-                let want = if self.data.dataset == DatasetKind::Cifar10 {
-                    crate::models::vgg::VggShape::Cifar
-                } else {
-                    crate::models::vgg::VggShape::Imagenet
-                };
-                if v.shape != want {
-                    return bad(
-                        "model.shape",
-                        format!(
-                            "{:?} does not fit the dataset {:?}",
-                            v.shape, self.data.dataset
-                        ),
-                    );
-                }
-            }
+        if self.dataset == DatasetKind::Cifar10 && self.test_views == TestViews::TenCrop {
+            return Err("data.test_views: ten-crop needs larger images than CIFAR's 32x32".into());
         }
         Ok(())
     }
@@ -467,7 +445,12 @@ impl RunConfig {
 /// `experiments/<name>.toml`, parsed but not yet resolved.
 #[derive(Debug, Clone)]
 pub struct ExperimentFile {
+    /// `[experiment] name`: the experiment crate's name, and this file's stem.
     pub name: String,
+    /// `[experiment] title`: the report's title.
+    pub title: String,
+    /// `[experiment] paper`: citation and section.
+    pub paper: String,
     pub path: std::path::PathBuf,
     pub raw: toml::Table,
     /// Run names in file order.
@@ -486,6 +469,7 @@ pub struct ProfileHeader {
 }
 
 const TOP_KEYS: &[&str] = &["experiment", "defaults", "profiles", "runs"];
+const EXPERIMENT_KEYS: &[&str] = &["name", "title", "paper"];
 const PROFILE_KEYS: &[&str] = &[
     "description",
     "runs",
@@ -510,12 +494,14 @@ impl ExperimentFile {
             Error::Config(format!("{p}: malformed TOML: {}", one_line(text, &e)))
         })?;
         check_keys(&raw, TOP_KEYS, &format!("{p}"))?;
-        let name = raw
-            .get("experiment")
-            .and_then(|e| e.get("name"))
-            .and_then(|n| n.as_str())
-            .ok_or_else(|| Error::Config(format!("{p}: missing key `experiment.name`")))?
-            .to_string();
+        let experiment = table_at(&raw, "experiment", &format!("{p}"))?;
+        check_keys(experiment, EXPERIMENT_KEYS, &format!("{p}: [experiment]"))?;
+        let required = |key: &str| {
+            get_str(experiment, key).ok_or_else(|| {
+                Error::Config(format!("{p}: missing key `experiment.{key}` (a string)"))
+            })
+        };
+        let (name, title, paper) = (required("name")?, required("title")?, required("paper")?);
         let runs = table_at(&raw, "runs", &format!("{p}"))?;
         let mut run_names = Vec::new();
         for (run, v) in runs {
@@ -563,6 +549,8 @@ impl ExperimentFile {
         }
         Ok(Self {
             name,
+            title,
+            paper,
             path: path.to_path_buf(),
             raw,
             run_names,

@@ -6,15 +6,20 @@
 //! checkpoints) -> `metrics` (Parquet) -> `report` (paper vs measured, claims),
 //! with figures drawn by the `figures` crate and the shared command line in
 //! `experiment`. Configuration is data: `config` reads `experiments/<name>.toml`.
+#![warn(clippy::too_many_lines)]
+
 pub mod bench;
 pub mod config;
 pub mod data;
+pub mod driver;
 pub mod error;
-pub mod experiment;
+pub mod eval;
 pub mod gpu_probe;
 pub mod io;
+pub mod layout;
 pub mod metrics;
 pub mod models;
+pub mod precision;
 pub mod progress;
 pub mod provenance;
 pub mod report;

@@ -32,6 +32,32 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+/// What a metrics row summarises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RowKind {
+    /// One logging window: the training loss and error of its steps.
+    Window,
+    /// One whole epoch (the papers' curves are per epoch).
+    Epoch,
+}
+
+impl RowKind {
+    /// The `kind` column's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RowKind::Window => "window",
+            RowKind::Epoch => "epoch",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [RowKind::Window, RowKind::Epoch]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricRow {
     pub experiment: String,
@@ -44,7 +70,7 @@ pub struct MetricRow {
     pub model: String,
     pub depth: Option<i64>,
     pub knobs: String,
-    pub kind: String,
+    pub kind: RowKind,
     pub iteration: i64,
     pub epoch: f64,
     pub lr: f64,
@@ -94,7 +120,7 @@ pub fn to_frame(rows: &[MetricRow]) -> Result<DataFrame> {
             rows.iter().map(|r| r.depth).collect::<Vec<_>>(),
         ),
         col_str("knobs", rows, |r| &r.knobs),
-        col_str("kind", rows, |r| &r.kind),
+        col_str("kind", rows, |r| r.kind.as_str()),
         Column::new(
             "iteration".into(),
             rows.iter().map(|r| r.iteration).collect::<Vec<_>>(),
@@ -121,35 +147,62 @@ pub fn to_frame(rows: &[MetricRow]) -> Result<DataFrame> {
         .map_err(|e| Error::Metrics(format!("building the table: {e}")))
 }
 
-/// DataFrame -> rows; a missing column or wrong type is an error naming it.
-pub fn from_frame(df: &DataFrame, origin: &Path) -> Result<Vec<MetricRow>> {
-    let bad = |c: &str, e: PolarsError| Error::File {
-        path: origin.to_path_buf(),
-        msg: format!("column `{c}`: {e}"),
-    };
-    let s = |c: &str| -> Result<Vec<String>> {
-        let col = df.column(c).map_err(|e| bad(c, e))?;
-        let ca = col.str().map_err(|e| bad(c, e))?;
+/// Typed access to a metrics table's columns; a missing column or a wrong
+/// type is an error naming the file and the column.
+struct Columns<'a> {
+    df: &'a DataFrame,
+    origin: &'a Path,
+}
+
+impl Columns<'_> {
+    fn bad(&self, c: &str, msg: impl std::fmt::Display) -> Error {
+        Error::File {
+            path: self.origin.to_path_buf(),
+            msg: format!("column `{c}`: {msg}"),
+        }
+    }
+    fn column(&self, c: &str) -> Result<&Column> {
+        self.df.column(c).map_err(|e| self.bad(c, e))
+    }
+    fn str(&self, c: &str) -> Result<Vec<String>> {
+        let ca = self.column(c)?.str().map_err(|e| self.bad(c, e))?;
         Ok(ca
             .iter()
             .map(|v| v.unwrap_or_default().to_string())
             .collect())
-    };
-    let f = |c: &str| -> Result<Vec<Option<f64>>> {
-        let col = df.column(c).map_err(|e| bad(c, e))?;
-        let ca = col.f64().map_err(|e| bad(c, e))?;
+    }
+    fn f64(&self, c: &str) -> Result<Vec<Option<f64>>> {
+        let ca = self.column(c)?.f64().map_err(|e| self.bad(c, e))?;
         Ok(ca.iter().collect())
-    };
-    let i = |c: &str| -> Result<Vec<Option<i64>>> {
-        let col = df.column(c).map_err(|e| bad(c, e))?;
-        let ca = col.i64().map_err(|e| bad(c, e))?;
+    }
+    fn i64(&self, c: &str) -> Result<Vec<Option<i64>>> {
+        let ca = self.column(c)?.i64().map_err(|e| self.bad(c, e))?;
         Ok(ca.iter().collect())
-    };
-    let b = |c: &str| -> Result<Vec<bool>> {
-        let col = df.column(c).map_err(|e| bad(c, e))?;
-        let ca = col.bool().map_err(|e| bad(c, e))?;
+    }
+    fn bool(&self, c: &str) -> Result<Vec<bool>> {
+        let ca = self.column(c)?.bool().map_err(|e| self.bad(c, e))?;
         Ok(ca.iter().map(|v| v.unwrap_or(false)).collect())
-    };
+    }
+    fn kind(&self, c: &str) -> Result<Vec<RowKind>> {
+        self.str(c)?
+            .iter()
+            .map(|k| {
+                RowKind::parse(k)
+                    .ok_or_else(|| self.bad(c, format!("expected window or epoch, got `{k}`")))
+            })
+            .collect()
+    }
+}
+
+/// DataFrame -> rows; a missing column or wrong type is an error naming it.
+pub fn from_frame(df: &DataFrame, origin: &Path) -> Result<Vec<MetricRow>> {
+    let c = Columns { df, origin };
+    let (s, f, i, b) = (
+        |n: &str| c.str(n),
+        |n: &str| c.f64(n),
+        |n: &str| c.i64(n),
+        |n: &str| c.bool(n),
+    );
     let (experiment, profile, faithful) = (s("experiment")?, s("profile")?, b("faithful")?);
     let (run_id, run_name, config_hash) = (s("run_id")?, s("run_name")?, s("config_hash")?);
     let (seed, model, depth, knobs, kind) = (
@@ -157,7 +210,7 @@ pub fn from_frame(df: &DataFrame, origin: &Path) -> Result<Vec<MetricRow>> {
         s("model")?,
         i("depth")?,
         s("knobs")?,
-        s("kind")?,
+        c.kind("kind")?,
     );
     let (iteration, epoch, lr) = (i("iteration")?, f("epoch")?, f("lr")?);
     let (train_loss, train_error) = (f("train_loss")?, f("train_error")?);
@@ -183,7 +236,7 @@ pub fn from_frame(df: &DataFrame, origin: &Path) -> Result<Vec<MetricRow>> {
             model: model[k].clone(),
             depth: depth[k],
             knobs: knobs[k].clone(),
-            kind: kind[k].clone(),
+            kind: kind[k],
             iteration: iteration[k].unwrap_or(0),
             epoch: epoch[k].unwrap_or(nan),
             lr: lr[k].unwrap_or(nan),

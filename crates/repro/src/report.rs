@@ -2,7 +2,7 @@
 //! against the logged metrics as PASS/FAIL with its numbers.
 use crate::error::Result;
 use crate::io::write_bytes_atomic;
-use crate::metrics::MetricRow;
+use crate::metrics::{MetricRow, RowKind};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -105,7 +105,7 @@ pub struct Runs {
 
 type Grouped = BTreeMap<String, BTreeMap<i64, Vec<MetricRow>>>;
 
-fn group(rows: &[MetricRow], kind: &str) -> Grouped {
+fn group(rows: &[MetricRow], kind: RowKind) -> Grouped {
     let mut by_name: Grouped = BTreeMap::new();
     for r in rows.iter().filter(|r| r.kind == kind) {
         by_name
@@ -126,8 +126,8 @@ fn group(rows: &[MetricRow], kind: &str) -> Grouped {
 impl Runs {
     pub fn new(rows: &[MetricRow]) -> Self {
         Self {
-            by_name: group(rows, "window"),
-            epochs_by_name: group(rows, "epoch"),
+            by_name: group(rows, RowKind::Window),
+            epochs_by_name: group(rows, RowKind::Epoch),
         }
     }
 
@@ -296,6 +296,36 @@ pub fn write(
     runs: &[(String, String)],
 ) -> Result<()> {
     let mut s = String::new();
+    header_markdown(&mut s, header);
+    claims_markdown(&mut s, claims);
+    tables_markdown(&mut s, tables);
+    if !figures.is_empty() {
+        let _ = writeln!(s, "\n## Figures\n");
+        for f in figures {
+            let _ = writeln!(s, "![{f}]({f}.png)\n");
+        }
+    }
+    let _ = writeln!(s, "\n## Runs\n\n| run | status |\n|---|---|");
+    for (id, st) in runs {
+        let _ = writeln!(s, "| {id} | {st} |");
+    }
+    let _ = writeln!(
+        s,
+        "\nMetrics: `metrics.parquet` (schema in `crates/repro/src/metrics.rs`); per-run config, provenance and metrics under `runs/`.\nRegenerate figures and this report from the metrics alone with `--plot-only`."
+    );
+    write_bytes_atomic(&dir.join("report.md"), s.as_bytes())?;
+    let json = serde_json::json!({ "header": header, "claims": claims });
+    write_bytes_atomic(
+        &dir.join("claims.json"),
+        serde_json::to_string_pretty(&json)
+            .unwrap_or_default()
+            .as_bytes(),
+    )?;
+    Ok(())
+}
+
+/// The report's title, citation and the table of what the results are.
+fn header_markdown(s: &mut String, header: &Header) {
     let _ = writeln!(s, "# {}\n", header.title);
     let _ = writeln!(s, "{}\n", header.paper);
     let _ = writeln!(s, "| | |\n|---|---|");
@@ -325,6 +355,9 @@ pub fn write(
     let _ = writeln!(s, "| seeds | {:?} |", header.seeds);
     let _ = writeln!(s, "| commit | `{}` |", header.commit);
     let _ = writeln!(s, "| command | `{}` |\n", header.command);
+}
+
+fn claims_markdown(s: &mut String, claims: &[Claim]) {
     let _ = writeln!(s, "## Claims\n");
     let _ = writeln!(
         s,
@@ -341,6 +374,9 @@ pub fn write(
             c.verdict.label()
         );
     }
+}
+
+fn tables_markdown(s: &mut String, tables: &[Table]) {
     for t in tables {
         let _ = writeln!(s, "\n## {}\n", t.title);
         let _ = writeln!(s, "| {} |", t.header.join(" | "));
@@ -356,29 +392,6 @@ pub fn write(
             let _ = writeln!(s, "\n{}", t.note);
         }
     }
-    if !figures.is_empty() {
-        let _ = writeln!(s, "\n## Figures\n");
-        for f in figures {
-            let _ = writeln!(s, "![{f}]({f}.png)\n");
-        }
-    }
-    let _ = writeln!(s, "\n## Runs\n\n| run | status |\n|---|---|");
-    for (id, st) in runs {
-        let _ = writeln!(s, "| {id} | {st} |");
-    }
-    let _ = writeln!(
-        s,
-        "\nMetrics: `metrics.parquet` (schema in `crates/repro/src/metrics.rs`); per-run config, provenance and metrics under `runs/`.\nRegenerate figures and this report from the metrics alone with `--plot-only`."
-    );
-    write_bytes_atomic(&dir.join("report.md"), s.as_bytes())?;
-    let json = serde_json::json!({ "header": header, "claims": claims });
-    write_bytes_atomic(
-        &dir.join("claims.json"),
-        serde_json::to_string_pretty(&json)
-            .unwrap_or_default()
-            .as_bytes(),
-    )?;
-    Ok(())
 }
 
 fn esc(s: &str) -> String {

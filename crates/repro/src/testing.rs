@@ -1,8 +1,92 @@
-//! Test support: a small generated CIFAR-10 in the official binary layout, so
-//! that smoke runs of every experiment work on any machine (no download, no
-//! shared copy). Random pixels: it exercises the plumbing, not learning.
+//! Test support: the shared tiny experiment and training context, and a small
+//! generated CIFAR-10 in the official binary layout, so that smoke runs of
+//! every experiment work on any machine (no download, no shared copy). Random
+//! pixels: it exercises the plumbing, not learning.
+use crate::config::{ExperimentFile, Override, RunConfig};
+use crate::data::TrainData;
 use crate::error::{IoContext, Result};
+use crate::layout::Layout;
+use crate::train::TrainContext;
 use std::path::{Path, PathBuf};
+use tch::Device;
+
+/// The experiment file the training-core tests share: one run, `tiny`, a
+/// ResNet-8 of width 8 on ResNet's CIFAR recipe (pad-crop-flip, lr 0.05 with
+/// a drop, lr-inside momentum), 40 iterations of batch 16, rows every 5,
+/// evaluation every 20, checkpoints every 10. Tests change what they need
+/// with overrides (`tiny_run`).
+pub const TINY_EXPERIMENT: &str = r#"
+[experiment]
+name = "t"
+title = "test"
+paper = "test"
+[defaults.data]
+normalize = "per-pixel-mean"
+augment = "pad4-crop-flip"
+[defaults.train]
+batch_size = 16
+iterations = 40
+lr = 0.05
+schedule = { kind = "step", lr_drops_at = [25], factor = 0.1 }
+momentum = 0.9
+weight_decay = 1e-4
+velocity = "lr-inside"
+log_every = 5
+eval_every = 20
+checkpoint_every = 10
+[runs.tiny]
+model = { family = "cifar-resnet", depth = 8, residual = true, width = 8 }
+[profiles.paper]
+description = "test"
+runs = ["tiny"]
+seeds = [3]
+[profiles.quick]
+description = "test"
+runs = ["tiny"]
+seeds = [3]
+[profiles.smoke]
+description = "test"
+runs = ["tiny"]
+seeds = [3]
+"#;
+
+/// `TINY_EXPERIMENT` parsed.
+pub fn tiny_file() -> ExperimentFile {
+    ExperimentFile::parse(TINY_EXPERIMENT, Path::new("t.toml"))
+        .unwrap_or_else(|e| panic!("TINY_EXPERIMENT: {e}"))
+}
+
+/// The `tiny` run with `seed` and `--set`-style overrides (e.g. `"train.lr=0.1"`).
+pub fn tiny_run(seed: u64, overrides: &[&str]) -> RunConfig {
+    let o: Vec<Override> = overrides
+        .iter()
+        .map(|s| s.parse().unwrap_or_else(|e| panic!("override {s}: {e}")))
+        .collect();
+    tiny_file()
+        .resolve("paper", "tiny", seed, &o)
+        .unwrap_or_else(|e| panic!("tiny run: {e}"))
+}
+
+/// A CPU training context for tests: resumes from `dir`, no progress output,
+/// stops after the first checkpoint at or after `stop` when given.
+pub fn test_context<'a>(
+    data: &'a dyn TrainData,
+    dir: &'a Path,
+    layout: Layout,
+    stop: Option<i64>,
+) -> TrainContext<'a> {
+    TrainContext {
+        data,
+        device: Device::Cpu,
+        run_dir: dir,
+        resume: true,
+        device_label: "cpu".into(),
+        faithful: false,
+        stop_at_checkpoint_after: stop,
+        progress: false,
+        layout,
+    }
+}
 
 /// Writes `data_batch_1..5.bin` (`per_batch` records each) and `test_batch.bin`
 /// (`test` records) under `dir`; returns `dir`.

@@ -6,6 +6,8 @@ use std::path::Path;
 const FILE: &str = r#"
 [experiment]
 name = "t"
+title = "t"
+paper = "t"
 [defaults.data]
 normalize = "per-pixel-mean"
 augment = "pad4-crop-flip"

@@ -1,74 +1,38 @@
 //! Fused multi-seed training: K seeds of one configuration trained as one
 //! network (layers stacked along channels) give the K separate runs' results
 //! within float tolerance; fusing is exact; the K = 1 builder is unchanged.
-use repro::config::{ExperimentFile, Override, RunConfig};
+use repro::config::RunConfig;
 use repro::data::Dataset;
+use repro::layout::Layout;
 use repro::metrics::MetricRow;
 use repro::models::resnet::{ResNet, ResNetSpec};
 use repro::models::{self, fuse, Network};
 use repro::models::{BlockKind, ShortcutOption};
-use repro::testing::{rng_lock, synthetic};
+use repro::testing::{rng_lock, synthetic, test_context, tiny_run};
 use repro::train::{self, GroupRun, RunOutcome, RunStatus, TrainContext};
 use std::path::Path;
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
-const EXP: &str = r#"
-[experiment]
-name = "t"
-[defaults.data]
-normalize = "per-pixel-mean"
-augment = "pad4-crop-flip"
-[defaults.train]
-batch_size = 16
-iterations = 24
-lr = 0.05
-schedule = { kind = "step", lr_drops_at = [14], factor = 0.1 }
-momentum = 0.9
-weight_decay = 1e-4
-velocity = "lr-inside"
-log_every = 4
-eval_every = 12
-checkpoint_every = 8
-[runs.tiny]
-model = { family = "cifar-resnet", depth = 8, residual = true, width = 4 }
-[profiles.paper]
-description = "test"
-runs = ["tiny"]
-seeds = [3, 4]
-[profiles.quick]
-description = "test"
-runs = ["tiny"]
-seeds = [3]
-[profiles.smoke]
-description = "test"
-runs = ["tiny"]
-seeds = [3]
-"#;
-
 const SEEDS: [u64; 2] = [3, 4];
 
+/// The shared tiny run, shorter: 24 iterations (a drop at 14), rows every 4,
+/// evaluation every 12, checkpoints every 8, width 4.
 fn config(seed: u64, overrides: &[&str]) -> RunConfig {
-    let f = ExperimentFile::parse(EXP, Path::new("t.toml")).expect("valid");
-    let o: Vec<Override> = overrides
-        .iter()
-        .map(|s| s.parse().expect("override"))
-        .collect();
-    f.resolve("paper", "tiny", seed, &o).expect("resolves")
+    let mut all = vec![
+        "train.iterations=24",
+        "train.schedule.lr_drops_at=[14]",
+        "train.log_every=4",
+        "train.eval_every=12",
+        "train.checkpoint_every=8",
+        "model.width=4",
+    ];
+    all.extend_from_slice(overrides);
+    tiny_run(seed, &all)
 }
 
 fn ctx<'a>(data: &'a Dataset, dir: &'a Path, stop: Option<i64>) -> TrainContext<'a> {
-    TrainContext {
-        data,
-        device: Device::Cpu,
-        run_dir: dir,
-        resume: true,
-        device_label: "cpu".into(),
-        faithful: false,
-        stop_at_checkpoint_after: stop,
-        progress: false,
-        channels_last: true,
-    }
+    test_context(data, dir, Layout::ChannelsLast, stop)
 }
 
 fn sorted_vars(vs: &VarStore) -> Vec<(String, Tensor)> {
@@ -142,7 +106,12 @@ fn assert_rows_close(
 ) {
     assert_eq!(fused.len(), sep.len(), "row counts");
     for (f, s) in fused.iter().zip(sep) {
-        let what = format!("{} {} at iteration {}", s.run_id, s.kind, s.iteration);
+        let what = format!(
+            "{} {} at iteration {}",
+            s.run_id,
+            s.kind.as_str(),
+            s.iteration
+        );
         assert_eq!(
             (
                 &f.run_id,
@@ -174,7 +143,7 @@ fn assert_rows_close(
             f.train_loss,
             s.train_loss
         );
-        let images = if f.kind == "epoch" {
+        let images = if f.kind == repro::metrics::RowKind::Epoch {
             128.0
         } else {
             window_images
@@ -242,7 +211,7 @@ fn assert_params_close(
     let vs = VarStore::new(Device::Cpu);
     let net = models::build(&vs.root(), &cfg.model).expect("model");
     let mut c = ctx(data, tmp.path(), None);
-    c.channels_last = false;
+    c.layout = Layout::Nchw;
     train::train_run(cfg, net.as_ref(), &vs, &c).expect("trains");
     let floor = max_param_diff(&sorted_vars(&vs), &cl);
     eprintln!(
@@ -493,7 +462,7 @@ fn k1_builder_is_unchanged() {
         &vs.root(),
         &ResNetSpec::cifar(8, BlockKind::Basic, true, ShortcutOption::B, 4, 10),
     );
-    assert_eq!(net.runs, 1);
+    assert_eq!(net.seeds_fused, 1);
     let vars = sorted_vars(&vs);
     assert_eq!(vars.len(), PINNED_K1.len());
     for ((name, t), (pn, shape, first, last)) in vars.iter().zip(PINNED_K1) {

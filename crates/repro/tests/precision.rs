@@ -4,8 +4,8 @@
 use repro::config::Precision;
 use repro::models;
 use repro::models::ModelConfig;
+use repro::precision::{autocast_enabled, forward, Autocast};
 use repro::testing::rng_lock;
-use repro::train::precision::{autocast_enabled, forward, Autocast};
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
@@ -84,7 +84,7 @@ fn bf16_forward_keeps_fp32_weights_and_gradients_and_stays_close_to_fp32() {
 
 #[test]
 fn fp32_runs_turn_cudas_default_tf32_off_and_tf32_runs_turn_it_on() {
-    use repro::train::precision::{cuda_conv_tf32, set_cuda_numerics};
+    use repro::precision::{cuda_conv_tf32, set_cuda_numerics};
     // libtorch's default lets cuDNN convolutions use TF32; the papers' fp32 does not.
     set_cuda_numerics(Precision::Fp32);
     assert!(!cuda_conv_tf32());

@@ -1,5 +1,6 @@
 //! Learning-rate schedules by iteration, and the flat SGD against the per-parameter one.
 use repro::config::{Schedule, TrainConfig, Velocity, Warmup};
+use repro::layout::Layout;
 use repro::testing::rng_lock;
 use repro::train::schedule::{learning_rate, observe_eval_error, observe_train_error, LrState};
 use repro::train::sgd::{PerParameterSgd, Sgd};
@@ -126,7 +127,7 @@ fn run(convention: Velocity, flat: bool) -> Vec<Tensor> {
     let y = Tensor::randint(3, [16], (Kind::Int64, Device::Cpu));
     let lrs = [0.1, 0.1, 0.1, 0.01, 0.01, 0.001];
     if flat {
-        let mut opt = Sgd::new(&vs, 0.9, 1e-2, convention, false);
+        let mut opt = Sgd::new(&vs, 0.9, 1e-2, convention, Layout::Nchw);
         for lr in lrs {
             let loss = net.forward(&x).cross_entropy_for_logits(&y);
             opt.step(&loss, lr);
@@ -172,7 +173,7 @@ fn velocity_conventions_differ_only_after_an_lr_change() {
         let net = model(&vs.root());
         let x = Tensor::randn([16, 6], (Kind::Float, Device::Cpu));
         let y = Tensor::randint(3, [16], (Kind::Int64, Device::Cpu));
-        let mut opt = Sgd::new(&vs, 0.9, 1e-2, conv, false);
+        let mut opt = Sgd::new(&vs, 0.9, 1e-2, conv, Layout::Nchw);
         for _ in 0..4 {
             let loss = net.forward(&x).cross_entropy_for_logits(&y);
             opt.step(&loss, 0.1);
@@ -206,7 +207,7 @@ fn flat_buffer_aliases_the_model_variables() {
     let net = model(&vs.root());
     let x = Tensor::randn([4, 6], (Kind::Float, Device::Cpu));
     let before = net.forward(&x);
-    let mut opt = Sgd::new(&vs, 0.0, 0.0, Velocity::LrInside, false);
+    let mut opt = Sgd::new(&vs, 0.0, 0.0, Velocity::LrInside, Layout::Nchw);
     assert!(
         (net.forward(&x) - &before).abs().max().double_value(&[]) < 1e-7,
         "values unchanged by flattening"
@@ -225,7 +226,7 @@ fn channels_last_flat_sgd_equals_per_parameter_sgd_on_a_resnet() {
     use repro::models::resnet::{ResNet, ResNetSpec};
     use repro::models::Network;
     use repro::models::{BlockKind, ShortcutOption};
-    let train = |channels_last: Option<bool>| {
+    let train = |layout: Option<Layout>| {
         tch::manual_seed(11);
         let vs = VarStore::new(Device::Cpu);
         let net = ResNet::new(
@@ -234,14 +235,10 @@ fn channels_last_flat_sgd_equals_per_parameter_sgd_on_a_resnet() {
         );
         let x = Tensor::randn([8, 3, 32, 32], (Kind::Float, Device::Cpu));
         let y = Tensor::randint(10, [8], (Kind::Int64, Device::Cpu));
-        match channels_last {
-            Some(cl) => {
-                let mut opt = Sgd::new(&vs, 0.9, 1e-4, Velocity::LrInside, cl);
-                let x = if cl {
-                    repro::train::sgd::to_channels_last(&x)
-                } else {
-                    x
-                };
+        match layout {
+            Some(layout) => {
+                let mut opt = Sgd::new(&vs, 0.9, 1e-4, Velocity::LrInside, layout);
+                let x = layout.apply(&x);
                 for lr in [0.1, 0.1, 0.01] {
                     let loss = net.forward_t(&x, true).cross_entropy_for_logits(&y);
                     opt.step(&loss, lr);
@@ -258,11 +255,11 @@ fn channels_last_flat_sgd_equals_per_parameter_sgd_on_a_resnet() {
         params(&vs)
     };
     let reference = train(None);
-    for cl in [false, true] {
-        let got = train(Some(cl));
+    for layout in [Layout::Nchw, Layout::ChannelsLast] {
+        let got = train(Some(layout));
         for (p, q) in got.iter().zip(&reference) {
             let d = (p - q).abs().max().double_value(&[]);
-            assert!(d < 1e-4, "channels_last={cl}: max difference {d}");
+            assert!(d < 1e-4, "{layout:?}: max difference {d}");
         }
     }
 }

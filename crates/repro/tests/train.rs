@@ -1,56 +1,19 @@
 //! The training core: device-side augmentation, bit-identical resume,
 //! divergence, atomic metrics files, Parquet readable by other tools.
-use repro::config::{Augment, Colour, DataConfig, ExperimentFile, Normalize, Override, RunConfig};
+use repro::config::{Augment, Colour, DataConfig, Normalize, RunConfig};
 use repro::data::{pad_crop_flip, Dataset};
 use repro::io::write_atomic;
+use repro::layout::Layout;
 use repro::metrics::{read_parquet, write_parquet};
 use repro::models;
-use repro::testing::{rng_lock, synthetic};
-use repro::train::{self, RunStatus, TrainContext};
+use repro::testing::{rng_lock, synthetic, test_context, tiny_run};
+use repro::train::{self, RunStatus};
 use std::path::Path;
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
-const EXP: &str = r#"
-[experiment]
-name = "t"
-[defaults.data]
-normalize = "per-pixel-mean"
-augment = "pad4-crop-flip"
-[defaults.train]
-batch_size = 16
-iterations = 40
-lr = 0.05
-schedule = { kind = "step", lr_drops_at = [25], factor = 0.1 }
-momentum = 0.9
-weight_decay = 1e-4
-velocity = "lr-inside"
-log_every = 5
-eval_every = 20
-checkpoint_every = 10
-[runs.tiny]
-model = { family = "cifar-resnet", depth = 8, residual = true, width = 8 }
-[profiles.paper]
-description = "test"
-runs = ["tiny"]
-seeds = [3]
-[profiles.quick]
-description = "test"
-runs = ["tiny"]
-seeds = [3]
-[profiles.smoke]
-description = "test"
-runs = ["tiny"]
-seeds = [3]
-"#;
-
 fn config(overrides: &[&str]) -> RunConfig {
-    let f = ExperimentFile::parse(EXP, Path::new("t.toml")).expect("valid");
-    let o: Vec<Override> = overrides
-        .iter()
-        .map(|s| s.parse().expect("override"))
-        .collect();
-    f.resolve("paper", "tiny", 3, &o).expect("resolves")
+    tiny_run(3, overrides)
 }
 
 fn train(
@@ -62,17 +25,7 @@ fn train(
     train::seed_init(cfg.seed);
     let vs = VarStore::new(Device::Cpu);
     let net = models::build(&vs.root(), &cfg.model).expect("model");
-    let ctx = TrainContext {
-        data,
-        device: Device::Cpu,
-        run_dir: dir,
-        resume: true,
-        device_label: "cpu".into(),
-        faithful: false,
-        stop_at_checkpoint_after: stop,
-        progress: false,
-        channels_last: true,
-    };
+    let ctx = test_context(data, dir, Layout::ChannelsLast, stop);
     let out = train::train_run(cfg, net.as_ref(), &vs, &ctx).expect("trains");
     let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
     vars.sort_by(|a, b| a.0.cmp(&b.0));
@@ -144,17 +97,7 @@ fn corrupted_checkpoint_is_an_error_naming_the_file() {
     train::seed_init(cfg.seed);
     let vs = VarStore::new(Device::Cpu);
     let net = models::build(&vs.root(), &cfg.model).expect("model");
-    let ctx = TrainContext {
-        data: &data,
-        device: Device::Cpu,
-        run_dir: dir.path(),
-        resume: true,
-        device_label: "cpu".into(),
-        faithful: false,
-        stop_at_checkpoint_after: None,
-        progress: false,
-        channels_last: false,
-    };
+    let ctx = test_context(&data, dir.path(), Layout::Nchw, None);
     let e = train::train_run(&cfg, net.as_ref(), &vs, &ctx)
         .unwrap_err()
         .to_string();

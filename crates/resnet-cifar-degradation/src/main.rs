@@ -6,7 +6,7 @@
 //! the `repro` crate; this file says only what is specific to the paper.
 use repro::config::RunConfig;
 use repro::data::Dataset;
-use repro::experiment::{Experiment, Results};
+use repro::driver::{Experiment, Results};
 use repro::figures::{Figure, Panel, Series};
 use repro::metrics::{read_f64_table, write_f64_table};
 use repro::models::Network;
@@ -61,12 +61,6 @@ impl Degradation {
 impl Experiment for Degradation {
     fn name(&self) -> &'static str {
         "resnet-cifar-degradation"
-    }
-    fn title(&self) -> &'static str {
-        "ResNet on CIFAR-10: plain vs residual, 20-1202 layers (Fig. 6, Table 6, Fig. 7)"
-    }
-    fn paper(&self) -> &'static str {
-        "He, Zhang, Ren, Sun. Deep Residual Learning for Image Recognition. CVPR 2016 (arXiv:1512.03385), Sec. 4.2."
     }
 
     fn after_run(
@@ -384,23 +378,11 @@ impl Experiment for Degradation {
     }
 }
 
-/// Parameters of the network as built here (millions), for any run of Table 6 or Fig. 6.
-fn repro_params(_res: &Results, run: &str) -> String {
-    let Some((kind, depth)) = run.split_once('-') else {
-        return "—".into();
-    };
-    let Ok(depth) = depth.parse::<i64>() else {
-        return "—".into();
-    };
-    let model = repro::models::ModelConfig::CifarResnet(repro::models::CifarResnetConfig {
-        depth,
-        residual: kind == "resnet",
-        shortcut: repro::models::ShortcutOption::A,
-        block: repro::models::BlockKind::Basic,
-        width: 16,
-        classes: 10,
-    });
-    repro::models::parameter_count(&model)
+/// Parameters of the network as built here (millions), for any run of Table 6
+/// or Fig. 6, from its resolved config.
+fn repro_params(res: &Results, run: &str) -> String {
+    res.config_of(run)
+        .and_then(|c| repro::models::parameter_count(&c.model))
         .map(|n| format!("{:.3}M", n as f64 / 1e6))
         .unwrap_or_else(|| "—".into())
 }
@@ -422,5 +404,5 @@ fn fraction_higher(a: &[(f64, f64)], b: &[(f64, f64)]) -> f64 {
 }
 
 fn main() -> std::process::ExitCode {
-    repro::experiment::main(Degradation)
+    repro::driver::main(Degradation, env!("CARGO_PKG_NAME"))
 }

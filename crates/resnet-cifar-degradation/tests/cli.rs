@@ -202,7 +202,10 @@ fn smoke_training_lowers_training_error_well_below_chance() {
     assert!(r.status.success(), "{}", stderr(&r));
     let rows = repro::metrics::read_parquet(&o.join("smoke/runs/resnet-20-s1/metrics.parquet"))
         .expect("metrics");
-    let windows: Vec<_> = rows.iter().filter(|r| r.kind == "window").collect();
+    let windows: Vec<_> = rows
+        .iter()
+        .filter(|r| r.kind == repro::metrics::RowKind::Window)
+        .collect();
     let tail: f64 = windows[windows.len() - 4..]
         .iter()
         .map(|r| r.train_error)
@@ -448,7 +451,7 @@ fn two_processes_on_one_results_directory_do_not_collide() {
         .expect("metrics");
     assert_eq!(
         rows.iter()
-            .rfind(|r| r.kind == "window")
+            .rfind(|r| r.kind == repro::metrics::RowKind::Window)
             .map(|r| r.iteration),
         Some(60)
     );
@@ -496,7 +499,7 @@ fn bf16_runs_are_labelled_and_kept_beside_the_fp32_results() {
     assert!(fp32_rows.iter().all(|r| r.precision == "fp32"));
     let losses = |rows: &[repro::metrics::MetricRow]| -> Vec<f64> {
         rows.iter()
-            .filter(|r| r.kind == "window")
+            .filter(|r| r.kind == repro::metrics::RowKind::Window)
             .map(|r| r.train_loss)
             .collect()
     };

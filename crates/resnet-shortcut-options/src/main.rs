@@ -1,8 +1,10 @@
 //! He et al. (2015), Sec. 3.3 and Table 3: shortcut options A/B/C on CIFAR-10,
 //! beside the paper's ImageNet ResNet-34 numbers.
-use repro::experiment::{Experiment, Results};
+use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
+use repro::models::ShortcutOption;
 use repro::report::{iteration_panel, pct, pct_stats, stats, Claim, Table, Verdict};
+use std::collections::BTreeMap;
 
 /// Table 3 (ImageNet, ResNet-34, 10-crop): (arm, top-1, top-5).
 const TABLE3: [(&str, f64, f64); 4] = [
@@ -15,35 +17,56 @@ const OPTIONS: [&str; 3] = ["A", "B", "C"];
 
 struct ShortcutOptions;
 
-impl ShortcutOptions {
-    /// Run names of ImageNet profiles start with "imagenet-".
-    fn prefix(res: &Results) -> &'static str {
-        if res.profile.runs.iter().all(|r| r.starts_with("imagenet-")) {
-            "imagenet-"
-        } else {
-            ""
+/// The profile's runs by depth and arm, read from their resolved configs
+/// (model depth, residual, shortcut option), never from their names.
+struct Arms {
+    /// Depth -> arm ("plain", "A", "B", "C") -> run name.
+    by_depth: BTreeMap<i64, BTreeMap<&'static str, String>>,
+}
+
+impl Arms {
+    fn of(res: &Results) -> Self {
+        let mut by_depth: BTreeMap<i64, BTreeMap<&'static str, String>> = BTreeMap::new();
+        for name in res.profile.runs.iter().filter(|r| res.runs.has(r)) {
+            let Some(cfg) = res.config_of(name) else {
+                continue;
+            };
+            let model = &cfg.model;
+            let (Some(depth), Some(residual)) = (model.depth(), model.residual()) else {
+                continue;
+            };
+            let arm = match (residual, model.shortcut()) {
+                (false, _) => "plain",
+                (true, Some(ShortcutOption::A)) => "A",
+                (true, Some(ShortcutOption::B)) => "B",
+                (true, Some(ShortcutOption::C)) => "C",
+                (true, None) => continue,
+            };
+            by_depth.entry(depth).or_default().insert(arm, name.clone());
         }
+        Self { by_depth }
     }
-    /// Depths of the profile that have at least one run with results.
-    fn depths(res: &Results) -> Vec<i64> {
-        let mut d: Vec<i64> = res
-            .profile
-            .runs
-            .iter()
-            .filter(|r| res.runs.has(r))
-            .filter_map(|r| r.split('-').find_map(|part| part.parse().ok()))
-            .collect();
-        d.sort();
-        d.dedup();
-        d
+
+    /// The run of `arm` at `depth`, or a placeholder name that has no results.
+    fn run(&self, depth: i64, arm: &str) -> String {
+        self.by_depth
+            .get(&depth)
+            .and_then(|a| a.get(arm))
+            .cloned()
+            .unwrap_or_else(|| format!("(no {arm} run at {depth} layers)"))
     }
+
+    fn depths(&self) -> Vec<i64> {
+        self.by_depth.keys().copied().collect()
+    }
+}
+
+impl ShortcutOptions {
     fn test(res: &Results, run: &str) -> Option<f64> {
         stats(&res.runs.final_test_errors(run)).map(|s| s.mean)
     }
     fn params(res: &Results, run: &str) -> String {
-        res.configs
-            .values()
-            .find(|c| c.name == run)
+        res.config_of(run)
             .and_then(|c| repro::models::parameter_count(&c.model))
             .map(|n| n.to_string())
             .unwrap_or_else(|| "—".into())
@@ -54,23 +77,16 @@ impl Experiment for ShortcutOptions {
     fn name(&self) -> &'static str {
         "resnet-shortcut-options"
     }
-    fn title(&self) -> &'static str {
-        "ResNet shortcut options A/B/C on CIFAR-10 (Sec. 3.3, Table 3)"
-    }
-    fn paper(&self) -> &'static str {
-        "He, Zhang, Ren, Sun. Deep Residual Learning for Image Recognition. CVPR 2016 (arXiv:1512.03385), Sec. 3.3, Table 3; He et al. 2016 (Identity Mappings), Table 1."
-    }
 
     fn figures(&self, res: &Results) -> Vec<(String, Figure)> {
-        let panels = Self::depths(res)
+        let arms = Arms::of(res);
+        let panels = arms
+            .depths()
             .into_iter()
             .map(|d| {
-                let names: Vec<String> = std::iter::once(format!("{}plain-{d}", Self::prefix(res)))
-                    .chain(
-                        OPTIONS
-                            .iter()
-                            .map(|o| format!("{}resnet-{d}-{o}", Self::prefix(res))),
-                    )
+                let names: Vec<String> = std::iter::once("plain")
+                    .chain(OPTIONS)
+                    .map(|arm| arms.run(d, arm))
                     .collect();
                 let names: Vec<&str> = names.iter().map(String::as_str).collect();
                 iteration_panel(&res.runs, &format!("{d} layers"), &names)
@@ -91,13 +107,10 @@ impl Experiment for ShortcutOptions {
 
     fn tables(&self, res: &Results) -> Vec<Table> {
         let mut rows = Vec::new();
-        for d in Self::depths(res) {
+        let arms = Arms::of(res);
+        for d in arms.depths() {
             for arm in std::iter::once("plain").chain(OPTIONS) {
-                let run = if arm == "plain" {
-                    format!("{}plain-{d}", Self::prefix(res))
-                } else {
-                    format!("{}resnet-{d}-{arm}", Self::prefix(res))
-                };
+                let run = arms.run(d, arm);
                 let s = stats(&res.runs.final_test_errors(&run));
                 let paper = TABLE3
                     .iter()
@@ -124,14 +137,12 @@ impl Experiment for ShortcutOptions {
         let mut measured = Vec::new();
         let (mut better, mut small, mut evaluated) = (true, true, false);
         let mut order = Vec::new();
-        for d in Self::depths(res) {
-            let plain = Self::test(res, &format!("{}plain-{d}", Self::prefix(res)));
+        let arms = Arms::of(res);
+        for d in arms.depths() {
+            let plain = Self::test(res, &arms.run(d, "plain"));
             let opts: Vec<(&str, f64)> = OPTIONS
                 .iter()
-                .filter_map(|o| {
-                    Self::test(res, &format!("{}resnet-{d}-{o}", Self::prefix(res)))
-                        .map(|e| (*o, e))
-                })
+                .filter_map(|o| Self::test(res, &arms.run(d, o)).map(|e| (*o, e)))
                 .collect();
             let (Some(p), 3) = (plain, opts.len()) else {
                 continue;
@@ -198,5 +209,5 @@ impl Experiment for ShortcutOptions {
 }
 
 fn main() -> std::process::ExitCode {
-    repro::experiment::main(ShortcutOptions)
+    repro::driver::main(ShortcutOptions, env!("CARGO_PKG_NAME"))
 }

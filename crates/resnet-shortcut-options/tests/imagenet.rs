@@ -24,7 +24,13 @@ fn imagenet_folder_smoke_run() {
     let rows = repro::metrics::read_parquet(&dir.join("metrics.parquet")).expect("metrics");
     for run in ["imagenet-plain-18-s1", "imagenet-resnet-18-A-s1"] {
         let r: Vec<_> = rows.iter().filter(|r| r.run_id == run).collect();
-        assert_eq!(r.iter().filter(|r| r.kind == "window").count(), 2, "{run}");
+        assert_eq!(
+            r.iter()
+                .filter(|r| r.kind == repro::metrics::RowKind::Window)
+                .count(),
+            2,
+            "{run}"
+        );
         let test = r
             .iter()
             .rev()

@@ -55,7 +55,7 @@ impl Sweep {
         }
         let out = match &sel.out {
             Some(o) => absolute(o)?,
-            None => repro::experiment::repo_root()
+            None => repro::driver::repo_root()
                 .join("results")
                 .join(&sel.experiment),
         };

@@ -2,8 +2,10 @@
 //! CIFAR-10: configurations A-E of one builder, trained with the paper's recipe.
 use repro::config::RunConfig;
 use repro::data::Dataset;
-use repro::experiment::{Experiment, Results};
+use repro::data::Split;
+use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
+use repro::layout::Layout;
 use repro::metrics::{read_f64_table, write_f64_table};
 use repro::models::Network;
 use repro::report::{
@@ -75,12 +77,6 @@ impl Experiment for VggDepth {
     fn name(&self) -> &'static str {
         "vgg-depth"
     }
-    fn title(&self) -> &'static str {
-        "VGG Table 3: depth (configurations A-E), scale jittering and multi-scale testing on CIFAR-10"
-    }
-    fn paper(&self) -> &'static str {
-        "Simonyan, Zisserman. Very Deep Convolutional Networks for Large-Scale Image Recognition. ICLR 2015 (arXiv 1409.1556, 2014), Tables 1, 3, 4."
-    }
 
     fn after_run(
         &self,
@@ -98,9 +94,9 @@ impl Experiment for VggDepth {
         for set in sets {
             let mut c = cfg.clone();
             c.data.test_scales = set.clone();
-            let (_, err) = repro::train::evaluate(net, data, &data.test, &c, 500, false);
+            let test = repro::eval::evaluate_split(net, data, Split::Test, &c, Layout::Nchw, 1)?;
             q_col.push(if set.len() == 1 { set[0] as f64 } else { 0.0 });
-            err_col.push(err);
+            err_col.push(test.first().map_or(f64::NAN, |t| t.error));
         }
         write_f64_table(
             &run_dir.join(MULTISCALE),
@@ -278,5 +274,5 @@ impl Experiment for VggDepth {
 }
 
 fn main() -> std::process::ExitCode {
-    repro::experiment::main(VggDepth)
+    repro::driver::main(VggDepth, env!("CARGO_PKG_NAME"))
 }

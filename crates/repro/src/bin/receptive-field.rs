@@ -35,7 +35,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     let path = if args.experiment.ends_with(".toml") {
         PathBuf::from(&args.experiment)
     } else {
-        repro::experiment::repo_root()
+        repro::driver::repo_root()
             .join("experiments")
             .join(format!("{}.toml", args.experiment))
     };

@@ -6,19 +6,18 @@
 //!
 //! Not included: AlexNet's PCA colour augmentation, which Sec. 3.4 also uses, and
 //! a prefetching thread (decoding runs between steps; on a GPU it is the bottleneck).
+use super::{EvalBatch, Split, TrainData};
 use crate::config::{RunConfig, TestViews};
 use crate::error::{Error, Result};
-use crate::models::Network;
-use crate::train::TrainData;
 use std::path::Path;
-use tch::{Device, Kind, Reduction, Tensor};
+use tch::{Device, Kind, Tensor};
 
 /// Sec. 3.4: 224x224 crops; the test images' shorter side is 256 for 10-crop testing.
 const CROP: u32 = 224;
 const TEST_RESIZE: u32 = 256;
 /// Images averaged for the per-pixel mean (an estimate; the paper does not say how many).
 const MEAN_IMAGES: usize = 10_000;
-/// Validation images per evaluation step.
+/// Validation images per evaluation batch (decoded on the host).
 const EVAL_CHUNK: usize = 25;
 
 pub struct ImageNetData {
@@ -74,59 +73,67 @@ impl ImageNetData {
 }
 
 impl ImageNetData {
+    /// Validation images to evaluate: all, or `data.test_subset` of them evenly
+    /// spaced over the (class-ordered) list, so every class counts.
+    fn eval_indices(&self, cfg: &RunConfig) -> Vec<usize> {
+        let n = self.folder.val.len();
+        let take = if cfg.data.test_subset > 0 {
+            cfg.data.test_subset.min(n)
+        } else {
+            n
+        };
+        (0..take).map(|i| i * n / take).collect()
+    }
+
     /// VGG Sec. 3.2/4.2 multi-scale dense evaluation: each validation image with
-    /// its shorter side resized to Q and its central Q x Q square evaluated densely
-    /// (the net averages its class score map), softmax averaged over the scales.
-    /// The square centre stands in for the paper's whole uncropped image, and the
-    /// mean RGB value (VGG Sec. 2.1's preprocessing) for the per-pixel mean,
-    /// which exists only at 224x224.
-    #[allow(clippy::type_complexity)]
-    fn evaluate_multiscale(
-        &self,
-        net: &dyn Network,
-        cfg: &RunConfig,
-        all: &[usize],
-    ) -> Result<(Option<(f64, f64)>, (f64, f64))> {
+    /// its shorter side resized to Q and its central Q x Q square, one input per
+    /// scale (the net averages its class score map). The square centre stands in
+    /// for the paper's whole uncropped image, and the mean RGB value (VGG Sec.
+    /// 2.1's preprocessing) for the per-pixel mean, which exists only at 224x224.
+    fn multiscale_batch(&self, chunk: &[usize], scales: &[i64]) -> Result<EvalBatch> {
         let rgb_mean = self.mean.mean_dim(&[1i64, 2][..], true, Kind::Float);
-        let (mut loss, mut err) = (0.0, 0.0);
-        for chunk in all.chunks(EVAL_CHUNK) {
-            let mut p: Option<Tensor> = None;
-            let mut labels = Vec::new();
-            for &q in &cfg.data.test_scales {
-                let (bytes, l) =
-                    imagefolder::center_crop_batch(&self.folder.val, chunk, q as u32, q as u32)
-                        .map_err(folder_err)?;
-                labels = l;
-                let x = Tensor::from_slice(&bytes)
-                    .view([chunk.len() as i64, 3, q, q])
-                    .to_device(self.device)
-                    .to_kind(Kind::Float)
-                    - &rgb_mean;
-                let pq = tch::no_grad(|| {
-                    crate::train::precision::forward(net, &x, false, cfg.train.precision)
-                        .softmax(-1, Kind::Float)
-                });
-                p = Some(match p {
-                    Some(acc) => acc + pq,
-                    None => pq,
-                });
-            }
-            let y = Self::labels(&labels, self.device);
-            let Some(p) = p else { break };
-            let p = p / cfg.data.test_scales.len() as f64;
-            let l = p
-                .clamp_min(1e-12)
-                .log()
-                .nll_loss_nd::<Tensor>(&y, None, Reduction::Sum, -100);
-            loss += l.double_value(&[]);
-            err += p
-                .argmax(-1, false)
-                .ne_tensor(&y)
-                .sum(Kind::Float)
-                .double_value(&[]);
+        let mut inputs = Vec::new();
+        let mut labels = Vec::new();
+        for &q in scales {
+            let (bytes, l) =
+                imagefolder::center_crop_batch(&self.folder.val, chunk, q as u32, q as u32)
+                    .map_err(folder_err)?;
+            labels = l;
+            let x = Tensor::from_slice(&bytes)
+                .view([chunk.len() as i64, 3, q, q])
+                .to_device(self.device)
+                .to_kind(Kind::Float)
+                - &rgb_mean;
+            inputs.push(x);
         }
-        let take = all.len().max(1) as f64;
-        Ok((None, (loss / take, err / take)))
+        Ok(EvalBatch {
+            inputs,
+            views: 1,
+            labels: Self::labels(&labels, self.device),
+        })
+    }
+
+    /// The ten-crop test or a single centre crop of each image.
+    fn crop_batch(&self, chunk: &[usize], views: TestViews) -> Result<EvalBatch> {
+        let (bytes, labels, views) = match views {
+            TestViews::TenCrop => {
+                let (b, l) =
+                    imagefolder::ten_crop_batch(&self.folder.val, chunk, TEST_RESIZE, CROP)
+                        .map_err(folder_err)?;
+                (b, l, 10)
+            }
+            TestViews::Single => {
+                let (b, l) =
+                    imagefolder::center_crop_batch(&self.folder.val, chunk, TEST_RESIZE, CROP)
+                        .map_err(folder_err)?;
+                (b, l, 1)
+            }
+        };
+        Ok(EvalBatch {
+            inputs: vec![self.to_input(bytes, chunk.len() * views)],
+            views: views as i64,
+            labels: Self::labels(&labels, self.device),
+        })
     }
 }
 
@@ -171,62 +178,27 @@ impl TrainData for ImageNetData {
             Self::labels(&labels, self.device),
         ))
     }
-    fn evaluate(
+    /// The folder's `val/` is the test split; no validation split is held out.
+    fn has_validation(&self) -> bool {
+        false
+    }
+    fn eval_batches(
         &self,
-        net: &dyn Network,
+        split: Split,
         cfg: &RunConfig,
-        channels_last: bool,
-    ) -> Result<(Option<(f64, f64)>, (f64, f64))> {
-        let n = self.folder.val.len();
-        let take = if cfg.data.test_subset > 0 {
-            cfg.data.test_subset.min(n)
-        } else {
-            n
-        };
-        // Evenly spaced over the (class-ordered) validation list, so every class counts.
-        let all: Vec<usize> = (0..take).map(|i| i * n / take).collect();
-        if !cfg.data.test_scales.is_empty() {
-            return self.evaluate_multiscale(net, cfg, &all);
+        f: &mut dyn FnMut(EvalBatch) -> Result<()>,
+    ) -> Result<()> {
+        if split == Split::Validation {
+            return Ok(());
         }
-        let (mut loss, mut err) = (0.0, 0.0);
-        for chunk in all.chunks(EVAL_CHUNK) {
-            let (bytes, labels, views) = match cfg.data.test_views {
-                TestViews::TenCrop => {
-                    let (b, l) =
-                        imagefolder::ten_crop_batch(&self.folder.val, chunk, TEST_RESIZE, CROP)
-                            .map_err(folder_err)?;
-                    (b, l, 10)
-                }
-                TestViews::Single => {
-                    let (b, l) =
-                        imagefolder::center_crop_batch(&self.folder.val, chunk, TEST_RESIZE, CROP)
-                            .map_err(folder_err)?;
-                    (b, l, 1)
-                }
-            };
-            let x = self.to_input(bytes, chunk.len() * views);
-            let x = if channels_last {
-                crate::train::sgd::to_channels_last(&x)
+        for chunk in self.eval_indices(cfg).chunks(EVAL_CHUNK) {
+            let batch = if cfg.data.test_scales.is_empty() {
+                self.crop_batch(chunk, cfg.data.test_views)?
             } else {
-                x
+                self.multiscale_batch(chunk, &cfg.data.test_scales)?
             };
-            let y = Self::labels(&labels, self.device);
-            let (l, e) = tch::no_grad(|| {
-                // Average the softmax over the views, as the 10-crop test does.
-                let p = crate::train::precision::forward(net, &x, false, cfg.train.precision)
-                    .softmax(-1, Kind::Float)
-                    .view([chunk.len() as i64, views as i64, -1])
-                    .mean_dim(1, false, Kind::Float);
-                let l =
-                    p.clamp_min(1e-12)
-                        .log()
-                        .nll_loss_nd::<Tensor>(&y, None, Reduction::Sum, -100);
-                let e = p.argmax(-1, false).ne_tensor(&y).sum(Kind::Float);
-                (l.double_value(&[]), e.double_value(&[]))
-            });
-            loss += l;
-            err += e;
+            f(batch)?;
         }
-        Ok((None, (loss / take as f64, err / take as f64)))
+        Ok(())
     }
 }

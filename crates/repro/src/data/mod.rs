@@ -4,14 +4,137 @@
 //! crate (no libtorch there). Here the raw uint8 images go to the device once;
 //! every training step then gathers, normalises and augments a whole batch with
 //! a handful of kernels: no per-image loop and no host round trip.
-use crate::config::{Augment, DataConfig, Normalize};
-use crate::error::Result;
+use crate::config::{Augment, Colour, DataConfig, Normalize, RunConfig};
+use crate::error::{Error, Result};
 use tch::{Device, Kind, Tensor};
 
 pub mod colour;
 pub mod imagenet;
 
 pub use cifar10::{Cifar10, Source, JPEG_COPY_LABEL};
+
+/// What training and evaluation need of a dataset: CIFAR-10 resident on the
+/// device (`Dataset`) or ImageNet decoded from an image folder per batch
+/// (`imagenet::ImageNetData`).
+pub trait TrainData {
+    /// "CIFAR-10", "CIFAR-10 (JPEG q75 copy)", "ImageNet image folder (...)".
+    fn label(&self) -> &str;
+    fn train_len(&self) -> i64;
+    /// Device on which the epoch permutation is indexed.
+    fn index_device(&self) -> Device;
+    /// Input (float NCHW, normalised and augmented, on the training device) and
+    /// labels of the training examples `idx`. The global generator has been seeded
+    /// from (run seed, iteration) before the call; `step_seed` is the same stream
+    /// for augmentation done on the host.
+    fn train_batch(
+        &self,
+        idx: &Tensor,
+        cfg: &RunConfig,
+        step_seed: u64,
+    ) -> Result<(Tensor, Tensor)>;
+    /// Whether a validation split is held out of the training set.
+    fn has_validation(&self) -> bool;
+    /// The images of `split` in batches, each with the views its test protocol
+    /// averages over (`cfg.data.test_views`, `cfg.data.test_scales`), passed to `f`.
+    fn eval_batches(
+        &self,
+        split: Split,
+        cfg: &RunConfig,
+        f: &mut dyn FnMut(EvalBatch) -> Result<()>,
+    ) -> Result<()>;
+}
+
+/// The splits evaluation reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    Validation,
+    Test,
+}
+
+/// A batch of test images as the network sees them, normalised, not augmented.
+pub struct EvalBatch {
+    /// One input per test scale (one for single-scale testing), each holding
+    /// `views` consecutive views of every image ([N * views, C, H, W]).
+    pub inputs: Vec<Tensor>,
+    /// Views per image: 1, or 10 for the ten-crop test.
+    pub views: i64,
+    /// [N] int64.
+    pub labels: Tensor,
+}
+
+/// Images per evaluation batch of resident data.
+const EVAL_BATCH: i64 = 500;
+
+impl TrainData for Dataset {
+    fn label(&self) -> &str {
+        &self.label
+    }
+    fn train_len(&self) -> i64 {
+        self.train.len()
+    }
+    fn index_device(&self) -> Device {
+        self.train.images.device()
+    }
+    fn train_batch(
+        &self,
+        idx: &Tensor,
+        cfg: &RunConfig,
+        _step_seed: u64,
+    ) -> Result<(Tensor, Tensor)> {
+        let y = self.train.labels.index_select(0, idx);
+        let x = self.normalize(&self.train.images.index_select(0, idx), cfg.data.normalize);
+        // Colour first: the offset is constant over an image, and pad-crop's zero
+        // border (the mean) stays the mean.
+        if cfg.data.colour == Colour::Pca && self.rgb_pca.is_none() {
+            return Err(Error::Config(format!(
+                "run `{}`: data.colour = \"pca\" but this dataset was prepared without the RGB principal components",
+                cfg.name
+            )));
+        }
+        let x = self.colour_augment(&x, &cfg.data);
+        Ok((augment_data(&x, &cfg.data), y))
+    }
+    fn has_validation(&self) -> bool {
+        self.validation.is_some()
+    }
+    fn eval_batches(
+        &self,
+        split: Split,
+        cfg: &RunConfig,
+        f: &mut dyn FnMut(EvalBatch) -> Result<()>,
+    ) -> Result<()> {
+        let split = match split {
+            Split::Test => &self.test,
+            Split::Validation => match &self.validation {
+                Some(v) => v,
+                None => return Ok(()),
+            },
+        };
+        let n = split.len();
+        let mut start = 0;
+        while start < n {
+            let len = EVAL_BATCH.min(n - start);
+            let x = self.normalize(&split.images.narrow(0, start, len), cfg.data.normalize);
+            // VGG Sec. 3.2/4.2: the test images resized to each scale Q.
+            let inputs = if cfg.data.test_scales.is_empty() {
+                vec![x]
+            } else {
+                cfg.data
+                    .test_scales
+                    .iter()
+                    .map(|&q| rescale(&x, q))
+                    .collect()
+            };
+            f(EvalBatch {
+                inputs,
+                views: 1,
+                labels: split.labels.narrow(0, start, len),
+            })?;
+            start += len;
+        }
+        Ok(())
+    }
+}
 
 /// One split on the device: images as uint8 NCHW, labels as int64.
 #[derive(Debug)]
@@ -74,7 +197,7 @@ impl Dataset {
         let n = full.len();
         let validation_n = cfg.validation as i64;
         if validation_n >= n {
-            return Err(crate::Error::Config(format!(
+            return Err(Error::Config(format!(
                 "data.validation = {validation_n} leaves no training images (the training split has {n})"
             )));
         }
@@ -110,8 +233,8 @@ impl Dataset {
         let channel_mean = f.mean_dim(&[0i64, 2, 3][..], true, Kind::Float);
         let channel_std = f.std_dim(&[0i64, 2, 3][..], false, true);
         let rgb_pca = match cfg.colour {
-            crate::config::Colour::Pca => Some(colour::RgbPca::from_images(&train.images)?),
-            crate::config::Colour::None => None,
+            Colour::Pca => Some(colour::RgbPca::from_images(&train.images)?),
+            Colour::None => None,
         };
         Ok(Self {
             rgb_pca,
@@ -137,7 +260,7 @@ impl Dataset {
             // the 0-255 scale the offset is P (alpha lambda_255) / 255. On the 0-255
             // scale itself the offsets would be ~1000 grey levels and wipe the images
             // out (seen: 90% training error).
-            (Some(pca), crate::config::Colour::Pca) => colour::pca_lighting(
+            (Some(pca), Colour::Pca) => colour::pca_lighting(
                 x,
                 pca,
                 PCA_ALPHA_STD,

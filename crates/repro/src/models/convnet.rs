@@ -413,6 +413,18 @@ impl ConvnetConfig {
 
     /// Err names the key.
     pub fn validate(&self) -> Result<(), String> {
+        self.check_lists()?;
+        self.check_values()?;
+        let maps = self.check_layers()?;
+        self.check_init()?;
+        if !self.local_filters.is_empty() && maps < 3 {
+            return Err("local_filters: maps too small for 3x3 locally-connected layers".into());
+        }
+        Ok(())
+    }
+
+    /// The per-layer lists: one entry per conv layer (or none).
+    fn check_lists(&self) -> Result<(), String> {
         let n = self.conv_filters.len();
         if n == 0 {
             return Err("conv_filters: at least one conv layer".into());
@@ -445,6 +457,12 @@ impl ConvnetConfig {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// Sizes, strides, paddings, rates.
+    fn check_values(&self) -> Result<(), String> {
+        let n = self.conv_filters.len();
         if self.pool_size <= 0 || self.pool_stride <= 0 {
             return Err(format!(
                 "pool_size/pool_stride: must be positive, got {}/{}",
@@ -485,6 +503,12 @@ impl ConvnetConfig {
         if self.groups < 1 {
             return Err(format!("groups: must be positive, got {}", self.groups));
         }
+        Ok(())
+    }
+
+    /// Each conv layer's groups, LRN towers, kernel and pooling fit its input;
+    /// returns the side of the last conv layer's output maps.
+    fn check_layers(&self) -> Result<i64, String> {
         let layers = self.conv_layers();
         // Per-layer groups come from `conv_groups` when given, else from `groups`.
         let groups_key = if self.layout.conv_groups.is_empty() {
@@ -533,28 +557,26 @@ impl ConvnetConfig {
             }
             s = l.out_size;
         }
+        Ok(s)
+    }
+
+    fn check_init(&self) -> Result<(), String> {
         let weight_layers = self.weight_layers();
         match self.init {
-            ConvnetInit::CudaConvnet if self.init_w.len() != weight_layers => {
-                return Err(format!(
-                    "init_w: one std per weight layer ({weight_layers}), got {}",
-                    self.init_w.len()
-                ));
-            }
+            ConvnetInit::CudaConvnet if self.init_w.len() != weight_layers => Err(format!(
+                "init_w: one std per weight layer ({weight_layers}), got {}",
+                self.init_w.len()
+            )),
             ConvnetInit::Alexnet
                 if !self.init_w.is_empty() && self.init_w.len() != weight_layers =>
             {
-                return Err(format!(
+                Err(format!(
                     "init_w: none (0.01 everywhere) or one std per weight layer ({weight_layers}), got {}",
                     self.init_w.len()
-                ));
+                ))
             }
-            _ => {}
+            _ => Ok(()),
         }
-        if !self.local_filters.is_empty() && s < 3 {
-            return Err("local_filters: maps too small for 3x3 locally-connected layers".into());
-        }
-        Ok(())
     }
 }
 
@@ -589,50 +611,56 @@ enum Role {
     OutputFc,
 }
 
+/// The initialisers (weight, bias) of weight layer number `layer` (0-based,
+/// in drawing order) with `role` and `fan_in`, as `cfg.init` says.
+fn layer_init(cfg: &ConvnetConfig, layer: usize, role: Role, fan_in: i64) -> (Init, Init) {
+    let std = cfg.init_w.get(layer).copied().unwrap_or(0.01);
+    let normal = Init::Randn {
+        mean: 0.0,
+        stdev: std,
+    };
+    match cfg.init {
+        ConvnetInit::CudaConvnet => (normal, Init::Const(0.0)),
+        ConvnetInit::Pytorch => {
+            let b = 1.0 / (fan_in as f64).sqrt();
+            (
+                Init::Uniform { lo: -b, up: b },
+                Init::Uniform { lo: -b, up: b },
+            )
+        }
+        ConvnetInit::Alexnet => {
+            // Sec. 5: biases 1 in conv2, conv4, conv5 and the hidden fc layers.
+            let one = matches!(role, Role::Conv(1 | 3 | 4) | Role::HiddenFc);
+            (normal, Init::Const(if one { 1.0 } else { 0.0 }))
+        }
+    }
+}
+
 impl Convnet {
+    /// Weight layers draw their weights in this order: convs, locals, fcs (the
+    /// order of the shipped configs' `init_w` and of their seeded weights).
     pub fn new(vs: &nn::Path, cfg: &ConvnetConfig) -> Self {
-        // Weight layers draw their weights in this order: convs, locals, fcs
-        // (the order of the shipped configs' `init_w` and of their seeded weights).
         let mut layer = 0usize;
-        let mut init = |role: Role, fan_in: i64| -> (Init, Init) {
-            let std = cfg.init_w.get(layer).copied().unwrap_or(0.01);
-            let r = match cfg.init {
-                ConvnetInit::CudaConvnet => (
-                    Init::Randn {
-                        mean: 0.0,
-                        stdev: std,
-                    },
-                    Init::Const(0.0),
-                ),
-                ConvnetInit::Pytorch => {
-                    let b = 1.0 / (fan_in as f64).sqrt();
-                    (
-                        Init::Uniform { lo: -b, up: b },
-                        Init::Uniform { lo: -b, up: b },
-                    )
-                }
-                ConvnetInit::Alexnet => {
-                    // Sec. 5: biases 1 in conv2, conv4, conv5 and the hidden fc layers.
-                    let one = matches!(role, Role::Conv(1 | 3 | 4) | Role::HiddenFc);
-                    (
-                        Init::Randn {
-                            mean: 0.0,
-                            stdev: std,
-                        },
-                        Init::Const(if one { 1.0 } else { 0.0 }),
-                    )
-                }
-            };
-            layer += 1;
-            r
-        };
+        let convs = Self::convs(vs, cfg, &mut layer);
         let layers = cfg.conv_layers();
+        let c = layers.last().map_or(3, |l| l.filters);
+        let s = layers.last().map_or(cfg.layout.input_size, |l| l.out_size);
+        let (locals, c) = Self::locals(vs, cfg, c, s, &mut layer);
+        let fcs = Self::fcs(vs, cfg, c * s * s, &mut layer);
+        Self {
+            cfg: cfg.clone(),
+            convs,
+            locals,
+            fcs,
+        }
+    }
+
+    fn convs(vs: &nn::Path, cfg: &ConvnetConfig, layer: &mut usize) -> Vec<Conv> {
         let mut convs = Vec::new();
-        for (i, l) in layers.iter().enumerate() {
-            let (w, b) = init(
-                Role::Conv(i),
-                l.in_channels / l.groups * l.kernel * l.kernel,
-            );
+        for (i, l) in cfg.conv_layers().iter().enumerate() {
+            let fan_in = l.in_channels / l.groups * l.kernel * l.kernel;
+            let (w, b) = layer_init(cfg, *layer, Role::Conv(i), fan_in);
+            *layer += 1;
             convs.push(Conv::with(
                 &(vs / format!("conv{}", i + 1)),
                 l.in_channels,
@@ -646,46 +674,45 @@ impl Convnet {
                 b,
             ));
         }
-        let mut c = layers.last().map_or(3, |l| l.filters);
-        let s = layers.last().map_or(cfg.layout.input_size, |l| l.out_size);
+        convs
+    }
+
+    /// The locally-connected layers on `c` maps of side `s`; returns them and their output maps.
+    fn locals(
+        vs: &nn::Path,
+        cfg: &ConvnetConfig,
+        mut c: i64,
+        s: i64,
+        layer: &mut usize,
+    ) -> (Vec<LocallyConnected>, i64) {
         let mut locals = Vec::new();
         for (i, &f) in cfg.local_filters.iter().enumerate() {
-            let (w, _) = init(Role::Local, c * 9);
-            locals.push(LocallyConnected::new(
-                &(vs / format!("local{}", i + 1)),
-                c,
-                f,
-                (s, s),
-                3,
-                1,
-                w,
-            ));
+            let (w, _) = layer_init(cfg, *layer, Role::Local, c * 9);
+            *layer += 1;
+            let path = vs / format!("local{}", i + 1);
+            locals.push(LocallyConnected::new(&path, c, f, (s, s), 3, 1, w));
             c = f;
         }
-        let mut fcs = Vec::new();
-        let mut d = c * s * s;
+        (locals, c)
+    }
+
+    /// The hidden fc layers and the `classes`-way output on `d` inputs.
+    fn fcs(vs: &nn::Path, cfg: &ConvnetConfig, mut d: i64, layer: &mut usize) -> Vec<Linear> {
         let hidden = cfg.fc_hidden.len();
-        for (i, &h) in cfg
-            .fc_hidden
-            .iter()
-            .chain(std::iter::once(&cfg.classes))
-            .enumerate()
-        {
+        let widths = cfg.fc_hidden.iter().chain(std::iter::once(&cfg.classes));
+        let mut fcs = Vec::new();
+        for (i, &h) in widths.enumerate() {
             let role = if i < hidden {
                 Role::HiddenFc
             } else {
                 Role::OutputFc
             };
-            let (w, b) = init(role, d);
+            let (w, b) = layer_init(cfg, *layer, role, d);
+            *layer += 1;
             fcs.push(Linear::with(&(vs / format!("fc{}", i + 1)), d, h, w, b));
             d = h;
         }
-        Self {
-            cfg: cfg.clone(),
-            convs,
-            locals,
-            fcs,
-        }
+        fcs
     }
 }
 

@@ -3,7 +3,7 @@
 //!
 //! The stacking rule (which the fused ResNet builder follows): the fused network
 //! has the same variable names as one run's network, and each fused variable is
-//! the K runs' variables concatenated along dim 0 (output channels of a conv,
+//! the K seeds_fused' variables concatenated along dim 0 (output channels of a conv,
 //! channels of a batch norm, rows of a classifier). 0-d variables, if any, are
 //! shared and must agree. Nothing here knows about layers: any builder that
 //! follows the rule can be fused.
@@ -15,11 +15,11 @@ fn mismatch(msg: String) -> Error {
     Error::Other(format!("fusing networks: {msg}"))
 }
 
-/// Copies the variables of `runs` (one VarStore per run, same architecture) into
+/// Copies the variables of `seeds_fused` (one VarStore per run, same architecture) into
 /// `fused`, run k's variables becoming the k-th slice along dim 0.
-pub fn fuse_into(fused: &VarStore, runs: &[&VarStore]) -> Result<()> {
-    let named: Vec<_> = runs.iter().map(|vs| vs.variables()).collect();
-    let k = runs.len() as i64;
+pub fn fuse_into(fused: &VarStore, seeds_fused: &[&VarStore]) -> Result<()> {
+    let named: Vec<_> = seeds_fused.iter().map(|vs| vs.variables()).collect();
+    let k = seeds_fused.len() as i64;
     for (name, mut var) in fused.variables() {
         let parts = named
             .iter()
@@ -37,7 +37,7 @@ pub fn fuse_into(fused: &VarStore, runs: &[&VarStore]) -> Result<()> {
         };
         if value.size() != var.size() {
             return Err(mismatch(format!(
-                "`{name}`: {k} runs stack to {:?}, the fused variable is {:?}",
+                "`{name}`: {k} seeds_fused stack to {:?}, the fused variable is {:?}",
                 value.size(),
                 var.size()
             )));
@@ -47,22 +47,22 @@ pub fn fuse_into(fused: &VarStore, runs: &[&VarStore]) -> Result<()> {
     Ok(())
 }
 
-/// Run `run`'s slice of a fused variable (`runs` runs stacked along dim 0).
-pub fn run_slice(t: &Tensor, runs: i64, run: i64) -> Tensor {
-    if t.dim() == 0 || runs == 1 {
+/// Run `run`'s slice of a fused variable (`seeds_fused` seeds_fused stacked along dim 0).
+pub fn run_slice(t: &Tensor, seeds_fused: i64, run: i64) -> Tensor {
+    if t.dim() == 0 || seeds_fused == 1 {
         return t.shallow_clone();
     }
-    let n = t.size()[0] / runs;
+    let n = t.size()[0] / seeds_fused;
     t.narrow(0, run * n, n)
 }
 
-/// The variables of run `run` out of `runs` fused in `fused`, sorted by name,
+/// The variables of run `run` out of `seeds_fused` fused in `fused`, sorted by name,
 /// as contiguous copies (the shapes of one run's network).
-pub fn defuse(fused: &VarStore, runs: i64, run: i64) -> Vec<(String, Tensor)> {
+pub fn defuse(fused: &VarStore, seeds_fused: i64, run: i64) -> Vec<(String, Tensor)> {
     let mut v: Vec<(String, Tensor)> = fused
         .variables()
         .into_iter()
-        .map(|(n, t)| (n, run_slice(&t.detach(), runs, run).copy()))
+        .map(|(n, t)| (n, run_slice(&t.detach(), seeds_fused, run).copy()))
         .collect();
     v.sort_by(|a, b| a.0.cmp(&b.0));
     v

@@ -123,14 +123,21 @@ pub fn fusion_unsupported(cfg: &ModelConfig) -> Option<String> {
     }
 }
 
-/// The network of `runs` seeds of `cfg` fused side by side (`models::fuse`).
+/// The network of `seeds_fused` seeds of `cfg` fused side by side (`models::fuse`).
 /// Its initial values are meaningless: fill it with `fuse::fuse_into`.
-pub fn build_fused(vs: &nn::Path, cfg: &ModelConfig, runs: i64) -> crate::Result<Box<dyn Network>> {
+pub fn build_fused(
+    vs: &nn::Path,
+    cfg: &ModelConfig,
+    seeds_fused: i64,
+) -> crate::Result<Box<dyn Network>> {
     if let Some(why) = fusion_unsupported(cfg) {
         return Err(crate::Error::Config(why));
     }
     match cfg {
-        ModelConfig::CifarResnet(c) => Ok(Box::new(resnet::ResNet::new(vs, &c.spec().fused(runs)))),
+        ModelConfig::CifarResnet(c) => Ok(Box::new(resnet::ResNet::new(
+            vs,
+            &c.spec().fused(seeds_fused),
+        ))),
         _ => build(vs, cfg),
     }
 }

@@ -2,13 +2,13 @@
 //! (Table 1) shapes, plain or residual, shortcut options A/B/C, basic or
 //! bottleneck blocks. Every ablation of the paper is a knob here.
 //!
-//! Fused seeds (`ResNetSpec::runs` = K > 1): K networks of the same shape as
+//! Fused seeds (`ResNetSpec::seeds_fused` = K > 1): K networks of the same shape as
 //! one, every layer stacked along the channel axis. Convolutions have K times
 //! the channels and K groups, batch norm K times the channels (per-channel
 //! statistics are per-run statistics), the classifier is K independent linear
-//! maps; the input is the K runs' batches stacked along channels ([N, 3K, H, W])
+//! maps; the input is the K seeds_fused' batches stacked along channels ([N, 3K, H, W])
 //! and the output is [N, K, classes]. Variables keep the names of the K = 1 net
-//! and are the K runs' variables concatenated along dim 0 (`models::fuse`).
+//! and are the K seeds_fused' variables concatenated along dim 0 (`models::fuse`).
 use super::counter::{self, Conv};
 use super::layers::{batch_norm, he_normal, torch_linear};
 use super::Network;
@@ -23,8 +23,8 @@ enum Shortcut {
     PadSubsample {
         stride: i64,
         extra: i64,
-        /// Fused runs: the padding goes at the end of each run's channel group.
-        runs: i64,
+        /// Fused seeds_fused: the padding goes at the end of each run's channel group.
+        seeds_fused: i64,
     },
     /// Options B/C: 1x1 conv (with stride) + BN.
     Projection {
@@ -41,7 +41,7 @@ impl Shortcut {
         in_c: i64,
         out_c: i64,
         stride: i64,
-        runs: i64,
+        seeds_fused: i64,
     ) -> Self {
         let grows = stride != 1 || in_c != out_c;
         match (option, grows) {
@@ -49,7 +49,7 @@ impl Shortcut {
             (ShortcutOption::A, true) => Shortcut::PadSubsample {
                 stride,
                 extra: out_c - in_c,
-                runs,
+                seeds_fused,
             },
             (ShortcutOption::B, true) | (ShortcutOption::C, _) => Shortcut::Projection {
                 conv: Box::new(grouped_conv(
@@ -59,9 +59,9 @@ impl Shortcut {
                     1,
                     stride,
                     0,
-                    runs,
+                    seeds_fused,
                 )),
-                bn: Box::new(batch_norm(&(vs / "bn"), runs * out_c)),
+                bn: Box::new(batch_norm(&(vs / "bn"), seeds_fused * out_c)),
             },
         }
     }
@@ -72,7 +72,7 @@ impl Shortcut {
             Shortcut::PadSubsample {
                 stride,
                 extra,
-                runs,
+                seeds_fused,
             } => {
                 let s = if *stride > 1 {
                     x.slice(2, 0, None, *stride).slice(3, 0, None, *stride)
@@ -80,16 +80,16 @@ impl Shortcut {
                     x.shallow_clone()
                 };
                 // Zero entries for the new channels (Sec. 3.3, option A).
-                if *runs == 1 {
+                if *seeds_fused == 1 {
                     s.constant_pad_nd([0, 0, 0, 0, 0, *extra])
                 } else {
                     // Per run: [N, K, C, H, W], pad C, back to [N, K (C + extra), H, W].
                     let [n, c, h, w] = s.size()[..] else {
                         unreachable!("ResNet activations are NCHW")
                     };
-                    s.reshape([n, *runs, c / runs, h, w])
+                    s.reshape([n, *seeds_fused, c / seeds_fused, h, w])
                         .constant_pad_nd([0, 0, 0, 0, 0, *extra])
-                        .reshape([n, c + runs * extra, h, w])
+                        .reshape([n, c + seeds_fused * extra, h, w])
                 }
             }
             Shortcut::Projection { conv, bn } => bn.forward_t(&conv.forward(x), train),
@@ -120,7 +120,7 @@ impl Block {
         stride: i64,
         residual: bool,
         option: ShortcutOption,
-        runs: i64,
+        seeds_fused: i64,
     ) -> Self {
         // (kernel, out channels, stride) per layer. Bottleneck: the stride sits on
         // the first 1x1 layer, as in the paper's Caffe models (3.8 GFLOPs for ResNet-50).
@@ -132,13 +132,13 @@ impl Block {
         let mut layers = Vec::new();
         let mut c = in_c;
         for (i, (k, o, s)) in spec.into_iter().enumerate() {
-            let conv = grouped_conv(&(vs / format!("conv{i}")), c, o, k, s, k / 2, runs);
-            let bn = batch_norm(&(vs / format!("bn{i}")), runs * o);
+            let conv = grouped_conv(&(vs / format!("conv{i}")), c, o, k, s, k / 2, seeds_fused);
+            let bn = batch_norm(&(vs / format!("bn{i}")), seeds_fused * o);
             layers.push((conv, bn));
             c = o;
         }
         let shortcut = if residual {
-            Shortcut::new(&(vs / "shortcut"), option, in_c, out_c, stride, runs)
+            Shortcut::new(&(vs / "shortcut"), option, in_c, out_c, stride, seeds_fused)
         } else {
             Shortcut::Identity
         };
@@ -189,20 +189,28 @@ pub enum Shape {
     Imagenet,
 }
 
-/// A conv of one run's geometry (`i` -> `o` channels), K runs side by side.
+/// A conv of one run's geometry (`i` -> `o` channels), K seeds_fused side by side.
 /// K = 1 is `Conv::new` itself (same variables, same init draws).
-fn grouped_conv(vs: &nn::Path, i: i64, o: i64, k: i64, stride: i64, pad: i64, runs: i64) -> Conv {
-    if runs == 1 {
+fn grouped_conv(
+    vs: &nn::Path,
+    i: i64,
+    o: i64,
+    k: i64,
+    stride: i64,
+    pad: i64,
+    seeds_fused: i64,
+) -> Conv {
+    if seeds_fused == 1 {
         Conv::new(vs, i, o, k, stride, pad)
     } else {
         Conv::with(
             vs,
-            runs * i,
-            runs * o,
+            seeds_fused * i,
+            seeds_fused * o,
             k,
             stride,
             pad,
-            runs,
+            seeds_fused,
             false,
             he_normal(),
             nn::Init::Const(0.0),
@@ -214,12 +222,12 @@ fn grouped_conv(vs: &nn::Path, i: i64, o: i64, k: i64, stride: i64, pad: i64, ru
 #[derive(Debug)]
 enum Classifier {
     Single(counter::Linear),
-    /// K runs: `weight` [K classes, C] and `bias` [K classes], the K runs'
+    /// K seeds_fused: `weight` [K classes, C] and `bias` [K classes], the K seeds_fused'
     /// `fc.weight`/`fc.bias` stacked; applied as a batched matmul on [K, N, C].
     Fused {
         weight: Tensor,
         bias: Tensor,
-        runs: i64,
+        seeds_fused: i64,
         classes: i64,
     },
 }
@@ -231,14 +239,14 @@ impl Classifier {
             Classifier::Fused {
                 weight,
                 bias,
-                runs,
+                seeds_fused,
                 classes,
             } => {
                 let n = x.size()[0];
                 // [N, K C] -> [K, N, C] x [K, C, classes] -> [N, K, classes].
-                let h = x.view([n, *runs, -1]).transpose(0, 1);
-                let w = weight.view([*runs, *classes, -1]).transpose(1, 2);
-                h.bmm(&w).transpose(0, 1) + bias.view([*runs, *classes])
+                let h = x.view([n, *seeds_fused, -1]).transpose(0, 1);
+                let w = weight.view([*seeds_fused, *classes, -1]).transpose(1, 2);
+                h.bmm(&w).transpose(0, 1) + bias.view([*seeds_fused, *classes])
             }
         }
     }
@@ -250,8 +258,8 @@ pub struct ResNet {
     stem: (Conv, nn::BatchNorm),
     stages: Vec<Vec<Block>>,
     fc: Classifier,
-    /// Fused runs (K); 1 for an ordinary network.
-    pub runs: i64,
+    /// Fused seeds_fused (K); 1 for an ordinary network.
+    pub seeds_fused: i64,
 }
 
 /// He et al. 2015, Sec. 3.3 and Table 3: how a shortcut crosses a change of dimensions.
@@ -397,7 +405,7 @@ pub struct ResNetSpec {
     pub width: i64,
     pub classes: i64,
     /// Runs trained side by side as one fused network (K); 1 for an ordinary one.
-    pub runs: i64,
+    pub seeds_fused: i64,
 }
 
 impl ResNetSpec {
@@ -420,13 +428,16 @@ impl ResNetSpec {
             shortcut,
             width,
             classes,
-            runs: 1,
+            seeds_fused: 1,
         }
     }
 
-    /// The same network for `runs` seeds fused side by side (see the module doc).
-    pub fn fused(self, runs: i64) -> Self {
-        Self { runs, ..self }
+    /// The same network for `seeds_fused` seeds fused side by side (see the module doc).
+    pub fn fused(self, seeds_fused: i64) -> Self {
+        Self {
+            seeds_fused,
+            ..self
+        }
     }
 
     /// Table 1's ImageNet architectures; None for other depths.
@@ -453,20 +464,20 @@ impl ResNetSpec {
             shortcut,
             width: 64,
             classes,
-            runs: 1,
+            seeds_fused: 1,
         })
     }
 }
 
 impl ResNet {
     pub fn new(vs: &nn::Path, spec: &ResNetSpec) -> Self {
-        let runs = spec.runs.max(1);
+        let seeds_fused = spec.seeds_fused.max(1);
         let stem_c = spec.width;
         let stem = match spec.shape {
-            Shape::Cifar => grouped_conv(&(vs / "stem"), 3, stem_c, 3, 1, 1, runs),
-            Shape::Imagenet => grouped_conv(&(vs / "stem"), 3, stem_c, 7, 2, 3, runs),
+            Shape::Cifar => grouped_conv(&(vs / "stem"), 3, stem_c, 3, 1, 1, seeds_fused),
+            Shape::Imagenet => grouped_conv(&(vs / "stem"), 3, stem_c, 7, 2, 3, seeds_fused),
         };
-        let stem_bn = batch_norm(&(vs / "stem_bn"), runs * stem_c);
+        let stem_bn = batch_norm(&(vs / "stem_bn"), seeds_fused * stem_c);
         let mut stages = Vec::new();
         let mut c = stem_c;
         for s in 0..spec.stages {
@@ -482,14 +493,14 @@ impl ResNet {
                     stride,
                     spec.residual,
                     spec.shortcut,
-                    runs,
+                    seeds_fused,
                 );
                 c = block.out_channels();
                 blocks.push(block);
             }
             stages.push(blocks);
         }
-        let fc = if runs == 1 {
+        let fc = if seeds_fused == 1 {
             Classifier::Single(counter::Linear::new(
                 &(vs / "fc"),
                 c,
@@ -500,13 +511,13 @@ impl ResNet {
             let fc = vs / "fc";
             // Bias before weight, as `nn::linear` creates them: the SGD's flat
             // buffer follows creation order, and a fused run's velocity is cut
-            // into separate runs' flat buffers by that order.
-            let bias = fc.var("bias", &[runs * spec.classes], nn::Init::Const(0.0));
-            let weight = fc.var("weight", &[runs * spec.classes, c], torch_linear(c));
+            // into separate seeds_fused' flat buffers by that order.
+            let bias = fc.var("bias", &[seeds_fused * spec.classes], nn::Init::Const(0.0));
+            let weight = fc.var("weight", &[seeds_fused * spec.classes, c], torch_linear(c));
             Classifier::Fused {
                 weight,
                 bias,
-                runs,
+                seeds_fused,
                 classes: spec.classes,
             }
         };
@@ -515,7 +526,7 @@ impl ResNet {
             stem: (stem, stem_bn),
             stages,
             fc,
-            runs,
+            seeds_fused,
         }
     }
 

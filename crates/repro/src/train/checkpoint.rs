@@ -41,7 +41,7 @@ pub struct CheckpointMeta {
 }
 
 /// The layout recorded in `dir`'s checkpoint, if it has one that says.
-pub fn recorded_layout(dir: &Path) -> Option<bool> {
+pub fn recorded_layout(dir: &Path) -> Option<crate::layout::Layout> {
     #[derive(Deserialize)]
     struct LayoutOnly {
         #[serde(default)]
@@ -51,6 +51,7 @@ pub fn recorded_layout(dir: &Path) -> Option<bool> {
     serde_json::from_slice::<LayoutOnly>(&bytes)
         .ok()?
         .channels_last
+        .map(crate::layout::Layout::from_channels_last)
 }
 
 /// A `Write` into memory that libtorch's stream writer can own (it needs `'static`).

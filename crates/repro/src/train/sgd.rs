@@ -5,6 +5,7 @@
 //! it) and gradients are gathered into one flat tensor, so an update is a handful
 //! of kernels for the whole model instead of several per parameter.
 use crate::config::Velocity;
+use crate::layout::Layout;
 use tch::nn::VarStore;
 use tch::{Kind, Tensor};
 
@@ -19,12 +20,12 @@ pub struct Sgd {
     pub convention: Velocity,
     /// Steps taken (checkpointed).
     pub steps: i64,
-    channels_last: bool,
+    layout: Layout,
 }
 
 /// A parameter (or its gradient) as a 1-d tensor in the flat buffer's order.
-fn flatten(t: &Tensor, channels_last: bool) -> Tensor {
-    if channels_last && t.dim() == 4 {
+fn flatten(t: &Tensor, layout: Layout) -> Tensor {
+    if layout.is_channels_last() && t.dim() == 4 {
         t.permute([0, 2, 3, 1]).reshape([-1])
     } else {
         t.reshape([-1])
@@ -33,15 +34,15 @@ fn flatten(t: &Tensor, channels_last: bool) -> Tensor {
 
 /// Per-parameter tensors of `shapes` viewing a flat buffer laid out as `Sgd`
 /// lays out its parameters (NHWC inside the buffer for 4-d ones with
-/// `channels_last`). The caller checks that `flat` has the right length.
-pub fn split_flat(flat: &Tensor, shapes: &[Vec<i64>], channels_last: bool) -> Vec<Tensor> {
+/// `Layout::ChannelsLast`). The caller checks that `flat` has the right length.
+pub fn split_flat(flat: &Tensor, shapes: &[Vec<i64>], layout: Layout) -> Vec<Tensor> {
     let mut off = 0;
     shapes
         .iter()
         .map(|size| {
             let n: i64 = size.iter().product();
-            let view = match (channels_last, size.as_slice()) {
-                (true, &[o, i, h, w]) => flat
+            let view = match (layout, size.as_slice()) {
+                (Layout::ChannelsLast, &[o, i, h, w]) => flat
                     .narrow(0, off, n)
                     .view([o, h, w, i])
                     .permute([0, 3, 1, 2]),
@@ -54,32 +55,27 @@ pub fn split_flat(flat: &Tensor, shapes: &[Vec<i64>], channels_last: bool) -> Ve
 }
 
 /// The inverse of `split_flat`: per-parameter tensors into one flat buffer.
-pub fn join_flat(parts: &[Tensor], channels_last: bool) -> Tensor {
-    let parts: Vec<Tensor> = parts.iter().map(|p| flatten(p, channels_last)).collect();
+pub fn join_flat(parts: &[Tensor], layout: Layout) -> Tensor {
+    let parts: Vec<Tensor> = parts.iter().map(|p| flatten(p, layout)).collect();
     Tensor::cat(&parts, 0)
-}
-
-/// The same values with NHWC strides (PyTorch's `channels_last` memory format).
-pub fn to_channels_last(x: &Tensor) -> Tensor {
-    x.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2])
 }
 
 impl Sgd {
     /// Moves every trainable variable of `vs` into one flat buffer (values unchanged).
-    /// With `channels_last`, 4-d weights are laid out NHWC inside the buffer (same
+    /// With `Layout::ChannelsLast`, 4-d weights are laid out NHWC inside the buffer (same
     /// values, same maths; oneDNN's convolutions are faster in that layout on CPUs).
     pub fn new(
         vs: &VarStore,
         momentum: f64,
         weight_decay: f64,
         convention: Velocity,
-        channels_last: bool,
+        layout: Layout,
     ) -> Self {
         let mut params = vs.trainable_variables();
         let flat = tch::no_grad(|| {
             let parts: Vec<Tensor> = params
                 .iter()
-                .map(|p| flatten(&p.detach(), channels_last))
+                .map(|p| flatten(&p.detach(), layout))
                 .collect();
             if parts.is_empty() {
                 Tensor::zeros([0], (Kind::Float, vs.device()))
@@ -88,10 +84,7 @@ impl Sgd {
             }
         });
         let shapes: Vec<Vec<i64>> = params.iter().map(|p| p.size()).collect();
-        for (p, view) in params
-            .iter_mut()
-            .zip(split_flat(&flat, &shapes, channels_last))
-        {
+        for (p, view) in params.iter_mut().zip(split_flat(&flat, &shapes, layout)) {
             // Re-points the variable (shared by the layers holding it) at the flat storage.
             p.set_data(&view);
         }
@@ -104,7 +97,7 @@ impl Sgd {
             weight_decay,
             convention,
             steps: 0,
-            channels_last,
+            layout,
         }
     }
 
@@ -113,10 +106,7 @@ impl Sgd {
     /// into `.grad`, so nothing needs zeroing.)
     pub fn flat_grad(&self, loss: &Tensor) -> Tensor {
         let grads = Tensor::run_backward(&[loss], &self.params, false, false);
-        let parts: Vec<Tensor> = grads
-            .iter()
-            .map(|g| flatten(g, self.channels_last))
-            .collect();
+        let parts: Vec<Tensor> = grads.iter().map(|g| flatten(g, self.layout)).collect();
         Tensor::cat(&parts, 0)
     }
 
@@ -177,15 +167,15 @@ impl Sgd {
         self.params.iter().map(|p| p.size()).collect()
     }
 
-    /// Whether 4-d parameters are laid out NHWC inside the flat buffers.
-    pub fn channels_last(&self) -> bool {
-        self.channels_last
+    /// How 4-d parameters are laid out inside the flat buffers.
+    pub fn layout(&self) -> Layout {
+        self.layout
     }
 
     /// The velocity of each parameter (views into the flat velocity), in the
     /// flat buffer's order: what fused training takes apart per run.
     pub fn velocity_views(&self) -> Vec<Tensor> {
-        split_flat(&self.velocity, &self.parameter_shapes(), self.channels_last)
+        split_flat(&self.velocity, &self.parameter_shapes(), self.layout)
     }
 }
 

@@ -1,0 +1,201 @@
+//! The flags every experiment binary shares, parsed into types at the edge.
+use crate::config::{Override, Precision};
+use crate::error::{Error, Result};
+use clap::{Parser, ValueEnum};
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+use tch::Device;
+
+/// Flags shared by every experiment binary.
+#[derive(Parser, Debug, Clone)]
+pub struct Args {
+    /// Profile of the experiment file: `paper` (the paper's recipe), `quick` (shortened, for a laptop), `smoke` (seconds).
+    #[arg(long, default_value = "paper")]
+    pub profile: String,
+    /// Seeds to run, overriding the profile's list (e.g. `--seeds 1,2,3`).
+    #[arg(long, value_delimiter = ',')]
+    pub seeds: Option<Vec<u64>>,
+    /// Only these runs (names from the experiment file; a trailing `*` matches a prefix).
+    #[arg(long, value_delimiter = ',')]
+    pub runs: Option<Vec<String>>,
+    /// `auto` (CUDA when available), `cpu`, `cuda` or `cuda:N`.
+    #[arg(long, default_value = "auto")]
+    pub device: DeviceSpec,
+    /// CIFAR-10 source: official binary layout or image-folder layout, as a directory or .tar.gz.
+    /// Without it the official release is downloaded (and verified) into the data directory.
+    #[arg(long, env = "REPRO_DATA")]
+    pub data: Option<PathBuf>,
+    /// Where downloads and decoded datasets are cached (default: `data/` in the repository).
+    #[arg(long, env = "REPRO_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Results directory (default: `results/<experiment>` in the repository); the profile is a subdirectory.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Experiment file (default: `experiments/<experiment>.toml` in the repository).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Override a resolved config key for every run, e.g. `--set train.iterations=2000`. Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<Override>,
+    /// Regenerate figures and the report from the saved metrics, without training.
+    #[arg(long)]
+    pub plot_only: bool,
+    /// Start selected runs over, ignoring their checkpoints and finished results.
+    #[arg(long, conflicts_with = "resume")]
+    pub fresh: bool,
+    /// Continue from checkpoints and skip finished runs (the default).
+    #[arg(long)]
+    pub resume: bool,
+    /// libtorch intra-op threads (default: libtorch's choice, all cores).
+    #[arg(long)]
+    pub threads: Option<i32>,
+    /// Skip the timing probe that estimates each run's cost before training.
+    #[arg(long, conflicts_with = "estimate_only")]
+    pub no_estimate: bool,
+    /// Memory layout of activations and conv weights: `auto` (for runs of at least
+    /// 1000 iterations, a few steps of each model timed in both layouts and the
+    /// faster taken; shorter runs: channels-last on CPU, NCHW on CUDA), `nchw`
+    /// or `channels-last`. The maths is the same; only speed differs.
+    #[arg(long, value_enum, default_value_t = LayoutMode::Auto)]
+    pub layout: LayoutMode,
+    /// Print each run's expected cost on this device, then stop (loads no data).
+    #[arg(long)]
+    pub estimate_only: bool,
+    /// Print the selected runs as JSON lines (`run`, `seed`, `run_id`, `state`:
+    /// `done`, `resume` or `new`), then stop: the task list of `sweep`.
+    #[arg(long, conflicts_with_all = ["plot_only", "estimate_only"])]
+    pub list_runs: bool,
+    /// Train only: leave the combined metrics, figures and report to a later
+    /// `--plot-only` (what `sweep` does once all its tasks are done, so that
+    /// parallel tasks do not each redraw the report).
+    #[arg(long, conflicts_with = "plot_only")]
+    pub no_report: bool,
+    /// Train the seeds of one run as one fused network (K runs stacked along
+    /// channels; results equal separate runs within float tolerance): `on`,
+    /// `off`, or `auto` (on a GPU, fuse where a timing probe shows at least a 10%
+    /// gain; on a CPU, separate runs).
+    /// Only CIFAR ResNets with a constant or step schedule fuse.
+    #[arg(long, value_enum, default_value_t = FuseMode::Auto)]
+    pub fuse_seeds: FuseMode,
+    /// At most this many seeds per fused group (default: all seeds of a run).
+    #[arg(long)]
+    pub fuse_max: Option<NonZeroUsize>,
+    /// Mixed precision: bf16 autocast for convolutions and matrix products
+    /// (weights, gradients and optimizer state stay fp32). A speed switch, not
+    /// the papers' fp32 numerics: the rows, report and figures say so, and the
+    /// results go to `<profile>-bf16/`, beside (never over) the fp32 results.
+    /// Same as `--set train.precision=bf16-autocast`.
+    #[arg(long, conflicts_with = "tf32")]
+    pub bf16: bool,
+    /// TF32 convolutions and matrix products on CUDA (fp32 runs there are
+    /// strict fp32). A speed switch, not the papers' numerics, labelled as
+    /// `--bf16` is; results go to `<profile>-tf32/`. Same as
+    /// `--set train.precision=tf32`.
+    #[arg(long)]
+    pub tf32: bool,
+    /// Train bf16 autocast on a CPU without bf16 arithmetic (no AVX512-BF16 or
+    /// AMX-BF16), where it is emulated and slower than fp32; refused without this.
+    #[arg(long)]
+    pub allow_slow_bf16: bool,
+}
+
+impl Args {
+    /// The numerics switch of `--bf16`/`--tf32`, if one was given.
+    pub fn precision_switch(&self) -> Option<Precision> {
+        if self.bf16 {
+            Some(Precision::Bf16Autocast)
+        } else if self.tf32 {
+            Some(Precision::Tf32)
+        } else {
+            None
+        }
+    }
+
+    /// At most this many seeds train as one fused network.
+    pub fn fuse_max(&self) -> usize {
+        self.fuse_max.map_or(usize::MAX, NonZeroUsize::get)
+    }
+}
+
+/// `--layout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LayoutMode {
+    Auto,
+    Nchw,
+    ChannelsLast,
+}
+
+/// `--fuse-seeds`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FuseMode {
+    Auto,
+    On,
+    Off,
+}
+
+/// `--device`: `auto`, `cpu`, `cuda` or `cuda:N`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceSpec {
+    /// CUDA device 0 when libtorch sees one, else the CPU.
+    Auto,
+    Cpu,
+    Cuda(usize),
+}
+
+impl std::str::FromStr for DeviceSpec {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "auto" => Ok(DeviceSpec::Auto),
+            "cpu" => Ok(DeviceSpec::Cpu),
+            "cuda" => Ok(DeviceSpec::Cuda(0)),
+            _ => s
+                .strip_prefix("cuda:")
+                .and_then(|i| i.parse().ok())
+                .map(DeviceSpec::Cuda)
+                .ok_or_else(|| format!("`{s}`: expected auto, cpu, cuda or cuda:N")),
+        }
+    }
+}
+
+impl std::fmt::Display for DeviceSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeviceSpec::Auto => write!(f, "auto"),
+            DeviceSpec::Cpu => write!(f, "cpu"),
+            DeviceSpec::Cuda(i) => write!(f, "cuda:{i}"),
+        }
+    }
+}
+
+impl DeviceSpec {
+    /// Whether training would run on the CPU here.
+    pub fn is_cpu_here(self) -> bool {
+        self == DeviceSpec::Cpu || (self == DeviceSpec::Auto && !tch::Cuda::is_available())
+    }
+}
+
+/// The device `spec` names, checked against what libtorch sees.
+pub fn select_device(spec: DeviceSpec) -> Result<Device> {
+    let cuda = tch::Cuda::is_available();
+    if !cuda && spec != DeviceSpec::Cpu {
+        // A GPU the driver lists but libtorch cannot see would silently train on the CPU.
+        crate::gpu_probe::warn_if_gpu_invisible();
+    }
+    match spec {
+        DeviceSpec::Auto => Ok(if cuda { Device::Cuda(0) } else { Device::Cpu }),
+        DeviceSpec::Cpu => Ok(Device::Cpu),
+        DeviceSpec::Cuda(_) if !cuda => Err(Error::Device(format!(
+            "--device {spec}: no CUDA device is available here (libtorch sees none); use --device cpu"
+        ))),
+        DeviceSpec::Cuda(i) => {
+            let count = tch::Cuda::device_count() as usize;
+            if i >= count {
+                return Err(Error::Device(format!(
+                    "--device {spec}: only {count} CUDA device(s)"
+                )));
+            }
+            Ok(Device::Cuda(i))
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! From the runs' saved metrics to the profile's combined table, figures and
+//! report (what `--plot-only` redraws without training).
+use super::plan::Plan;
+use super::run_dir::RunDir;
+use super::{Experiment, Results};
+use crate::error::Result;
+use crate::metrics::{read_parquet, write_parquet, MetricRow};
+use crate::provenance::Provenance;
+use crate::report::{self, Header};
+
+/// Draws the report of the plan's profile, or says why there is none yet.
+pub fn report<E: Experiment>(exp: &E, plan: &Plan, plot_only: bool) -> anyhow::Result<()> {
+    let res = collect(exp, plan)?;
+    if res.rows.is_empty() && !plot_only {
+        eprintln!(
+            "no finished runs under {} yet: no report written",
+            plan.profile_dir.display()
+        );
+        return Ok(());
+    }
+    if res.rows.is_empty() {
+        anyhow::bail!(
+            "no metrics under {} for profile `{}`: run without --plot-only first",
+            plan.profile_dir.display(),
+            plan.profile_name
+        );
+    }
+    write_outputs(exp, &res)?;
+    Ok(())
+}
+
+/// Reads the metrics of the profile's grid (runs whose config still matches).
+fn collect<E: Experiment>(exp: &E, plan: &Plan) -> Result<Results> {
+    let mut rows = Vec::new();
+    // The commits that trained the runs (from their provenance), not the one drawing the report.
+    let mut commits: Vec<String> = Vec::new();
+    for (id, cfg) in &plan.configs {
+        let dir = RunDir::new(&plan.profile_dir, id);
+        if !dir.metrics().exists() {
+            continue;
+        }
+        if dir.ended_with(cfg).is_none() {
+            if dir.read_status().is_some() {
+                eprintln!("[{id}] results are from another configuration (config changed since): left out");
+            }
+            continue;
+        }
+        rows.extend(read_parquet(&dir.metrics())?);
+        if let Some(p) = dir.read_provenance() {
+            commits.push(p.commit_label());
+        }
+    }
+    let header = header(exp, plan, &rows, commits);
+    Ok(Results {
+        runs: report::Runs::new(&rows),
+        rows,
+        header,
+        profile: plan.profile.clone(),
+        configs: plan.configs.clone(),
+        file: plan.file.clone(),
+        profile_dir: plan.profile_dir.clone(),
+    })
+}
+
+/// The distinct values of one column, sorted.
+fn distinct(rows: &[MetricRow], f: impl Fn(&MetricRow) -> &String) -> Vec<String> {
+    let mut v: Vec<String> = rows.iter().map(|r| f(r).clone()).collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+fn header<E: Experiment>(
+    exp: &E,
+    plan: &Plan,
+    rows: &[MetricRow],
+    mut commits: Vec<String>,
+) -> Header {
+    commits.sort();
+    commits.dedup();
+    let drawn_by = Provenance::collect(&plan.root, "", "", "").commit_label();
+    let commit = match commits.as_slice() {
+        [] => drawn_by,
+        [one] if *one == drawn_by => drawn_by,
+        runs => format!(
+            "runs trained at {}; report drawn at {drawn_by}",
+            runs.join(", ")
+        ),
+    };
+    Header {
+        title: plan.file.title.clone(),
+        paper: plan.file.paper.clone(),
+        experiment: exp.name().into(),
+        profile: plan.profile_name.clone(),
+        profile_description: plan.profile.description.clone(),
+        faithful: plan.faithful && rows.iter().all(|r| r.faithful),
+        datasets: distinct(rows, |r| &r.dataset),
+        devices: distinct(rows, |r| &r.device),
+        precisions: distinct(rows, |r| &r.precision),
+        seeds: plan.seeds.clone(),
+        commit,
+        command: format!(
+            "cargo run --release -p {} -- --profile {}",
+            exp.name(),
+            plan.profile_name
+        ),
+    }
+}
+
+/// Combined metrics, figures, report.
+pub fn write_outputs<E: Experiment>(exp: &E, res: &Results) -> Result<()> {
+    write_parquet(&res.profile_dir.join("metrics.parquet"), &res.rows)?;
+    let mut stems = Vec::new();
+    for (stem, fig) in exp.figures(res) {
+        figures::render(&fig, &res.profile_dir.join(&stem))?;
+        stems.push(stem);
+    }
+    let claims = exp.claims(res);
+    let tables = exp.tables(res);
+    let runs: Vec<(String, String)> = res
+        .configs
+        .keys()
+        .map(|id| {
+            let st = RunDir::new(&res.profile_dir, id)
+                .read_status()
+                .map(|s| format!("{} ({} iterations)", s.status, s.iterations))
+                .unwrap_or_else(|| "not run".into());
+            (id.clone(), st)
+        })
+        .collect();
+    report::write(
+        &res.profile_dir,
+        &res.header,
+        &claims,
+        &tables,
+        &stems,
+        &runs,
+    )?;
+    eprintln!("\n{} — claims:", res.header.title);
+    for c in &claims {
+        eprintln!(
+            "  [{}] {}: {} — measured {}",
+            c.verdict.label(),
+            c.id,
+            c.statement,
+            c.measured
+        );
+    }
+    eprintln!("report: {}", res.profile_dir.join("report.md").display());
+    Ok(())
+}

@@ -1,0 +1,408 @@
+//! Training the planned runs: load the data, then each group of runs (fused
+//! seeds or a single run), each writing its run directory; runs already
+//! finished with their config are skipped, interrupted ones resume.
+use super::cli::Args;
+use super::groups::plan_groups;
+use super::plan::Plan;
+use super::probes::{self, Layouts};
+use super::run_dir::{OpenRun, RunDir, RunState, StatusFile};
+use super::Experiment;
+use crate::config::{DatasetKind, RunConfig};
+use crate::data::{imagenet::ImageNetData, Dataset, TrainData};
+use crate::error::IoContext;
+use crate::layout::Layout;
+use crate::models::{self, Network};
+use crate::provenance::device_name;
+use crate::train::{self, RunStatus, TrainContext};
+use std::collections::BTreeMap;
+use std::path::Path;
+use tch::nn::VarStore;
+use tch::Device;
+
+/// How the runs of one invocation train.
+#[derive(Clone)]
+struct RunOptions<'a> {
+    plan: &'a Plan,
+    device: Device,
+    device_label: String,
+    fresh: bool,
+    layouts: Layouts,
+}
+
+impl RunOptions<'_> {
+    fn layout(&self, cfg: &RunConfig) -> Layout {
+        self.layouts
+            .get(&cfg.run_id())
+            .copied()
+            .unwrap_or(Layout::Nchw)
+    }
+}
+
+/// Trains what the plan has left to train (or, with `--estimate-only`, only
+/// prints its cost). Returns false when it stopped after the estimate.
+pub fn train_planned<E: Experiment>(exp: &E, plan: &Plan, args: &Args) -> anyhow::Result<bool> {
+    let device = super::cli::select_device(args.device)?;
+    if device.is_cuda() {
+        tch::Cuda::cudnn_set_benchmark(true);
+    }
+    check_writable(&plan.profile_dir)?;
+    let device_label = device_name(device);
+    let todo = plan.todo(args.fresh);
+    announce(exp, plan, todo.len(), &device_label);
+    if args.estimate_only {
+        let layouts = probes::default_layouts(&todo, args.layout, device);
+        probes::estimate_costs(&todo, device, &layouts, &plan.profile_name);
+        return Ok(false);
+    }
+    if todo.is_empty() {
+        return Ok(true);
+    }
+    let layouts = probes::choose_layouts(&todo, args.layout, device, &plan.profile_dir);
+    if !args.no_estimate {
+        probes::estimate_costs(&todo, device, &layouts, &plan.profile_name);
+    }
+    let opts = RunOptions {
+        plan,
+        device,
+        device_label,
+        fresh: args.fresh,
+        layouts,
+    };
+    let (cifar, folder): (Vec<&RunConfig>, Vec<&RunConfig>) = todo
+        .into_iter()
+        .partition(|c| c.data.dataset == DatasetKind::Cifar10);
+    if !folder.is_empty() {
+        train_folder_runs(exp, &folder, args, &opts)?;
+    }
+    if !cifar.is_empty() {
+        train_cifar_runs(exp, &cifar, args, &opts)?;
+    }
+    Ok(true)
+}
+
+/// Fails early, and without touching earlier results, on an unwritable output directory.
+fn check_writable(profile_dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(profile_dir).at(profile_dir)?;
+    let probe = profile_dir.join(format!(".write-probe-{}", std::process::id()));
+    crate::io::write_bytes_atomic(&probe, b"ok").map_err(|e| {
+        anyhow::anyhow!(
+            "output directory {} is not writable: {e}",
+            profile_dir.display()
+        )
+    })?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+fn announce<E: Experiment>(exp: &E, plan: &Plan, todo: usize, device_label: &str) {
+    eprintln!(
+        "{}: profile `{}`{}, {} run(s) in the grid, {todo} to train, device {device_label}",
+        exp.name(),
+        plan.profile_name,
+        if plan.faithful {
+            ""
+        } else if plan.reduced_precision {
+            " in reduced precision, --bf16/--tf32 (not the paper's recipe or numerics)"
+        } else {
+            " (not the paper's recipe)"
+        },
+        plan.grid.len(),
+    );
+}
+
+fn train_folder_runs<E: Experiment>(
+    exp: &E,
+    runs: &[&RunConfig],
+    args: &Args,
+    opts: &RunOptions,
+) -> anyhow::Result<()> {
+    let root_dir = args.data.clone().ok_or_else(|| {
+        anyhow::anyhow!(
+            "runs on an ImageNet image folder need --data /path/to/imagenet (with train/ and val/)"
+        )
+    })?;
+    let data = ImageNetData::open(&root_dir, opts.device)?;
+    eprintln!("data: {}", data.label());
+    for cfg in runs {
+        train_one(exp, cfg, &data, None, opts)?;
+    }
+    Ok(())
+}
+
+fn train_cifar_runs<E: Experiment>(
+    exp: &E,
+    runs: &[&RunConfig],
+    args: &Args,
+    opts: &RunOptions,
+) -> anyhow::Result<()> {
+    let data_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| opts.plan.root.join("data"));
+    let source = match &args.data {
+        Some(p) => cifar10::Source::Path(p.clone()),
+        None => cifar10::Source::official(),
+    };
+    let raw = cifar10::load(&source, &data_dir, &|m| eprintln!("data: {m}"))?;
+    eprintln!(
+        "data: {} ({} train, {} test images) from {}",
+        raw.label,
+        raw.train.len(),
+        raw.test.len(),
+        raw.source
+    );
+    let mut datasets: BTreeMap<String, Dataset> = BTreeMap::new();
+    let groups = plan_groups(
+        runs,
+        args.fuse_seeds,
+        args.fuse_max(),
+        opts.device,
+        &opts.layouts,
+    );
+    for group in groups {
+        let cfg = group[0];
+        // Everything Dataset::new reads: splits, and the RGB PCA that only PCA
+        // colour augmentation computes.
+        let d = &cfg.data;
+        let key = format!(
+            "{}/{}/{}/{:?}",
+            d.validation, d.train_subset, d.test_subset, d.colour
+        );
+        if !datasets.contains_key(&key) {
+            datasets.insert(key.clone(), Dataset::new(&raw, d, opts.device)?);
+        }
+        let data = &datasets[&key];
+        if group.len() > 1 && train_fused_group(exp, &group, data, opts)? {
+            continue;
+        }
+        // Not fused, or a fused group that stopped on a diverged run: each run
+        // separately (resuming from its checkpoints).
+        let separate = RunOptions {
+            fresh: opts.fresh && group.len() == 1,
+            ..opts.clone()
+        };
+        for cfg in group {
+            train_one(exp, cfg, data, Some(data), &separate)?;
+        }
+    }
+    Ok(())
+}
+
+fn open_run(
+    cfg: &RunConfig,
+    data: &dyn TrainData,
+    cifar: Option<&Dataset>,
+    opts: &RunOptions,
+) -> crate::Result<Option<OpenRun>> {
+    let sha = cifar.map(|d| d.source_sha256.as_str()).unwrap_or_default();
+    opts.plan.run_dir(cfg).open(
+        cfg,
+        data,
+        sha,
+        &opts.device_label,
+        opts.fresh,
+        &opts.plan.root,
+    )
+}
+
+fn context<'a>(
+    data: &'a dyn TrainData,
+    opts: &RunOptions,
+    run_dir: &'a Path,
+    layout: Layout,
+) -> TrainContext<'a> {
+    TrainContext {
+        data,
+        device: opts.device,
+        run_dir,
+        resume: !opts.fresh,
+        device_label: opts.device_label.clone(),
+        faithful: opts.plan.faithful,
+        stop_at_checkpoint_after: None,
+        progress: true,
+        layout,
+    }
+}
+
+/// Trains (or resumes) one run and writes its directory.
+fn train_one<E: Experiment>(
+    exp: &E,
+    cfg: &RunConfig,
+    data: &dyn TrainData,
+    cifar: Option<&Dataset>,
+    opts: &RunOptions,
+) -> anyhow::Result<()> {
+    let Some(run) = open_run(cfg, data, cifar, opts)? else {
+        return Ok(());
+    };
+    train::seed_init(cfg.seed);
+    let vs = VarStore::new(opts.device);
+    let net = models::build(&vs.root(), &cfg.model)?;
+    if let models::InitFrom::Run(from) = models::init_from(&cfg.model) {
+        init_from_run(&vs, cfg, from, opts.plan)?;
+    }
+    let ctx = context(data, opts, run.dir.path(), opts.layout(cfg));
+    let outcome = train::train_run(cfg, net.as_ref(), &vs, &ctx)?;
+    finish_run(exp, cfg, &outcome, net.as_ref(), &vs, cifar, &run.dir)
+}
+
+/// VGG Sec. 3.1: start from the trained net of an earlier run (same seed).
+fn init_from_run(vs: &VarStore, cfg: &RunConfig, from: &str, plan: &Plan) -> anyhow::Result<()> {
+    let src = RunDir::new(&plan.profile_dir, &format!("{from}-s{}", cfg.seed)).final_weights();
+    if !src.is_file() {
+        anyhow::bail!(
+            "run `{}`: model.init_from = \"{from}\": no trained weights at {}; list \"{from}\" before \"{}\" in the profile's runs (or train it first)",
+            cfg.run_id(),
+            src.display(),
+            cfg.name
+        );
+    }
+    train::transfer::init_from(vs, &src, &models::vgg::VggConfig::transferred_layers())?;
+    Ok(())
+}
+
+/// After training: the run's metrics, final weights, the experiment's
+/// measurements and its status; then its checkpoints go.
+fn finish_run<E: Experiment>(
+    exp: &E,
+    cfg: &RunConfig,
+    outcome: &train::RunOutcome,
+    net: &dyn Network,
+    vs: &VarStore,
+    cifar: Option<&Dataset>,
+    dir: &RunDir,
+) -> anyhow::Result<()> {
+    crate::metrics::write_parquet(&dir.metrics(), &outcome.rows)?;
+    let status = StatusFile::of(cfg, outcome);
+    let last = outcome.rows.iter().rev().find_map(|r| r.test_error);
+    eprintln!(
+        "[{}] {} after {} iterations{}{}",
+        cfg.run_id(),
+        status.status,
+        status.iterations,
+        last.map(|e| format!(", test error {:.2}%", 100.0 * e))
+            .unwrap_or_default(),
+        if outcome.resumed_from > 0 {
+            format!(" (resumed from iteration {})", outcome.resumed_from)
+        } else {
+            String::new()
+        }
+    );
+    if status.status == RunState::Completed {
+        // Kept for runs that initialise from this one (git-ignored).
+        train::transfer::save_final(vs, dir.path())?;
+        if let Some(d) = cifar {
+            exp.after_run(cfg, net, d, dir.path())?;
+        }
+    }
+    dir.write_status(&status)?;
+    train::checkpoint::remove(dir.path());
+    Ok(())
+}
+
+/// Trains the seeds `group` of one run as one fused network and writes each
+/// run's directory exactly as a separate run would. Returns false, having
+/// trained nothing to completion, when the group cannot train fused here (a
+/// run directory locked elsewhere, checkpoints at different iterations) or
+/// when a run diverged: the caller then trains the runs separately, resuming
+/// from the checkpoints the group wrote.
+fn train_fused_group<E: Experiment>(
+    exp: &E,
+    group: &[&RunConfig],
+    data: &Dataset,
+    opts: &RunOptions,
+) -> anyhow::Result<bool> {
+    let label = group
+        .iter()
+        .map(|c| c.run_id())
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let Some(open) = open_group(group, data, opts, &label)? else {
+        return Ok(false);
+    };
+    // Each run's initial weights exactly as a separate run draws them, then fused.
+    let mut separate = Vec::new();
+    for cfg in group {
+        train::seed_init(cfg.seed);
+        let vs = VarStore::new(opts.device);
+        let net = models::build(&vs.root(), &cfg.model)?;
+        separate.push((vs, net));
+    }
+    let k = group.len() as i64;
+    let vs = VarStore::new(opts.device);
+    let net = models::build_fused(&vs.root(), &group[0].model, k)?;
+    let parts: Vec<&VarStore> = separate.iter().map(|s| &s.0).collect();
+    models::fuse::fuse_into(&vs, &parts)?;
+    eprintln!("[{label}] training {k} seeds fused as one network");
+    let runs: Vec<train::GroupRun> = group
+        .iter()
+        .zip(&open)
+        .map(|(cfg, run)| train::GroupRun {
+            cfg,
+            run_dir: run.dir.path(),
+        })
+        .collect();
+    let ctx = context(data, opts, open[0].dir.path(), opts.layout(group[0]));
+    let outcomes = train::train_fused(&runs, net.as_ref(), &vs, &ctx)?;
+    if let Some((cfg, o)) = group
+        .iter()
+        .zip(&outcomes)
+        .find(|(_, o)| matches!(o.status, RunStatus::Diverged { .. }))
+    {
+        eprintln!(
+            "[{}] diverged in the fused group ({:?}): retraining the group's runs separately from their last checkpoints",
+            cfg.run_id(),
+            o.status
+        );
+        return Ok(false);
+    }
+    for (r, (((cfg, outcome), (svs, snet)), run)) in group
+        .iter()
+        .zip(&outcomes)
+        .zip(&separate)
+        .zip(&open)
+        .enumerate()
+    {
+        // The run's own network with its trained weights: final weights and the
+        // experiment's measurements as from a separate run.
+        models::fuse::load_named(svs, &models::fuse::defuse(&vs, k, r as i64))?;
+        finish_run(exp, cfg, outcome, snet.as_ref(), svs, Some(data), &run.dir)?;
+    }
+    Ok(true)
+}
+
+/// Opens (and locks) every run directory of a fused group; None when the group
+/// cannot train fused (a directory locked elsewhere, checkpoints at different iterations).
+fn open_group(
+    group: &[&RunConfig],
+    data: &Dataset,
+    opts: &RunOptions,
+    label: &str,
+) -> anyhow::Result<Option<Vec<OpenRun>>> {
+    let mut open = Vec::new();
+    for cfg in group {
+        match open_run(cfg, data, Some(data), opts)? {
+            Some(run) => open.push(run),
+            None => {
+                eprintln!("[{label}] not fused: a run directory is locked by another process");
+                return Ok(None);
+            }
+        }
+    }
+    if !opts.fresh {
+        let at: Vec<Option<i64>> = open
+            .iter()
+            .map(|r| {
+                train::checkpoint::load(r.dir.path())
+                    .ok()
+                    .flatten()
+                    .map(|c| c.0.iteration)
+            })
+            .collect();
+        if at.iter().any(|a| *a != at[0]) {
+            eprintln!("[{label}] not fused: the runs' checkpoints are at different iterations ({at:?}); training them separately");
+            return Ok(None);
+        }
+    }
+    Ok(Some(open))
+}

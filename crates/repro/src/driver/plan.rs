@@ -1,0 +1,196 @@
+//! The plan of one invocation: the experiment file and profile, the grid of
+//! runs (every run x seed, resolved and validated before anything is written),
+//! where their results go, and which of them are left to train.
+use super::cli::Args;
+use super::run_dir::RunDir;
+use crate::config::{ExperimentFile, Override, ProfileHeader, RunConfig};
+use crate::models;
+use crate::precision;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub struct Plan {
+    pub root: PathBuf,
+    pub file: ExperimentFile,
+    pub profile_name: String,
+    pub profile: ProfileHeader,
+    pub seeds: Vec<u64>,
+    /// Resolved configs of the profile's whole grid, by run id.
+    pub configs: BTreeMap<String, RunConfig>,
+    /// The runs selected by `--runs`, in the profile's order.
+    pub grid: Vec<RunConfig>,
+    /// The profile is the paper's recipe and nothing overrides it.
+    pub faithful: bool,
+    /// Runs in TF32 or bf16 (`--bf16`, `--tf32` or `train.precision`).
+    pub reduced_precision: bool,
+    /// `<out>/<profile>[-<precision>]`.
+    pub profile_dir: PathBuf,
+}
+
+impl Plan {
+    /// Reads the experiment file and resolves the grid: a bad key, profile, run
+    /// filter or seed list fails here, before anything is written.
+    pub fn new(experiment: &str, args: &Args, root: &Path) -> anyhow::Result<Self> {
+        let config_path = args
+            .config
+            .clone()
+            .unwrap_or_else(|| root.join("experiments").join(format!("{experiment}.toml")));
+        let file = ExperimentFile::load(&config_path)?;
+        if file.name != experiment {
+            anyhow::bail!(
+                "{}: `experiment.name = \"{}\"` is another experiment's file; this binary is `{experiment}`",
+                config_path.display(),
+                file.name
+            );
+        }
+        let profile = file.profile(&args.profile)?.clone();
+        let overrides = overrides(args);
+        let seeds = args.seeds.clone().unwrap_or_else(|| profile.seeds.clone());
+        if seeds.is_empty() {
+            anyhow::bail!("--seeds: no seeds given");
+        }
+        check_run_filter(&args.runs, &profile, &args.profile)?;
+        let (configs, grid) = resolve_grid(
+            &file,
+            &args.profile,
+            &profile,
+            &seeds,
+            &overrides,
+            &args.runs,
+        )?;
+        let out = args
+            .out
+            .clone()
+            .unwrap_or_else(|| root.join("results").join(experiment));
+        let suffix = precision_suffix(&configs);
+        Ok(Self {
+            root: root.to_path_buf(),
+            faithful: profile.faithful && overrides.is_empty(),
+            reduced_precision: suffix.is_some(),
+            profile_dir: match suffix {
+                None => out.join(&args.profile),
+                Some(s) => out.join(format!("{}-{s}", args.profile)),
+            },
+            profile_name: args.profile.clone(),
+            file,
+            profile,
+            seeds,
+            configs,
+            grid,
+        })
+    }
+
+    pub fn run_dir(&self, cfg: &RunConfig) -> RunDir {
+        RunDir::new(&self.profile_dir, &cfg.run_id())
+    }
+
+    /// The selected runs that have not ended with their current config (all with `--fresh`).
+    pub fn todo(&self, fresh: bool) -> Vec<&RunConfig> {
+        self.grid
+            .iter()
+            .filter(|c| fresh || self.run_dir(c).ended_with(c).is_none())
+            .collect()
+    }
+
+    /// `--list-runs`: one JSON line per selected run, the task list of `sweep`.
+    pub fn list_runs(&self, fresh: bool) {
+        for cfg in &self.grid {
+            let dir = self.run_dir(cfg);
+            let state = if !fresh && dir.ended_with(cfg).is_some() {
+                "done"
+            } else if !fresh && dir.has_checkpoint() {
+                "resume"
+            } else {
+                "new"
+            };
+            // A run that starts from another run's trained weights (VGG's net A)
+            // must wait for it: sweeps order their tasks by `after`.
+            let after = match models::init_from(&cfg.model) {
+                models::InitFrom::Run(r) => Some(format!("{r}-s{}", cfg.seed)),
+                models::InitFrom::Random => None,
+            };
+            let line = serde_json::json!({
+                "run": cfg.name, "seed": cfg.seed, "run_id": cfg.run_id(), "state": state,
+                "after": after,
+            });
+            println!("{line}");
+        }
+    }
+}
+
+/// `--set` overrides, with `--bf16`/`--tf32` as the precision override they stand for.
+fn overrides(args: &Args) -> Vec<Override> {
+    let mut overrides = args.overrides.clone();
+    if let Some(p) = args.precision_switch() {
+        overrides.push(Override {
+            path: vec!["train".into(), "precision".into()],
+            value: toml::Value::String(precision::label(p).into()),
+        });
+    }
+    overrides
+}
+
+fn check_run_filter(
+    filter: &Option<Vec<String>>,
+    profile: &ProfileHeader,
+    profile_name: &str,
+) -> anyhow::Result<()> {
+    for p in filter.iter().flatten() {
+        let prefix = p.trim_end_matches('*');
+        if !profile.runs.iter().any(|r| r.starts_with(prefix)) {
+            anyhow::bail!(
+                "--runs {p}: no such run in profile `{profile_name}` (runs: {})",
+                profile.runs.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+fn matches_filter(name: &str, filter: &Option<Vec<String>>) -> bool {
+    match filter {
+        None => true,
+        Some(f) => f.iter().any(|p| match p.strip_suffix('*') {
+            Some(prefix) => name.starts_with(prefix),
+            None => name == p,
+        }),
+    }
+}
+
+type Grid = (BTreeMap<String, RunConfig>, Vec<RunConfig>);
+
+/// Every run x seed of the profile resolved (by run id), and the selected ones in order.
+fn resolve_grid(
+    file: &ExperimentFile,
+    profile_name: &str,
+    profile: &ProfileHeader,
+    seeds: &[u64],
+    overrides: &[Override],
+    filter: &Option<Vec<String>>,
+) -> crate::Result<Grid> {
+    let mut configs = BTreeMap::new();
+    let mut grid = Vec::new();
+    for name in &profile.runs {
+        for &seed in seeds {
+            let cfg = file.resolve(profile_name, name, seed, overrides)?;
+            if matches_filter(name, filter) {
+                grid.push(cfg.clone());
+            }
+            configs.insert(cfg.run_id(), cfg);
+        }
+    }
+    Ok((configs, grid))
+}
+
+/// Runs in another precision than the papers' keep their own directory
+/// (`<profile>-bf16`, `<profile>-tf32`), so they never replace (or mix with)
+/// the fp32 results of the profile.
+fn precision_suffix(configs: &BTreeMap<String, RunConfig>) -> Option<String> {
+    let mut suffixes: Vec<&str> = configs
+        .values()
+        .filter_map(|c| precision::dir_suffix(c.train.precision))
+        .collect();
+    suffixes.sort();
+    suffixes.dedup();
+    (!suffixes.is_empty()).then(|| suffixes.join("-"))
+}

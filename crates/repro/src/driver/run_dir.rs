@@ -1,0 +1,188 @@
+//! A run's directory, its paths built in one place: `<profile dir>/runs/<run id>/`
+//! with `config.toml` (the resolved config), `provenance.json`, `metrics.parquet`,
+//! `status.json` (how it ended), checkpoints while it trains, and a lock that
+//! keeps a second process out.
+use crate::config::RunConfig;
+use crate::data::TrainData;
+use crate::error::{IoContext, Result};
+use crate::io::write_bytes_atomic;
+use crate::provenance::Provenance;
+use crate::train::{self, checkpoint, RunStatus};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// How a run ended, as `status.json` records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunState {
+    /// Trained to its last iteration (or its early-stop target).
+    Completed,
+    /// The loss became NaN/inf; the run stopped there.
+    Diverged,
+    /// Stopped before the end with its checkpoint kept (a rerun resumes it).
+    Interrupted,
+}
+
+impl std::fmt::Display for RunState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RunState::Completed => "completed",
+            RunState::Diverged => "diverged",
+            RunState::Interrupted => "interrupted",
+        })
+    }
+}
+
+/// `status.json`, written when a run stops.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StatusFile {
+    pub status: RunState,
+    pub config_hash: String,
+    pub iterations: i64,
+}
+
+impl StatusFile {
+    /// The state and iteration a training outcome ends in.
+    pub fn of(cfg: &RunConfig, outcome: &train::RunOutcome) -> Self {
+        let (status, iterations) = match outcome.status {
+            RunStatus::Completed => (
+                RunState::Completed,
+                outcome
+                    .rows
+                    .last()
+                    .map(|r| r.iteration)
+                    .unwrap_or(cfg.train.iterations),
+            ),
+            RunStatus::Diverged { iteration } => (RunState::Diverged, iteration),
+            RunStatus::Interrupted { iteration } | RunStatus::GroupStopped { iteration } => {
+                (RunState::Interrupted, iteration)
+            }
+        };
+        Self {
+            status,
+            config_hash: cfg.config_hash(),
+            iterations,
+        }
+    }
+}
+
+/// The directory of one run.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    path: PathBuf,
+}
+
+/// An open run directory: its lock is held as long as this lives.
+pub struct OpenRun {
+    pub dir: RunDir,
+    _lock: std::fs::File,
+}
+
+impl RunDir {
+    pub fn new(profile_dir: &Path, run_id: &str) -> Self {
+        Self {
+            path: profile_dir.join("runs").join(run_id),
+        }
+    }
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+    pub fn config(&self) -> PathBuf {
+        self.path.join("config.toml")
+    }
+    pub fn status(&self) -> PathBuf {
+        self.path.join("status.json")
+    }
+    pub fn provenance(&self) -> PathBuf {
+        self.path.join("provenance.json")
+    }
+    pub fn metrics(&self) -> PathBuf {
+        self.path.join("metrics.parquet")
+    }
+    pub fn final_weights(&self) -> PathBuf {
+        self.path.join(train::transfer::FINAL_WEIGHTS)
+    }
+    fn lock(&self) -> PathBuf {
+        self.path.join(".lock")
+    }
+
+    pub fn read_status(&self) -> Option<StatusFile> {
+        std::fs::read(self.status())
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+    }
+
+    pub fn read_provenance(&self) -> Option<Provenance> {
+        std::fs::read(self.provenance())
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+    }
+
+    pub fn has_checkpoint(&self) -> bool {
+        self.path.join(checkpoint::META_FILE).exists()
+    }
+
+    /// Whether the run here stopped (completed, diverged or interrupted) with
+    /// `cfg`. Compares the saved config as data (fields added to the config
+    /// types since then take their defaults), so results survive additions
+    /// that change nothing; falls back to the hash when the saved config cannot
+    /// be read.
+    pub fn ended_with(&self, cfg: &RunConfig) -> Option<StatusFile> {
+        let status = self.read_status()?;
+        let same = match std::fs::read_to_string(self.config())
+            .ok()
+            .and_then(|t| RunConfig::from_saved_toml(&t).ok())
+        {
+            Some(saved) => saved == *cfg,
+            None => status.config_hash == cfg.config_hash(),
+        };
+        same.then_some(status)
+    }
+
+    /// Creates and locks the directory and writes the run's config and
+    /// provenance; None (after saying so) when another process holds the lock.
+    pub fn open(
+        self,
+        cfg: &RunConfig,
+        data: &dyn TrainData,
+        source_sha256: &str,
+        device_label: &str,
+        fresh: bool,
+        root: &Path,
+    ) -> Result<Option<OpenRun>> {
+        std::fs::create_dir_all(&self.path).at(&self.path)?;
+        let lock_path = self.lock();
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .at(&lock_path)?;
+        if lock.try_lock().is_err() {
+            eprintln!(
+                "[{}] skipped: another process holds {}",
+                cfg.run_id(),
+                lock_path.display()
+            );
+            return Ok(None);
+        }
+        if fresh {
+            checkpoint::remove(&self.path);
+        }
+        write_bytes_atomic(&self.config(), cfg.to_toml()?.as_bytes())?;
+        let prov = Provenance::collect(root, device_label, data.label(), source_sha256);
+        let json = serde_json::to_string_pretty(&prov)
+            .map_err(|e| crate::Error::Other(format!("provenance: {e}")))?;
+        write_bytes_atomic(&self.provenance(), json.as_bytes())?;
+        Ok(Some(OpenRun {
+            dir: self,
+            _lock: lock,
+        }))
+    }
+
+    pub fn write_status(&self, status: &StatusFile) -> Result<()> {
+        let json = serde_json::to_string_pretty(status)
+            .map_err(|e| crate::Error::Other(format!("status: {e}")))?;
+        write_bytes_atomic(&self.status(), json.as_bytes())
+    }
+}
