@@ -5,7 +5,7 @@ use clap::Parser;
 use std::path::PathBuf;
 use std::process::Command;
 
-const EXPERIMENTS: [&str; 10] = [
+const EXPERIMENTS: [&str; 11] = [
     "resnet-cifar-degradation",
     "resnet-shortcut-options",
     "alexnet-relu-vs-tanh",
@@ -16,6 +16,7 @@ const EXPERIMENTS: [&str; 10] = [
     "alexnet-depth",
     "alexnet-two-tower",
     "vgg-depth",
+    "googlenet-inception",
 ];
 
 #[derive(Parser, Debug)]

@@ -289,6 +289,20 @@ impl RunConfig {
         if !self.data.test_scales.is_empty() && !matches!(self.model, ModelConfig::Vgg(_)) {
             return Err("data.test_scales: multi-scale testing needs a network that evaluates densely at any size (family = \"vgg\")".into());
         }
+        let cifar = self.data.dataset == DatasetKind::Cifar10;
+        if let ModelConfig::Googlenet(g) = &self.model {
+            let want = if cifar {
+                crate::models::googlenet::GoogLeNetShape::Cifar
+            } else {
+                crate::models::googlenet::GoogLeNetShape::Imagenet
+            };
+            if g.shape != want {
+                return Err(format!(
+                    "model.shape: {:?} does not fit the dataset {:?}",
+                    g.shape, self.data.dataset
+                ));
+            }
+        }
         if let ModelConfig::Vgg(v) = &self.model {
             if v.init_from.as_deref() == Some(self.name.as_str()) {
                 return Err("model.init_from: a run cannot initialise from itself".into());

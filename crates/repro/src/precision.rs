@@ -89,6 +89,25 @@ pub fn forward(net: &dyn Network, x: &Tensor, train: bool, precision: Precision)
     logits.to_kind(Kind::Float)
 }
 
+/// `net.forward_aux` in the run's precision, like `forward`: the main logits
+/// and the auxiliary classifiers' (with their loss weights) come back as fp32.
+pub fn forward_aux(
+    net: &dyn Network,
+    x: &Tensor,
+    train: bool,
+    precision: Precision,
+) -> (Tensor, Vec<(f64, Tensor)>) {
+    let (logits, aux) = {
+        let _autocast = Autocast::enter(precision, x.device());
+        net.forward_aux(x, train)
+    };
+    let aux = aux
+        .into_iter()
+        .map(|(w, t)| (w, t.to_kind(Kind::Float)))
+        .collect();
+    (logits.to_kind(Kind::Float), aux)
+}
+
 /// The label written into every metrics row (`precision` column) and report.
 pub fn label(precision: Precision) -> &'static str {
     match precision {

@@ -7,32 +7,32 @@ use std::path::Path;
 
 /// Each module's layer: a module imports only modules of lower layers.
 const LAYERS: &[(&str, u32)] = &[
-    // Foundations: no knowledge of models, data or training.
     ("error", 0),
-    ("io", 0),
-    ("layout", 0),
-    ("progress", 0),
-    ("provenance", 0),
-    ("gpu_probe", 0),
+    // Foundations: no knowledge of models, data or training.
+    ("io", 1),
+    ("layout", 1),
+    ("progress", 1),
+    ("provenance", 1),
+    ("gpu_probe", 1),
     // Builders with their own configs.
-    ("models", 1),
+    ("models", 2),
     // The experiment file and the resolved run config (which holds a model config).
-    ("config", 2),
+    ("config", 3),
     // Sources and augmentation; numerics; the metrics schema.
-    ("data", 3),
-    ("precision", 3),
-    ("metrics", 3),
+    ("data", 4),
+    ("precision", 4),
+    ("metrics", 4),
     // Running a network over test views.
-    ("eval", 4),
+    ("eval", 5),
     // The loop, optimizer, schedules, checkpoints.
-    ("train", 5),
+    ("train", 6),
     // Tables and claims from metrics.
-    ("report", 6),
+    ("report", 7),
     // The shared command line and run directories.
-    ("driver", 7),
+    ("driver", 8),
     // Test and benchmark support may use everything.
-    ("bench", 8),
-    ("testing", 8),
+    ("bench", 9),
+    ("testing", 9),
 ];
 
 fn layer(module: &str) -> Option<u32> {
@@ -88,7 +88,8 @@ fn modules_import_only_upstream() {
             .to_string_lossy()
             .trim_end_matches(".rs")
             .to_string();
-        if module == "lib" || module == "bin" {
+        // The binaries, and unit-test modules (which may use test support), are outside the flow.
+        if module == "lib" || module == "bin" || rel.ends_with("tests.rs") {
             continue;
         }
         let own =

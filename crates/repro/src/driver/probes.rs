@@ -218,8 +218,12 @@ pub fn time_group_steps(
         Tensor::zeros([b, seeds_fused], (tch::Kind::Int64, device))
     };
     let mut step = || {
-        let logits = precision::forward(net.as_ref(), &x, true, t.precision);
-        let (loss, _) = train::group_loss(&logits, &y, seeds_fused);
+        // The training step's own forward: auxiliary classifiers included.
+        let (logits, aux) = precision::forward_aux(net.as_ref(), &x, true, t.precision);
+        let loss = aux.iter().fold(
+            train::group_loss(&logits, &y, seeds_fused).0,
+            |loss, (weight, a)| loss + train::group_loss(a, &y, seeds_fused).0 * *weight,
+        );
         sgd.step(&loss, 1e-6);
         let _ = f64::try_from(loss.detach().to_device(Device::Cpu));
     };

@@ -4,6 +4,7 @@
 pub mod convnet;
 pub mod counter;
 pub mod fuse;
+pub mod googlenet;
 pub mod layers;
 pub mod receptive;
 pub mod resnet;
@@ -28,6 +29,9 @@ pub enum ModelConfig {
     CudaConvnet(convnet::ConvnetConfig),
     /// Simonyan & Zisserman 2014, Table 1: configurations A-E, ImageNet or CIFAR shape.
     Vgg(vgg::VggConfig),
+    /// Szegedy et al. 2014, Table 1: GoogLeNet, ImageNet or CIFAR shape, with the
+    /// naive module (Fig. 2(a)), auxiliary classifiers and fc head as knobs.
+    Googlenet(googlenet::GoogLeNetConfig),
 }
 
 impl ModelConfig {
@@ -42,16 +46,19 @@ impl ModelConfig {
             }) => format!("{}-{}", if *residual { "resnet" } else { "plain" }, depth),
             ModelConfig::CudaConvnet(c) => c.name.clone(),
             ModelConfig::Vgg(v) => v.name(),
+            ModelConfig::Googlenet(g) => g.name(),
         }
     }
 
-    /// Weight layers (ResNets, VGG); None for the cuda-convnet nets.
+    /// Weight layers (ResNets, VGG; GoogLeNet: on its deepest path, 22 for the
+    /// paper's net); None for the cuda-convnet nets.
     pub fn depth(&self) -> Option<i64> {
         match self {
             ModelConfig::CifarResnet(c) => Some(c.depth),
             ModelConfig::ImagenetResnet(c) => Some(c.depth),
             ModelConfig::CudaConvnet(_) => None,
             ModelConfig::Vgg(v) => Some(v.config.weight_layers() as i64),
+            ModelConfig::Googlenet(g) => Some(g.weight_layers()),
         }
     }
 
@@ -80,6 +87,7 @@ impl ModelConfig {
             ModelConfig::ImagenetResnet(c) => c.validate(),
             ModelConfig::CudaConvnet(c) => c.validate(),
             ModelConfig::Vgg(v) => v.validate(),
+            ModelConfig::Googlenet(g) => g.validate(),
         }
     }
 }
@@ -90,6 +98,10 @@ pub trait Network: std::fmt::Debug + Send {
     /// Responses of each 3x3 layer after BN, before ReLU/addition (ResNet Fig. 7); empty where not defined.
     fn layer_responses(&self, _x: &Tensor) -> Vec<Tensor> {
         Vec::new()
+    }
+    /// Training-mode outputs of auxiliary classifiers with their loss weights (GoogLeNet Sec. 5: 0.3 each); empty for other nets.
+    fn forward_aux(&self, x: &Tensor, train: bool) -> (Tensor, Vec<(f64, Tensor)>) {
+        (self.forward_t(x, train), Vec::new())
     }
 }
 
@@ -105,6 +117,7 @@ pub fn build(vs: &nn::Path, cfg: &ModelConfig) -> crate::Result<Box<dyn Network>
         }
         ModelConfig::CudaConvnet(c) => Box::new(convnet::Convnet::new(vs, c)),
         ModelConfig::Vgg(v) => Box::new(vgg::Vgg::new(vs, v)),
+        ModelConfig::Googlenet(g) => Box::new(googlenet::GoogLeNet::new(vs, g)),
     })
 }
 
@@ -171,6 +184,7 @@ pub fn input_shape(cfg: &ModelConfig) -> [i64; 3] {
     match cfg {
         ModelConfig::ImagenetResnet { .. } => [3, 224, 224],
         ModelConfig::Vgg(v) => [3, v.input_size(), v.input_size()],
+        ModelConfig::Googlenet(g) => [3, g.input_size(), g.input_size()],
         ModelConfig::CudaConvnet(c) => c.input_shape(),
         ModelConfig::CifarResnet { .. } => [3, 32, 32],
     }

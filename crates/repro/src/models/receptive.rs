@@ -6,8 +6,11 @@
 //! first one (starting at r = 1), and jump = product of the strides.
 //!
 //! Shortcut projections (ResNet options B/C) are branches beside the main
-//! path whose field is never larger, so they are left out.
+//! path whose field is never larger, so they are left out; so are GoogLeNet's
+//! inception branches other than the 5x5 one, whose field is the largest of a
+//! module's, and its auxiliary classifiers (`googlenet::beside_main_path`).
 use super::counter::{trace, LayerRecord};
+use super::googlenet;
 use super::Network;
 use tch::{Device, Kind, Tensor};
 
@@ -32,7 +35,7 @@ pub fn receptive_fields(records: &[LayerRecord]) -> Vec<RfRow> {
     let mut rows = Vec::new();
     let mut dense = false;
     for r in records {
-        if r.name.contains("shortcut") {
+        if r.name.contains("shortcut") || googlenet::beside_main_path(r) {
             continue;
         }
         if r.kind == "fc" {

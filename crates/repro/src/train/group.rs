@@ -236,8 +236,14 @@ impl<'a> Loop<'a> {
     fn step(&self, sgd: &mut Sgd, acc: &mut Tensor, x: &Tensor, y: &Tensor, lr: f64) {
         // Backward runs outside autocast (as torch.autocast recommends): it
         // follows the dtypes the forward recorded.
-        let logits = precision::forward(self.net, x, true, self.cfg.train.precision);
+        let (logits, aux) = precision::forward_aux(self.net, x, true, self.cfg.train.precision);
         let (loss, per_run) = group_loss(&logits, y, self.k);
+        // GoogLeNet Sec. 5: the auxiliary classifiers' losses join the total
+        // with their weights (training only); the logged loss and error are
+        // the main classifier's.
+        let loss = aux.iter().fold(loss, |loss, (weight, a)| {
+            loss + group_loss(a, y, self.k).0 * *weight
+        });
         tch::no_grad(|| {
             let err = group_errors(&logits, y, self.k);
             *acc += Tensor::stack(&[per_run.detach() * (self.batch as f64), err], 1);

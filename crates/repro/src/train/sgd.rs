@@ -106,7 +106,20 @@ impl Sgd {
     /// into `.grad`, so nothing needs zeroing.)
     pub fn flat_grad(&self, loss: &Tensor) -> Tensor {
         let grads = Tensor::run_backward(&[loss], &self.params, false, false);
-        let parts: Vec<Tensor> = grads.iter().map(|g| flatten(g, self.layout)).collect();
+        // A parameter the loss does not reach (e.g. an auxiliary classifier in
+        // a pass without it) has an undefined gradient: zero, so that only
+        // weight decay and momentum move it, as in Caffe.
+        let parts: Vec<Tensor> = grads
+            .iter()
+            .zip(&self.params)
+            .map(|(g, p)| {
+                if g.defined() {
+                    flatten(g, self.layout)
+                } else {
+                    flatten(&p.zeros_like(), self.layout)
+                }
+            })
+            .collect();
         Tensor::cat(&parts, 0)
     }
 

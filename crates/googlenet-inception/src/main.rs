@@ -1,0 +1,263 @@
+//! Szegedy et al. (2014), "Going Deeper with Convolutions": the Inception
+//! module with 1x1 reductions against the naive module (Fig. 2), the auxiliary
+//! classifiers (Sec. 5) and the average-pooling head (Sec. 5), on CIFAR-10 as
+//! the analogue of the paper's ImageNet experiments; Table 1 as built beside
+//! the paper's.
+use repro::driver::{Experiment, Results};
+use repro::figures::Figure;
+use repro::models::{self, counter, ModelConfig};
+use repro::report::{arm_table, compare_lower, epoch_panel, pct_stats, Claim, Table, Verdict};
+use std::collections::BTreeMap;
+
+/// Table 1's "params" and "ops" columns (thousands of weights, millions of
+/// multiply-adds per 224x224 image), by row.
+const TABLE1: [(&str, f64, f64); 12] = [
+    ("conv 7x7/2", 2.7, 34.0),
+    ("conv 3x3/1 (with its 1x1 reduce)", 112.0, 360.0),
+    ("3a", 159.0, 128.0),
+    ("3b", 380.0, 304.0),
+    ("4a", 364.0, 73.0),
+    ("4b", 437.0, 88.0),
+    ("4c", 463.0, 100.0),
+    ("4d", 580.0, 119.0),
+    ("4e", 840.0, 170.0),
+    ("5a", 1072.0, 54.0),
+    ("5b", 1388.0, 71.0),
+    ("linear", 1000.0, 1.0),
+];
+
+/// Sec. 5: the auxiliary classifiers' effect was "relatively minor (around 0.5%)".
+const AUX_EFFECT: &str = "Sec. 5: auxiliary classifiers have a \"relatively minor\" effect, \"around 0.5%\" (ImageNet top-1)";
+/// Sec. 5: average pooling instead of fully connected layers "improved the top-1 accuracy by about 0.6%".
+const HEAD_EFFECT: &str = "Sec. 5: average pooling before the classifier \"improved the top-1 accuracy by about 0.6%\" (ImageNet)";
+
+struct Inception;
+
+/// Parameters and multiply-adds per image of a model as built here.
+fn cost(model: &ModelConfig) -> Option<(i64, i64)> {
+    let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+    let net = models::build(&vs.root(), model).ok()?;
+    let params = models::layers::count_parameters(&vs);
+    let [c, h, w] = models::input_shape(model);
+    Some((params, counter::forward_macs(net.as_ref(), &[1, c, h, w])))
+}
+
+/// Mean images/s of a run's logging windows (its seeds together).
+fn images_per_sec(res: &Results, run: &str) -> Option<f64> {
+    let v: Vec<f64> = res
+        .runs
+        .seeds(run)
+        .into_iter()
+        .flatten()
+        .map(|r| r.images_per_sec)
+        .filter(|x| x.is_finite())
+        .collect();
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+/// "`a`'s test error is below `b`'s" (or, with `or_equal`, not above it),
+/// under this project's rule for one seed: with fewer than two seeds per arm a
+/// difference cannot be told from seed noise.
+fn lower_with_seeds(res: &Results, a: &str, b: &str, or_equal: bool) -> (String, Verdict) {
+    let (x, y) = (res.runs.arm(a).test_error, res.runs.arm(b).test_error);
+    let (measured, mut verdict) = compare_lower(a, x, b, y);
+    if let (true, Some(x), Some(y)) = (or_equal, x, y) {
+        verdict = Verdict::from_bool(x.mean <= y.mean);
+    }
+    match (x, y) {
+        (Some(x), Some(y)) if x.n < 2 || y.n < 2 => (
+            measured,
+            Verdict::NotEvaluated(
+                "inconclusive: one seed per arm cannot separate the difference from seed noise"
+                    .into(),
+            ),
+        ),
+        _ => (measured, verdict),
+    }
+}
+
+/// Table 1's network as built (ImageNet shape, no auxiliary classifiers):
+/// weights (thousands) and multiply-adds (millions) per row beside the paper's.
+fn table1() -> Table {
+    let rows = match table1_built() {
+        Some(built) => TABLE1
+            .iter()
+            .map(|(row, p_params, p_ops)| {
+                let (params, ops) = built.get(*row).copied().unwrap_or((f64::NAN, f64::NAN));
+                vec![
+                    row.to_string(),
+                    format!("{p_params}K"),
+                    format!("{params:.1}K"),
+                    format!("{p_ops}M"),
+                    format!("{ops:.1}M"),
+                ]
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    Table {
+        title: "Table 1 (ImageNet GoogLeNet, 224x224): weights and multiply-adds per row, paper vs built here".into(),
+        header: ["row", "params (paper)", "params (built)", "ops (paper)", "ops (built)"]
+            .map(String::from)
+            .to_vec(),
+        rows,
+        note: "Built from `family = \"googlenet\", shape = \"imagenet\"` without the auxiliary classifiers. Weights exclude biases and are counted in units of 1024 (K), as the paper's appear to be; ops are the multiply-adds (M = 10^6) of the convolutions and the linear layer. Three of the paper's rows do not follow from its own widths: conv 7x7/2 (2.7K weights and 34M ops, where a 7x7x3x64 convolution on 224x224 has 9.2K and 118M), 4c (463K against 497K) and 5a (1072K and 54M against 1018K and 51M).".into(),
+    }
+}
+
+/// Weights (thousands) and multiply-adds (millions) of the ImageNet net, by Table 1 row.
+fn table1_built() -> Option<BTreeMap<String, (f64, f64)>> {
+    let model: ModelConfig =
+        toml::from_str("family = \"googlenet\"\nshape = \"imagenet\"\naux_classifiers = false")
+            .ok()?;
+    let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+    let net = models::build(&vs.root(), &model).ok()?;
+    let x = tch::Tensor::zeros([1, 3, 224, 224], (tch::Kind::Float, tch::Device::Cpu));
+    let (_, records) = counter::trace(|| tch::no_grad(|| net.forward_t(&x, false)));
+    let mut built: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    for (name, var) in vs.variables() {
+        if name.ends_with(".weight") && var.dim() > 1 {
+            // Table 1 counts weights in units of 1024.
+            built.entry(table1_row(&name)).or_default().0 += var.numel() as f64 / 1024.0;
+        }
+    }
+    for r in &records {
+        built.entry(table1_row(&r.name)).or_default().1 += r.macs as f64 / 1e6;
+    }
+    Some(built)
+}
+
+/// The Table 1 row a variable or layer belongs to, from its path.
+fn table1_row(path: &str) -> String {
+    let top = path.split('.').next().unwrap_or(path);
+    for m in ["3a", "3b", "4a", "4b", "4c", "4d", "4e", "5a", "5b"] {
+        if top.ends_with(m) {
+            return m.into();
+        }
+    }
+    match top {
+        "conv1" => "conv 7x7/2".into(),
+        "conv2_reduce" | "conv2" => "conv 3x3/1 (with its 1x1 reduce)".into(),
+        "fc" | "classifier" | "linear" => "linear".into(),
+        other => other.into(),
+    }
+}
+
+impl Experiment for Inception {
+    fn name(&self) -> &'static str {
+        "googlenet-inception"
+    }
+
+    fn figures(&self, res: &Results) -> Vec<(String, Figure)> {
+        let panels = [
+            ("Fig. 2: 1x1 reductions (b) vs naive (a)", "naive"),
+            ("Sec. 5: auxiliary classifiers on/off", "no-aux"),
+            ("Sec. 5: average-pool vs fully connected head", "fc-head"),
+        ]
+        .into_iter()
+        .filter(|(_, arm)| res.runs.has(arm))
+        .map(|(title, arm)| epoch_panel(&res.runs, title, &["inception", arm]))
+        .collect();
+        vec![(
+            "inception".into(),
+            Figure::new(
+                "GoogLeNet's Inception variants on CIFAR-10 (analogue)",
+                format!(
+                    "{} | dashed: training error, bold: test error",
+                    res.header.caption()
+                ),
+                panels,
+            ),
+        )]
+    }
+
+    fn tables(&self, res: &Results) -> Vec<Table> {
+        let arms = ["inception", "naive", "no-aux", "fc-head"];
+        let rows = arms
+            .iter()
+            .filter(|a| res.in_profile(a))
+            .map(|a| {
+                let c = res.config_of(a).and_then(|c| cost(&c.model));
+                vec![
+                    a.to_string(),
+                    c.map_or("—".into(), |c| format!("{:.3}M", c.0 as f64 / 1e6)),
+                    c.map_or("—".into(), |c| format!("{:.1}M", c.1 as f64 / 1e6)),
+                    images_per_sec(res, a).map_or("—".into(), |r| format!("{r:.0}")),
+                    pct_stats(res.runs.arm(a).test_error),
+                ]
+            })
+            .collect();
+        vec![
+            Table {
+                title: "The variants as trained here: parameters, multiply-adds per image, training images/s, test error".into(),
+                header: ["run", "parameters", "multiply-adds / image", "images/s (training)", "test error"]
+                    .map(String::from)
+                    .to_vec(),
+                rows,
+                note: "Parameters include the auxiliary classifiers where they are on (they are dropped at test time); images/s on this profile's device.".into(),
+            },
+            arm_table(
+                &res.runs,
+                "Test error and train-test gap",
+                &arms,
+                "Paper (ImageNet): auxiliary classifiers about 0.5%, average-pool head about 0.6% top-1; the reductions keep the compute in check (Table 1: 1.5G multiply-adds).",
+            ),
+            table1(),
+        ]
+    }
+
+    fn claims(&self, res: &Results) -> Vec<Claim> {
+        let costs = |a: &str| res.config_of(a).and_then(|c| cost(&c.model));
+        let (m1, v1) = match (costs("inception"), costs("naive")) {
+            (Some(r), Some(n)) => (
+                format!(
+                    "with reductions {:.2}M parameters, {:.0}M multiply-adds; naive {:.2}M, {:.0}M ({:.1}x the compute)",
+                    r.0 as f64 / 1e6,
+                    r.1 as f64 / 1e6,
+                    n.0 as f64 / 1e6,
+                    n.1 as f64 / 1e6,
+                    n.1 as f64 / r.1 as f64
+                ),
+                Verdict::from_bool(n.0 > r.0 && n.1 > r.1),
+            ),
+            _ => ("—".into(), Verdict::NotEvaluated("needs inception and naive".into())),
+        };
+        let (m2, v2) = lower_with_seeds(res, "inception", "naive", true);
+        let (m3, v3) = lower_with_seeds(res, "inception", "no-aux", false);
+        let (m4, v4) = lower_with_seeds(res, "inception", "fc-head", false);
+        vec![
+            Claim {
+                id: "1".into(),
+                statement: "1x1 reductions before the 3x3 and 5x5 convolutions cut the parameters and the compute of the network".into(),
+                paper: "Sec. 4 and Fig. 2: \"judiciously applying dimension reductions and projections wherever the computational requirements would increase too much\"; Table 1: 6.8M parameters, 1.5G multiply-adds".into(),
+                measured: m1,
+                verdict: v1,
+            },
+            Claim {
+                id: "2".into(),
+                statement: "...at no loss of accuracy: the reduced network's test error is not above the naive one's".into(),
+                paper: "Sec. 4/7: the Inception architecture reaches its accuracy at a modest increase of compute".into(),
+                measured: m2,
+                verdict: v2,
+            },
+            Claim {
+                id: "3".into(),
+                statement: "The auxiliary classifiers lower the test error slightly".into(),
+                paper: AUX_EFFECT.into(),
+                measured: m3,
+                verdict: v3,
+            },
+            Claim {
+                id: "4".into(),
+                statement: "An average-pooling head beats a fully connected head".into(),
+                paper: HEAD_EFFECT.into(),
+                measured: m4,
+                verdict: v4,
+            },
+        ]
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    repro::driver::main(Inception, env!("CARGO_PKG_NAME"))
+}
