@@ -20,7 +20,7 @@ pub fn merge(s: &Sweep) -> Result<usize> {
             missing.push(t.run_id.as_str());
             continue;
         }
-        let path = pdir.join("runs").join(&t.run_id).join("metrics.parquet");
+        let path = repro::driver::RunDir::new(&pdir, &t.run_id).metrics();
         let r = repro::metrics::read_parquet(&path).map_err(|e| anyhow!("{e}"))?;
         if r.is_empty() {
             bail!("{}: no rows", path.display());

@@ -3,6 +3,7 @@
 //! (printed, with a plain warning for jobs over a day), and the per-step times
 //! that decide seed fusion on a GPU.
 use super::cli::LayoutMode;
+use super::run_dir::RunDir;
 use crate::config::{Precision, RunConfig};
 use crate::layout::Layout;
 use crate::models;
@@ -58,8 +59,8 @@ pub fn choose_layouts(
     }
     let mut probed: BTreeMap<String, Option<Layout>> = BTreeMap::new();
     for cfg in todo {
-        let run_dir = profile_dir.join("runs").join(cfg.run_id());
-        if let Some(recorded) = train::checkpoint::recorded_layout(&run_dir) {
+        let run_dir = RunDir::new(profile_dir, &cfg.run_id());
+        if let Some(recorded) = train::checkpoint::recorded_layout(run_dir.path()) {
             layouts.insert(cfg.run_id(), recorded);
             continue;
         }
