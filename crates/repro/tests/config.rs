@@ -94,6 +94,9 @@ fn unknown_keys_are_rejected_naming_the_key() {
     assert!(e.to_string().contains("momentun"), "{e}");
     let e = parse(&FILE.replace("[experiment]", "[experimnt]")).unwrap_err();
     assert!(e.contains("experimnt"), "{e}");
+    // Unknown keys under [experiment] are refused too, naming the key.
+    let e = parse(&FILE.replace("[experiment]\n", "[experiment]\nauthor = \"x\"\n")).unwrap_err();
+    assert!(e.contains("author") && e.contains("[experiment]"), "{e}");
     let e = parse(&FILE.replace(
         "depth = 20, residual = false",
         "depth = 20, residual = false, shortcutt = \"A\"",
@@ -158,6 +161,9 @@ fn malformed_toml_and_unknown_profiles_and_runs() {
     assert!(e.contains("plain-21"), "{e}");
     assert!("train.lr".parse::<Override>().is_err());
     assert!("bogus.lr=1".parse::<Override>().is_err());
+    // There is no free-form table a typo could hide in.
+    let e = "extra.foo=1".parse::<Override>().unwrap_err();
+    assert!(e.contains("extra.foo"), "{e}");
 }
 
 #[test]

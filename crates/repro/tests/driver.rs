@@ -108,6 +108,20 @@ fn another_experiments_file_is_refused_before_anything_is_written() {
 }
 
 #[test]
+fn a_seed_given_twice_is_refused_before_anything_is_written() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    setup(tmp.path(), TINY_EXPERIMENT);
+    let e = driver::run(
+        &Tiny,
+        &args(tmp.path(), &["--profile", "smoke", "--seeds", "1,1"]),
+    )
+    .expect_err("refused")
+    .to_string();
+    assert!(e.contains("--seeds") && e.contains("seed 1"), "{e}");
+    assert!(!tmp.path().join("out").exists());
+}
+
+#[test]
 fn flags_are_typed_and_unknown_values_fail() {
     for bad in [
         &["--layout", "nhwc"][..],

@@ -49,6 +49,13 @@ impl Plan {
         if seeds.is_empty() {
             anyhow::bail!("--seeds: no seeds given");
         }
+        if let Some(s) = seeds
+            .iter()
+            .enumerate()
+            .find_map(|(i, s)| seeds[..i].contains(s).then_some(s))
+        {
+            anyhow::bail!("--seeds: seed {s} is given twice (one run per seed)");
+        }
         check_run_filter(&args.runs, &profile, &args.profile)?;
         let (configs, grid) = resolve_grid(
             &file,
