@@ -289,34 +289,20 @@ impl RunConfig {
         if !self.data.test_scales.is_empty() && !matches!(self.model, ModelConfig::Vgg(_)) {
             return Err("data.test_scales: multi-scale testing needs a network that evaluates densely at any size (family = \"vgg\")".into());
         }
-        let cifar = self.data.dataset == DatasetKind::Cifar10;
-        if let ModelConfig::Googlenet(g) = &self.model {
-            let want = if cifar {
-                crate::models::googlenet::GoogLeNetShape::Cifar
-            } else {
-                crate::models::googlenet::GoogLeNetShape::Imagenet
-            };
-            if g.shape != want {
-                return Err(format!(
-                    "model.shape: {:?} does not fit the dataset {:?}",
-                    g.shape, self.data.dataset
-                ));
-            }
+        // VGG and GoogLeNet come in an ImageNet and a CIFAR shape: the shape's
+        // input size must be the dataset's.
+        let input = crate::models::input_shape(&self.model)[1];
+        if matches!(self.model, ModelConfig::Vgg(_) | ModelConfig::Googlenet(_))
+            && input != self.data.side()
+        {
+            return Err(format!(
+                "model.shape: takes {input}x{input} inputs, which does not fit the dataset {:?}",
+                self.data.dataset
+            ));
         }
         if let ModelConfig::Vgg(v) = &self.model {
             if v.init_from.as_deref() == Some(self.name.as_str()) {
                 return Err("model.init_from: a run cannot initialise from itself".into());
-            }
-            let want = if self.data.dataset == DatasetKind::Cifar10 {
-                crate::models::vgg::VggShape::Cifar
-            } else {
-                crate::models::vgg::VggShape::Imagenet
-            };
-            if v.shape != want {
-                return Err(format!(
-                    "model.shape: {:?} does not fit the dataset {:?}",
-                    v.shape, self.data.dataset
-                ));
             }
         }
         Ok(())
