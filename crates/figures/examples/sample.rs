@@ -14,6 +14,7 @@ fn main() -> Result<(), figures::PlotError> {
         ("resnet_fig6", samples::resnet_fig6()),
         ("edge_cases", samples::edge_cases()),
         ("alexnet_fig1", samples::alexnet_fig1()),
+        ("features", samples::features()),
     ] {
         let [svg, png] = figures::render(&fig, &dir.join(name))?;
         println!("{}\n{}", svg.display(), png.display());

@@ -3,385 +3,525 @@
 //! The same code draws the SVG and the PNG, so the two files always show the
 //! same figure; only the backend differs.
 
-use plotters::coord::{CoordTranslate, Shift};
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
+use plotters::coord::types::RangedCoordf64;
+use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use crate::arms::{self, ArmLabels};
 use crate::geom::{self, Ranges};
+use crate::legend::{self, Entry, Glyph};
+use crate::marks;
+use crate::text::{self, font, measure, Header, Wrapped, R};
 use crate::{palette_rgb, Dash, Figure, Panel, Series};
 
-/// Font family every text uses. The DejaVu bytes are registered under this
-/// name; in the SVG it becomes a CSS font list, so viewers use DejaVu Sans
-/// when installed (same metrics as the PNG) and any sans-serif otherwise.
-pub(crate) const FAMILY: &str = "DejaVu Sans, sans-serif";
-
-/// Height of the figure header holding the title and the caption line.
+/// Header height when the text cannot be measured (never in practice: the
+/// fonts are compiled in).
 pub(crate) const HEADER_H: u32 = 62;
 
-type R<T> = Result<T, String>;
-
-fn err<E: std::error::Error + Send + Sync>(e: DrawingAreaErrorKind<E>) -> String {
+pub(crate) fn err<E: std::error::Error + Send + Sync>(e: DrawingAreaErrorKind<E>) -> String {
     e.to_string()
 }
 
-fn font(size: f64, bold: bool) -> FontDesc<'static> {
-    let style = if bold {
-        FontStyle::Bold
-    } else {
-        FontStyle::Normal
-    };
-    FontDesc::new(FontFamily::Name(FAMILY), size, style)
-}
-
-/// Pixel size of `text` as it will be drawn.
-fn measure<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    text: &str,
-    size: f64,
-    bold: bool,
-) -> R<(u32, u32)> {
-    area.estimate_text_size(text, &TextStyle::from(font(size, bold)))
-        .map_err(err)
-}
-
-const INK: RGBColor = RGBColor(20, 20, 20);
-const GREY: RGBColor = RGBColor(90, 90, 90);
+pub(crate) const INK: RGBColor = RGBColor(20, 20, 20);
+pub(crate) const GREY: RGBColor = RGBColor(90, 90, 90);
 const GRID: RGBColor = RGBColor(218, 218, 218);
 
-/// Largest font size in `max..=min` (stepping down by 1) at which `text`
-/// fits `width` pixels; `None` if it does not fit even at `min`.
-fn fit_size<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    text: &str,
-    max: f64,
-    min: f64,
-    width: u32,
-    bold: bool,
-) -> R<Option<f64>> {
-    let mut size = max;
-    while size >= min {
-        let (w, _) = measure(area, text, size, bold)?;
-        if w <= width {
-            return Ok(Some(size));
-        }
-        size -= 1.0;
-    }
-    Ok(None)
+/// The palette colour of index `i`.
+pub(crate) fn rgb(i: usize) -> RGBColor {
+    let (r, g, b) = palette_rgb(i);
+    RGBColor(r, g, b)
 }
 
-/// `text` shrunk (down to `min`) and, failing that, cut with an ellipsis so it
-/// never runs off the canvas or into a neighbouring panel.
-fn fit_text<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    text: &str,
-    max: f64,
-    min: f64,
-    width: u32,
-    bold: bool,
-) -> R<(String, f64)> {
-    if let Some(size) = fit_size(area, text, max, min, width, bold)? {
-        return Ok((text.to_string(), size));
-    }
-    let chars: Vec<char> = text.chars().collect();
-    let mut keep = chars.len();
-    while keep > 0 {
-        keep -= 1;
-        let cut: String = chars[..keep].iter().collect::<String>() + "…";
-        let (w, _) = measure(area, &cut, min, bold)?;
-        if w <= width {
-            return Ok((cut, min));
-        }
-    }
-    Ok((String::new(), min))
-}
-
-/// Draws the whole figure: header (title + caption) and the panels left to
-/// right.
+/// Draws the whole figure: header (title + caption) and the shown panels
+/// left to right.
 pub(crate) fn figure<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> R<()> {
     root.fill(&WHITE).map_err(err)?;
     let (w, _) = root.dim_in_pixel();
-    let (header, body) = root.split_vertically(HEADER_H);
-    let cx = w as i32 / 2;
-    let avail = w.saturating_sub(24);
-    if !fig.title.is_empty() {
-        let (t, size) = fit_text(&header, &fig.title, 21.0, 12.0, avail, true)?;
-        let style = font(size, true)
-            .color(&INK)
-            .pos(Pos::new(HPos::Center, VPos::Top));
-        header.draw(&Text::new(t, (cx, 8), style)).map_err(err)?;
-    }
-    if !fig.caption.is_empty() {
-        let (t, size) = fit_text(&header, &fig.caption, 14.0, 9.0, avail, false)?;
-        let style = font(size, false)
-            .color(&GREY)
-            .pos(Pos::new(HPos::Center, VPos::Top));
-        header.draw(&Text::new(t, (cx, 37), style)).map_err(err)?;
-    }
-    let placeholder = [Panel::new("", "", "")];
-    let panels: &[Panel] = if fig.panels.is_empty() {
-        &placeholder
-    } else {
-        &fig.panels
-    };
-    let layout = Layout::new(root, panels)?;
+    let head = text::header(fig, w)?;
+    let (header, body) = root.split_vertically(head.height);
+    draw_header(&header, &head, w)?;
+    let panels = fig.shown_panels();
+    let ranges = geom::figure_ranges(&panels, fig.share_y);
+    let (bw, bh) = body.dim_in_pixel();
+    let size = (bw / panels.len() as u32, bh);
+    let layout = Layout::new(&panels, &ranges, size)?;
     let areas = body.split_evenly((1, panels.len()));
-    for (area, p) in areas.iter().zip(panels) {
-        panel(area, p, &layout)?;
+    for (i, area) in areas.iter().enumerate() {
+        panel(area, panels[i], &ranges[i], &layout, i)?;
+    }
+    Ok(())
+}
+
+fn draw_header<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, h: &Header, w: u32) -> R<()> {
+    let cx = w as i32 / 2;
+    let mut y = text::HEADER_TOP;
+    for (block, bold, color) in [(&h.title, true, INK), (&h.caption, false, GREY)] {
+        let lh = text::line_height(block.size);
+        let style = font(block.size, bold)
+            .color(&color)
+            .pos(Pos::new(HPos::Center, VPos::Top));
+        for line in &block.lines {
+            area.draw(&Text::new(line.clone(), (cx, y), style.clone()))
+                .map_err(err)?;
+            y += lh;
+        }
+        y += text::HEADER_GAP;
     }
     Ok(())
 }
 
 /// Space reserved around every panel's plotting area. Shared by all panels
 /// of a figure so their frames line up, as in the papers, even when one panel
-/// has no title or wider tick labels.
-struct Layout {
+/// has no title, a longer title or wider tick labels.
+pub(crate) struct Layout {
     title_h: u32,
+    titles: Vec<Wrapped>,
     x_area: u32,
     y_area: u32,
+    arm_labels: Vec<Option<ArmLabels>>,
 }
 
 const TICK_FONT: f64 = 13.0;
 const DESC_FONT: f64 = 15.0;
 const N_TICKS: usize = 7;
+const TITLE_SIZES: [f64; 6] = [16.0, 15.0, 14.0, 13.0, 12.0, 11.0];
+/// Chart margins around the label areas (see [`build_chart`]).
+const MARGIN_LEFT: u32 = 8;
+const MARGIN_RIGHT: u32 = 18;
+const MARGIN_BOTTOM: u32 = 8;
 
 impl Layout {
-    fn new<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, panels: &[Panel]) -> R<Self> {
-        let any_title = panels.iter().any(|p| !p.title.is_empty());
+    fn new(panels: &[&Panel], ranges: &[Ranges], (panel_w, panel_h): (u32, u32)) -> R<Self> {
         let any_x_desc = panels.iter().any(|p| !p.x_label.is_empty());
         let any_y_desc = panels.iter().any(|p| !p.y_label.is_empty());
         // The widest y tick label decides the room left of the axis.
         let mut tick_w = 0;
-        for p in panels {
-            let yr = geom::ranges(p).y;
-            for v in geom::approx_ticks(yr, N_TICKS) {
-                let label = geom::tick_label(v, yr.1 - yr.0);
-                tick_w = tick_w.max(measure(root, &label, TICK_FONT, false)?.0);
+        for r in ranges {
+            for t in y_ticks(r) {
+                tick_w = tick_w.max(measure(&t.label, TICK_FONT, false)?.0);
             }
         }
-        let (desc_h, title_h) = (
-            measure(root, "Ag", DESC_FONT, false)?.1,
-            measure(root, "Ag", 16.0, true)?.1,
-        );
-        let panel_w = root.dim_in_pixel().0 / panels.len().max(1) as u32;
+        let desc_h = measure("Ag", DESC_FONT, false)?.1;
+        let y_area = (tick_w + 16 + if any_y_desc { desc_h + 10 } else { 0 }).min(panel_w / 3);
+        let title_w = title_span(panel_w, y_area).1;
+        let titles = panels
+            .iter()
+            .map(|p| text::fit_title(&p.title, title_w, &TITLE_SIZES[..3], &TITLE_SIZES, 2))
+            .collect::<R<Vec<_>>>()?;
+        let title_h = titles
+            .iter()
+            .filter(|w| !w.lines.is_empty())
+            .map(|w| title_block(w) as u32 + 12)
+            .max()
+            .unwrap_or(0);
+        let plot_w = panel_w.saturating_sub(MARGIN_LEFT + MARGIN_RIGHT + y_area);
+        let arm_labels = panels
+            .iter()
+            .map(|p| {
+                let room = panel_h / 3;
+                (!p.arms.is_empty())
+                    .then(|| arms::label_layout(&p.arms, plot_w, room))
+                    .transpose()
+            })
+            .collect::<R<Vec<_>>>()?;
+        let labels_h = arm_labels.iter().flatten().map(|l| l.height + 12);
+        let desc = if any_x_desc { desc_h + 8 } else { 0 };
         Ok(Layout {
-            title_h: if any_title { title_h + 12 } else { 0 },
-            x_area: 30 + if any_x_desc { desc_h + 8 } else { 0 },
-            y_area: (tick_w + 16 + if any_y_desc { desc_h + 10 } else { 0 }).min(panel_w / 3),
+            title_h,
+            titles,
+            x_area: labels_h.chain([X_TICKS_H]).max().unwrap_or(X_TICKS_H) + desc,
+            y_area,
+            arm_labels,
         })
     }
 }
 
-/// Dash and gap lengths grow with the stroke so a bold dashed line still
-/// reads as dashed.
-fn dash_pattern(width: u32) -> (i32, i32) {
-    let w = width.max(1) as i32;
-    (4 + 2 * w, 3 + w)
+/// An axis tick: its position in plotted coordinates and its label.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Tick {
+    pub at: f64,
+    pub label: String,
 }
 
-fn series_style(s: &Series) -> ShapeStyle {
-    let (r, g, b) = palette_rgb(s.color);
-    RGBColor(r, g, b).stroke_width(s.width.max(1))
+/// The ticks plotters would choose for a linear axis (1-2-5 steps, about
+/// [`N_TICKS`]), labelled by [`geom::tick_label`].
+fn linear_ticks((lo, hi): (f64, f64)) -> Vec<Tick> {
+    RangedCoordf64::from(lo..hi)
+        .key_points(N_TICKS)
+        .into_iter()
+        .map(|v| Tick {
+            at: v,
+            label: geom::tick_label(v, hi - lo),
+        })
+        .collect()
 }
 
-fn panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel, layout: &Layout) -> R<()> {
-    let Ranges { x: xr, y: yr } = geom::ranges(p);
-    let (aw, _) = area.dim_in_pixel();
+/// The y ticks of a panel: linear, or 1-2-5 ticks per decade on a log axis.
+pub(crate) fn y_ticks(r: &Ranges) -> Vec<Tick> {
+    if !r.log_y {
+        return linear_ticks(r.y);
+    }
+    geom::log_ticks(r.y, 8)
+        .into_iter()
+        .map(|(v, label)| Tick {
+            at: v.log10(),
+            label,
+        })
+        .collect()
+}
 
-    // The title is drawn by hand in a fixed-height strip (plotters' caption
-    // height follows the text, which would misalign the panels).
-    let (title_area, area) = area.split_vertically(layout.title_h);
-    if !p.title.is_empty() {
-        let (t, size) = fit_text(
-            &title_area,
-            &p.title,
-            16.0,
-            10.0,
-            aw.saturating_sub(24),
-            true,
-        )?;
-        let style = font(size, true)
-            .color(&INK)
-            .pos(Pos::new(HPos::Center, VPos::Center));
-        // Centred over the plotting area, not over the whole panel.
-        let cx = (layout.y_area as i32 + 8 + aw as i32 - 18) / 2;
-        title_area
-            .draw(&Text::new(t, (cx, layout.title_h as i32 / 2 + 2), style))
-            .map_err(err)?;
+/// The label of the tick nearest to `v`.
+fn label_at(ticks: &[Tick], v: f64) -> String {
+    ticks
+        .iter()
+        .min_by(|a, b| (a.at - v).abs().total_cmp(&(b.at - v).abs()))
+        .map(|t| t.label.clone())
+        .unwrap_or_default()
+}
+
+/// A linear axis with our own ticks (plotters' `WithKeyPoints` of `f64`
+/// cannot take a label formatter): on a log axis the plotted coordinate is
+/// log10 of the value and the ticks sit at 1-2-5 values.
+#[derive(Clone)]
+pub(crate) struct Axis {
+    inner: RangedCoordf64,
+    ticks: Vec<f64>,
+}
+
+impl Axis {
+    fn new((lo, hi): (f64, f64), ticks: &[Tick]) -> Self {
+        Axis {
+            inner: (lo..hi).into(),
+            ticks: ticks.iter().map(|t| t.at).collect(),
+        }
+    }
+}
+
+impl Ranged for Axis {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, v: &f64, limit: (i32, i32)) -> i32 {
+        self.inner.map(v, limit)
     }
 
-    let mut chart = ChartBuilder::on(&area)
-        .margin_top(if layout.title_h > 0 { 2 } else { 10 })
-        .margin_bottom(8)
-        .margin_left(8)
-        .margin_right(18)
-        .x_label_area_size(layout.x_area)
-        .y_label_area_size(layout.y_area)
-        .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)
-        .map_err(err)?;
+    fn key_points<H: KeyPointHint>(&self, hint: H) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.ticks.clone()
+        }
+    }
 
-    let xfmt = |v: &f64| geom::tick_label(*v, xr.1 - xr.0);
-    let yfmt = |v: &f64| geom::tick_label(*v, yr.1 - yr.0);
+    fn range(&self) -> std::ops::Range<f64> {
+        self.inner.range()
+    }
+}
+
+pub(crate) type Coord = Cartesian2d<Axis, Axis>;
+
+/// The plotting area of a panel: pixel mapping and a pixel-addressed area
+/// for drawing. Everything inside the frame is drawn through it, in pixels,
+/// after clipping in data space (plotters does not clip).
+pub(crate) struct Frame<'a, DB: DrawingBackend> {
+    coords: &'a DrawingArea<DB, Coord>,
+    pub plot: DrawingArea<DB, Shift>,
+    pub w: i32,
+    pub h: i32,
+    pub r: Ranges,
+}
+
+impl<DB: DrawingBackend> Frame<'_, DB> {
+    /// Pixel of a point in plotted coordinates (y already through
+    /// [`Ranges::t`]), relative to the plotting area.
+    pub fn px(&self, p: (f64, f64)) -> (i32, i32) {
+        let (x, y) = self.coords.map_coordinate(&p);
+        let base = self.plot.get_base_pixel();
+        (x - base.0, y - base.1)
+    }
+
+    /// Pixel row of a data y value, if it is inside the y range.
+    pub fn row(&self, y: f64) -> Option<i32> {
+        let t = self.r.t(y);
+        let (lo, hi) = self.r.ty();
+        (t >= lo && t <= hi).then(|| self.px((self.r.x.0, t)).1)
+    }
+}
+
+fn panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    p: &Panel,
+    r: &Ranges,
+    layout: &Layout,
+    idx: usize,
+) -> R<()> {
+    let (title_area, area) = area.split_vertically(layout.title_h);
+    panel_title(&title_area, &layout.titles[idx], layout)?;
+    let x_ticks = if p.arms.is_empty() {
+        linear_ticks(r.x)
+    } else {
+        Vec::new()
+    };
+    let y_ticks = y_ticks(r);
+    let mut chart = build_chart(&area, r, layout, &x_ticks, &y_ticks)?;
+    let xfmt = |v: &f64| label_at(&x_ticks, *v);
+    let yfmt = |v: &f64| label_at(&y_ticks, *v);
     chart
         .configure_mesh()
         .bold_line_style(GRID.stroke_width(1))
         .light_line_style(TRANSPARENT)
         .max_light_lines(0)
         .axis_style(INK.stroke_width(1))
-        .x_labels(N_TICKS)
-        .y_labels(N_TICKS)
         .x_label_formatter(&xfmt)
         .y_label_formatter(&yfmt)
         .label_style(font(TICK_FONT, false).color(&INK))
         .axis_desc_style(font(DESC_FONT, false).color(&INK))
-        .x_desc(p.x_label.as_str())
         .y_desc(p.y_label.as_str())
         .draw()
         .map_err(err)?;
-
     let plot = chart.plotting_area().strip_coord_spec();
-    let (pw, ph) = plot.dim_in_pixel();
-    let base = chart.plotting_area().get_base_pixel();
-    let coord = chart.as_coord_spec().clone();
-    let to_px = |pt: (f64, f64)| {
-        let (x, y) = coord.translate(&pt);
-        (x - base.0, y - base.1)
+    let (w, h) = plot.dim_in_pixel();
+    let frame = Frame {
+        coords: chart.plotting_area(),
+        plot,
+        w: w as i32,
+        h: h as i32,
+        r: *r,
     };
-    // Pixels covered by data and labels, so the legend can avoid them.
-    let mut occupied: Vec<(i32, i32)> = Vec::new();
-
-    // Reference-line labels are drawn after the curves (so no curve hides
-    // them), hence only their rows are collected here.
-    let mut labelled_rows: Vec<(i32, &str)> = Vec::new();
-    for h in &p.hlines {
-        if !h.y.is_finite() || h.y < yr.0 || h.y > yr.1 {
-            continue;
-        }
-        let style = GREY.stroke_width(1);
-        chart
-            .draw_series(DashedLineSeries::new(
-                vec![(xr.0, h.y), (xr.1, h.y)],
-                5,
-                4,
-                style,
-            ))
-            .map_err(err)?;
-        let (_, py) = to_px((xr.1, h.y));
-        sample_segment(&mut occupied, (0, py), (pw as i32, py));
-        if !h.label.is_empty() {
-            labelled_rows.push((py, h.label.as_str()));
-        }
+    let labels = layout.arm_labels[idx]
+        .as_ref()
+        .filter(|_| !p.arms.is_empty());
+    let below = labels.map_or(X_TICKS_H, |l| l.height + 12);
+    x_desc(&frame, &area, &p.x_label, below)?;
+    match labels {
+        Some(labels) => arms::draw(&frame, &area, p, labels),
+        None => curves(&frame, p),
     }
+}
 
-    let mut has_data = false;
-    for s in &p.series {
-        let style = series_style(s);
-        for run in geom::clip_runs(&s.points, xr, yr) {
-            has_data = true;
-            let px: Vec<(i32, i32)> = run.iter().map(|&q| to_px(q)).collect();
-            for w in px.windows(2) {
-                sample_segment(&mut occupied, w[0], w[1]);
-            }
-            if run.len() == 1 {
-                // A lone point between NaNs would be an invisible zero-length
-                // line: mark it instead.
-                occupied.push(px[0]);
-                chart
-                    .draw_series(std::iter::once(Circle::new(
-                        run[0],
-                        s.width.max(1) + 1,
-                        style.filled(),
-                    )))
-                    .map_err(err)?;
-                continue;
-            }
-            match s.dash {
-                Dash::Solid => chart.draw_series(LineSeries::new(run, style)),
-                Dash::Dashed => {
-                    let (d, g) = dash_pattern(s.width);
-                    chart.draw_series(DashedLineSeries::new(run, d, g, style))
-                }
-            }
-            .map_err(err)?;
-        }
+/// Room under the x axis for its tick labels.
+const X_TICKS_H: u32 = 30;
+
+/// The x axis description, right under this panel's own tick or arm labels
+/// (`below` pixels under the axis) rather than at the bottom of the label
+/// area shared by all panels, which an arm panel's long labels may deepen.
+fn x_desc<DB: DrawingBackend>(
+    f: &Frame<DB>,
+    area: &DrawingArea<DB, Shift>,
+    label: &str,
+    below: u32,
+) -> R<()> {
+    if label.is_empty() {
+        return Ok(());
     }
+    let (pb, ab) = (f.plot.get_base_pixel(), area.get_base_pixel());
+    let x = pb.0 - ab.0 + f.w / 2;
+    let y = pb.1 - ab.1 + f.h + below as i32 + measure("Ag", DESC_FONT, false)?.1 as i32 + 8;
+    let style = font(DESC_FONT, false)
+        .color(&INK)
+        .pos(Pos::new(HPos::Center, VPos::Bottom));
+    area.draw(&Text::new(label.to_string(), (x, y), style))
+        .map_err(err)
+}
 
-    // Full frame: plotters only draws the left and bottom axes, the papers'
-    // plots are boxed.
-    plot.draw(&Rectangle::new(
-        [(0, 0), (pw as i32 - 1, ph as i32 - 1)],
-        INK.stroke_width(1),
-    ))
-    .map_err(err)?;
-
-    for (py, label) in labelled_rows {
-        hline_label(&plot, py, label, &mut occupied)?;
+/// The panel title, wrapped, centred over the plotting area (not the whole
+/// panel) in a strip of the same height in every panel (plotters' caption
+/// height follows the text, which would misalign the panels).
+fn panel_title<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &Wrapped,
+    layout: &Layout,
+) -> R<()> {
+    if title.lines.is_empty() {
+        return Ok(());
     }
-
-    if !has_data {
-        let style = font(18.0, false)
-            .color(&GREY)
-            .pos(Pos::new(HPos::Center, VPos::Center));
-        plot.draw(&Text::new("no data", (pw as i32 / 2, ph as i32 / 2), style))
-            .map_err(err)?;
-    }
-
-    let entries: Vec<&Series> = p.series.iter().filter(|s| s.show_in_legend).collect();
-    if !entries.is_empty() {
-        legend(&plot, &entries, &occupied)?;
+    let (aw, _) = area.dim_in_pixel();
+    let lh = (title.size * 1.2).round() as i32;
+    let top = (layout.title_h as i32 - title_block(title)) / 2 + 2;
+    let cx = title_span(aw, layout.y_area).0;
+    let style = font(title.size, true)
+        .color(&INK)
+        .pos(Pos::new(HPos::Center, VPos::Top));
+    for (i, line) in title.lines.iter().enumerate() {
+        area.draw(&Text::new(
+            line.clone(),
+            (cx, top + i as i32 * lh),
+            style.clone(),
+        ))
+        .map_err(err)?;
     }
     Ok(())
 }
 
-/// Labels a reference line at the end (left or right) where fewer curve
-/// pixels are, above the line unless it hugs the top of the plot, on a
-/// translucent white patch so crossing curves do not garble it.
-fn hline_label<DB: DrawingBackend>(
-    plot: &DrawingArea<DB, Shift>,
-    py: i32,
-    label: &str,
+/// Centre and usable width of a panel title centred over the plotting area
+/// of a panel `panel_w` wide, staying inside the panel.
+fn title_span(panel_w: u32, y_area: u32) -> (i32, u32) {
+    let cx = (y_area + MARGIN_LEFT + panel_w).saturating_sub(MARGIN_RIGHT) as i32 / 2;
+    let half = cx.min(panel_w as i32 - cx) - 4;
+    (cx, 2 * half.max(1) as u32)
+}
+
+/// Height of a wrapped panel title from the top of its first line to the
+/// bottom of its last.
+fn title_block(w: &Wrapped) -> i32 {
+    let n = w.lines.len() as i32;
+    (w.size / 1.24) as i32 + (n - 1).max(0) * (w.size * 1.2).round() as i32
+}
+
+fn build_chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    r: &Ranges,
+    layout: &Layout,
+    x_ticks: &[Tick],
+    y_ticks: &[Tick],
+) -> R<ChartContext<'a, DB, Coord>> {
+    ChartBuilder::on(area)
+        .margin_top(if layout.title_h > 0 { 2 } else { 10 })
+        .margin_bottom(MARGIN_BOTTOM)
+        .margin_left(MARGIN_LEFT)
+        .margin_right(MARGIN_RIGHT)
+        .x_label_area_size(layout.x_area)
+        .y_label_area_size(layout.y_area)
+        .build_cartesian_2d(Axis::new(r.x, x_ticks), Axis::new(r.ty(), y_ticks))
+        .map_err(err)
+}
+
+/// Dash and gap lengths grow with the stroke so a bold dashed line still
+/// reads as dashed.
+pub(crate) fn dash_pattern(width: u32) -> (i32, i32) {
+    let w = width.max(1) as i32;
+    (4 + 2 * w, 3 + w)
+}
+
+pub(crate) fn series_style(s: &Series) -> ShapeStyle {
+    rgb(s.color).stroke_width(s.width.max(1))
+}
+
+/// Radius of a series' point markers.
+pub(crate) fn marker_radius(width: u32) -> u32 {
+    width.max(1) / 2 + 2
+}
+
+/// A curve panel: bands, reference lines, curves, marks and the legend.
+fn curves<DB: DrawingBackend>(f: &Frame<DB>, p: &Panel) -> R<()> {
+    // Pixels covered by data and labels, so the legend can avoid them.
+    let mut occupied: Vec<(i32, i32)> = Vec::new();
+    for s in &p.series {
+        marks::band(f, s, &mut occupied)?;
+    }
+    let rows = marks::hlines(f, &p.hlines, &mut occupied)?;
+    let vline_xs = marks::vlines(f, &p.vlines, &mut occupied)?;
+    let mut visible = false;
+    for s in &p.series {
+        visible |= series(f, s, &mut occupied)?;
+    }
+    visible |= p
+        .series
+        .iter()
+        .any(|s| !geom::band_polygons(&s.band, &f.r).is_empty());
+    box_frame(f)?;
+    marks::hline_labels(f, &rows, &mut occupied)?;
+    marks::vline_labels(f, &vline_xs, &mut occupied)?;
+    marks::ref_ticks(f, &p.ref_ticks, &mut occupied)?;
+    if !visible {
+        no_data(f)?;
+    }
+    let entries: Vec<Entry> = p
+        .series
+        .iter()
+        .filter(|s| s.show_in_legend)
+        .map(|s| Entry {
+            label: s.label.clone(),
+            glyph: Glyph::Line {
+                style: series_style(s),
+                dash: s.dash,
+                width: s.width,
+                marker: s.markers,
+            },
+        })
+        .collect();
+    legend::draw(f, &entries, &occupied)
+}
+
+/// Draws one curve (clipped, broken at non-finite points) and its markers;
+/// returns whether anything of it was visible.
+fn series<DB: DrawingBackend>(
+    f: &Frame<DB>,
+    s: &Series,
     occupied: &mut Vec<(i32, i32)>,
-) -> R<()> {
-    const SIZE: f64 = 12.0;
-    let (pw, _) = plot.dim_in_pixel();
-    let (tw, th) = measure(plot, label, SIZE, false)?;
-    let (tw, th) = (tw as i32, th as i32);
-    let top = if py - 3 - th >= 2 {
-        py - 3 - th
-    } else {
-        py + 4
-    };
-    let right = pw as i32 - 6 - tw;
-    let left = 6;
-    let count = |x: i32| {
-        occupied
-            .iter()
-            .filter(|&&(px, qy)| {
-                px >= x - 2 && px <= x + tw + 2 && qy >= top - 1 && qy <= top + th + 1
-            })
-            .count()
-    };
-    let x = if count(left) < count(right) {
-        left
-    } else {
-        right
-    };
-    plot.draw(&Rectangle::new(
-        [(x - 2, top - 1), (x + tw + 2, top + th + 1)],
-        WHITE.mix(0.8).filled(),
-    ))
-    .map_err(err)?;
-    let style = font(SIZE, false)
-        .color(&GREY)
-        .pos(Pos::new(HPos::Left, VPos::Top));
-    plot.draw(&Text::new(label.to_string(), (x, top), style))
+) -> R<bool> {
+    let style = series_style(s);
+    let pts: Vec<(f64, f64)> = s.points.iter().map(|&(x, y)| (x, f.r.t(y))).collect();
+    let mut visible = false;
+    for run in geom::clip_runs(&pts, f.r.x, f.r.ty()) {
+        visible = true;
+        let px: Vec<(i32, i32)> = run.iter().map(|&q| f.px(q)).collect();
+        for w in px.windows(2) {
+            sample_segment(occupied, w[0], w[1]);
+        }
+        if px.len() == 1 {
+            // A lone point between NaNs would be an invisible zero-length
+            // line: mark it instead.
+            occupied.push(px[0]);
+            if !s.markers {
+                let dot = Circle::new(px[0], s.width.max(1) + 1, style.filled());
+                f.plot.draw(&dot).map_err(err)?;
+            }
+            continue;
+        }
+        match s.dash {
+            Dash::Solid => f.plot.draw(&PathElement::new(px, style)),
+            Dash::Dashed => {
+                let (d, g) = dash_pattern(s.width);
+                f.plot.draw(&DashedPathElement::new(px, d, g, style))
+            }
+        }
         .map_err(err)?;
-    sample_rect(occupied, (x, top), (x + tw, top + th));
-    Ok(())
+    }
+    if s.markers {
+        let (x, y) = (f.r.x, f.r.ty());
+        let inside = |q: &(f64, f64)| q.0 >= x.0 && q.0 <= x.1 && q.1 >= y.0 && q.1 <= y.1;
+        for q in pts.iter().filter(|q| geom::finite(**q) && inside(q)) {
+            let c = f.px(*q);
+            let r = marker_radius(s.width);
+            f.plot
+                .draw(&Circle::new(c, r, style.filled()))
+                .map_err(err)?;
+            sample_rect(
+                occupied,
+                (c.0 - r as i32, c.1 - r as i32),
+                (c.0 + r as i32, c.1 + r as i32),
+            );
+        }
+    }
+    Ok(visible)
+}
+
+/// Full frame: plotters only draws the left and bottom axes, the papers'
+/// plots are boxed.
+pub(crate) fn box_frame<DB: DrawingBackend>(f: &Frame<DB>) -> R<()> {
+    f.plot
+        .draw(&Rectangle::new(
+            [(0, 0), (f.w - 1, f.h - 1)],
+            INK.stroke_width(1),
+        ))
+        .map_err(err)
+}
+
+pub(crate) fn no_data<DB: DrawingBackend>(f: &Frame<DB>) -> R<()> {
+    let style = font(18.0, false)
+        .color(&GREY)
+        .pos(Pos::new(HPos::Center, VPos::Center));
+    f.plot
+        .draw(&Text::new("no data", (f.w / 2, f.h / 2), style))
+        .map_err(err)
 }
 
 /// Adds points every few pixels along a segment (for legend placement).
-fn sample_segment(out: &mut Vec<(i32, i32)>, a: (i32, i32), b: (i32, i32)) {
+pub(crate) fn sample_segment(out: &mut Vec<(i32, i32)>, a: (i32, i32), b: (i32, i32)) {
     let (dx, dy) = ((b.0 - a.0) as f64, (b.1 - a.1) as f64);
     let n = (dx.hypot(dy) / 3.0).ceil().clamp(1.0, 2000.0) as i32;
     for i in 0..=n {
@@ -390,91 +530,8 @@ fn sample_segment(out: &mut Vec<(i32, i32)>, a: (i32, i32), b: (i32, i32)) {
     }
 }
 
-fn sample_rect(out: &mut Vec<(i32, i32)>, a: (i32, i32), b: (i32, i32)) {
+pub(crate) fn sample_rect(out: &mut Vec<(i32, i32)>, a: (i32, i32), b: (i32, i32)) {
     for y in (a.1..=b.1).step_by(3) {
         sample_segment(out, (a.0, y), (b.0, y));
     }
-}
-
-/// Draws the legend box inside the plotting area, in whichever corner covers
-/// the fewest curve pixels (upper right on ties: error curves fall from the
-/// upper left, so that corner is usually free, as in the papers).
-fn legend<DB: DrawingBackend>(
-    plot: &DrawingArea<DB, Shift>,
-    entries: &[&Series],
-    occupied: &[(i32, i32)],
-) -> R<()> {
-    const PAD: i32 = 7;
-    const GLYPH: i32 = 28;
-    const GAP: i32 = 7;
-    const EDGE: i32 = 7;
-    let (pw, ph) = plot.dim_in_pixel();
-    let (pw, ph) = (pw as i32, ph as i32);
-
-    // Shrink the font until the box fits the plotting area.
-    let mut size = 13.0;
-    let (bw, bh, row_h) = loop {
-        let mut max_w = 0;
-        let mut max_h = 0;
-        for s in entries {
-            let (w, h) = measure(plot, &s.label, size, false)?;
-            max_w = max_w.max(w as i32);
-            max_h = max_h.max(h as i32);
-        }
-        let row_h = max_h.max(8) + 6;
-        let bw = 2 * PAD + GLYPH + GAP + max_w;
-        let bh = 2 * PAD - 6 + row_h * entries.len() as i32;
-        if (bw <= pw - 2 * EDGE && bh <= ph - 2 * EDGE) || size <= 8.0 {
-            break (bw, bh, row_h);
-        }
-        size -= 1.0;
-    };
-
-    let right = pw - EDGE - bw;
-    let bottom = ph - EDGE - bh;
-    let corners = [(right, EDGE), (EDGE, EDGE), (right, bottom), (EDGE, bottom)];
-    let score = |&(x, y): &(i32, i32)| {
-        occupied
-            .iter()
-            .filter(|&&(px, py)| px >= x - 3 && px <= x + bw + 3 && py >= y - 3 && py <= y + bh + 3)
-            .count()
-    };
-    let (bx, by) = corners
-        .iter()
-        .min_by_key(|c| score(c))
-        .copied()
-        .unwrap_or((right, EDGE));
-
-    plot.draw(&Rectangle::new(
-        [(bx, by), (bx + bw, by + bh)],
-        WHITE.mix(0.92).filled(),
-    ))
-    .map_err(err)?;
-    plot.draw(&Rectangle::new(
-        [(bx, by), (bx + bw, by + bh)],
-        RGBColor(150, 150, 150).stroke_width(1),
-    ))
-    .map_err(err)?;
-
-    for (i, s) in entries.iter().enumerate() {
-        let yc = by + PAD - 3 + row_h * i as i32 + row_h / 2;
-        let x0 = bx + PAD;
-        let style = series_style(s);
-        let line = vec![(x0, yc), (x0 + GLYPH, yc)];
-        match s.dash {
-            Dash::Solid => plot.draw(&PathElement::new(line, style)),
-            Dash::Dashed => {
-                // Shorter dashes than on the curve so at least two show.
-                let (d, g) = dash_pattern(s.width);
-                plot.draw(&DashedPathElement::new(line, d.min(8), g.min(5), style))
-            }
-        }
-        .map_err(err)?;
-        let text = font(size, false)
-            .color(&INK)
-            .pos(Pos::new(HPos::Left, VPos::Center));
-        plot.draw(&Text::new(s.label.clone(), (x0 + GLYPH + GAP, yc), text))
-            .map_err(err)?;
-    }
-    Ok(())
 }

@@ -1,26 +1,67 @@
-//! Paper-style line-chart figures, written as both SVG and PNG.
+//! Paper-style figures (training curves and per-arm results), written as
+//! both SVG and PNG.
 //!
 //! The reproductions compare their training curves with the papers' figures
 //! (AlexNet Fig. 1, ResNet Fig. 6, ...), so the plots mimic their look: side
 //! by side panels, training error dashed and thin, test error bold and solid,
-//! one colour per model, a legend inside each panel, and a caption line that
-//! says what was actually run (dataset, profile, device, seeds).
+//! one colour per model, a legend inside each panel (in its emptiest
+//! corner), and a caption that says what was actually run (dataset, profile,
+//! device, seeds).
+//!
+//! What a researcher should read at a glance:
+//!
+//! - the spread over seeds, as a translucent band around a curve
+//!   ([`Series::with_band`]), and the evaluated points as markers
+//!   ([`Series::with_markers`]);
+//! - learning-rate drops as dotted vertical marks ([`Panel::vlines`]) and the
+//!   papers' numbers as ticks at the right edge ([`Panel::ref_ticks`]);
+//! - a log-scale y axis ([`Panel::log_y`]) and y axes shared by all panels
+//!   ([`Figure::with_shared_y`]), so panels compare by eye;
+//! - ablations with one final number per arm as a categorical chart
+//!   ([`Panel::arms`]): seeds, mean ± std and the paper's value per arm.
+//!
+//! Panels without any finite data are left out. Titles and captions wrap
+//! (the header grows; [`Figure::canvas_size`] accounts for it) and are never
+//! cut short.
 //!
 //! Text is drawn with DejaVu Sans compiled into the binary (the `dejavu`
 //! crate), registered with plotters' `ab_glyph` font table, so rendering is
 //! identical on every machine and never depends on system fonts.
 //!
 //! ```no_run
-//! use figures::{render, Figure, HLine, Panel, Series};
-//! let mut panel = Panel::new("AlexNet", "epochs", "training error (%)");
-//! panel.series.push(Series::new("ReLU", vec![(1.0, 60.0), (2.0, 40.0), (3.0, 22.0)], 0));
-//! panel.hlines.push(HLine { y: 25.0, label: "25%".into() });
-//! let fig = Figure::new("Figure 1", "CIFAR-10, quick profile, cpu, seed 0", vec![panel]);
+//! use figures::{render, ArmPoint, Figure, HLine, Panel, RefTick, Series, VLine};
+//! // Test error of three seeds: mean curve, min..max band, markers.
+//! let mean = vec![(1.0, 40.0), (2.0, 22.0), (3.0, 12.0), (4.0, 8.0)];
+//! let band = vec![(1.0, 38.0, 43.0), (2.0, 20.0, 24.0), (3.0, 11.0, 13.5), (4.0, 7.5, 8.6)];
+//! let mut curves = Panel::new("ResNet-56", "epochs", "test error (%)");
+//! curves.series.push(Series::test("ResNet-56", mean, 0).with_band(band).with_markers());
+//! curves.vlines.push(VLine::new(2.5, "lr ÷10"));
+//! curves.ref_ticks.push(RefTick::new(6.97, "paper 6.97", 0));
+//! curves.hlines.push(HLine { y: 25.0, label: "25%".into() });
+//! // Final test error per arm of an ablation.
+//! let arms = Panel::arms(
+//!     "dropout",
+//!     "final test error (%)",
+//!     vec![
+//!         ArmPoint::new("no dropout", vec![17.1, 17.6, 16.9], 0),
+//!         ArmPoint::new("dropout", vec![15.2, 15.9, 15.5], 1).with_paper(15.6),
+//!     ],
+//! );
+//! let fig = Figure::new(
+//!     "Figure 1",
+//!     "CIFAR-10, quick profile, cpu, seeds 0 1 2; band: min..max over seeds",
+//!     vec![curves, arms],
+//! )
+//! .with_shared_y();
 //! let [svg, png] = render(&fig, std::path::Path::new("results/fig1")).unwrap();
 //! ```
 
+mod arms;
 mod draw;
 mod geom;
+mod legend;
+mod marks;
+mod text;
 
 use std::ffi::OsString;
 use std::fs;
@@ -58,6 +99,15 @@ pub struct Series {
     /// Whether the legend lists it; lets a model's train+test pair share one
     /// legend entry.
     pub show_in_legend: bool,
+    /// Spread over seeds, `(x, low, high)` per x (e.g. min and max, or mean ±
+    /// std): drawn as a translucent band in the series colour behind every
+    /// curve of the panel. Empty: no band. Non-finite rows break the band.
+    #[serde(default)]
+    pub band: Vec<(f64, f64, f64)>,
+    /// A small filled circle at every finite point (and in the legend glyph),
+    /// for sparse curves such as per-epoch test error.
+    #[serde(default)]
+    pub markers: bool,
 }
 
 impl Series {
@@ -70,6 +120,8 @@ impl Series {
             dash: Dash::Solid,
             width: 2,
             show_in_legend: true,
+            band: Vec::new(),
+            markers: false,
         }
     }
 
@@ -91,6 +143,18 @@ impl Series {
             ..Series::new(label, points, color)
         }
     }
+
+    /// The same series with a seed-spread band, `(x, low, high)` per x.
+    pub fn with_band(mut self, band: Vec<(f64, f64, f64)>) -> Self {
+        self.band = band;
+        self
+    }
+
+    /// The same series with a marker at every point.
+    pub fn with_markers(mut self) -> Self {
+        self.markers = true;
+        self
+    }
 }
 
 /// A horizontal reference line, e.g. AlexNet Fig. 1's 25 % training error.
@@ -99,6 +163,77 @@ pub struct HLine {
     pub y: f64,
     /// Drawn above the line at its right end; may be empty.
     pub label: String,
+}
+
+/// A vertical mark across the plot, e.g. a learning-rate drop. Drawn thin,
+/// grey and dotted; skipped when outside the x range (it never widens it).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VLine {
+    pub x: f64,
+    /// Small text at the top of the line (e.g. "lr ÷10"); may be empty.
+    pub label: String,
+}
+
+impl VLine {
+    pub fn new(x: f64, label: impl Into<String>) -> Self {
+        VLine {
+            x,
+            label: label.into(),
+        }
+    }
+}
+
+/// A paper's reported value: a short thick tick at the right edge of the
+/// plotting area, labelled just left of it (e.g. "paper 6.97"). An automatic
+/// y range includes it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RefTick {
+    pub y: f64,
+    pub label: String,
+    /// Index into [`PALETTE`], usually the colour of the model it belongs to.
+    pub color: usize,
+}
+
+impl RefTick {
+    pub fn new(y: f64, label: impl Into<String>, color: usize) -> Self {
+        RefTick {
+            y,
+            label: label.into(),
+            color,
+        }
+    }
+}
+
+/// One arm (column) of a categorical chart: the final value of every seed,
+/// shown as hollow circles with their mean ± sample std, and optionally the
+/// paper's value as a black diamond beside the column.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ArmPoint {
+    /// The x tick label of the column (wrapped, shrunk or turned to fit).
+    pub label: String,
+    /// One value per seed; non-finite values (diverged seeds) are skipped.
+    pub seeds: Vec<f64>,
+    pub paper: Option<f64>,
+    /// Index into [`PALETTE`].
+    pub color: usize,
+}
+
+impl ArmPoint {
+    /// An arm without a paper value.
+    pub fn new(label: impl Into<String>, seeds: Vec<f64>, color: usize) -> Self {
+        ArmPoint {
+            label: label.into(),
+            seeds,
+            paper: None,
+            color,
+        }
+    }
+
+    /// The same arm with the paper's value.
+    pub fn with_paper(mut self, paper: f64) -> Self {
+        self.paper = Some(paper);
+        self
+    }
 }
 
 /// One set of axes.
@@ -115,6 +250,20 @@ pub struct Panel {
     /// an explicit range is clipped at the frame, as in the papers' cropped
     /// axes.
     pub y_range: Option<(f64, f64)>,
+    /// Vertical marks (learning-rate drops, ...).
+    #[serde(default)]
+    pub vlines: Vec<VLine>,
+    /// Papers' values as ticks at the right edge of the plotting area.
+    #[serde(default)]
+    pub ref_ticks: Vec<RefTick>,
+    /// Logarithmic y axis (1-2-5 ticks); non-positive values are dropped.
+    /// Ignored by arm charts.
+    #[serde(default)]
+    pub log_y: bool,
+    /// Non-empty: the panel is a categorical chart, one column per arm (see
+    /// [`Panel::arms`]); `series`, `vlines` and `x_range` are then ignored.
+    #[serde(default)]
+    pub arms: Vec<ArmPoint>,
 }
 
 impl Panel {
@@ -132,22 +281,56 @@ impl Panel {
             hlines: Vec::new(),
             x_range: None,
             y_range: None,
+            vlines: Vec::new(),
+            ref_ticks: Vec::new(),
+            log_y: false,
+            arms: Vec::new(),
+        }
+    }
+
+    /// A categorical chart of one final number per arm (ablations): arm
+    /// labels on the x axis, seeds, mean ± std and paper values.
+    pub fn arms(title: impl Into<String>, y_label: impl Into<String>, arms: Vec<ArmPoint>) -> Self {
+        Panel {
+            arms,
+            ..Panel::new(title, "", y_label)
         }
     }
 }
 
-/// A figure: title, one caption line, panels left to right.
+/// Stands in for the panels of a figure without any.
+static EMPTY_PANEL: Panel = Panel {
+    title: String::new(),
+    x_label: String::new(),
+    y_label: String::new(),
+    series: Vec::new(),
+    hlines: Vec::new(),
+    x_range: None,
+    y_range: None,
+    vlines: Vec::new(),
+    ref_ticks: Vec::new(),
+    log_y: false,
+    arms: Vec::new(),
+};
+
+/// A figure: title, caption, panels left to right.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Figure {
     pub title: String,
     /// Always shown under the title: dataset label, profile, device, seeds,
-    /// so a figure can never be mistaken for the paper's own.
+    /// so a figure can never be mistaken for the paper's own. Wrapped to the
+    /// figure width (at 12–14 px) on as many lines as it needs.
     pub caption: String,
-    /// Laid out left to right, each `panel_size` pixels.
+    /// Laid out left to right, each `panel_size` pixels; panels without
+    /// finite data are left out.
     pub panels: Vec<Panel>,
     /// Width × height of one panel in pixels; the canvas is
-    /// `panels × width` by `height + header`.
+    /// `shown panels × width` by `height + header`.
     pub panel_size: (u32, u32),
+    /// Panels with data and no explicit `y_range` share one y range (the
+    /// union of their automatic ones), so they compare by eye.
+    #[serde(default)]
+    pub share_y: bool,
 }
 
 /// A panel size that fits axes, labels and a legend comfortably.
@@ -178,15 +361,39 @@ impl Figure {
             caption: caption.into(),
             panels,
             panel_size,
+            share_y: false,
         }
     }
 
-    /// Size of the whole canvas in pixels (a figure without panels still gets
-    /// one empty panel's room, showing "no data").
+    /// The same figure with shared y axes (see [`Figure::share_y`]).
+    pub fn with_shared_y(mut self) -> Self {
+        self.share_y = true;
+        self
+    }
+
+    /// Size of the whole canvas in pixels: one `panel_size` per shown panel
+    /// (panels without finite data are left out; a figure without any data
+    /// still gets one panel's room, showing "no data"), plus the header,
+    /// whose height follows the wrapped title and caption.
     pub fn canvas_size(&self) -> (u32, u32) {
-        let n = self.panels.len().max(1) as u64;
+        ensure_fonts();
+        let n = self.shown_panels().len() as u64;
         let w = (self.panel_size.0 as u64 * n).min(u32::MAX as u64) as u32;
-        (w, self.panel_size.1.saturating_add(draw::HEADER_H))
+        let header = text::header(self, w)
+            .map(|h| h.height)
+            .unwrap_or(draw::HEADER_H);
+        (w, self.panel_size.1.saturating_add(header))
+    }
+
+    /// The panels drawn: those with finite data, or, when none has any, the
+    /// first panel (or an empty one) alone.
+    pub(crate) fn shown_panels(&self) -> Vec<&Panel> {
+        let shown: Vec<&Panel> = self.panels.iter().filter(|p| geom::has_data(p)).collect();
+        if shown.is_empty() {
+            vec![self.panels.first().unwrap_or(&EMPTY_PANEL)]
+        } else {
+            shown
+        }
     }
 }
 
@@ -241,8 +448,8 @@ fn ensure_fonts() {
         use plotters::style::{register_font, FontStyle};
         // The bytes are the crate's own valid TTFs; should registration ever
         // fail, drawing reports FontUnavailable as a Render error.
-        let _ = register_font(draw::FAMILY, FontStyle::Normal, dejavu::sans::regular());
-        let _ = register_font(draw::FAMILY, FontStyle::Bold, dejavu::sans::bold());
+        let _ = register_font(text::FAMILY, FontStyle::Normal, dejavu::sans::regular());
+        let _ = register_font(text::FAMILY, FontStyle::Bold, dejavu::sans::bold());
     });
 }
 
@@ -346,7 +553,7 @@ fn validate(fig: &Figure, stem: &Path) -> Result<(), PlotError> {
         )));
     }
     let (cw, ch) = fig.canvas_size();
-    let n = fig.panels.len().max(1) as u64;
+    let n = fig.shown_panels().len() as u64;
     if w as u64 * n > MAX_CANVAS_SIDE as u64 || ch > MAX_CANVAS_SIDE {
         return Err(invalid(format!(
             "canvas {cw}x{ch} exceeds {MAX_CANVAS_SIDE} pixels per side"

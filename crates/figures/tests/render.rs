@@ -89,9 +89,16 @@ fn nan_points_and_empty_panels_render() {
     let [svg, png] = render(&fig, &dir.path().join("nan")).unwrap();
     assert!(png.exists());
     let text = fs::read_to_string(svg).unwrap();
-    // "empty", the unnamed panel and "outside range" have nothing visible.
-    assert_eq!(text.matches(">\nno data\n<").count(), 3);
-    assert!(text.contains("no points"), "empty series still in legend");
+    // "empty" and the unnamed panel have no finite data: left out. "outside
+    // range" has data, none of it in its explicit range.
+    assert_eq!(fig.canvas_size().0, 2 * fig.panel_size.0);
+    assert_eq!(text.matches(">\nno data\n<").count(), 1);
+    assert!(!text.contains(">\nempty\n<") && !text.contains("no points"));
+    assert!(text.contains(">\noutside range\n<"));
+    assert!(
+        text.contains(">\nall nan\n<"),
+        "empty series still in legend"
+    );
     // Non-finite values never reach the output as coordinates.
     assert!(!text.contains("NaN") && !text.contains("inf"));
 

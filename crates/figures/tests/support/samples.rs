@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-use figures::{Dash, Figure, HLine, Panel, Series};
+use figures::{ArmPoint, Dash, Figure, HLine, Panel, RefTick, Series, VLine};
 
 /// A decaying error curve with a step drop at each learning-rate decay,
 /// roughly the shape of the papers' curves.
@@ -147,5 +147,70 @@ pub fn edge_cases() -> Figure {
         "diverged runs",
         "edge cases: non-finite points, 1e308, empty series, empty panel, out-of-range curve",
         vec![bad, empty, nothing, outside],
+    )
+}
+
+/// The seed band of `curve`: ± `spread` around it, widening early on.
+fn band_of(points: &[(f64, f64)], spread: f64) -> Vec<(f64, f64, f64)> {
+    points
+        .iter()
+        .enumerate()
+        .map(|(i, &(x, y))| {
+            let s = spread * (1.0 + 3.0 / (1.0 + i as f64));
+            (x, y - s, y + s)
+        })
+        .collect()
+}
+
+/// Every newer feature at once: seed bands, markers, learning-rate marks and
+/// paper reference ticks on iteration curves; a log-scale panel; an arm
+/// chart of final errors with seeds, mean ± std and paper values; a long
+/// caption that must wrap.
+pub fn features() -> Figure {
+    let mut curves = Panel::new(
+        "ResNet-20/56 on CIFAR-10 (3 seeds)",
+        "iterations",
+        "test error (%)",
+    );
+    for (i, (name, end)) in [("ResNet-20", 8.5), ("ResNet-56", 7.0)].iter().enumerate() {
+        let pts: Vec<(f64, f64)> = curve(60.0, *end, 32, 64000.0, &[32000.0, 48000.0], 0.3);
+        let band = band_of(&pts, 0.6);
+        curves
+            .series
+            .push(Series::test(*name, pts, i).with_band(band).with_markers());
+    }
+    curves.vlines = vec![VLine::new(32000.0, "lr ÷10"), VLine::new(48000.0, "lr ÷10")];
+    curves.ref_ticks = vec![
+        RefTick::new(8.75, "paper 8.75", 0),
+        RefTick::new(6.97, "paper 6.97", 1),
+    ];
+    curves.y_range = Some((0.0, 30.0));
+
+    let mut log = Panel::new("training loss", "epochs", "loss (log)");
+    log.log_y = true;
+    log.series.push(Series::new(
+        "train loss",
+        (0..=40)
+            .map(|i| (i as f64, 2.3 * (-(i as f64) / 8.0).exp() + 0.01))
+            .collect(),
+        2,
+    ));
+
+    let arms = Panel::arms(
+        "final test error",
+        "error (%)",
+        vec![
+            ArmPoint::new("no dropout", vec![17.1, 17.6, 16.9], 0).with_paper(17.0),
+            ArmPoint::new("dropout p=0.5 (paper)", vec![15.2, 15.9, 15.5], 1).with_paper(15.6),
+            ArmPoint::new("single seed", vec![16.2], 2),
+            ArmPoint::new("overlapping pooling", vec![15.8, f64::NAN, 16.4], 3).with_paper(16.0),
+        ],
+    );
+    Figure::new(
+        "Figure: features of the renderer",
+        "CIFAR-10 (synthetic sample data), profile: quick, device: cpu, seeds: 0 1 2; \
+         bands: min..max over seeds; markers: evaluated points; dotted lines: learning-rate drops; \
+         ticks at the right: values reported in the papers; arms: seeds, mean ± std, paper",
+        vec![curves, log, arms],
     )
 }
