@@ -2,11 +2,19 @@
 //! augmentation, each on and off.
 use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
-use repro::report::{arm_table, compare_lower, epoch_panel, Claim, Table};
+use repro::plot::{arm_panel, epoch_panel, BAND_NOTE};
+use repro::report::{arm_table, compare_lower, Claim, Table};
 
 struct Augmentation;
 
+/// The paper's number (`experiments/papers/alexnet-2012.csv`).
+const PCA_TOP1: &str = "sec4.1.pca-top1-reduction";
+
 const ARMS: [&str; 4] = ["none", "crop-flip", "pca", "crop-flip-pca"];
+
+/// Sec. 4.1's words on translations and reflections (a statement without a
+/// number), in the same file.
+const OVERFITS_WITHOUT: &str = "sec4.1.overfits-without-translations";
 
 impl Experiment for Augmentation {
     fn name(&self) -> &'static str {
@@ -15,17 +23,31 @@ impl Experiment for Augmentation {
 
     fn figures(&self, res: &Results) -> Vec<(String, Figure)> {
         let arms: Vec<&str> = ARMS.into_iter().filter(|a| res.in_profile(a)).collect();
-        vec![(
-            "augmentation".into(),
-            Figure::new(
-                "Data augmentation on/off: error vs epochs",
-                format!(
-                    "{} | dashed: training error, bold: test error",
-                    res.header.caption()
-                ),
-                vec![epoch_panel(&res.runs, "cuda-convnet conv32-32-64", &arms)],
+        let curves = Figure::new(
+            "Data augmentation on/off: error vs epochs",
+            format!(
+                "{} | dashed: training error, bold: test error (dots: evaluations), dotted verticals: lr drops | {BAND_NOTE}",
+                res.header.caption()
             ),
-        )]
+            vec![epoch_panel(res, "cuda-convnet conv32-32-64", &arms)],
+        );
+        let final_errors = Figure::new(
+            "Data augmentation on/off: final test error per arm",
+            format!(
+                "{} | circles: each seed, bar: mean ± std over seeds | not drawn (ImageNet, with crops and flips): {}",
+                res.header.caption(),
+                res.paper.quote(PCA_TOP1)
+            ),
+            vec![arm_panel(
+                res,
+                "final test error",
+                &arms.iter().map(|a| (*a, None)).collect::<Vec<_>>(),
+            )],
+        );
+        vec![
+            ("augmentation".into(), curves),
+            ("final".into(), final_errors),
+        ]
     }
 
     fn tables(&self, res: &Results) -> Vec<Table> {
@@ -34,12 +56,17 @@ impl Experiment for Augmentation {
             &res.runs,
             "Test error with each augmentation on and off",
             &arms,
-            "crop-flip: 4-pixel padding, random 32x32 crop, horizontal flip (the CIFAR analogue of AlexNet's 224-of-256 patches and reflections). pca: AlexNet's PCA colour augmentation, alpha ~ N(0, 0.1) per image. Paper (ImageNet): PCA colour cuts top-1 by over 1%; without translations and reflections the net overfits substantially.",
+            &format!(
+                "crop-flip: 4-pixel padding, random 32x32 crop, horizontal flip (the CIFAR analogue of AlexNet's 224-of-256 patches and reflections). pca: AlexNet's PCA colour augmentation, alpha ~ N(0, 0.1) per image. Paper (ImageNet): PCA colour, {}; translations and reflections, {}.",
+                res.paper.quote(PCA_TOP1),
+                res.paper.quote(OVERFITS_WITHOUT)
+            ),
         )]
     }
 
     fn claims(&self, res: &Results) -> Vec<Claim> {
         let err = |a: &str| res.runs.arm(a).test_error;
+        let pca = res.paper.quote(PCA_TOP1);
         let mut claims = Vec::new();
         for (id, with, without, statement, paper) in [
             (
@@ -47,21 +74,21 @@ impl Experiment for Augmentation {
                 "crop-flip",
                 "none",
                 "Translations and reflections lower the test error (less overfitting)",
-                "\"Without this scheme, our network suffers from substantial overfitting\"",
+                res.paper.quote(OVERFITS_WITHOUT),
             ),
             (
                 "2",
                 "crop-flip-pca",
                 "crop-flip",
                 "PCA colour augmentation lowers the test error (on top of crops and flips)",
-                "top-1 error reduced by over 1% (ImageNet)",
+                format!("{pca} (ImageNet top-1)"),
             ),
             (
                 "3",
                 "pca",
                 "none",
                 "PCA colour augmentation alone lowers the test error",
-                "top-1 error reduced by over 1% (ImageNet, with crops and flips)",
+                format!("{pca} (ImageNet top-1, with crops and flips)"),
             ),
         ] {
             if !(res.in_profile(with) && res.in_profile(without)) {
@@ -71,7 +98,7 @@ impl Experiment for Augmentation {
             claims.push(Claim {
                 id: id.into(),
                 statement: statement.into(),
-                paper: paper.into(),
+                paper,
                 measured,
                 verdict,
             });

@@ -1,9 +1,24 @@
 //! Krizhevsky et al. (2012), Sec. 7: removing a middle convolutional layer.
 use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
-use repro::report::{arm_table, compare_lower, epoch_panel, Claim, Table};
+use repro::plot::{arm_panel, epoch_panel, BAND_NOTE};
+use repro::report::{arm_table, compare_lower, Claim, Table};
 
 struct Depth;
+
+/// The paper's number (`experiments/papers/alexnet-2012.csv`).
+const MIDDLE_TOP1: &str = "sec7.middle-layer-top1-cost";
+
+/// (claim id, full net, middle layer removed, net) pairs of the file.
+const PAIRS: [(&str, &str, &str, &str); 2] = [
+    (
+        "1",
+        "three-conv",
+        "middle-removed",
+        "cuda-convnet CIFAR-10 net",
+    ),
+    ("2", "alexnet", "alexnet-conv3-removed", "ImageNet AlexNet"),
+];
 
 impl Experiment for Depth {
     fn name(&self) -> &'static str {
@@ -11,30 +26,33 @@ impl Experiment for Depth {
     }
 
     fn figures(&self, res: &Results) -> Vec<(String, Figure)> {
-        let pairs: Vec<(&str, [&str; 2])> = [
-            (
-                "cuda-convnet CIFAR-10 net",
-                ["three-conv", "middle-removed"],
+        let pairs: Vec<_> = PAIRS.iter().filter(|p| res.in_profile(p.1)).collect();
+        let curves = Figure::new(
+            "A middle conv layer removed: error vs epochs",
+            format!(
+                "{} | dashed: training error, bold: test error (dots: evaluations), dotted verticals: lr drops | {BAND_NOTE}",
+                res.header.caption()
             ),
-            ("ImageNet AlexNet", ["alexnet", "alexnet-conv3-removed"]),
-        ]
-        .into_iter()
-        .filter(|(_, a)| res.in_profile(a[0]))
-        .collect();
-        vec![(
-            "depth".into(),
-            Figure::new(
-                "A middle conv layer removed: error vs epochs",
-                format!(
-                    "{} | dashed: training error, bold: test error",
-                    res.header.caption()
-                ),
-                pairs
-                    .iter()
-                    .map(|(t, a)| epoch_panel(&res.runs, t, a))
-                    .collect(),
+            pairs
+                .iter()
+                .map(|(_, full, cut, net)| epoch_panel(res, net, &[full, cut]))
+                .collect(),
+        )
+        .with_shared_y();
+        let arms: Vec<(&str, Option<&str>)> = pairs
+            .iter()
+            .flat_map(|(_, full, cut, _)| [(*full, None), (*cut, None)])
+            .collect();
+        let final_errors = Figure::new(
+            "A middle conv layer removed: final test error per arm",
+            format!(
+                "{} | circles: each seed, bar: mean ± std over seeds | not drawn (ImageNet AlexNet, a difference): {}",
+                res.header.caption(),
+                res.paper.quote(MIDDLE_TOP1)
             ),
-        )]
+            vec![arm_panel(res, "final test error", &arms)],
+        );
+        vec![("depth".into(), curves), ("final".into(), final_errors)]
     }
 
     fn tables(&self, res: &Results) -> Vec<Table> {
@@ -43,38 +61,34 @@ impl Experiment for Depth {
             &res.runs,
             "Test error with all conv layers and with a middle one removed",
             &arms,
-            "Paper (ImageNet, AlexNet): removing any middle conv layer costs about 2% top-1.",
+            &format!(
+                "Paper (ImageNet, AlexNet): removing any middle conv layer costs about {} top-1 ({}).",
+                res.paper.show(MIDDLE_TOP1),
+                res.paper.source(MIDDLE_TOP1)
+            ),
         )]
     }
 
     fn claims(&self, res: &Results) -> Vec<Claim> {
-        [
-            (
-                "1",
-                "three-conv",
-                "middle-removed",
-                "cuda-convnet CIFAR-10 net",
-            ),
-            ("2", "alexnet", "alexnet-conv3-removed", "ImageNet AlexNet"),
-        ]
-        .into_iter()
-        .filter(|(_, full, _, _)| res.in_profile(full))
-        .map(|(id, full, cut, net)| {
-            let (measured, verdict) = compare_lower(
-                full,
-                res.runs.arm(full).test_error,
-                cut,
-                res.runs.arm(cut).test_error,
-            );
-            Claim {
-                id: id.into(),
-                statement: format!("Removing a middle conv layer raises the error ({net})"),
-                paper: "about +2% top-1 (ImageNet)".into(),
-                measured,
-                verdict,
-            }
-        })
-        .collect()
+        PAIRS
+            .into_iter()
+            .filter(|(_, full, _, _)| res.in_profile(full))
+            .map(|(id, full, cut, net)| {
+                let (measured, verdict) = compare_lower(
+                    full,
+                    res.runs.arm(full).test_error,
+                    cut,
+                    res.runs.arm(cut).test_error,
+                );
+                Claim {
+                    id: id.into(),
+                    statement: format!("Removing a middle conv layer raises the error ({net})"),
+                    paper: format!("{} (ImageNet)", res.paper.quote(MIDDLE_TOP1)),
+                    measured,
+                    verdict,
+                }
+            })
+            .collect()
     }
 }
 

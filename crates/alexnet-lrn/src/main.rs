@@ -1,9 +1,35 @@
 //! Krizhevsky et al. (2012), Sec. 3.3: local response normalisation on/off.
 use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
-use repro::report::{arm_table, compare_lower, epoch_panel, Claim, Table};
+use repro::plot::{arm_panel, epoch_panel, BAND_NOTE};
+use repro::report::{arm_table, compare_lower, Claim, Table};
 
 struct Lrn;
+
+/// The paper's numbers (`experiments/papers/alexnet-2012.csv`).
+const CIFAR_WITHOUT: &str = "sec3.3.cifar-error-without-lrn";
+const CIFAR_WITH: &str = "sec3.3.cifar-error-with-lrn";
+const IMAGENET_TOP1: &str = "sec3.3.imagenet-top1-reduction";
+const IMAGENET_TOP5: &str = "sec3.3.imagenet-top5-reduction";
+
+/// (panel title, [without LRN, with LRN]) per net.
+const NETS: [(&str, [&str; 2]); 2] = [
+    ("cuda-convnet conv32-32-64", ["no-lrn", "lrn"]),
+    (
+        "cuda-convnet conv-local",
+        ["conv-local-no-lrn", "conv-local-lrn"],
+    ),
+];
+
+/// The paper's ImageNet effect, which is a difference on another dataset.
+fn imagenet_effect(res: &Results) -> String {
+    format!(
+        "ImageNet ({}): LRN lowers top-1 by {} and top-5 by {}",
+        res.paper.source(IMAGENET_TOP1),
+        res.paper.show(IMAGENET_TOP1),
+        res.paper.show(IMAGENET_TOP5)
+    )
+}
 
 impl Experiment for Lrn {
     fn name(&self) -> &'static str {
@@ -11,27 +37,47 @@ impl Experiment for Lrn {
     }
 
     fn figures(&self, res: &Results) -> Vec<(String, Figure)> {
-        vec![(
-            "lrn".into(),
-            Figure::new(
-                "LRN on/off: error vs epochs",
-                format!(
-                    "{} | dashed: training error, bold: test error",
-                    res.header.caption()
-                ),
-                [
-                    ("cuda-convnet conv32-32-64", ["no-lrn", "lrn"]),
-                    (
-                        "cuda-convnet conv-local",
-                        ["conv-local-no-lrn", "conv-local-lrn"],
-                    ),
-                ]
-                .iter()
-                .filter(|(_, arms)| res.in_profile(arms[0]))
-                .map(|(title, arms)| epoch_panel(&res.runs, title, arms))
-                .collect(),
+        let curves = Figure::new(
+            "LRN on/off: error vs epochs",
+            format!(
+                "{} | dashed: training error, bold: test error (dots: evaluations), dotted verticals: lr drops | {BAND_NOTE}",
+                res.header.caption()
             ),
-        )]
+            NETS.iter()
+                .filter(|(_, arms)| res.in_profile(arms[0]))
+                .map(|(title, arms)| epoch_panel(res, title, arms))
+                .collect(),
+        )
+        .with_shared_y();
+        // The paper's CIFAR-10 errors are those of the conv-local nets only.
+        let diamonds = if res.in_profile("conv-local-lrn") {
+            format!(
+                ", diamonds: the paper's CIFAR-10 errors of the conv-local net ({} without LRN, {} with)",
+                res.paper.cite(CIFAR_WITHOUT),
+                res.paper.cite(CIFAR_WITH)
+            )
+        } else {
+            String::new()
+        };
+        let final_errors = Figure::new(
+            "LRN on/off: final test error per arm",
+            format!(
+                "{} | circles: each seed, bar: mean ± std over seeds{diamonds} | not drawn: {}",
+                res.header.caption(),
+                imagenet_effect(res)
+            ),
+            vec![arm_panel(
+                res,
+                "final test error",
+                &[
+                    ("no-lrn", None),
+                    ("lrn", None),
+                    ("conv-local-no-lrn", Some(CIFAR_WITHOUT)),
+                    ("conv-local-lrn", Some(CIFAR_WITH)),
+                ],
+            )],
+        );
+        vec![("lrn".into(), curves), ("final".into(), final_errors)]
     }
 
     fn tables(&self, res: &Results) -> Vec<Table> {
@@ -42,11 +88,23 @@ impl Experiment for Lrn {
                 .into_iter()
                 .filter(|a| res.in_profile(a))
                 .collect::<Vec<_>>(),
-            "Paper: CIFAR-10 four-layer CNN 13% without, 11% with normalisation (cuda-convnet configs that also differ in other ways: this is the clean ablation, same net and recipe, LRN the only difference); ImageNet: LRN cut top-1 by 1.4% and top-5 by 1.2%.",
+            &format!(
+                "Paper: CIFAR-10 four-layer CNN {} without, {} with normalisation (cuda-convnet configs that also differ in other ways: this is the clean ablation, same net and recipe, LRN the only difference); {}.",
+                res.paper.cite(CIFAR_WITHOUT),
+                res.paper.show(CIFAR_WITH),
+                imagenet_effect(res)
+            ),
         )]
     }
 
     fn claims(&self, res: &Results) -> Vec<Claim> {
+        let paper = format!(
+            "CIFAR-10 (conv-local nets): {} -> {} ({}); {}",
+            res.paper.show(CIFAR_WITHOUT),
+            res.paper.show(CIFAR_WITH),
+            res.paper.source(CIFAR_WITH),
+            imagenet_effect(res)
+        );
         let mut claims = Vec::new();
         for (id, net, with, without) in [
             ("1", "conv32-32-64", "lrn", "no-lrn"),
@@ -66,8 +124,7 @@ impl Experiment for Lrn {
                 statement: format!(
                     "Local response normalisation lowers the test error ({net} net)"
                 ),
-                paper: "CIFAR-10: 13% -> 11% (conv-local nets); ImageNet: top-1 -1.4%, top-5 -1.2%"
-                    .into(),
+                paper: paper.clone(),
                 measured: m,
                 verdict: v,
             });

@@ -1,14 +1,23 @@
 //! Krizhevsky, Sutskever, Hinton (2012), Sec. 3.1 and Fig. 1: a four-layer
-//! convolutional net with ReLUs reaches 25% training error on CIFAR-10 six
-//! times faster than the same net with tanh units.
+//! convolutional net with ReLUs reaches Fig. 1's target training error on
+//! CIFAR-10 several times faster than the same net with tanh units (the
+//! numbers are in `experiments/papers/alexnet-2012.csv`).
 use repro::driver::{Experiment, Results};
 use repro::figures::{Figure, HLine, Panel, Series};
 use repro::models::layers::Activation;
 use repro::models::ModelConfig;
+use repro::plot::{seed_curve, BAND_NOTE};
 use repro::report::{Claim, Table, Verdict};
 
-/// Fig. 1's threshold.
-const TARGET: f64 = 0.25;
+/// Fig. 1's numbers (`experiments/papers/alexnet-2012.csv`): the training
+/// error both nets are timed to, and how much sooner ReLU gets there.
+const TARGET: &str = "fig1.target-train-error";
+const SPEEDUP: &str = "fig1.relu-speedup";
+
+/// The project's acceptance rule, not a paper number: ReLU must reach the
+/// target at least this many times sooner than tanh (half the paper's speed-up,
+/// `fig1.relu-speedup`, allowing for a different implementation and lr grid).
+const MIN_SPEEDUP: f64 = 3.0;
 
 struct ReluVsTanh;
 
@@ -16,7 +25,7 @@ struct ReluVsTanh;
 #[derive(Debug, Clone)]
 struct Speed {
     run: String,
-    /// (epoch, iteration) at which the training error first reached 25%, if it did.
+    /// (epoch, iteration) at which the training error first reached the target, if it did.
     reached: Option<(f64, i64)>,
     epochs_trained: f64,
     final_train_error: f64,
@@ -43,7 +52,7 @@ impl ReluVsTanh {
                 run: r.clone(),
                 reached: res
                     .runs
-                    .first_epoch_below(r, TARGET)
+                    .first_epoch_below(r, res.paper.fraction(TARGET))
                     .into_iter()
                     .flatten()
                     .next(),
@@ -59,7 +68,7 @@ impl ReluVsTanh {
             .collect()
     }
 
-    /// The fastest run of an activation: fewest epochs to 25%, else lowest final error.
+    /// The fastest run of an activation: fewest epochs to the target, else lowest final error.
     fn fastest(res: &Results, activation: Activation) -> Option<Speed> {
         let mut v = Self::speeds(res, activation);
         v.sort_by(|a, b| match (a.reached, b.reached) {
@@ -72,9 +81,13 @@ impl ReluVsTanh {
     }
 }
 
-fn describe(s: &Speed) -> String {
+fn describe(res: &Results, s: &Speed) -> String {
     match s.reached {
-        Some((e, it)) => format!("{}: 25% at epoch {e} (iteration {it})", s.run),
+        Some((e, it)) => format!(
+            "{}: {} at epoch {e} (iteration {it})",
+            s.run,
+            res.paper.show(TARGET)
+        ),
         None => format!(
             "{}: not reached in {} epochs (last epoch {:.1}%)",
             s.run,
@@ -96,35 +109,52 @@ impl Experiment for ReluVsTanh {
             "training error (%)",
         );
         let mut c = 0;
+        let mut banded = false;
         for act in [Activation::Relu, Activation::Tanh] {
+            let fastest = Self::fastest(res, act).map(|b| b.run);
             for s in Self::speeds(res, act) {
-                let best = Self::fastest(res, act)
-                    .map(|b| b.run == s.run)
-                    .unwrap_or(false);
-                let curve = res.runs.epoch_curve(&s.run, |r| Some(r.train_error));
+                let curve = seed_curve(
+                    res.runs.epoch_seeds(&s.run),
+                    |r| r.epoch.round(),
+                    |r| Some(r.train_error),
+                );
+                banded |= !curve.band.is_empty();
+                let label = res.label(&s.run);
                 let mut series = if act == Activation::Relu {
-                    Series::new(&s.run, curve, c)
+                    Series::new(label, curve.mean, c)
                 } else {
-                    Series::train(&s.run, curve, c)
+                    Series::train(label, curve.mean, c)
+                }
+                .with_band(curve.band);
+                series.width = if fastest.as_deref() == Some(s.run.as_str()) {
+                    3
+                } else {
+                    1
                 };
-                series.width = if best { 3 } else { 1 };
                 series.show_in_legend = true;
                 p.series.push(series);
                 c += 1;
             }
         }
-        p.hlines.push(HLine {
-            y: 100.0 * TARGET,
-            label: "25%".into(),
-        });
+        let target = res.paper.value(TARGET);
+        if target.is_finite() {
+            p.hlines.push(HLine {
+                y: target,
+                label: res.paper.show(TARGET),
+            });
+        }
         p.y_range = Some((0.0, 80.0));
         vec![(
             "fig1".into(),
             Figure::new(
                 "Fig. 1: ReLU (solid) vs tanh (dashed) on CIFAR-10",
                 format!(
-                    "{} | bold: fastest lr of each activation",
-                    res.header.caption()
+                    "{} | solid: ReLU, dashed: tanh, bold: fastest lr of each activation{} | paper ({}): ReLU reaches {} training error {} sooner than tanh",
+                    res.header.caption(),
+                    if banded { format!(" | {BAND_NOTE}") } else { String::new() },
+                    res.paper.source(SPEEDUP),
+                    res.paper.show(TARGET),
+                    res.paper.show(SPEEDUP)
                 ),
                 vec![p],
             ),
@@ -132,6 +162,7 @@ impl Experiment for ReluVsTanh {
     }
 
     fn tables(&self, res: &Results) -> Vec<Table> {
+        let target = res.paper.show(TARGET);
         let mut rows = Vec::new();
         for act in [Activation::Relu, Activation::Tanh] {
             for s in Self::speeds(res, act) {
@@ -148,8 +179,13 @@ impl Experiment for ReluVsTanh {
             }
         }
         vec![Table {
-            title: "Epochs to 25% training error, per learning rate".into(),
-            header: ["run", "epochs to 25%", "iterations", "last epoch's training error"].map(String::from).to_vec(),
+            title: format!("Epochs to {target} training error, per learning rate"),
+            header: vec![
+                "run".into(),
+                format!("epochs to {target}"),
+                "iterations".into(),
+                "last epoch's training error".into(),
+            ],
             rows,
             note: "Training error: running average over each epoch's mini-batches (no augmentation, no regularisation).".into(),
         }]
@@ -165,23 +201,34 @@ impl Experiment for ReluVsTanh {
                 (Some((er, _)), Some((et, _))) => {
                     let ratio = et / er;
                     (
-                        format!("{}; {}; ratio {ratio:.1}x", describe(&r), describe(&t)),
-                        Verdict::from_bool(ratio >= 3.0),
+                        format!(
+                            "{}; {}; ratio {ratio:.1}x",
+                            describe(res, &r),
+                            describe(res, &t)
+                        ),
+                        Verdict::from_bool(ratio >= MIN_SPEEDUP),
                     )
                 }
                 // tanh never got there: the ratio is at least epochs trained / ReLU's epochs.
                 (Some((er, _)), None) => {
                     let bound = t.epochs_trained / er;
                     (
-                        format!("{}; {}; ratio ≥ {bound:.1}x", describe(&r), describe(&t)),
-                        if bound >= 3.0 {
+                        format!(
+                            "{}; {}; ratio ≥ {bound:.1}x",
+                            describe(res, &r),
+                            describe(res, &t)
+                        ),
+                        if bound >= MIN_SPEEDUP {
                             Verdict::Pass
                         } else {
-                            Verdict::NotEvaluated(format!("tanh trained too few epochs to bound the ratio by 3 (≥ {bound:.1}x)"))
+                            Verdict::NotEvaluated(format!("tanh trained too few epochs to bound the ratio by {MIN_SPEEDUP} (≥ {bound:.1}x)"))
                         },
                     )
                 }
-                (None, _) => (format!("{}; {}", describe(&r), describe(&t)), Verdict::Fail),
+                (None, _) => (
+                    format!("{}; {}", describe(res, &r), describe(res, &t)),
+                    Verdict::Fail,
+                ),
             },
             _ => (
                 "—".into(),
@@ -190,9 +237,15 @@ impl Experiment for ReluVsTanh {
         };
         vec![Claim {
             id: "1".into(),
-            statement: "ReLU reaches 25% training error at least 3x sooner (in epochs) than tanh"
-                .into(),
-            paper: "Fig. 1: \"six times faster\" on CIFAR-10 with a four-layer CNN".into(),
+            statement: format!(
+                "ReLU reaches {} training error at least {MIN_SPEEDUP}x sooner (in epochs) than tanh",
+                res.paper.show(TARGET)
+            ),
+            paper: format!(
+                "{} on CIFAR-10 with a four-layer CNN ({}; accepted here: at least {MIN_SPEEDUP}x)",
+                res.paper.quote(SPEEDUP),
+                res.paper.show(SPEEDUP)
+            ),
             measured,
             verdict,
         }]

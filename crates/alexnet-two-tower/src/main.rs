@@ -3,9 +3,24 @@
 use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
 use repro::models::parameter_count;
-use repro::report::{arm_table, compare_lower, epoch_panel, Claim, Table};
+use repro::plot::{arm_panel, epoch_panel, BAND_NOTE};
+use repro::report::{arm_table, compare_lower, Claim, Table};
 
 struct TwoTower;
+
+/// The paper's numbers (`experiments/papers/alexnet-2012.csv`).
+const IMAGENET_TOP1: &str = "sec3.2.imagenet-top1-reduction";
+const IMAGENET_TOP5: &str = "sec3.2.imagenet-top5-reduction";
+
+/// The paper's ImageNet effect, a difference between the two nets.
+fn imagenet_effect(res: &Results) -> String {
+    format!(
+        "ImageNet ({}): two towers lower top-1 by {} and top-5 by {}",
+        res.paper.source(IMAGENET_TOP1),
+        res.paper.show(IMAGENET_TOP1),
+        res.paper.show(IMAGENET_TOP5)
+    )
+}
 
 /// (two towers, one tower, net) pairs of the file.
 const PAIRS: [(&str, &str, &str); 2] = [
@@ -23,21 +38,33 @@ impl Experiment for TwoTower {
     }
 
     fn figures(&self, res: &Results) -> Vec<(String, Figure)> {
-        vec![(
-            "towers".into(),
-            Figure::new(
-                "Two towers vs one: error vs epochs",
-                format!(
-                    "{} | dashed: training error, bold: test error",
-                    res.header.caption()
-                ),
-                PAIRS
-                    .iter()
-                    .filter(|p| res.in_profile(p.0))
-                    .map(|(two, one, net)| epoch_panel(&res.runs, net, &[two, one]))
-                    .collect(),
+        let pairs: Vec<_> = PAIRS.iter().filter(|p| res.in_profile(p.0)).collect();
+        let curves = Figure::new(
+            "Two towers vs one: error vs epochs",
+            format!(
+                "{} | dashed: training error, bold: test error (dots: evaluations), dotted verticals: lr drops | {BAND_NOTE}",
+                res.header.caption()
             ),
-        )]
+            pairs
+                .iter()
+                .map(|(two, one, net)| epoch_panel(res, net, &[two, one]))
+                .collect(),
+        )
+        .with_shared_y();
+        let arms: Vec<(&str, Option<&str>)> = pairs
+            .iter()
+            .flat_map(|(two, one, _)| [(*two, None), (*one, None)])
+            .collect();
+        let final_errors = Figure::new(
+            "Two towers vs one: final test error per arm",
+            format!(
+                "{} | circles: each seed, bar: mean ± std over seeds | not drawn: {}",
+                res.header.caption(),
+                imagenet_effect(res)
+            ),
+            vec![arm_panel(res, "final test error", &arms)],
+        );
+        vec![("towers".into(), curves), ("final".into(), final_errors)]
     }
 
     fn tables(&self, res: &Results) -> Vec<Table> {
@@ -46,7 +73,10 @@ impl Experiment for TwoTower {
             &res.runs,
             "Two towers vs one tower",
             &arms,
-            "Paper (ImageNet): the two-GPU net's top-1/top-5 errors are 1.7%/1.2% lower than the one-GPU net with half the kernels in each conv layer but the last.",
+            &format!(
+                "Paper: {}, against the one-GPU net with half the kernels in each conv layer but the last.",
+                imagenet_effect(res)
+            ),
         );
         t.header.push("parameters".into());
         for row in &mut t.rows {
@@ -77,7 +107,7 @@ impl Experiment for TwoTower {
                     statement: format!(
                         "Two towers (grouped convolutions) beat one tower of half width ({net})"
                     ),
-                    paper: "top-1 -1.7%, top-5 -1.2% (ImageNet)".into(),
+                    paper: format!("{} (ImageNet)", res.paper.quote(IMAGENET_TOP1)),
                     measured,
                     verdict,
                 }

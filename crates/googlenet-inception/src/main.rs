@@ -6,30 +6,27 @@
 use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
 use repro::models::{self, counter, ModelConfig};
-use repro::report::{arm_table, compare_lower, epoch_panel, pct_stats, Claim, Table, Verdict};
+use repro::plot::{arm_panel, epoch_panel, BAND_NOTE};
+use repro::report::{arm_table, compare_lower, pct_stats, Claim, Table, Verdict};
 use std::collections::BTreeMap;
 
-/// Table 1's "params" and "ops" columns (thousands of weights, millions of
-/// multiply-adds per 224x224 image), by row.
-const TABLE1: [(&str, f64, f64); 12] = [
-    ("conv 7x7/2", 2.7, 34.0),
-    ("conv 3x3/1 (with its 1x1 reduce)", 112.0, 360.0),
-    ("3a", 159.0, 128.0),
-    ("3b", 380.0, 304.0),
-    ("4a", 364.0, 73.0),
-    ("4b", 437.0, 88.0),
-    ("4c", 463.0, 100.0),
-    ("4d", 580.0, 119.0),
-    ("4e", 840.0, 170.0),
-    ("5a", 1072.0, 54.0),
-    ("5b", 1388.0, 71.0),
-    ("linear", 1000.0, 1.0),
+/// Table 1's rows as built here, with their keys in
+/// `experiments/papers/googlenet-2014.csv` (`table1.<key>.params` in thousands
+/// of weights, `.ops` in millions of multiply-adds per 224x224 image).
+const TABLE1: [(&str, &str); 12] = [
+    ("conv 7x7/2", "conv1"),
+    ("conv 3x3/1 (with its 1x1 reduce)", "conv2"),
+    ("3a", "3a"),
+    ("3b", "3b"),
+    ("4a", "4a"),
+    ("4b", "4b"),
+    ("4c", "4c"),
+    ("4d", "4d"),
+    ("4e", "4e"),
+    ("5a", "5a"),
+    ("5b", "5b"),
+    ("linear", "linear"),
 ];
-
-/// Sec. 5: the auxiliary classifiers' effect was "relatively minor (around 0.5%)".
-const AUX_EFFECT: &str = "Sec. 5: auxiliary classifiers have a \"relatively minor\" effect, \"around 0.5%\" (ImageNet top-1)";
-/// Sec. 5: average pooling instead of fully connected layers "improved the top-1 accuracy by about 0.6%".
-const HEAD_EFFECT: &str = "Sec. 5: average pooling before the classifier \"improved the top-1 accuracy by about 0.6%\" (ImageNet)";
 
 struct Inception;
 
@@ -78,17 +75,18 @@ fn lower_with_seeds(res: &Results, a: &str, b: &str, or_equal: bool) -> (String,
 
 /// Table 1's network as built (ImageNet shape, no auxiliary classifiers):
 /// weights (thousands) and multiply-adds (millions) per row beside the paper's.
-fn table1() -> Table {
+fn table1(res: &Results) -> Table {
+    let paper = &res.paper;
     let rows = match table1_built() {
         Some(built) => TABLE1
             .iter()
-            .map(|(row, p_params, p_ops)| {
+            .map(|(row, key)| {
                 let (params, ops) = built.get(*row).copied().unwrap_or((f64::NAN, f64::NAN));
                 vec![
                     row.to_string(),
-                    format!("{p_params}K"),
+                    paper.show(&format!("table1.{key}.params")),
                     format!("{params:.1}K"),
-                    format!("{p_ops}M"),
+                    paper.show(&format!("table1.{key}.ops")),
                     format!("{ops:.1}M"),
                 ]
             })
@@ -101,7 +99,14 @@ fn table1() -> Table {
             .map(String::from)
             .to_vec(),
         rows,
-        note: "Built from `family = \"googlenet\", shape = \"imagenet\"` without the auxiliary classifiers. Weights exclude biases and are counted in units of 1024 (K), as the paper's appear to be; ops are the multiply-adds (M = 10^6) of the convolutions and the linear layer. Three of the paper's rows do not follow from its own widths: conv 7x7/2 (2.7K weights and 34M ops, where a 7x7x3x64 convolution on 224x224 has 9.2K and 118M), 4c (463K against 497K) and 5a (1072K and 54M against 1018K and 51M).".into(),
+        note: format!(
+            "Built from `family = \"googlenet\", shape = \"imagenet\"` without the auxiliary classifiers. Weights exclude biases and are counted in units of 1024 (K), as the paper's appear to be; ops are the multiply-adds (M = 10^6) of the convolutions and the linear layer. Three of the paper's rows do not follow from its own widths: conv 7x7/2 ({} weights and {} ops, where a 7x7x3x64 convolution on 224x224 has 9.2K and 118M), 4c ({} against 497K) and 5a ({} and {} against 1018K and 51M).",
+            paper.show("table1.conv1.params"),
+            paper.show("table1.conv1.ops"),
+            paper.show("table1.4c.params"),
+            paper.show("table1.5a.params"),
+            paper.show("table1.5a.ops"),
+        ),
     }
 }
 
@@ -156,19 +161,39 @@ impl Experiment for Inception {
         ]
         .into_iter()
         .filter(|(_, arm)| res.runs.has(arm))
-        .map(|(title, arm)| epoch_panel(&res.runs, title, &["inception", arm]))
+        .map(|(title, arm)| epoch_panel(res, title, &["inception", arm]))
         .collect();
-        vec![(
-            "inception".into(),
-            Figure::new(
-                "GoogLeNet's Inception variants on CIFAR-10 (analogue)",
-                format!(
-                    "{} | dashed: training error, bold: test error",
-                    res.header.caption()
-                ),
-                panels,
+        let arms: Vec<(&str, Option<&str>)> = ["inception", "naive", "no-aux", "fc-head"]
+            .into_iter()
+            .map(|a| (a, None))
+            .collect();
+        vec![
+            (
+                "inception".into(),
+                Figure::new(
+                    "GoogLeNet's Inception variants on CIFAR-10 (analogue)",
+                    format!(
+                        "{} | dashed: training error, bold: test error (dots: evaluations) | {BAND_NOTE}",
+                        res.header.caption()
+                    ),
+                    panels,
+                )
+                .with_shared_y(),
             ),
-        )]
+            (
+                "final".into(),
+                Figure::new(
+                    "Inception variants: final test error per arm",
+                    format!(
+                        "{} | paper (ImageNet top-1): auxiliary classifiers {}, average-pool head {}; not drawn (another dataset)",
+                        res.header.caption(),
+                        res.paper.show("sec5.aux-effect"),
+                        res.paper.show("sec5.avgpool-head-top1-gain"),
+                    ),
+                    vec![arm_panel(res, "CIFAR-10 test error", &arms)],
+                ),
+            ),
+        ]
     }
 
     fn tables(&self, res: &Results) -> Vec<Table> {
@@ -200,9 +225,15 @@ impl Experiment for Inception {
                 &res.runs,
                 "Test error and train-test gap",
                 &arms,
-                "Paper (ImageNet): auxiliary classifiers about 0.5%, average-pool head about 0.6% top-1; the reductions keep the compute in check (Table 1: 1.5G multiply-adds).",
+                &format!(
+                    "Paper (ImageNet): auxiliary classifiers about {}, average-pool head about {} top-1; the reductions keep the compute in check ({}: {} multiply-adds).",
+                    res.paper.show("sec5.aux-effect"),
+                    res.paper.show("sec5.avgpool-head-top1-gain"),
+                    res.paper.source("sec1.budget.ops"),
+                    res.paper.show("sec1.budget.ops"),
+                ),
             ),
-            table1(),
+            table1(res),
         ]
     }
 
@@ -229,7 +260,13 @@ impl Experiment for Inception {
             Claim {
                 id: "1".into(),
                 statement: "1x1 reductions before the 3x3 and 5x5 convolutions cut the parameters and the compute of the network".into(),
-                paper: "Sec. 4 and Fig. 2: \"judiciously applying dimension reductions and projections wherever the computational requirements would increase too much\"; Table 1: 6.8M parameters, 1.5G multiply-adds".into(),
+                paper: format!(
+                    "Sec. 4 and Fig. 2: \"judiciously applying dimension reductions and projections wherever the computational requirements would increase too much\"; {}: {} parameters; {}: {} multiply-adds",
+                    res.paper.source("table1.total.params"),
+                    res.paper.show("table1.total.params"),
+                    res.paper.source("sec1.budget.ops"),
+                    res.paper.show("sec1.budget.ops"),
+                ),
                 measured: m1,
                 verdict: v1,
             },
@@ -243,14 +280,14 @@ impl Experiment for Inception {
             Claim {
                 id: "3".into(),
                 statement: "The auxiliary classifiers lower the test error slightly".into(),
-                paper: AUX_EFFECT.into(),
+                paper: res.paper.quote("sec5.aux-effect"),
                 measured: m3,
                 verdict: v3,
             },
             Claim {
                 id: "4".into(),
                 statement: "An average-pooling head beats a fully connected head".into(),
-                paper: HEAD_EFFECT.into(),
+                paper: res.paper.quote("sec5.avgpool-head-top1-gain"),
                 measured: m4,
                 verdict: v4,
             },

@@ -332,7 +332,7 @@ impl Check {
             run_dir,
             resume: false,
             device_label: repro::provenance::device_name(self.device),
-            faithful: false,
+            fidelity: repro::config::Fidelity::Shortened,
             stop_at_checkpoint_after: None,
             progress: false,
             layout,

@@ -102,6 +102,7 @@ fn run() -> anyhow::Result<usize> {
         .unwrap_or_default();
     let regressions = nightly::regressions(&before, &now);
     std::fs::write(results.join("SUMMARY.md"), nightly::markdown(&now))?;
+    std::fs::write(results.join("SUMMARY.csv"), nightly::csv_text(&now)?)?;
     std::fs::write(&json_path, serde_json::to_string_pretty(&now)?)?;
     eprintln!("nightly: wrote {}", results.join("SUMMARY.md").display());
     for (b, n) in &regressions {

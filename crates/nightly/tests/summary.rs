@@ -41,6 +41,12 @@ fn a_claim_that_passed_and_now_fails_is_a_regression() {
     );
     assert!(md.contains("CIFAR-10 (JPEG q75 copy)") && md.contains("(shortened)"));
     assert!(regressions(&before, &before).is_empty());
+    // SUMMARY.csv: a header and one row per claim, with the fidelity label.
+    let csv = nightly::csv_text(&before).expect("csv");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 1 + before.len(), "{csv}");
+    assert!(lines[0].contains("verdict") && lines[0].contains("fidelity"));
+    assert!(lines[1..].iter().all(|l| l.contains("shortened")), "{csv}");
     claims(
         t.path(),
         "resnet-cifar-degradation",

@@ -51,6 +51,7 @@ model = { family = "cifar-resnet", depth = 56, residual = true }
 model = { family = "cifar-resnet", depth = 110, residual = true }
 [profiles.paper]
 description = "benchmark"
+fidelity = "shortened"
 runs = ["convnet", "resnet-20", "resnet-56", "resnet-110"]
 seeds = [0]
 "#;
@@ -124,7 +125,7 @@ fn context<'a>(
         run_dir,
         resume: false,
         device_label: String::new(),
-        faithful: false,
+        fidelity: crate::config::Fidelity::Shortened,
         stop_at_checkpoint_after: None,
         progress: false,
         layout,

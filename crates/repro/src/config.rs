@@ -451,11 +451,65 @@ pub struct ExperimentFile {
     pub title: String,
     /// `[experiment] paper`: citation and section.
     pub paper: String,
+    /// `[experiment] numbers`: the paper's numbers (a CSV file read by
+    /// [`crate::papers::PaperNumbers`]), resolved against this file's folder.
+    pub numbers: Option<std::path::PathBuf>,
+    /// `[experiment.labels]`: legend names by run name.
+    pub labels: BTreeMap<String, String>,
     pub path: std::path::PathBuf,
     pub raw: toml::Table,
     /// Run names in file order.
     pub run_names: Vec<String>,
     pub profiles: BTreeMap<String, ProfileHeader>,
+}
+
+/// What a result is, from most to least like the paper's experiment. Every
+/// profile declares one; overrides, stand-in datasets and reduced precision
+/// only ever lower it ([`Fidelity::lowest`]).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Fidelity {
+    /// A reduced budget (fewer iterations, fewer seeds, narrower nets):
+    /// numbers are not comparable with the paper's. The default: nothing is
+    /// called the paper's experiment unless it says so.
+    #[default]
+    Shortened,
+    /// The paper's recipe on a stand-in (CIFAR-10 for an ImageNet claim, a
+    /// re-encoded copy of the data) or with a documented adaptation.
+    Analogue,
+    /// The paper's experiment: its data, architecture and recipe.
+    Paper,
+}
+
+impl Fidelity {
+    pub const ALL: [Fidelity; 3] = [Fidelity::Paper, Fidelity::Analogue, Fidelity::Shortened];
+
+    /// The value of the `fidelity` key and of the Parquet column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fidelity::Paper => "paper",
+            Fidelity::Analogue => "analogue",
+            Fidelity::Shortened => "shortened",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+
+    /// The lower of two labels: a result is only as faithful as its least
+    /// faithful part.
+    pub fn lowest(self, other: Fidelity) -> Fidelity {
+        self.min(other)
+    }
+}
+
+impl std::fmt::Display for Fidelity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// What a profile says besides the recipe.
@@ -464,17 +518,18 @@ pub struct ProfileHeader {
     pub description: String,
     pub runs: Vec<String>,
     pub seeds: Vec<u64>,
-    /// A shortened recipe: reports and figures say so.
-    pub faithful: bool,
+    /// `fidelity = "paper" | "analogue" | "shortened"`: reports, figures and
+    /// every metrics row say which.
+    pub fidelity: Fidelity,
 }
 
 const TOP_KEYS: &[&str] = &["experiment", "defaults", "profiles", "runs"];
-const EXPERIMENT_KEYS: &[&str] = &["name", "title", "paper"];
+const EXPERIMENT_KEYS: &[&str] = &["name", "title", "paper", "numbers", "labels"];
 const PROFILE_KEYS: &[&str] = &[
     "description",
     "runs",
     "seeds",
-    "faithful",
+    "fidelity",
     "model",
     "data",
     "train",
@@ -535,7 +590,7 @@ impl ExperimentFile {
                             "{p}: profiles.{prof}.seeds: expected non-negative integers"
                         ))
                     })?,
-                faithful: t.get("faithful").and_then(|v| v.as_bool()).unwrap_or(false),
+                fidelity: fidelity_of(t, &format!("{p}: profiles.{prof}"))?,
             };
             for r in &header.runs {
                 if !run_names.contains(r) {
@@ -547,15 +602,25 @@ impl ExperimentFile {
             }
             profiles.insert(prof.clone(), header);
         }
+        let labels = labels_of(experiment, &run_names, &format!("{p}"))?;
+        let numbers = get_str(experiment, "numbers")
+            .map(|rel| path.parent().unwrap_or_else(|| Path::new(".")).join(rel));
         Ok(Self {
             name,
             title,
             paper,
+            numbers,
+            labels,
             path: path.to_path_buf(),
             raw,
             run_names,
             profiles,
         })
+    }
+
+    /// The legend name of a run: its `[experiment.labels]` entry, else the run name.
+    pub fn label<'a>(&'a self, run: &'a str) -> &'a str {
+        self.labels.get(run).map(String::as_str).unwrap_or(run)
     }
 
     pub fn profile(&self, profile: &str) -> Result<&ProfileHeader> {
@@ -587,7 +652,7 @@ impl ExperimentFile {
             .cloned()
             .unwrap_or_default();
         let mut prof_recipe = prof.clone();
-        for k in ["description", "runs", "seeds", "faithful"] {
+        for k in ["description", "runs", "seeds", "fidelity"] {
             prof_recipe.remove(k);
         }
         merge(&mut merged, &prof_recipe);
@@ -658,6 +723,12 @@ impl std::str::FromStr for Override {
     }
 }
 
+impl std::fmt::Display for Override {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}={}", self.path.join("."), self.value)
+    }
+}
+
 impl Override {
     fn apply(&self, t: &mut toml::Table) -> Result<()> {
         let mut cur = t;
@@ -698,6 +769,51 @@ fn merge(into: &mut toml::Table, from: &toml::Table) {
             }
         }
     }
+}
+
+/// A profile's required `fidelity` key.
+fn fidelity_of(t: &toml::Table, ctx: &str) -> Result<Fidelity> {
+    let allowed = Fidelity::ALL.map(Fidelity::as_str).join("\", \"");
+    match t.get("fidelity") {
+        None => Err(Error::Config(format!(
+            "{ctx}: missing key `fidelity` (one of \"{allowed}\")"
+        ))),
+        Some(v) => v.as_str().and_then(Fidelity::parse).ok_or_else(|| {
+            Error::Config(format!(
+                "{ctx}.fidelity: expected one of \"{allowed}\", got {v}"
+            ))
+        }),
+    }
+}
+
+/// `[experiment] labels`: readable legend names by run, for runs of the file.
+fn labels_of(
+    experiment: &toml::Table,
+    run_names: &[String],
+    ctx: &str,
+) -> Result<BTreeMap<String, String>> {
+    let Some(v) = experiment.get("labels") else {
+        return Ok(BTreeMap::new());
+    };
+    let t = v.as_table().ok_or_else(|| {
+        Error::Config(format!(
+            "{ctx}: `experiment.labels` must be a table of run = \"label\""
+        ))
+    })?;
+    let mut labels = BTreeMap::new();
+    for (run, label) in t {
+        if !run_names.contains(run) {
+            return Err(Error::Config(format!(
+                "{ctx}: experiment.labels names `{run}`, which is not a run (known: {})",
+                run_names.join(", ")
+            )));
+        }
+        let label = label.as_str().ok_or_else(|| {
+            Error::Config(format!("{ctx}: experiment.labels.{run} must be a string"))
+        })?;
+        labels.insert(run.clone(), label.to_string());
+    }
+    Ok(labels)
 }
 
 fn check_keys(t: &toml::Table, allowed: &[&str], ctx: &str) -> Result<()> {

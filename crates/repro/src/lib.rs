@@ -19,6 +19,8 @@ pub mod io;
 pub mod layout;
 pub mod metrics;
 pub mod models;
+pub mod papers;
+pub mod plot;
 pub mod precision;
 pub mod progress;
 pub mod provenance;

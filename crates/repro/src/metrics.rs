@@ -9,7 +9,8 @@
 //! | column | type | meaning |
 //! |---|---|---|
 //! | experiment, profile | str | e.g. `resnet-cifar-degradation`, `quick` |
-//! | faithful | bool | false for shortened profiles and non-faithful switches |
+//! | fidelity | str | `paper`, `analogue` or `shortened` (the profile's label, lowered by overrides, stand-in data, reduced precision); files written before it existed read as `shortened` unless `faithful` |
+//! | faithful | bool | `fidelity == "paper"` (kept for older readers) |
 //! | run_id, run_name | str | `resnet-56-s1`, `resnet-56` |
 //! | config_hash | str | sha256 prefix of the resolved config without the seed |
 //! | seed | i64 | |
@@ -26,6 +27,7 @@
 //! | wall_time_s | f64 | training time since the run's start (resumes add up) |
 //! | device, dataset, precision | str | e.g. `cpu (2 threads, ...)`, `CIFAR-10 (JPEG q75 copy)`, `fp32` |
 //! | diverged | bool | true on the row where the loss became NaN/inf |
+use crate::config::Fidelity;
 use crate::error::{Error, IoContext, Result};
 use crate::io::write_atomic;
 use polars::prelude::*;
@@ -62,6 +64,7 @@ impl RowKind {
 pub struct MetricRow {
     pub experiment: String,
     pub profile: String,
+    pub fidelity: Fidelity,
     pub faithful: bool,
     pub run_id: String,
     pub run_name: String,
@@ -103,6 +106,7 @@ pub fn to_frame(rows: &[MetricRow]) -> Result<DataFrame> {
     let cols = vec![
         col_str("experiment", rows, |r| &r.experiment),
         col_str("profile", rows, |r| &r.profile),
+        col_str("fidelity", rows, |r| r.fidelity.as_str()),
         Column::new(
             "faithful".into(),
             rows.iter().map(|r| r.faithful).collect::<Vec<_>>(),
@@ -183,6 +187,34 @@ impl Columns<'_> {
         let ca = self.column(c)?.bool().map_err(|e| self.bad(c, e))?;
         Ok(ca.iter().map(|v| v.unwrap_or(false)).collect())
     }
+    /// The `fidelity` column; files written before it existed carry only
+    /// `faithful`, read conservatively: never `paper` (their label ignored the
+    /// dataset), `analogue` where faithful, else `shortened`.
+    fn fidelity(&self, faithful: &[bool]) -> Result<Vec<Fidelity>> {
+        if self.df.column("fidelity").is_err() {
+            return Ok(faithful
+                .iter()
+                .map(|&f| {
+                    if f {
+                        Fidelity::Analogue
+                    } else {
+                        Fidelity::Shortened
+                    }
+                })
+                .collect());
+        }
+        self.str("fidelity")?
+            .iter()
+            .map(|v| {
+                Fidelity::parse(v).ok_or_else(|| {
+                    self.bad(
+                        "fidelity",
+                        format!("expected paper, analogue or shortened, got `{v}`"),
+                    )
+                })
+            })
+            .collect()
+    }
     fn kind(&self, c: &str) -> Result<Vec<RowKind>> {
         self.str(c)?
             .iter()
@@ -204,6 +236,7 @@ pub fn from_frame(df: &DataFrame, origin: &Path) -> Result<Vec<MetricRow>> {
         |n: &str| c.bool(n),
     );
     let (experiment, profile, faithful) = (s("experiment")?, s("profile")?, b("faithful")?);
+    let fidelity = c.fidelity(&faithful)?;
     let (run_id, run_name, config_hash) = (s("run_id")?, s("run_name")?, s("config_hash")?);
     let (seed, model, depth, knobs, kind) = (
         i("seed")?,
@@ -228,6 +261,7 @@ pub fn from_frame(df: &DataFrame, origin: &Path) -> Result<Vec<MetricRow>> {
         .map(|k| MetricRow {
             experiment: experiment[k].clone(),
             profile: profile[k].clone(),
+            fidelity: fidelity[k],
             faithful: faithful[k],
             run_id: run_id[k].clone(),
             run_name: run_name[k].clone(),
@@ -312,4 +346,46 @@ pub fn read_f64_table(path: &Path) -> Result<std::collections::BTreeMap<String, 
         );
     }
     Ok(out)
+}
+
+/// A window row of run `run` and `seed` with the given numbers, the rest
+/// fixed: for unit tests of what is computed from rows.
+#[cfg(test)]
+pub(crate) fn row_for_tests(
+    run: &str,
+    seed: i64,
+    iteration: i64,
+    lr: f64,
+    train_error: f64,
+    test_error: Option<f64>,
+) -> MetricRow {
+    MetricRow {
+        experiment: "e".into(),
+        profile: "p".into(),
+        fidelity: Fidelity::Shortened,
+        faithful: false,
+        run_id: format!("{run}-s{seed}"),
+        run_name: run.into(),
+        config_hash: "h".into(),
+        seed,
+        model: "m".into(),
+        depth: None,
+        knobs: "{}".into(),
+        kind: RowKind::Window,
+        iteration,
+        epoch: iteration as f64 / 10.0,
+        lr,
+        train_loss: 1.0,
+        train_error,
+        val_loss: None,
+        val_error: None,
+        test_loss: None,
+        test_error,
+        images_per_sec: 1.0,
+        wall_time_s: iteration as f64,
+        device: "cpu".into(),
+        dataset: "d".into(),
+        precision: "fp32".into(),
+        diverged: false,
+    }
 }

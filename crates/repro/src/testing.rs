@@ -38,14 +38,17 @@ checkpoint_every = 10
 model = { family = "cifar-resnet", depth = 8, residual = true, width = 8 }
 [profiles.paper]
 description = "test"
+fidelity = "shortened"
 runs = ["tiny"]
 seeds = [3]
 [profiles.quick]
 description = "test"
+fidelity = "shortened"
 runs = ["tiny"]
 seeds = [3]
 [profiles.smoke]
 description = "test"
+fidelity = "shortened"
 runs = ["tiny"]
 seeds = [3]
 "#;
@@ -81,7 +84,7 @@ pub fn test_context<'a>(
         run_dir: dir,
         resume: true,
         device_label: "cpu".into(),
-        faithful: false,
+        fidelity: crate::config::Fidelity::Shortened,
         stop_at_checkpoint_after: stop,
         progress: false,
         layout,
@@ -146,7 +149,7 @@ pub fn smoke_run(bin: &str, figures: &[&str]) -> PathBuf {
         .map(|e| e.path())
         .find(|p| p.ends_with("smoke"))
         .expect("profile directory");
-    for f in ["metrics.parquet", "report.md", "claims.json"] {
+    for f in ["metrics.parquet", "report.md", "claims.json", "summary.csv"] {
         assert!(dir.join(f).exists(), "{f} missing");
     }
     for f in figures {
@@ -156,10 +159,15 @@ pub fn smoke_run(bin: &str, figures: &[&str]) -> PathBuf {
         );
     }
     let rows = crate::metrics::read_parquet(&dir.join("metrics.parquet")).expect("metrics");
-    assert!(!rows.is_empty() && rows.iter().all(|r| r.profile == "smoke" && !r.faithful));
+    assert!(
+        !rows.is_empty()
+            && rows.iter().all(|r| r.profile == "smoke"
+                && !r.faithful
+                && r.fidelity == crate::config::Fidelity::Shortened)
+    );
     assert!(rows.iter().any(|r| r.test_error.is_some()));
     let report = std::fs::read_to_string(dir.join("report.md")).expect("report");
-    assert!(report.contains("## Claims") && report.contains("shortened schedule"));
+    assert!(report.contains("## Claims") && report.contains("| fidelity | **shortened**"));
     dir
 }
 
@@ -189,5 +197,97 @@ pub fn synthetic(n_train: usize, n_test: usize) -> cifar10::Cifar10 {
         label: "synthetic".into(),
         source_sha256: "0".repeat(64),
         source: "generated in the test".into(),
+    }
+}
+
+/// Redraws an experiment's committed results of `profile` (`results/<experiment>/<profile>`:
+/// their metrics, configs and saved measurements, a fixed input) with `bin
+/// --plot-only` into a scratch directory, and returns the redrawn profile
+/// directory. The committed files are not touched.
+pub fn redraw_committed(bin: &str, experiment: &str, profile: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let src = root.join("results").join(experiment).join(profile);
+    let tmp =
+        std::env::temp_dir().join(format!("repro-redraw-{}-{experiment}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let dst = tmp.join(experiment).join(profile);
+    copy_inputs(&src, &dst);
+    let o = std::process::Command::new(bin)
+        .args(["--profile", profile, "--plot-only", "--out"])
+        .arg(tmp.join(experiment))
+        .output()
+        .expect("the binary runs");
+    assert!(
+        o.status.success(),
+        "--plot-only failed:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    dst
+}
+
+/// Copies what `--plot-only` reads (tables, configs, states) but not the
+/// weights and checkpoints.
+fn copy_inputs(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).expect("mkdir");
+    for e in std::fs::read_dir(src).expect("committed results").flatten() {
+        let p = e.path();
+        let to = dst.join(e.file_name());
+        if p.is_dir() {
+            copy_inputs(&p, &to);
+        } else if p
+            .extension()
+            .is_some_and(|x| x == "parquet" || x == "json" || x == "toml")
+        {
+            std::fs::copy(&p, &to).expect("copy");
+        }
+    }
+}
+
+/// What a figure of an experiment must show.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FigureCheck {
+    pub stem: &'static str,
+    /// Dots at evaluation points (or seeds' points in an arm chart).
+    pub markers: bool,
+    /// Shaded min-max bands over seeds (arms with more than one seed).
+    pub bands: bool,
+    /// Dotted marks at learning-rate drops.
+    pub lr_drops: bool,
+    /// The paper's values drawn ("paper ..." ticks or the arm chart's diamonds).
+    pub paper_values: bool,
+}
+
+/// Checks a redrawn figure from its SVG: both files written, the caption and
+/// titles whole (nothing cut with "…"), and the marks `check` asks for.
+pub fn check_figure(dir: &Path, check: FigureCheck) {
+    let stem = check.stem;
+    let svg_path = dir.join(format!("{stem}.svg"));
+    let svg = std::fs::read_to_string(&svg_path)
+        .unwrap_or_else(|e| panic!("{}: {e}", svg_path.display()));
+    assert!(
+        dir.join(format!("{stem}.png")).exists(),
+        "{stem}.png missing"
+    );
+    assert!(!svg.contains('…'), "{stem}: a text was cut short");
+    if check.markers {
+        assert!(svg.contains("<circle"), "{stem}: no markers");
+    }
+    if check.bands {
+        assert!(
+            svg.contains("<polygon opacity=\"0.2"),
+            "{stem}: no seed band"
+        );
+    }
+    if check.lr_drops {
+        assert!(svg.contains("lr ÷"), "{stem}: no learning-rate drop marks");
+    }
+    if check.paper_values {
+        // A text element starting with "paper " (a tick's label) or being
+        // "paper" (the arm chart's legend), not "paper's" of a caption.
+        let drawn = svg.split('>').any(|t| {
+            let t = t.trim_start();
+            t.starts_with("paper ") || t.starts_with("paper<") || t.starts_with("paper\n")
+        });
+        assert!(drawn, "{stem}: no paper values");
     }
 }

@@ -1,5 +1,5 @@
 //! Experiment files: resolution order, strict keys, clear errors.
-use repro::config::{ExperimentFile, Override};
+use repro::config::{ExperimentFile, Fidelity, Override};
 use repro::models::{ModelConfig, ShortcutOption};
 use std::path::Path;
 
@@ -29,11 +29,12 @@ train.warmup = { lr = 0.01, until_train_error_below = 0.8 }
 model = { family = "cifar-resnet", depth = 20, residual = false }
 [profiles.paper]
 description = "paper"
-faithful = true
+fidelity = "paper"
 runs = ["resnet-110", "plain-20"]
 seeds = [1, 2]
 [profiles.quick]
 description = "short"
+fidelity = "shortened"
 runs = ["plain-20"]
 seeds = [1]
 train.iterations = 1_200
@@ -185,15 +186,22 @@ fn the_shipped_experiment_files_resolve() {
                     && f.profiles.contains_key("quick")
                     && f.profiles.contains_key("smoke")
             );
-            // A `paper` profile is the paper's recipe, or says in its first word
-            // that it is an analogue (the paper's recipe on a stand-in dataset).
-            let paper = &f.profiles["paper"];
-            assert!(
-                paper.faithful || paper.description.starts_with("ANALOGUE"),
-                "{}: profile `paper` is neither faithful nor labelled ANALOGUE",
+            // A `paper` profile is the paper's experiment or an analogue of it,
+            // never a shortened budget; `quick` and `smoke` are shortened.
+            assert_ne!(
+                f.profiles["paper"].fidelity,
+                Fidelity::Shortened,
+                "{}: profile `paper` is labelled shortened",
                 path.display()
             );
-            assert!(!f.profiles["quick"].faithful);
+            for short in ["quick", "smoke"] {
+                assert_eq!(
+                    f.profiles[short].fidelity,
+                    Fidelity::Shortened,
+                    "{}: profile `{short}`",
+                    path.display()
+                );
+            }
             n += 1;
         }
     }

@@ -14,6 +14,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("progress", 1),
     ("provenance", 1),
     ("gpu_probe", 1),
+    ("papers", 1),
     // Builders with their own configs.
     ("models", 2),
     // The experiment file and the resolved run config (which holds a model config).
@@ -30,6 +31,8 @@ const LAYERS: &[(&str, u32)] = &[
     ("report", 7),
     // The shared command line and run directories.
     ("driver", 8),
+    // Figure panels drawn from a driver's results.
+    ("plot", 9),
     // Test and benchmark support may use everything.
     ("bench", 9),
     ("testing", 9),

@@ -4,25 +4,26 @@
 //!
 //! Everything generic (data, models, training, metrics, figures, report) is in
 //! the `repro` crate; this file says only what is specific to the paper.
+use repro::config::Fidelity;
 use repro::config::RunConfig;
 use repro::data::Dataset;
 use repro::driver::{Experiment, Results};
 use repro::figures::{Figure, Panel, Series};
 use repro::metrics::{read_f64_table, write_f64_table};
 use repro::models::Network;
-use repro::report::{
-    iteration_curve, iteration_panel, pct, pct_stats, stats, Claim, Table, Verdict,
-};
+use repro::plot::{iteration_panel, paper_tick, BAND_NOTE};
+use repro::report::{iteration_curve, pct, pct_stats, stats, Claim, Table, Verdict};
 use std::path::Path;
 
-/// Table 6: (run, parameters as the paper prints them, test error %, the paper's note).
-const TABLE6: [(&str, &str, f64, &str); 6] = [
-    ("resnet-20", "0.27M", 8.75, ""),
-    ("resnet-32", "0.46M", 7.51, ""),
-    ("resnet-44", "0.66M", 7.17, ""),
-    ("resnet-56", "0.85M", 6.97, ""),
-    ("resnet-110", "1.7M", 6.43, "best of 5; mean 6.61 ± 0.16"),
-    ("resnet-1202", "19.4M", 7.93, ""),
+/// Table 6's rows; their errors and parameter counts are in
+/// `experiments/papers/resnet-2015.csv` under `table6.<run>.error` / `.params`.
+const TABLE6: [&str; 6] = [
+    "resnet-20",
+    "resnet-32",
+    "resnet-44",
+    "resnet-56",
+    "resnet-110",
+    "resnet-1202",
 ];
 
 const PLAIN: [&str; 4] = ["plain-20", "plain-32", "plain-44", "plain-56"];
@@ -91,22 +92,38 @@ impl Experiment for Degradation {
 
     fn figures(&self, res: &Results) -> Vec<(String, Figure)> {
         let caption = format!(
-            "{} | dashed: training error, bold: test error",
+            "{} | dashed: training error, bold: test error (dots: evaluations) | {BAND_NOTE} | ticks at the right: Table 6",
             res.header.caption()
         );
+        let mut resnets = iteration_panel(res, "ResNets", &RESNETS);
+        let mut deepest =
+            iteration_panel(res, "ResNet-110 vs 1202", &["resnet-110", "resnet-1202"]);
+        // Table 6's errors beside the curves they belong to, in their colours.
+        for (c, run) in RESNETS.iter().enumerate().filter(|(_, r)| res.runs.has(r)) {
+            resnets
+                .ref_ticks
+                .extend(paper_tick(res, &format!("table6.{run}.error"), c));
+        }
+        for (c, run) in ["resnet-110", "resnet-1202"]
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| res.runs.has(r))
+        {
+            deepest
+                .ref_ticks
+                .extend(paper_tick(res, &format!("table6.{run}.error"), c));
+        }
+        // Plain and residual nets compare by eye only on one y axis.
         let fig6 = Figure::new(
             "Fig. 6: training on CIFAR-10 (He et al. 2015)",
             caption,
             vec![
-                iteration_panel(&res.runs, "plain networks", &PLAIN),
-                iteration_panel(&res.runs, "ResNets", &RESNETS),
-                iteration_panel(
-                    &res.runs,
-                    "ResNet-110 vs 1202",
-                    &["resnet-110", "resnet-1202"],
-                ),
+                iteration_panel(res, "plain networks", &PLAIN),
+                resnets,
+                deepest,
             ],
-        );
+        )
+        .with_shared_y();
         let mut order = Panel::new(
             "std of layer responses (original order)",
             "layer index",
@@ -136,8 +153,10 @@ impl Experiment for Degradation {
                     .enumerate()
                     .map(|(i, s)| ((i + 1) as f64, *s))
                     .collect();
-                order.series.push(Series::new(*run, pts, c));
-                sorted.series.push(Series::new(*run, spts, c));
+                order
+                    .series
+                    .push(Series::new(res.label(run), pts, c).with_markers());
+                sorted.series.push(Series::new(res.label(run), spts, c));
             }
         }
         let fig7 = Figure::new(
@@ -147,26 +166,29 @@ impl Experiment for Degradation {
                 res.header.caption()
             ),
             vec![order, sorted],
-        );
+        )
+        .with_shared_y();
         vec![("fig6".into(), fig6), ("fig7".into(), fig7)]
     }
 
     fn tables(&self, res: &Results) -> Vec<Table> {
+        let paper = &res.paper;
         let mut rows = Vec::new();
-        for (run, params, paper_err, note) in TABLE6 {
+        for run in TABLE6 {
             let measured = stats(&res.runs.final_test_errors(run));
+            let mut paper_err = paper.show(&format!("table6.{run}.error"));
+            if run == "resnet-110" {
+                paper_err = format!(
+                    "{paper_err} (best of 5; mean {} ± {})",
+                    paper.show("table6.resnet-110.error-mean"),
+                    paper.show("table6.resnet-110.error-std")
+                );
+            }
             rows.push(vec![
                 run.to_string(),
-                params.to_string(),
+                paper.show(&format!("table6.{run}.params")),
                 repro_params(res, run),
-                format!(
-                    "{paper_err:.2}%{}",
-                    if note.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({note})")
-                    }
-                ),
+                paper_err,
                 pct_stats(measured),
                 measured.map(|s| pct(s.min)).unwrap_or_else(|| "—".into()),
             ]);
@@ -195,11 +217,13 @@ impl Experiment for Degradation {
             .map(String::from)
             .to_vec(),
             rows,
-            note: if res.header.faithful {
+            note: if res.header.fidelity == Fidelity::Paper {
                 "Measured: final test error of each seed on the single original 32x32 view.".into()
             } else {
-                "Measured under a SHORTENED profile: not comparable with the paper's numbers."
-                    .into()
+                format!(
+                    "Measured under a {} profile: not comparable with the paper's numbers.",
+                    res.header.fidelity
+                )
             },
         }]
     }
@@ -273,7 +297,10 @@ impl Experiment for Degradation {
         claims.push(Claim {
             id: "2a".into(),
             statement: "ResNet-56 has lower training and test error than plain-56".into(),
-            paper: "Fig. 6 left vs middle; Table 6: ResNet-56 6.97%".into(),
+            paper: format!(
+                "Fig. 6 left vs middle; Table 6: ResNet-56 {}",
+                res.paper.show("table6.resnet-56.error")
+            ),
             measured: m,
             verdict: v,
         });
@@ -290,7 +317,7 @@ impl Experiment for Degradation {
             .map(|(r, e)| format!("{r} {}", pct(*e)))
             .collect::<Vec<_>>()
             .join(", ");
-        let v = if !res.header.faithful {
+        let v = if res.header.fidelity == Fidelity::Shortened {
             Verdict::NotEvaluated("a paper-profile claim: a shortened schedule leaves the deeper ResNets under-trained".into())
         } else if present.len() < 2 {
             Verdict::NotEvaluated("fewer than two ResNet depths run".into())
@@ -301,7 +328,13 @@ impl Experiment for Degradation {
             id: "2b".into(),
             statement: "ResNets gain accuracy from depth: test error falls from 20 to 110 layers"
                 .into(),
-            paper: "Table 6: 8.75, 7.51, 7.17, 6.97, 6.43% for 20, 32, 44, 56, 110 layers".into(),
+            paper: format!(
+                "Table 6: {} for {}",
+                RESNETS
+                    .map(|r| res.paper.show(&format!("table6.{r}.error")))
+                    .join(", "),
+                RESNETS.join(", ")
+            ),
             measured: if measured.is_empty() {
                 "—".into()
             } else {
@@ -326,14 +359,25 @@ impl Experiment for Degradation {
                         pct(e1202),
                         pct(e110)
                     ),
-                    Verdict::from_bool(t1202 < 0.001 && e1202 > e110),
+                    Verdict::from_bool(
+                        t1202 < res.paper.fraction("sec4.2.resnet-1202.train-error")
+                            && e1202 > e110,
+                    ),
                 )
             }
         };
         claims.push(Claim {
             id: "3".into(),
-            statement: "ResNet-1202 reaches training error < 0.1% yet has higher test error than ResNet-110 (overfitting)".into(),
-            paper: "Sec. 4.2: training error < 0.1%; test error 7.93% vs 6.43%".into(),
+            statement: format!(
+                "ResNet-1202 reaches training error < {} yet has higher test error than ResNet-110 (overfitting)",
+                res.paper.show("sec4.2.resnet-1202.train-error")
+            ),
+            paper: format!(
+                "Sec. 4.2: training error < {}; Table 6: test error {} vs {}",
+                res.paper.show("sec4.2.resnet-1202.train-error"),
+                res.paper.show("table6.resnet-1202.error"),
+                res.paper.show("table6.resnet-110.error")
+            ),
             measured: m,
             verdict: v,
         });

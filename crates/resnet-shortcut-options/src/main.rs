@@ -3,15 +3,17 @@
 use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
 use repro::models::ShortcutOption;
-use repro::report::{iteration_panel, pct, pct_stats, stats, Claim, Table, Verdict};
+use repro::plot::{arm_panel, iteration_panel, BAND_NOTE};
+use repro::report::{pct, pct_stats, stats, Claim, Table, Verdict};
 use std::collections::BTreeMap;
 
-/// Table 3 (ImageNet, ResNet-34, 10-crop): (arm, top-1, top-5).
-const TABLE3: [(&str, f64, f64); 4] = [
-    ("plain", 28.54, 10.02),
-    ("A", 25.03, 7.76),
-    ("B", 24.52, 7.46),
-    ("C", 24.19, 7.40),
+/// Table 3's ImageNet ResNet-34 rows by arm: `table3.<row>.top1/top5` in
+/// `experiments/papers/resnet-2015.csv`.
+const TABLE3: [(&str, &str); 4] = [
+    ("plain", "plain-34"),
+    ("A", "resnet-34-A"),
+    ("B", "resnet-34-B"),
+    ("C", "resnet-34-C"),
 ];
 const OPTIONS: [&str; 3] = ["A", "B", "C"];
 
@@ -80,29 +82,61 @@ impl Experiment for ShortcutOptions {
 
     fn figures(&self, res: &Results) -> Vec<(String, Figure)> {
         let arms = Arms::of(res);
-        let panels = arms
+        let runs_at = |d: i64| -> Vec<String> {
+            std::iter::once("plain")
+                .chain(OPTIONS)
+                .map(|arm| arms.run(d, arm))
+                .collect()
+        };
+        let curves = arms
             .depths()
             .into_iter()
             .map(|d| {
-                let names: Vec<String> = std::iter::once("plain")
-                    .chain(OPTIONS)
-                    .map(|arm| arms.run(d, arm))
-                    .collect();
+                let names = runs_at(d);
                 let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                iteration_panel(&res.runs, &format!("{d} layers"), &names)
+                iteration_panel(res, &format!("{d} layers"), &names)
             })
             .collect();
-        vec![(
-            "options".into(),
-            Figure::new(
-                "Shortcut options A/B/C vs plain on CIFAR-10",
-                format!(
-                    "{} | dashed: training error, bold: test error",
-                    res.header.caption()
-                ),
-                panels,
+        let finals = arms
+            .depths()
+            .into_iter()
+            .map(|d| {
+                let names = runs_at(d);
+                let arms: Vec<(&str, Option<&str>)> =
+                    names.iter().map(|n| (n.as_str(), None)).collect();
+                arm_panel(res, &format!("{d} layers"), &arms)
+            })
+            .collect();
+        vec![
+            (
+                "options".into(),
+                Figure::new(
+                    "Shortcut options A/B/C vs plain on CIFAR-10",
+                    format!(
+                        "{} | dashed: training error, bold: test error (dots: evaluations) | {BAND_NOTE}",
+                        res.header.caption()
+                    ),
+                    curves,
+                )
+                .with_shared_y(),
             ),
-        )]
+            (
+                "final".into(),
+                Figure::new(
+                    "Shortcut options: final test error per arm",
+                    format!(
+                        "{} | the paper's numbers are ImageNet ResNet-34 (Table 3: plain {}, A {}, B {}, C {} top-1), not drawn",
+                        res.header.caption(),
+                        res.paper.show("table3.plain-34.top1"),
+                        res.paper.show("table3.resnet-34-A.top1"),
+                        res.paper.show("table3.resnet-34-B.top1"),
+                        res.paper.show("table3.resnet-34-C.top1"),
+                    ),
+                    finals,
+                )
+                .with_shared_y(),
+            ),
+        ]
     }
 
     fn tables(&self, res: &Results) -> Vec<Table> {
@@ -115,7 +149,13 @@ impl Experiment for ShortcutOptions {
                 let paper = TABLE3
                     .iter()
                     .find(|t| t.0 == arm)
-                    .map(|t| format!("{:.2} / {:.2}", t.1, t.2))
+                    .map(|(_, row)| {
+                        format!(
+                            "{} / {}",
+                            res.paper.show(&format!("table3.{row}.top1")),
+                            res.paper.show(&format!("table3.{row}.top5"))
+                        )
+                    })
                     .unwrap_or_default();
                 rows.push(vec![
                     run.clone(),
@@ -129,7 +169,12 @@ impl Experiment for ShortcutOptions {
             title: "Test error per option and depth (CIFAR-10), beside Table 3 (ImageNet ResNet-34 top-1 / top-5)".into(),
             header: ["run", "parameters", "CIFAR-10 test error (mean ± std)", "paper, ImageNet ResNet-34"].map(String::from).to_vec(),
             rows,
-            note: "The paper's numbers are ImageNet ResNet-34 (Table 3), shown for the ordering only. He et al. 2016 (Identity Mappings, Table 1): 1x1-conv shortcuts on every unit of ResNet-110 on CIFAR-10 gave 12.22% vs 6.61% for identity.".into(),
+            note: format!(
+                "The paper's numbers are ImageNet ResNet-34 (Table 3), shown for the ordering only. {}: 1x1-conv shortcuts on every unit of ResNet-110 on CIFAR-10 gave {} vs {} for identity.",
+                res.paper.source("identity2016.table1.resnet-110-conv-shortcut.error"),
+                res.paper.show("identity2016.table1.resnet-110-conv-shortcut.error"),
+                res.paper.show("identity2016.table1.resnet-110-identity.error"),
+            ),
         }]
     }
 
@@ -182,7 +227,13 @@ impl Experiment for ShortcutOptions {
             Claim {
                 id: "1".into(),
                 statement: "All three shortcut options beat the plain net of the same depth".into(),
-                paper: "Table 3: plain-34 28.54% vs A 25.03, B 24.52, C 24.19% top-1".into(),
+                paper: format!(
+                    "Table 3: plain-34 {} vs A {}, B {}, C {} top-1",
+                    res.paper.show("table3.plain-34.top1"),
+                    res.paper.show("table3.resnet-34-A.top1"),
+                    res.paper.show("table3.resnet-34-B.top1"),
+                    res.paper.show("table3.resnet-34-C.top1"),
+                ),
                 measured: m.clone(),
                 verdict: v(better),
             },
@@ -196,7 +247,12 @@ impl Experiment for ShortcutOptions {
             Claim {
                 id: "3".into(),
                 statement: "Ordering on this dataset (the paper's ImageNet ordering is C < B < A)".into(),
-                paper: "Table 3: C 24.19 < B 24.52 < A 25.03".into(),
+                paper: format!(
+                    "Table 3: C {} < B {} < A {}",
+                    res.paper.show("table3.resnet-34-C.top1"),
+                    res.paper.show("table3.resnet-34-B.top1"),
+                    res.paper.show("table3.resnet-34-A.top1"),
+                ),
                 measured: if order.is_empty() { "—".into() } else { order.join("; ") },
                 verdict: if evaluated {
                     Verdict::from_bool(order.iter().all(|o| o.ends_with("C < B < A")))

@@ -8,23 +8,21 @@ use repro::figures::Figure;
 use repro::layout::Layout;
 use repro::metrics::{read_f64_table, write_f64_table};
 use repro::models::Network;
-use repro::report::{
-    arm_table, compare_lower, epoch_panel, pct_stats, stats, Claim, Stats, Table, Verdict,
-};
+use repro::plot::{arm_panel, epoch_panel, BAND_NOTE};
+use repro::report::{arm_table, compare_lower, pct_stats, stats, Claim, Stats, Table, Verdict};
 use std::path::Path;
 
 /// Per-run multi-scale test errors (Table 4 analogue), written after training.
 const MULTISCALE: &str = "multiscale.parquet";
 
-/// Table 3, top-1 val. error (%) at single test scale, S = 256 (B: Q = 256).
-const PAPER_TOP1: [(&str, f64); 6] = [
-    ("vgg-a", 29.6),
-    ("vgg-a-lrn", 29.7),
-    ("vgg-b", 28.7),
-    ("vgg-c", 28.1),
-    ("vgg-d", 27.0),
-    ("vgg-e", 27.3),
-];
+/// Table 3's rows by run: `table3.<run>.top1` in `experiments/papers/vgg-2014.csv`
+/// (top-1 val. error at a single test scale), and the jittered D.
+fn table3_key(run: &str) -> String {
+    match run {
+        "vgg-d-jitter" => "table3.vgg-d-jittered.top1".into(),
+        r => format!("table3.{r}.top1"),
+    }
+}
 const DEPTH_ORDER: [&str; 4] = ["vgg-a", "vgg-b", "vgg-c", "vgg-d"];
 
 struct VggDepth;
@@ -106,7 +104,7 @@ impl Experiment for VggDepth {
 
     fn figures(&self, res: &Results) -> Vec<(String, Figure)> {
         let caption = format!(
-            "{} | dashed: training error, bold: test error",
+            "{} | dashed: training error, bold: test error (dots: evaluations) | {BAND_NOTE} | fc layers 512 wide on CIFAR-10 (4096 in the paper)",
             res.header.caption()
         );
         let depth: Vec<&str> = ["vgg-a", "vgg-a-lrn", "vgg-b", "vgg-c", "vgg-d", "vgg-e"]
@@ -117,18 +115,39 @@ impl Experiment for VggDepth {
             .into_iter()
             .filter(|r| res.in_profile(r))
             .collect();
-        let mut panels = vec![epoch_panel(&res.runs, "Configurations A-E", &depth)];
+        let mut panels = vec![epoch_panel(res, "Configurations A-E", &depth)];
         if d.len() > 1 {
             panels.push(epoch_panel(
-                &res.runs,
+                res,
                 "D: init from A, Glorot, scale jittering",
                 &d,
             ));
         }
-        vec![(
-            "depth".into(),
-            Figure::new("VGG depth study: error vs epochs", caption, panels),
-        )]
+        let keys: Vec<String> = res.profile.runs.iter().map(|r| table3_key(r)).collect();
+        let arms: Vec<(&str, Option<&str>)> = res
+            .profile
+            .runs
+            .iter()
+            .zip(&keys)
+            .map(|(r, k)| (r.as_str(), Some(k.as_str())))
+            .collect();
+        vec![
+            (
+                "depth".into(),
+                Figure::new("VGG depth study: error vs epochs", caption, panels).with_shared_y(),
+            ),
+            (
+                "final".into(),
+                Figure::new(
+                    "VGG depth study: final test error per configuration",
+                    format!(
+                        "{} | diamonds: Table 3's ImageNet top-1 error of the same configuration (another dataset: compare the order, not the level)",
+                        res.header.caption()
+                    ),
+                    vec![arm_panel(res, "CIFAR-10 test error", &arms)],
+                ),
+            ),
+        ]
     }
 
     fn tables(&self, res: &Results) -> Vec<Table> {
@@ -137,22 +156,18 @@ impl Experiment for VggDepth {
             &res.runs,
             "Table 3 analogue: test error at the run's test scale",
             &arms,
-            "Test error of the dense net at Q = S (single-scale training, S = 36) or Q = (S_min + S_max) / 2 (jittered). Paper (ImageNet top-1, single scale): A 29.6, A-LRN 29.7, B 28.7, C 28.1, D 27.0, E 27.3; D with S in [256, 512]: 25.6.",
+            &format!(
+                "Test error of the dense net at Q = S (single-scale training, S = 36) or Q = (S_min + S_max) / 2 (jittered). The fc layers are 512 wide here (4096 on ImageNet). Paper (ImageNet top-1, single scale, {}): {}; D with S in [256, 512]: {}.",
+                res.paper.source("table3.vgg-a.top1"),
+                ["vgg-a", "vgg-a-lrn", "vgg-b", "vgg-c", "vgg-d", "vgg-e"]
+                    .map(|r| format!("{} {}", res.label(r), res.paper.show(&table3_key(r))))
+                    .join(", "),
+                res.paper.show("table3.vgg-d-jittered.top1"),
+            ),
         );
         t3.header.push("paper top-1 (ImageNet)".into());
         for row in &mut t3.rows {
-            let paper = PAPER_TOP1
-                .iter()
-                .find(|p| p.0 == row[0])
-                .map(|p| format!("{:.1}%", p.1))
-                .unwrap_or_else(|| {
-                    if row[0] == "vgg-d-jitter" {
-                        "25.6%".into()
-                    } else {
-                        "—".into()
-                    }
-                });
-            row.push(paper);
+            row.push(res.paper.show(&table3_key(&row[0])));
         }
         let mut t4 = Table {
             title: "Table 4 analogue: dense evaluation at several test scales".into(),
@@ -163,7 +178,14 @@ impl Experiment for VggDepth {
                 "all Q, softmax averaged".into(),
             ],
             rows: Vec::new(),
-            note: "Paper (ImageNet top-1): D trained at S = 256 tested at Q in {224, 256, 288}: 26.6 (27.0 single-scale); D jittered [256, 512] at Q in {256, 384, 512}: 24.8 (25.6).".into(),
+            note: format!(
+                "Paper (ImageNet top-1, {}): D trained at S = 256 tested at Q in {{224, 256, 288}}: {} ({} single-scale); D jittered [256, 512] at Q in {{256, 384, 512}}: {} ({}).",
+                res.paper.source("table4.vgg-d.top1"),
+                res.paper.show("table4.vgg-d.top1"),
+                res.paper.show("table3.vgg-d.top1"),
+                res.paper.show("table4.vgg-d-jittered.top1"),
+                res.paper.show("table3.vgg-d-jittered.top1"),
+            ),
         };
         for run in &arms {
             let m = Self::multiscale(res, run);
@@ -215,7 +237,12 @@ impl Experiment for VggDepth {
             statement:
                 "The error falls with depth: A (11 layers) > B (13) > C (16, with 1x1) > D (16)"
                     .into(),
-            paper: "29.6 > 28.7 > 28.1 > 27.0 (top-1, Table 3)".into(),
+            paper: format!(
+                "{} (top-1, Table 3)",
+                DEPTH_ORDER
+                    .map(|r| res.paper.show(&table3_key(r)))
+                    .join(" > ")
+            ),
             measured,
             verdict,
         });
@@ -234,7 +261,11 @@ impl Experiment for VggDepth {
             statement:
                 "Local response normalisation does not improve net A (A-LRN no better than A)"
                     .into(),
-            paper: "A 29.6 vs A-LRN 29.7".into(),
+            paper: format!(
+                "Table 3: A {} vs A-LRN {}",
+                res.paper.show("table3.vgg-a.top1"),
+                res.paper.show("table3.vgg-a-lrn.top1")
+            ),
             measured: m,
             verdict: v,
         });
@@ -244,7 +275,11 @@ impl Experiment for VggDepth {
             id: "3".into(),
             statement: "At equal depth, 3x3 convolutions (D) beat 1x1 (C): spatial context matters"
                 .into(),
-            paper: "C 28.1 vs D 27.0".into(),
+            paper: format!(
+                "Table 3: C {} vs D {}",
+                res.paper.show("table3.vgg-c.top1"),
+                res.paper.show("table3.vgg-d.top1")
+            ),
             measured: m,
             verdict: v,
         });
@@ -254,7 +289,11 @@ impl Experiment for VggDepth {
             claims.push(Claim {
                 id: "4".into(),
                 statement: "Scale jittering at training time (S in [36, 72]) lowers the error of D against fixed S = 36".into(),
-                paper: "D: 25.6 (S in [256, 512]) vs 27.0 (S = 256)".into(),
+                paper: format!(
+                    "Table 3: D {} (S in [256, 512]) vs {} (S = 256)",
+                    res.paper.show("table3.vgg-d-jittered.top1"),
+                    res.paper.show("table3.vgg-d.top1")
+                ),
                 measured: m,
                 verdict: v,
             });
@@ -265,7 +304,11 @@ impl Experiment for VggDepth {
         claims.push(Claim {
             id: "5".into(),
             statement: "Multi-scale testing (softmax averaged over 3 scales) beats the best single scale (net D)".into(),
-            paper: "D (S = 256): 26.6 at Q in {224, 256, 288} vs 27.0 at Q = 256".into(),
+            paper: format!(
+                "D (S = 256): {} at Q in {{224, 256, 288}} (Table 4) vs {} at Q = 256 (Table 3)",
+                res.paper.show("table4.vgg-d.top1"),
+                res.paper.show("table3.vgg-d.top1")
+            ),
             measured: m,
             verdict: v,
         });

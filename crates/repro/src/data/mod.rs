@@ -16,6 +16,28 @@ pub use cifar10::{Cifar10, Source, JPEG_COPY_LABEL};
 /// What training and evaluation need of a dataset: CIFAR-10 resident on the
 /// device (`Dataset`) or ImageNet decoded from an image folder per batch
 /// (`imagenet::ImageNetData`).
+/// Whether results on data of this label stand in for the paper's data: a
+/// re-encoded CIFAR-10 copy (JPEG is lossy) is not the official release, so
+/// its results are at most `analogue`.
+pub fn is_stand_in(dataset_label: &str) -> bool {
+    dataset_label == cifar10::JPEG_COPY_LABEL || dataset_label == cifar10::IMAGE_FOLDER_LABEL
+}
+
+/// A result's label given the dataset and numerics it actually ran with:
+/// the plan's label, at most `analogue` on a stand-in dataset or outside fp32
+/// (the papers trained in fp32).
+pub fn run_fidelity(
+    planned: crate::config::Fidelity,
+    dataset_label: &str,
+    fp32: bool,
+) -> crate::config::Fidelity {
+    if is_stand_in(dataset_label) || !fp32 {
+        planned.lowest(crate::config::Fidelity::Analogue)
+    } else {
+        planned
+    }
+}
+
 pub trait TrainData {
     /// "CIFAR-10", "CIFAR-10 (JPEG q75 copy)", "ImageNet image folder (...)".
     fn label(&self) -> &str;

@@ -3,6 +3,8 @@
 use super::plan::Plan;
 use super::run_dir::RunDir;
 use super::{Experiment, Results};
+use crate::config::Fidelity;
+use crate::data::is_stand_in;
 use crate::error::Result;
 use crate::metrics::{read_parquet, write_parquet, MetricRow};
 use crate::provenance::Provenance;
@@ -52,13 +54,14 @@ fn collect<E: Experiment>(exp: &E, plan: &Plan) -> Result<Results> {
     }
     let header = header(exp, plan, &rows, commits);
     Ok(Results {
-        runs: report::Runs::new(&rows),
+        runs: report::Runs::new(&rows)?,
         rows,
         header,
         profile: plan.profile.clone(),
         configs: plan.configs.clone(),
         file: plan.file.clone(),
         profile_dir: plan.profile_dir.clone(),
+        paper: plan.paper.clone(),
     })
 }
 
@@ -93,7 +96,11 @@ fn header<E: Experiment>(
         experiment: exp.name().into(),
         profile: plan.profile_name.clone(),
         profile_description: plan.profile.description.clone(),
-        faithful: plan.faithful && rows.iter().all(|r| r.faithful),
+        fidelity: rows
+            .iter()
+            .map(|r| r.fidelity)
+            .fold(plan.fidelity, Fidelity::lowest),
+        fidelity_notes: fidelity_notes(plan, rows),
         datasets: distinct(rows, |r| &r.dataset),
         devices: distinct(rows, |r| &r.device),
         precisions: distinct(rows, |r| &r.precision),
@@ -107,9 +114,29 @@ fn header<E: Experiment>(
     }
 }
 
+/// Why the report's label is lower than the profile's: the plan's reasons,
+/// stand-in datasets and reduced precision.
+fn fidelity_notes(plan: &Plan, rows: &[MetricRow]) -> Vec<String> {
+    let mut notes = plan.fidelity_notes.clone();
+    for d in distinct(rows, |r| &r.dataset) {
+        if is_stand_in(&d) {
+            notes.push(format!("data: {d}, not the official release"));
+        }
+    }
+    let reduced: Vec<String> = distinct(rows, |r| &r.precision)
+        .into_iter()
+        .filter(|p| p != "fp32")
+        .collect();
+    if !reduced.is_empty() {
+        notes.push(format!("numerics: {}, not fp32", reduced.join(", ")));
+    }
+    notes
+}
+
 /// Combined metrics, figures, report.
 pub fn write_outputs<E: Experiment>(exp: &E, res: &Results) -> Result<()> {
     write_parquet(&res.profile_dir.join("metrics.parquet"), &res.rows)?;
+    report::write_csv(&res.profile_dir.join("summary.csv"), &res.runs.summaries)?;
     let mut stems = Vec::new();
     for (stem, fig) in exp.figures(res) {
         figures::render(&fig, &res.profile_dir.join(&stem))?;

@@ -95,16 +95,20 @@ fn check_writable(profile_dir: &Path) -> anyhow::Result<()> {
 }
 
 fn announce<E: Experiment>(exp: &E, plan: &Plan, todo: usize, device_label: &str) {
+    let notes = if plan.fidelity_notes.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", plan.fidelity_notes.join("; "))
+    };
     eprintln!(
-        "{}: profile `{}`{}, {} run(s) in the grid, {todo} to train, device {device_label}",
+        "{}: profile `{}` ({}{notes}){}, {} run(s) in the grid, {todo} to train, device {device_label}",
         exp.name(),
         plan.profile_name,
-        if plan.faithful {
-            ""
-        } else if plan.reduced_precision {
-            " in reduced precision, --bf16/--tf32 (not the paper's recipe or numerics)"
+        plan.fidelity,
+        if plan.reduced_precision {
+            " in reduced precision, --bf16/--tf32 (not the paper's numerics)"
         } else {
-            " (not the paper's recipe)"
+            ""
         },
         plan.grid.len(),
     );
@@ -217,7 +221,7 @@ fn context<'a>(
         run_dir,
         resume: !opts.fresh,
         device_label: opts.device_label.clone(),
-        faithful: opts.plan.faithful,
+        fidelity: opts.plan.fidelity,
         stop_at_checkpoint_after: None,
         progress: true,
         layout,

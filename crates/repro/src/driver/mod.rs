@@ -26,6 +26,7 @@ use crate::data::Dataset;
 use crate::error::Result;
 use crate::metrics::MetricRow;
 use crate::models::Network;
+use crate::papers::PaperNumbers;
 use crate::report::{self, Claim, Header, Table};
 use clap::Parser;
 use std::collections::BTreeMap;
@@ -63,9 +64,16 @@ pub struct Results {
     /// The experiment file the runs were resolved from.
     pub file: ExperimentFile,
     pub profile_dir: PathBuf,
+    /// The paper's numbers, from `experiments/papers/<paper>.csv`.
+    pub paper: PaperNumbers,
 }
 
 impl Results {
+    /// The legend name of a run (`[experiment.labels]`, else the run name).
+    pub fn label(&self, run: &str) -> String {
+        self.file.label(run).to_string()
+    }
+
     pub fn run_dir(&self, run_id: &str) -> PathBuf {
         RunDir::new(&self.profile_dir, run_id).path().to_path_buf()
     }

@@ -3,8 +3,9 @@
 //! where their results go, and which of them are left to train.
 use super::cli::Args;
 use super::run_dir::RunDir;
-use crate::config::{ExperimentFile, Override, ProfileHeader, RunConfig};
+use crate::config::{ExperimentFile, Fidelity, Override, ProfileHeader, RunConfig};
 use crate::models;
+use crate::papers::PaperNumbers;
 use crate::precision;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,12 +20,17 @@ pub struct Plan {
     pub configs: BTreeMap<String, RunConfig>,
     /// The runs selected by `--runs`, in the profile's order.
     pub grid: Vec<RunConfig>,
-    /// The profile is the paper's recipe and nothing overrides it.
-    pub faithful: bool,
+    /// The profile's fidelity, lowered by overrides and reduced precision.
+    pub fidelity: Fidelity,
+    /// Why the label is lower than the profile's (empty if it is not).
+    pub fidelity_notes: Vec<String>,
     /// Runs in TF32 or bf16 (`--bf16`, `--tf32` or `train.precision`).
     pub reduced_precision: bool,
     /// `<out>/<profile>[-<precision>]`.
     pub profile_dir: PathBuf,
+    /// The paper's numbers (`[experiment] numbers`), read before anything runs
+    /// so that a broken file stops the binary before training, not after.
+    pub paper: PaperNumbers,
 }
 
 impl Plan {
@@ -44,6 +50,10 @@ impl Plan {
             );
         }
         let profile = file.profile(&args.profile)?.clone();
+        let paper = match &file.numbers {
+            Some(p) => PaperNumbers::load(p)?,
+            None => PaperNumbers::default(),
+        };
         let overrides = overrides(args);
         let seeds = args.seeds.clone().unwrap_or_else(|| profile.seeds.clone());
         if seeds.is_empty() {
@@ -70,15 +80,19 @@ impl Plan {
             .clone()
             .unwrap_or_else(|| root.join("results").join(experiment));
         let suffix = precision_suffix(&configs);
+        let (fidelity, fidelity_notes) =
+            fidelity(&profile, &overrides, args, &config_path, root, experiment);
         Ok(Self {
             root: root.to_path_buf(),
-            faithful: profile.faithful && overrides.is_empty(),
+            fidelity,
+            fidelity_notes,
             reduced_precision: suffix.is_some(),
             profile_dir: match suffix {
                 None => out.join(&args.profile),
                 Some(s) => out.join(format!("{}-{s}", args.profile)),
             },
             profile_name: args.profile.clone(),
+            paper,
             file,
             profile,
             seeds,
@@ -123,6 +137,33 @@ impl Plan {
             println!("{line}");
         }
     }
+}
+
+/// The profile's label, lowered to at most `analogue` by anything that makes
+/// the runs differ from the profile as written: `--set`, `--bf16`/`--tf32`,
+/// or another experiment file than `experiments/<name>.toml`.
+fn fidelity(
+    profile: &ProfileHeader,
+    overrides: &[Override],
+    args: &Args,
+    config_path: &Path,
+    root: &Path,
+    experiment: &str,
+) -> (Fidelity, Vec<String>) {
+    let mut notes = Vec::new();
+    if !overrides.is_empty() {
+        let list: Vec<String> = overrides.iter().map(|o| o.to_string()).collect();
+        notes.push(format!("overridden: {}", list.join(", ")));
+    }
+    let default = root.join("experiments").join(format!("{experiment}.toml"));
+    if args.config.is_some() && config_path != default {
+        notes.push(format!("--config {}", config_path.display()));
+    }
+    let mut fidelity = profile.fidelity;
+    if !notes.is_empty() {
+        fidelity = fidelity.lowest(Fidelity::Analogue);
+    }
+    (fidelity, notes)
 }
 
 /// `--set` overrides, with `--bf16`/`--tf32` as the precision override they stand for.

@@ -1,12 +1,17 @@
 //! Reports: paper numbers beside measured ones, and each paper claim checked
 //! against the logged metrics as PASS/FAIL with its numbers.
+mod summary;
+
+use crate::config::Fidelity;
 use crate::error::Result;
 use crate::io::write_bytes_atomic;
 use crate::metrics::{MetricRow, RowKind};
+use polars::prelude::{NamedFrom, Series};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
+pub use summary::{arm_stats, run_summaries, write_csv, Arm, RunSummary};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Verdict {
@@ -62,20 +67,22 @@ pub struct Stats {
     pub n: usize,
 }
 
+/// Mean, sample std (n - 1), minimum and count of the finite values, by
+/// polars; `None` when there are none.
 pub fn stats(values: &[f64]) -> Option<Stats> {
     let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
     if v.is_empty() {
         return None;
     }
+    let s = Series::new("v".into(), &v);
     let n = v.len();
-    let mean = v.iter().sum::<f64>() / n as f64;
-    let std = if n > 1 {
-        (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
-    } else {
-        0.0
-    };
-    let min = v.iter().copied().fold(f64::INFINITY, f64::min);
-    Some(Stats { mean, std, min, n })
+    Some(Stats {
+        mean: s.mean()?,
+        // ddof = 1: the sample standard deviation over seeds.
+        std: if n > 1 { s.std(1)? } else { 0.0 },
+        min: s.min::<f64>().ok().flatten()?,
+        n,
+    })
 }
 
 /// "6.43 ± 0.16% (n=5)" from fractions.
@@ -101,6 +108,10 @@ pub struct Runs {
     pub by_name: BTreeMap<String, BTreeMap<i64, Vec<MetricRow>>>,
     /// The same, per-epoch rows.
     pub epochs_by_name: BTreeMap<String, BTreeMap<i64, Vec<MetricRow>>>,
+    /// Each run's (each seed's) final numbers: `summary.csv`.
+    pub summaries: Vec<RunSummary>,
+    /// Each run name's statistics over seeds.
+    pub arms: BTreeMap<String, Arm>,
 }
 
 type Grouped = BTreeMap<String, BTreeMap<i64, Vec<MetricRow>>>;
@@ -124,11 +135,14 @@ fn group(rows: &[MetricRow], kind: RowKind) -> Grouped {
 }
 
 impl Runs {
-    pub fn new(rows: &[MetricRow]) -> Self {
-        Self {
+    pub fn new(rows: &[MetricRow]) -> Result<Self> {
+        let summaries = summary::run_summaries(rows)?;
+        Ok(Self {
             by_name: group(rows, RowKind::Window),
             epochs_by_name: group(rows, RowKind::Epoch),
-        }
+            arms: summary::arm_stats(&summaries)?,
+            summaries,
+        })
     }
 
     /// Per-epoch rows of each seed of a run.
@@ -243,7 +257,12 @@ pub struct Header {
     pub experiment: String,
     pub profile: String,
     pub profile_description: String,
-    pub faithful: bool,
+    /// What the results are: the profile's label, lowered by overrides,
+    /// stand-in data and reduced precision.
+    pub fidelity: Fidelity,
+    /// Why `fidelity` is lower than the profile's own label.
+    #[serde(default)]
+    pub fidelity_notes: Vec<String>,
     pub datasets: Vec<String>,
     pub devices: Vec<String>,
     /// The runs' numerics (`fp32`, or `tf32`/`bf16-autocast`, which are not the papers').
@@ -258,14 +277,11 @@ impl Header {
     /// One line for figure captions.
     pub fn caption(&self) -> String {
         format!(
-            "{} | profile {}{}{} | {} | seeds {:?} | commit {}",
+            "{} | profile {} ({}) | {}{} | seeds {:?} | commit {}",
             self.datasets.join(", "),
             self.profile,
-            if self.faithful {
-                " (paper recipe)"
-            } else {
-                " (SHORTENED, not the paper's recipe)"
-            },
+            self.fidelity_phrase(),
+            self.devices.join(", "),
             if self.reduced_precision() {
                 format!(
                     " | {}, not the paper's fp32",
@@ -274,10 +290,19 @@ impl Header {
             } else {
                 String::new()
             },
-            self.devices.join(", "),
             self.seeds,
             self.commit
         )
+    }
+
+    /// "paper", "ANALOGUE of the paper's experiment", "SHORTENED, not the
+    /// paper's recipe": what a caption or summary line says about the label.
+    pub fn fidelity_phrase(&self) -> &'static str {
+        match self.fidelity {
+            Fidelity::Paper => "paper: the paper's experiment",
+            Fidelity::Analogue => "ANALOGUE of the paper's experiment",
+            Fidelity::Shortened => "SHORTENED, not the paper's recipe",
+        }
     }
 
     /// Whether some run trained in another precision than the papers' fp32.
@@ -329,14 +354,20 @@ fn header_markdown(s: &mut String, header: &Header) {
     let _ = writeln!(s, "# {}\n", header.title);
     let _ = writeln!(s, "{}\n", header.paper);
     let _ = writeln!(s, "| | |\n|---|---|");
+    let _ = writeln!(s, "| profile | `{}` |", header.profile);
     let _ = writeln!(
         s,
-        "| profile | `{}`{} |",
-        header.profile,
-        if header.faithful {
-            " — the paper's recipe".to_string()
+        "| fidelity | **{}** — {}{} |",
+        header.fidelity,
+        match header.fidelity {
+            Fidelity::Paper => "the paper's experiment: its data, architecture and recipe",
+            Fidelity::Analogue => "the paper's recipe on a stand-in (other data, or a documented adaptation): compare directions, not numbers",
+            Fidelity::Shortened => "a reduced budget, not the paper's recipe: numbers are not comparable to the paper's",
+        },
+        if header.fidelity_notes.is_empty() {
+            String::new()
         } else {
-            " — **shortened schedule, not the paper's recipe**: numbers are not comparable to the paper's".to_string()
+            format!(" ({})", header.fidelity_notes.join("; "))
         }
     );
     let _ = writeln!(s, "| profile says | {} |", header.profile_description);
@@ -398,23 +429,11 @@ fn esc(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
-/// Final numbers of one arm of an ablation over its seeds.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Arm {
-    pub test_error: Option<Stats>,
-    pub train_error: Option<Stats>,
-    /// Test minus training error at the end (how much the arm overfits).
-    pub gap: Option<Stats>,
-}
-
 impl Runs {
+    /// Final numbers of one arm over its seeds (from the polars group-by of
+    /// [`summary::arm_stats`]); empty for a run that was not run.
     pub fn arm(&self, name: &str) -> Arm {
-        let fg = self.final_gap(name);
-        Arm {
-            test_error: stats(&fg.iter().map(|g| g.1).collect::<Vec<_>>()),
-            train_error: stats(&fg.iter().map(|g| g.0).collect::<Vec<_>>()),
-            gap: stats(&fg.iter().map(|g| g.1 - g.0).collect::<Vec<_>>()),
-        }
+        self.arms.get(name).copied().unwrap_or_default()
     }
 
     /// Mean-over-seeds per-epoch curve (epoch, value in %).
@@ -451,48 +470,6 @@ pub fn iteration_curve(runs: &Runs, name: &str, test: bool) -> Vec<(f64, f64)> {
     .into_iter()
     .map(|(i, e)| (i / 1e4, 100.0 * e))
     .collect()
-}
-
-/// A panel of error curves against iterations (1e4) in Fig. 6's style:
-/// training error dashed, test error bold, one colour per run.
-pub fn iteration_panel(runs: &Runs, title: &str, names: &[&str]) -> figures::Panel {
-    let mut p = figures::Panel::new(title, "iter. (1e4)", "error (%)");
-    for (c, name) in names.iter().enumerate().filter(|(_, n)| runs.has(n)) {
-        p.series.push(figures::Series::train(
-            format!("{name} train"),
-            iteration_curve(runs, name, false),
-            c,
-        ));
-        p.series.push(figures::Series::test(
-            name.to_string(),
-            iteration_curve(runs, name, true),
-            c,
-        ));
-    }
-    p
-}
-
-/// A panel of per-epoch error curves in the papers' style: training error
-/// dashed, test error bold, one colour per run.
-pub fn epoch_panel(runs: &Runs, title: &str, names: &[&str]) -> figures::Panel {
-    let mut p = figures::Panel::new(title, "epochs", "error (%)");
-    for (c, name) in names
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| runs.epochs_by_name.contains_key(**n))
-    {
-        p.series.push(figures::Series::train(
-            format!("{name} train"),
-            runs.epoch_curve(name, |r| Some(r.train_error)),
-            c,
-        ));
-        p.series.push(figures::Series::test(
-            name.to_string(),
-            runs.epoch_curve(name, |r| r.test_error),
-            c,
-        ));
-    }
-    p
 }
 
 /// Table rows "arm | test error | training error | gap" for an ablation.

@@ -11,8 +11,8 @@ use super::{
     epoch_permutation, group_errors, group_loss, resume, GroupRun, RunOutcome, RunStatus,
     TrainContext, SEED_STEP,
 };
-use crate::config::{Precision, RunConfig};
-use crate::data::derive_seed;
+use crate::config::{Fidelity, Precision, RunConfig};
+use crate::data::{derive_seed, run_fidelity};
 use crate::error::{Error, Result};
 use crate::eval::{self, Evaluation};
 use crate::metrics::{MetricRow, RowKind};
@@ -425,11 +425,18 @@ impl<'a> Loop<'a> {
     ) -> MetricRow {
         let c = self.runs[i].cfg;
         let p = c.train.precision;
+        // The papers trained in fp32 on the official data: a TF32/bf16 run or a
+        // re-encoded copy is at most an analogue.
+        let fidelity = run_fidelity(
+            self.ctx.fidelity,
+            self.ctx.data.label(),
+            p == Precision::Fp32,
+        );
         MetricRow {
             experiment: c.experiment.clone(),
             profile: c.profile.clone(),
-            // The papers trained in fp32: a TF32 or bf16 run is never faithful.
-            faithful: self.ctx.faithful && p == Precision::Fp32,
+            fidelity,
+            faithful: fidelity == Fidelity::Paper,
             run_id: c.run_id(),
             run_name: c.name.clone(),
             config_hash: self.hashes[i].clone(),

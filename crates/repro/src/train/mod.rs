@@ -35,8 +35,9 @@ pub struct TrainContext<'a> {
     /// Continue from a checkpoint in `run_dir` when there is one.
     pub resume: bool,
     pub device_label: String,
-    /// False for shortened profiles: carried into every row.
-    pub faithful: bool,
+    /// The plan's label, carried into every row (lowered there for reduced
+    /// precision and stand-in datasets).
+    pub fidelity: crate::config::Fidelity,
     /// Stop (as if killed) at the first checkpoint at or after this iteration. For tests.
     pub stop_at_checkpoint_after: Option<i64>,
     pub progress: bool,

@@ -1,0 +1,346 @@
+//! The project's one rule for a comparative claim's verdict, and the
+//! statistics behind it.
+//!
+//! **Rule** ([`RULE`]): Welch's t-test over seeds, one-sided in each
+//! direction at α = 0.05. PASS when the difference lies in the paper's
+//! direction with p < 0.05, FAIL when it lies in the opposite direction with
+//! p < 0.05, INCONCLUSIVE otherwise. An arm with fewer than two seeds has no
+//! spread to test against: the verdict is INCONCLUSIVE, unless the claim
+//! states a minimum effect (in points) and the difference exceeds it.
+use super::Stats;
+use serde::{Deserialize, Serialize};
+
+/// Significance level of the one-sided tests.
+pub const ALPHA: f64 = 0.05;
+
+/// The rule, as every report states it.
+pub const RULE: &str = "Welch's t-test over seeds, one-sided at α = 0.05: PASS if the difference is in the paper's direction with p < 0.05, FAIL if it is in the opposite direction with p < 0.05, INCONCLUSIVE otherwise; an arm with fewer than 2 seeds is INCONCLUSIVE unless the claim states a minimum effect and the difference exceeds it";
+
+/// A claim's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "verdict", content = "reason")]
+pub enum Verdict {
+    /// The paper's direction, beyond noise.
+    Pass,
+    /// The opposite direction, beyond noise.
+    Fail,
+    /// Within noise, or too few seeds to tell (with the reason).
+    Inconclusive(String),
+    /// Not evaluated, with the reason (e.g. the run is not in this profile,
+    /// or the claim needs a budget this profile does not give).
+    NotEvaluated(String),
+}
+
+impl Verdict {
+    /// For a claim that is a fact of the built networks (a parameter count),
+    /// not a measurement with seed noise.
+    pub fn from_bool(ok: bool) -> Self {
+        if ok {
+            Verdict::Pass
+        } else {
+            Verdict::Fail
+        }
+    }
+
+    pub fn label(&self) -> String {
+        match self {
+            Verdict::Pass => "PASS".into(),
+            Verdict::Fail => "FAIL".into(),
+            Verdict::Inconclusive(why) => format!("INCONCLUSIVE ({why})"),
+            Verdict::NotEvaluated(why) => format!("NOT EVALUATED ({why})"),
+        }
+    }
+
+    /// The lower-case name used in `claims.json` and summaries.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Inconclusive(_) => "inconclusive",
+            Verdict::NotEvaluated(_) => "not_evaluated",
+        }
+    }
+}
+
+/// Which way the paper says the difference `a - b` goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// The paper says a < b (e.g. a's error is lower).
+    Lower,
+    /// The paper says a > b.
+    Higher,
+}
+
+/// The statistics of one comparison `a - b`, as `claims.json` records them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// Difference of means, `mean(a) - mean(b)`, in the claim's unit
+    /// (percentage points for errors).
+    pub effect: f64,
+    /// Its standard error, `sqrt(s_a²/n_a + s_b²/n_b)`; 0 with one seed per arm.
+    pub std_error: f64,
+    pub n_a: usize,
+    pub n_b: usize,
+    /// Welch's degrees of freedom; `None` when an arm has fewer than 2 seeds.
+    pub df: Option<f64>,
+    /// One-sided p-value in the paper's direction; `None` without a test.
+    pub p: Option<f64>,
+    /// The smallest effect the claim accepts without a test (one-seed arms).
+    pub min_effect: Option<f64>,
+}
+
+/// Compares two arms by [`RULE`]. `scale` converts the stats' unit into the
+/// reported one (100 for fractions to points).
+pub fn compare(
+    a: Stats,
+    b: Stats,
+    direction: Direction,
+    scale: f64,
+    min_effect: Option<f64>,
+) -> (Comparison, Verdict) {
+    let effect = scale * (a.mean - b.mean);
+    let (va, vb) = ((scale * a.std).powi(2), (scale * b.std).powi(2));
+    let (na, nb) = (a.n as f64, b.n as f64);
+    let se = (va / na + vb / nb).sqrt();
+    let toward = match direction {
+        Direction::Lower => -effect,
+        Direction::Higher => effect,
+    };
+    let mut c = Comparison {
+        effect,
+        std_error: se,
+        n_a: a.n,
+        n_b: b.n,
+        df: None,
+        p: None,
+        min_effect,
+    };
+    if a.n < 2 || b.n < 2 {
+        let verdict = match min_effect {
+            Some(m) if toward > m => Verdict::Pass,
+            Some(m) if -toward > m => Verdict::Fail,
+            Some(m) => Verdict::Inconclusive(format!(
+                "one seed in an arm and |effect| {:.2} within the stated minimum {m:.2}",
+                effect.abs()
+            )),
+            None => Verdict::Inconclusive(format!(
+                "{} vs {} seeds: fewer than 2 in an arm, no spread to test against",
+                a.n, b.n
+            )),
+        };
+        return (c, verdict);
+    }
+    let df = welch_df(va, na, vb, nb);
+    c.df = Some(df);
+    let (p_toward, p_away) = if se == 0.0 {
+        // Identical seeds within each arm: any difference is beyond noise.
+        match toward.partial_cmp(&0.0) {
+            Some(std::cmp::Ordering::Greater) => (0.0, 1.0),
+            Some(std::cmp::Ordering::Less) => (1.0, 0.0),
+            _ => (1.0, 1.0),
+        }
+    } else {
+        let t = toward / se;
+        (student_t_upper(t, df), student_t_upper(-t, df))
+    };
+    c.p = Some(p_toward);
+    let verdict = if p_toward < ALPHA {
+        Verdict::Pass
+    } else if p_away < ALPHA {
+        Verdict::Fail
+    } else {
+        Verdict::Inconclusive(format!(
+            "within noise: one-sided p = {p_toward:.2} (needs < {ALPHA})"
+        ))
+    };
+    (c, verdict)
+}
+
+/// Welch–Satterthwaite degrees of freedom.
+fn welch_df(va: f64, na: f64, vb: f64, nb: f64) -> f64 {
+    let (qa, qb) = (va / na, vb / nb);
+    let den = qa * qa / (na - 1.0) + qb * qb / (nb - 1.0);
+    if den == 0.0 {
+        na + nb - 2.0
+    } else {
+        (qa + qb).powi(2) / den
+    }
+}
+
+/// P(T > t) for Student's t with `df` degrees of freedom.
+pub fn student_t_upper(t: f64, df: f64) -> f64 {
+    if t.is_nan() || df.is_nan() || df <= 0.0 {
+        return f64::NAN;
+    }
+    if t.is_infinite() {
+        return if t > 0.0 { 0.0 } else { 1.0 };
+    }
+    let x = df / (df + t * t);
+    let tail = 0.5 * regularized_incomplete_beta(0.5 * df, 0.5, x);
+    if t >= 0.0 {
+        tail
+    } else {
+        1.0 - tail
+    }
+}
+
+/// ln Γ(x) for x > 0 (Lanczos, g = 7, n = 9; relative error < 1e-13).
+fn ln_gamma(x: f64) -> f64 {
+    const C: [f64; 9] = [
+        0.999_999_999_999_809_9,
+        676.520_368_121_885_1,
+        -1_259.139_216_722_402_8,
+        771.323_428_777_653_1,
+        -176.615_029_162_140_6,
+        12.507_343_278_686_905,
+        -0.138_571_095_265_720_12,
+        9.984_369_578_019_572e-6,
+        1.505_632_735_149_311_6e-7,
+    ];
+    if x < 0.5 {
+        // Reflection: Γ(x)Γ(1-x) = π / sin(πx).
+        let pi = std::f64::consts::PI;
+        return (pi / (pi * x).sin()).ln() - ln_gamma(1.0 - x);
+    }
+    let x = x - 1.0;
+    let mut a = C[0];
+    let t = x + 7.5;
+    for (i, c) in C.iter().enumerate().skip(1) {
+        a += c / (x + i as f64);
+    }
+    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
+}
+
+/// I_x(a, b), the regularized incomplete beta function, by its continued
+/// fraction (modified Lentz), using the symmetry I_x(a,b) = 1 - I_{1-x}(b,a)
+/// where the fraction converges faster.
+fn regularized_incomplete_beta(a: f64, b: f64, x: f64) -> f64 {
+    if x <= 0.0 {
+        return 0.0;
+    }
+    if x >= 1.0 {
+        return 1.0;
+    }
+    let front = (ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln()).exp();
+    if x < (a + 1.0) / (a + b + 2.0) {
+        front * beta_fraction(a, b, x) / a
+    } else {
+        1.0 - front * beta_fraction(b, a, 1.0 - x) / b
+    }
+}
+
+fn beta_fraction(a: f64, b: f64, x: f64) -> f64 {
+    const TINY: f64 = 1e-300;
+    let mut c = 1.0;
+    let mut d = 1.0 - (a + b) * x / (a + 1.0);
+    if d.abs() < TINY {
+        d = TINY;
+    }
+    d = 1.0 / d;
+    let mut f = d;
+    for m in 1..=300 {
+        let m = m as f64;
+        for num in [
+            m * (b - m) * x / ((a + 2.0 * m - 1.0) * (a + 2.0 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2.0 * m) * (a + 2.0 * m + 1.0)),
+        ] {
+            d = 1.0 + num * d;
+            if d.abs() < TINY {
+                d = TINY;
+            }
+            c = 1.0 + num / c;
+            if c.abs() < TINY {
+                c = TINY;
+            }
+            d = 1.0 / d;
+            f *= d * c;
+        }
+        if (d * c - 1.0).abs() < 1e-15 {
+            break;
+        }
+    }
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(mean: f64, std: f64, n: usize) -> Stats {
+        Stats {
+            mean,
+            std,
+            min: mean,
+            n,
+        }
+    }
+
+    #[test]
+    fn student_t_tails_match_tables() {
+        // Standard t tables: one-sided critical values at 0.05 and 0.025.
+        for (t, df, p) in [
+            (1.812_461, 10.0, 0.05),
+            (2.228_139, 10.0, 0.025),
+            (6.313_752, 1.0, 0.05),
+            (1.644_854, 1e7, 0.05),
+            (2.919_986, 2.0, 0.05),
+        ] {
+            let got = student_t_upper(t, df);
+            assert!((got - p).abs() < 1e-5, "t={t} df={df}: {got} vs {p}");
+        }
+        // Cauchy (df = 1): P(T > 1) = 1/4; symmetric about 0.
+        assert!((student_t_upper(1.0, 1.0) - 0.25).abs() < 1e-12);
+        assert!((student_t_upper(0.0, 5.0) - 0.5).abs() < 1e-12);
+        assert!((student_t_upper(-1.812_461, 10.0) - 0.95).abs() < 1e-5);
+    }
+
+    #[test]
+    fn a_difference_inside_the_spread_is_inconclusive() {
+        // Overlapping pooling's old "PASS": 0.46 points apart, 0.78-point std, 2 seeds.
+        let (c, v) = compare(s(0.2506, 0.0029, 2), s(0.2552, 0.0078, 2), Direction::Lower, 100.0, None);
+        assert!(matches!(v, Verdict::Inconclusive(_)), "{v:?} {c:?}");
+        assert!((c.effect + 0.46).abs() < 1e-9);
+        assert!(c.p.is_some_and(|p| p > ALPHA));
+    }
+
+    #[test]
+    fn a_difference_far_beyond_the_spread_passes_or_fails_by_direction() {
+        let (a, b) = (s(0.30, 0.01, 3), s(0.40, 0.01, 3));
+        let (c, v) = compare(a, b, Direction::Lower, 100.0, None);
+        assert_eq!(v, Verdict::Pass, "{c:?}");
+        assert!(c.p.is_some_and(|p| p < 1e-3));
+        let (_, v) = compare(a, b, Direction::Higher, 100.0, None);
+        assert_eq!(v, Verdict::Fail);
+    }
+
+    #[test]
+    fn one_seed_per_arm_needs_a_stated_minimum_effect() {
+        let (a, b) = (s(0.30, 0.0, 1), s(0.40, 0.0, 1));
+        let (c, v) = compare(a, b, Direction::Lower, 100.0, None);
+        assert!(matches!(v, Verdict::Inconclusive(_)));
+        assert_eq!((c.n_a, c.n_b, c.p), (1, 1, None));
+        assert_eq!(compare(a, b, Direction::Lower, 100.0, Some(5.0)).1, Verdict::Pass);
+        assert_eq!(compare(a, b, Direction::Higher, 100.0, Some(5.0)).1, Verdict::Fail);
+        assert!(matches!(
+            compare(a, b, Direction::Lower, 100.0, Some(20.0)).1,
+            Verdict::Inconclusive(_)
+        ));
+    }
+
+    #[test]
+    fn identical_seeds_with_a_difference_are_decided() {
+        let (_, v) = compare(s(0.3, 0.0, 2), s(0.4, 0.0, 2), Direction::Lower, 100.0, None);
+        assert_eq!(v, Verdict::Pass);
+        let (_, v) = compare(s(0.3, 0.0, 2), s(0.3, 0.0, 2), Direction::Lower, 100.0, None);
+        assert!(matches!(v, Verdict::Inconclusive(_)));
+    }
+
+    #[test]
+    fn verdicts_serialise_as_lower_case_kinds() {
+        let j = serde_json::to_value(Verdict::Inconclusive("x".into())).expect("json");
+        assert_eq!(j["verdict"], "inconclusive");
+        assert_eq!(j["reason"], "x");
+        assert_eq!(serde_json::to_value(Verdict::Pass).expect("json")["verdict"], "pass");
+    }
+}
