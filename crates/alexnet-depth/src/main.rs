@@ -70,11 +70,12 @@ impl Experiment for Depth {
     }
 
     fn claims(&self, res: &Results) -> Vec<Claim> {
+        let cost = Some(res.paper.value(MIDDLE_TOP1)).filter(|v| v.is_finite());
         PAIRS
             .into_iter()
             .filter(|(_, full, _, _)| res.in_profile(full))
             .map(|(id, full, cut, net)| {
-                let (measured, verdict) = compare_lower(
+                let (measured, verdict, comparison) = compare_lower(
                     full,
                     res.runs.arm(full).test_error,
                     cut,
@@ -86,6 +87,9 @@ impl Experiment for Depth {
                     paper: format!("{} (ImageNet)", res.paper.quote(MIDDLE_TOP1)),
                     measured,
                     verdict,
+                    comparison,
+                    paper_value: cost,
+                    ..Default::default()
                 }
             })
             .collect()

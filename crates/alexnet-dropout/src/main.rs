@@ -2,7 +2,8 @@
 use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
 use repro::plot::{arm_panel, epoch_panel, BAND_NOTE};
-use repro::report::{arm_table, pct_stats, Claim, Table, Verdict};
+use repro::report::{arm_table, compare_arms, Budget, Claim, Direction, Table, Verdict};
+use std::collections::BTreeMap;
 
 struct Dropout;
 
@@ -11,28 +12,92 @@ const OVERFITS_WITHOUT: &str = "sec4.2.overfits-without";
 const ITERATIONS_RATIO: &str = "sec4.2.iterations-ratio";
 
 /// The project's acceptance band for the paper's "roughly doubles"
-/// (`sec4.2.iterations-ratio`, 2x): a ratio of epochs within [low, high].
-/// Not a paper number.
+/// (`sec4.2.iterations-ratio`, 2x): every seed's ratio of epochs within
+/// [low, high], i.e. 0.75x to 1.5x the paper's 2x. Not a paper number.
 const RATIO_LOW: f64 = 1.5;
 const RATIO_HIGH: f64 = 3.0;
 
 const ARMS: [&str; 2] = ["no-dropout", "dropout"];
 
-/// Epochs an arm needs to bring its (mean-over-seeds) test error to `threshold` (%).
-fn epochs_to(res: &Results, arm: &str, threshold: f64) -> Option<f64> {
+/// One seed's (epoch, test error) evaluations of an arm, by seed.
+fn test_curves(res: &Results, arm: &str) -> BTreeMap<i64, Vec<(f64, f64)>> {
     res.runs
-        .epoch_curve(arm, |r| r.test_error)
-        .into_iter()
-        .find(|(_, e)| *e <= threshold)
-        .map(|(ep, _)| ep)
+        .epochs_by_name
+        .get(arm)
+        .map(|seeds| {
+            seeds
+                .iter()
+                .map(|(seed, rows)| {
+                    let curve = rows
+                        .iter()
+                        .filter_map(|r| r.test_error.map(|e| (r.epoch.round(), e)))
+                        .collect();
+                    (*seed, curve)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
-fn best_test(res: &Results, arm: &str) -> Option<f64> {
-    res.runs
-        .epoch_curve(arm, |r| r.test_error)
-        .into_iter()
-        .map(|(_, e)| e)
-        .reduce(f64::min)
+/// One seed pair's epochs to converge: the epochs each arm needs to bring its
+/// test error to the one both reach (the worse of the two best errors).
+#[derive(Debug, Clone, Copy)]
+struct SeedRatio {
+    seed: i64,
+    threshold: f64,
+    epochs_off: f64,
+    epochs_on: f64,
+}
+
+impl SeedRatio {
+    fn ratio(&self) -> f64 {
+        self.epochs_on / self.epochs_off.max(1.0)
+    }
+}
+
+fn seed_ratios(res: &Results) -> Vec<SeedRatio> {
+    let (off, on) = (test_curves(res, "no-dropout"), test_curves(res, "dropout"));
+    let best = |c: &[(f64, f64)]| c.iter().map(|p| p.1).reduce(f64::min);
+    let first = |c: &[(f64, f64)], thr: f64| c.iter().find(|p| p.1 <= thr).map(|p| p.0);
+    off.iter()
+        .filter_map(|(seed, c_off)| {
+            let c_on = on.get(seed)?;
+            let threshold = best(c_off)?.max(best(c_on)?);
+            Some(SeedRatio {
+                seed: *seed,
+                threshold,
+                epochs_off: first(c_off, threshold)?,
+                epochs_on: first(c_on, threshold)?,
+            })
+        })
+        .collect()
+}
+
+/// The band rule for per-seed ratios: a single ratio decides nothing; PASS if
+/// every seed's lies in the band, FAIL if every seed's lies outside it on the
+/// same side, INCONCLUSIVE otherwise.
+fn band_verdict(ratios: &[f64], low: f64, high: f64) -> Verdict {
+    if ratios.len() < 2 {
+        return Verdict::Inconclusive(
+            "one seed: a single ratio is not a verdict for the experiment".into(),
+        );
+    }
+    let count = |f: &dyn Fn(f64) -> bool| ratios.iter().filter(|r| f(**r)).count();
+    let (inside, below, above) = (
+        count(&|r| (low..=high).contains(&r)),
+        count(&|r| r < low),
+        count(&|r| r > high),
+    );
+    let n = ratios.len();
+    if inside == n {
+        Verdict::Pass
+    } else if below == n || above == n {
+        Verdict::Fail
+    } else {
+        Verdict::Inconclusive(format!(
+            "of {n} seeds' ratios, {inside} in [{low}, {high}], {below} below, {above} above"
+        ))
+    }
 }
 
 impl Experiment for Dropout {
@@ -73,71 +138,81 @@ impl Experiment for Dropout {
     fn claims(&self, res: &Results) -> Vec<Claim> {
         let (off, on) = (res.runs.arm("no-dropout"), res.runs.arm("dropout"));
         let mut claims = Vec::new();
-        // 1. Overfitting without dropout: its test-train gap is larger.
-        let (measured, verdict) = match (off.gap, on.gap) {
-            (Some(g_off), Some(g_on)) => (
-                format!(
-                    "test - training error: without dropout {}, with dropout {}",
-                    pct_stats(Some(g_off)),
-                    pct_stats(Some(g_on))
-                ),
-                Verdict::from_bool(g_off.mean > g_on.mean),
-            ),
-            _ => (
-                "—".into(),
-                Verdict::NotEvaluated("an arm did not finish".into()),
-            ),
-        };
+        // 1. Overfitting without dropout: its test - training gap is larger.
+        let (measured, verdict, comparison) = compare_arms(
+            "gap without dropout",
+            off.gap,
+            "with dropout",
+            on.gap,
+            Direction::Higher,
+            None,
+        );
         claims.push(Claim {
             id: "1".into(),
             statement: "Without dropout the net overfits: its gap between test and training error is larger than with dropout".into(),
             paper: format!("{} (no number)", res.paper.quote(OVERFITS_WITHOUT)),
             measured,
             verdict,
+            comparison,
+            ..Default::default()
         });
-        // 2. Dropout roughly doubles the iterations to converge: epochs each arm
-        // needs to reach the test error both arms reach (the worse of the two
-        // best errors); "roughly double" taken as a ratio in [RATIO_LOW, RATIO_HIGH].
-        let (measured, verdict) = match (best_test(res, "no-dropout"), best_test(res, "dropout")) {
-            (Some(b_off), Some(b_on)) => {
-                let thr = b_off.max(b_on);
-                match (
-                    epochs_to(res, "no-dropout", thr),
-                    epochs_to(res, "dropout", thr),
-                ) {
-                    (Some(e_off), Some(e_on)) => {
-                        let ratio = e_on / e_off.max(1.0);
-                        (
-                            format!(
-                                "to reach {thr:.2}% test error: {e_on} epochs with dropout, {e_off} without (ratio {ratio:.2}; criterion {RATIO_LOW}-{RATIO_HIGH})"
-                            ),
-                            Verdict::from_bool((RATIO_LOW..=RATIO_HIGH).contains(&ratio)),
-                        )
-                    }
-                    _ => (
-                        "—".into(),
-                        Verdict::NotEvaluated("threshold not reached".into()),
-                    ),
-                }
-            }
-            _ => (
+        // 2. Dropout roughly doubles the iterations to converge: per seed pair,
+        // the epochs each arm needs to reach the test error both reach (the
+        // worse of the two best errors), and their ratio.
+        let paper_ratio = res.paper.value(ITERATIONS_RATIO);
+        let ratios = seed_ratios(res);
+        let (measured, verdict) = if ratios.is_empty() {
+            (
                 "—".into(),
-                Verdict::NotEvaluated("an arm did not finish".into()),
-            ),
+                Verdict::NotEvaluated("no seed with test errors in both arms".into()),
+            )
+        } else {
+            let per_seed: Vec<String> = ratios
+                .iter()
+                .map(|r| {
+                    format!(
+                        "seed {}: to reach {:.2}% test error {} epochs with dropout, {} without (ratio {:.2})",
+                        r.seed,
+                        100.0 * r.threshold,
+                        r.epochs_on,
+                        r.epochs_off,
+                        r.ratio()
+                    )
+                })
+                .collect();
+            (
+                format!(
+                    "{}; paper {}; accepted band {RATIO_LOW}-{RATIO_HIGH}",
+                    per_seed.join("; "),
+                    res.paper.show(ITERATIONS_RATIO)
+                ),
+                band_verdict(
+                    &ratios.iter().map(SeedRatio::ratio).collect::<Vec<_>>(),
+                    RATIO_LOW,
+                    RATIO_HIGH,
+                ),
+            )
         };
         claims.push(Claim {
             id: "2".into(),
             statement: format!(
-                "Dropout multiplies the number of iterations required to converge by about {}",
+                "Dropout multiplies the number of iterations required to converge by about {} (accepted: every seed's ratio of epochs in {RATIO_LOW}-{RATIO_HIGH}, a band around the paper's {})",
+                res.paper.show(ITERATIONS_RATIO),
                 res.paper.show(ITERATIONS_RATIO)
             ),
             paper: format!(
-                "{} ({}; accepted here: a ratio of epochs in {RATIO_LOW}-{RATIO_HIGH})",
+                "{} ({})",
                 res.paper.quote(ITERATIONS_RATIO),
                 res.paper.show(ITERATIONS_RATIO)
             ),
             measured,
             verdict,
+            paper_value: paper_ratio.is_finite().then_some(paper_ratio),
+            // Iterations "to converge" need runs trained to convergence: on a
+            // shortened budget neither arm has converged, and the epochs to
+            // the worse best error are set by where the budget cuts the runs.
+            needs: Budget::Full,
+            ..Default::default()
         });
         claims
     }

@@ -4,7 +4,7 @@ use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
 use repro::models::parameter_count;
 use repro::plot::{arm_panel, epoch_panel, BAND_NOTE};
-use repro::report::{arm_table, compare_lower, Claim, Table};
+use repro::report::{arm_table, compare_lower, Claim, Table, Verdict};
 
 struct TwoTower;
 
@@ -20,6 +20,16 @@ fn imagenet_effect(res: &Results) -> String {
         res.paper.show(IMAGENET_TOP1),
         res.paper.show(IMAGENET_TOP5)
     )
+}
+
+/// The largest relative difference of the two arms' parameter counts (over
+/// the smaller count) under which the comparison is taken as matched, as the
+/// paper's nets were. Not a paper number.
+const MAX_PARAMETER_MISMATCH: f64 = 0.02;
+
+/// Parameters of a run's net, from its resolved config.
+fn parameters(res: &Results, run: &str) -> Option<i64> {
+    res.config_of(run).and_then(|c| parameter_count(&c.model))
 }
 
 /// (two towers, one tower, net) pairs of the file.
@@ -80,28 +90,49 @@ impl Experiment for TwoTower {
         );
         t.header.push("parameters".into());
         for row in &mut t.rows {
-            let n = res
-                .configs
-                .values()
-                .find(|c| c.name == row[0])
-                .and_then(|c| parameter_count(&c.model));
+            let n = parameters(res, &row[0]);
             row.push(n.map(|n| n.to_string()).unwrap_or_else(|| "—".into()));
         }
         vec![t]
     }
 
     fn claims(&self, res: &Results) -> Vec<Claim> {
+        let top1 = Some(res.paper.value(IMAGENET_TOP1)).filter(|v| v.is_finite());
         PAIRS
             .iter()
             .enumerate()
             .filter(|(_, p)| res.in_profile(p.0))
             .map(|(i, (two, one, net))| {
-                let (measured, verdict) = compare_lower(
+                let (measured, verdict, comparison) = compare_lower(
                     two,
                     res.runs.arm(two).test_error,
                     one,
                     res.runs.arm(one).test_error,
                 );
+                // The paper's nets had about the same number of parameters
+                // (Sec. 3.2's footnote): an arm with many more parameters than
+                // the other confounds the towers with capacity.
+                let (measured, verdict) = match (parameters(res, two), parameters(res, one)) {
+                    (Some(a), Some(b)) => {
+                        let differ = (a - b).abs() as f64 / a.min(b) as f64;
+                        let measured =
+                            format!("{measured}; parameters: {two} {a}, {one} {b}");
+                        if differ > MAX_PARAMETER_MISMATCH
+                            && !matches!(verdict, Verdict::NotEvaluated(_))
+                        {
+                            (
+                                measured,
+                                Verdict::Inconclusive(format!(
+                                    "confounded: the arms' parameter counts differ by {:.0}% (the paper's were matched)",
+                                    100.0 * differ
+                                )),
+                            )
+                        } else {
+                            (measured, verdict)
+                        }
+                    }
+                    _ => (measured, verdict),
+                };
                 Claim {
                     id: (i + 1).to_string(),
                     statement: format!(
@@ -110,6 +141,9 @@ impl Experiment for TwoTower {
                     paper: format!("{} (ImageNet)", res.paper.quote(IMAGENET_TOP1)),
                     measured,
                     verdict,
+                    comparison,
+                    paper_value: top1,
+                    ..Default::default()
                 }
             })
             .collect()

@@ -7,7 +7,7 @@ use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
 use repro::models::{self, counter, ModelConfig};
 use repro::plot::{arm_panel, epoch_panel, BAND_NOTE};
-use repro::report::{arm_table, compare_lower, pct_stats, Claim, Table, Verdict};
+use repro::report::{arm_table, compare_lower, pct_stats, Budget, Claim, Table, Verdict};
 use std::collections::BTreeMap;
 
 /// Table 1's rows as built here, with their keys in
@@ -50,27 +50,6 @@ fn images_per_sec(res: &Results, run: &str) -> Option<f64> {
         .filter(|x| x.is_finite())
         .collect();
     (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
-}
-
-/// "`a`'s test error is below `b`'s" (or, with `or_equal`, not above it),
-/// under this project's rule for one seed: with fewer than two seeds per arm a
-/// difference cannot be told from seed noise.
-fn lower_with_seeds(res: &Results, a: &str, b: &str, or_equal: bool) -> (String, Verdict) {
-    let (x, y) = (res.runs.arm(a).test_error, res.runs.arm(b).test_error);
-    let (measured, mut verdict) = compare_lower(a, x, b, y);
-    if let (true, Some(x), Some(y)) = (or_equal, x, y) {
-        verdict = Verdict::from_bool(x.mean <= y.mean);
-    }
-    match (x, y) {
-        (Some(x), Some(y)) if x.n < 2 || y.n < 2 => (
-            measured,
-            Verdict::NotEvaluated(
-                "inconclusive: one seed per arm cannot separate the difference from seed noise"
-                    .into(),
-            ),
-        ),
-        _ => (measured, verdict),
-    }
 }
 
 /// Table 1's network as built (ImageNet shape, no auxiliary classifiers):
@@ -253,9 +232,10 @@ impl Experiment for Inception {
             ),
             _ => ("—".into(), Verdict::NotEvaluated("needs inception and naive".into())),
         };
-        let (m2, v2) = lower_with_seeds(res, "inception", "naive", true);
-        let (m3, v3) = lower_with_seeds(res, "inception", "no-aux", false);
-        let (m4, v4) = lower_with_seeds(res, "inception", "fc-head", false);
+        let err = |a: &str| res.runs.arm(a).test_error;
+        let (m2, v2, c2) = compare_lower("inception", err("inception"), "naive", err("naive"));
+        let (m3, v3, c3) = compare_lower("inception", err("inception"), "no-aux", err("no-aux"));
+        let (m4, v4, c4) = compare_lower("inception", err("inception"), "fc-head", err("fc-head"));
         vec![
             Claim {
                 id: "1".into(),
@@ -268,7 +248,9 @@ impl Experiment for Inception {
                     res.paper.show("sec1.budget.ops"),
                 ),
                 measured: m1,
+                // A fact of the built networks: no seed noise.
                 verdict: v1,
+                ..Default::default()
             },
             Claim {
                 id: "2".into(),
@@ -276,13 +258,21 @@ impl Experiment for Inception {
                 paper: "Sec. 4/7: the Inception architecture reaches its accuracy at a modest increase of compute".into(),
                 measured: m2,
                 verdict: v2,
+                comparison: c2,
+                // Accuracy of trained networks (Sec. 5 compares final errors).
+                needs: Budget::Full,
+                ..Default::default()
             },
             Claim {
                 id: "3".into(),
                 statement: "The auxiliary classifiers lower the test error slightly".into(),
                 paper: res.paper.quote("sec5.aux-effect"),
+                paper_value: res.paper.get("sec5.aux-effect").and_then(|n| n.value),
                 measured: m3,
                 verdict: v3,
+                comparison: c3,
+                // Accuracy of trained networks (Sec. 5 compares final errors).
+                needs: Budget::Full,
             },
             Claim {
                 id: "4".into(),
@@ -290,6 +280,10 @@ impl Experiment for Inception {
                 paper: res.paper.quote("sec5.avgpool-head-top1-gain"),
                 measured: m4,
                 verdict: v4,
+                comparison: c4,
+                // Accuracy of trained networks (Sec. 5 compares final errors).
+                needs: Budget::Full,
+                ..Default::default()
             },
         ]
     }

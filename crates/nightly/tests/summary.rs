@@ -37,7 +37,7 @@ fn a_claim_that_passed_and_now_fails_is_a_regression() {
     assert!(
         md.contains("**PASS**")
             && md.contains("**FAIL**")
-            && md.contains("not evaluated (not run)")
+            && md.contains("NOT EVALUATED (not run)")
     );
     assert!(md.contains("CIFAR-10 (JPEG q75 copy)") && md.contains("(shortened)"));
     assert!(regressions(&before, &before).is_empty());
@@ -56,4 +56,32 @@ fn a_claim_that_passed_and_now_fails_is_a_regression() {
     let r = regressions(&before, &now);
     assert_eq!(r.len(), 1);
     assert_eq!(r[0].0.key(), "resnet-cifar-degradation/quick#1");
+}
+
+#[test]
+fn schema_2_claims_read_with_their_reasons_and_counts() {
+    let t = tempfile::tempdir().expect("tmp");
+    let d = t.path().join("alexnet-lrn").join("quick");
+    std::fs::create_dir_all(&d).expect("mkdir");
+    let v = serde_json::json!({
+        "schema": 2,
+        "header": {"datasets": ["CIFAR-10"], "fidelity": "analogue", "commit": "abc"},
+        "claims": [
+            {"id": "1", "statement": "s", "paper": "p", "note": "n1", "verdict": "pass", "effect": -1.0},
+            {"id": "2", "statement": "s", "paper": "p", "note": "n2", "verdict": "inconclusive", "reason": "1 vs 1 seeds"},
+            {"id": "3", "statement": "s", "paper": "p", "note": "n3", "verdict": "not_evaluated", "reason": "needs fully trained networks"}
+        ]
+    });
+    std::fs::write(d.join("claims.json"), v.to_string()).expect("write");
+    let rows = collect(t.path(), &["alexnet-lrn".to_string()], "quick").expect("collect");
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0].verdict, "PASS");
+    assert_eq!(rows[1].verdict, "INCONCLUSIVE (1 vs 1 seeds)");
+    assert_eq!(rows[1].measured, "n2");
+    assert_eq!(rows[2].fidelity, "analogue");
+    let md = markdown(&rows);
+    assert!(
+        md.contains("1 PASS, 0 FAIL, 1 INCONCLUSIVE, 1 NOT EVALUATED."),
+        "{md}"
+    );
 }

@@ -31,9 +31,18 @@ impl Provenance {
         };
         let git_commit =
             git(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown (not a git checkout)".into());
-        let git_dirty = git(&["status", "--porcelain", "--untracked-files=no"])
-            .map(|s| !s.is_empty())
-            .unwrap_or(false);
+        // Changes under results/ are this program's outputs (a report being
+        // redrawn, another experiment's runs), not the code that made them.
+        let git_dirty = git(&[
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--",
+            ".",
+            ":(exclude)results",
+        ])
+        .map(|s| !s.is_empty())
+        .unwrap_or(false);
         Self {
             git_commit,
             git_dirty,
@@ -169,5 +178,37 @@ mod tests {
         assert!(xeon.bf16);
         // A flag that merely starts like another is not it.
         assert!(!CpuIsa::from_flags("avx2_x avx512fx").avx2);
+    }
+}
+
+#[cfg(test)]
+mod dirty_tests {
+    use super::*;
+
+    fn git(dir: &Path, args: &[&str]) {
+        let ok = Command::new("git")
+            .args(["-c", "user.email=t@t", "-c", "user.name=t"])
+            .args(args)
+            .current_dir(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "git {args:?}");
+    }
+
+    #[test]
+    fn redrawn_results_do_not_make_the_code_dirty() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("results")).expect("mkdir");
+        std::fs::write(d.join("results/report.md"), "a").expect("write");
+        std::fs::write(d.join("main.rs"), "a").expect("write");
+        git(d, &["init", "-q"]);
+        git(d, &["add", "."]);
+        git(d, &["commit", "-qm", "init"]);
+        std::fs::write(d.join("results/report.md"), "b").expect("write");
+        assert!(!Provenance::collect(d, "", "", "").git_dirty);
+        std::fs::write(d.join("main.rs"), "b").expect("write");
+        let p = Provenance::collect(d, "", "", "");
+        assert!(p.git_dirty && p.commit_label().ends_with("+dirty"));
     }
 }

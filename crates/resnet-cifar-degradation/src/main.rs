@@ -12,7 +12,10 @@ use repro::figures::{Figure, Panel, Series};
 use repro::metrics::{read_f64_table, write_f64_table};
 use repro::models::Network;
 use repro::plot::{iteration_panel, paper_tick, BAND_NOTE};
-use repro::report::{iteration_curve, pct, pct_stats, stats, Claim, Table, Verdict};
+use repro::report::{
+    all_of, compare, compare_arms, compare_lower, describe, iteration_curve, pct, pct_stats, stats,
+    Budget, Claim, Direction, Stats, Table, Verdict,
+};
 use std::path::Path;
 
 /// Table 6's rows; their errors and parameter counts are in
@@ -51,11 +54,6 @@ impl Degradation {
             .filter_map(|c| read_f64_table(&res.run_dir(&c.run_id()).join(RESPONSES)).ok())
             .filter_map(|t| t.get("std").cloned())
             .collect()
-    }
-
-    fn mean_response(res: &Results, run: &str) -> Option<f64> {
-        let all: Vec<f64> = Self::responses(res, run).into_iter().flatten().collect();
-        stats(&all).map(|s| s.mean)
     }
 }
 
@@ -229,102 +227,124 @@ impl Experiment for Degradation {
     }
 
     fn claims(&self, res: &Results) -> Vec<Claim> {
-        let runs = &res.runs;
-        let train_end = |r: &str| stats(&runs.final_train_errors(r, 0.1)).map(|s| s.mean);
-        let test_end = |r: &str| stats(&runs.final_test_errors(r)).map(|s| s.mean);
-        let missing = |rs: &[&str]| -> Option<Verdict> {
-            let absent: Vec<&str> = rs.iter().copied().filter(|r| !runs.has(r)).collect();
-            (!absent.is_empty())
-                .then(|| Verdict::NotEvaluated(format!("not run: {}", absent.join(", "))))
-        };
-        let mut claims = Vec::new();
+        vec![
+            Self::degradation(res),
+            Self::residual_fixes_it(res),
+            Self::depth_helps(res),
+            Self::overfitting_1202(res),
+            Self::responses_claim(res),
+        ]
+    }
+}
 
-        // 1. Degradation.
-        let (m, v) = match missing(&["plain-20", "plain-56"]) {
-            Some(v) => ("—".into(), v),
-            None => {
-                let (a, b) = (
-                    train_end("plain-20").unwrap_or(f64::NAN),
-                    train_end("plain-56").unwrap_or(f64::NAN),
-                );
-                let frac = fraction_higher(
-                    &iteration_curve(&res.runs, "plain-56", false),
-                    &iteration_curve(&res.runs, "plain-20", false),
-                );
-                (
-                    format!(
-                        "final training error plain-56 {} vs plain-20 {}; plain-56 higher in {:.0}% of logging windows",
-                        pct(b),
-                        pct(a),
-                        100.0 * frac
-                    ),
-                    Verdict::from_bool(b > a && frac > 0.5),
-                )
-            }
-        };
-        claims.push(Claim {
+/// Final training error of each seed: the mean of its last tenth of logging
+/// windows, which smooths single mini-batch windows.
+fn train_end(res: &Results, run: &str) -> Option<Stats> {
+    stats(&res.runs.final_train_errors(run, 0.1))
+}
+
+fn test_end(res: &Results, run: &str) -> Option<Stats> {
+    stats(&res.runs.final_test_errors(run))
+}
+
+fn missing(res: &Results, runs: &[&str]) -> Option<Verdict> {
+    let absent: Vec<&str> = runs.iter().copied().filter(|r| !res.runs.has(r)).collect();
+    (!absent.is_empty()).then(|| Verdict::NotEvaluated(format!("not run: {}", absent.join(", "))))
+}
+
+impl Degradation {
+    /// 1. Degradation: plain-56's training error above plain-20's.
+    fn degradation(res: &Results) -> Claim {
+        let claim = Claim {
             id: "1".into(),
-            statement: "Degradation: the deeper plain net has higher training error (plain-56 > plain-20, at the end and through most of training)".into(),
+            statement: "Degradation: the deeper plain net has higher training error (plain-56 > plain-20)".into(),
             paper: "Fig. 6 left; Sec. 4.2: \"the deeper plain nets suffer from increased depth, and exhibit higher training error when going deeper\"".into(),
-            measured: m,
-            verdict: v,
-        });
-
-        // 2a. Residual learning fixes it at 56 layers.
-        let (m, v) = match missing(&["plain-56", "resnet-56"]) {
-            Some(v) => ("—".into(), v),
-            None => {
-                let (pt, rt) = (
-                    train_end("plain-56").unwrap_or(f64::NAN),
-                    train_end("resnet-56").unwrap_or(f64::NAN),
-                );
-                let (pe, re) = (
-                    test_end("plain-56").unwrap_or(f64::NAN),
-                    test_end("resnet-56").unwrap_or(f64::NAN),
-                );
-                (
-                    format!(
-                        "ResNet-56 train {} / test {} vs plain-56 train {} / test {}",
-                        pct(rt),
-                        pct(re),
-                        pct(pt),
-                        pct(pe)
-                    ),
-                    Verdict::from_bool(rt < pt && re < pe),
-                )
-            }
+            ..Default::default()
         };
-        claims.push(Claim {
+        if let Some(v) = missing(res, &["plain-20", "plain-56"]) {
+            return Claim {
+                measured: "—".into(),
+                verdict: v,
+                ..claim
+            };
+        }
+        let (m, v, c) = compare_arms(
+            "plain-56 training error",
+            train_end(res, "plain-56"),
+            "plain-20",
+            train_end(res, "plain-20"),
+            Direction::Higher,
+            None,
+        );
+        let frac = fraction_higher(
+            &iteration_curve(&res.runs, "plain-56", false),
+            &iteration_curve(&res.runs, "plain-20", false),
+        );
+        Claim {
+            measured: format!(
+                "{m}; plain-56 higher in {:.0}% of logging windows",
+                100.0 * frac
+            ),
+            verdict: v,
+            comparison: c,
+            ..claim
+        }
+    }
+
+    /// 2a. ResNet-56 below plain-56, in training and test error.
+    fn residual_fixes_it(res: &Results) -> Claim {
+        let claim = Claim {
             id: "2a".into(),
             statement: "ResNet-56 has lower training and test error than plain-56".into(),
             paper: format!(
                 "Fig. 6 left vs middle; Table 6: ResNet-56 {}",
                 res.paper.show("table6.resnet-56.error")
             ),
-            measured: m,
-            verdict: v,
-        });
-
-        // 2b. ResNets improve with depth (paper profile only).
-        let present: Vec<&str> = RESNETS.iter().copied().filter(|r| runs.has(r)).collect();
-        let errs: Vec<f64> = present
-            .iter()
-            .map(|r| test_end(r).unwrap_or(f64::NAN))
-            .collect();
-        let measured = present
-            .iter()
-            .zip(&errs)
-            .map(|(r, e)| format!("{r} {}", pct(*e)))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let v = if res.header.fidelity == Fidelity::Shortened {
-            Verdict::NotEvaluated("a paper-profile claim: a shortened schedule leaves the deeper ResNets under-trained".into())
-        } else if present.len() < 2 {
-            Verdict::NotEvaluated("fewer than two ResNet depths run".into())
-        } else {
-            Verdict::from_bool(errs.windows(2).all(|w| w[1] < w[0]))
+            paper_value: Some(res.paper.value("table6.resnet-56.error")),
+            ..Default::default()
         };
-        claims.push(Claim {
+        if let Some(v) = missing(res, &["plain-56", "resnet-56"]) {
+            return Claim {
+                measured: "—".into(),
+                verdict: v,
+                ..claim
+            };
+        }
+        let (mt, vt, _) = compare_lower(
+            "ResNet-56 training error",
+            train_end(res, "resnet-56"),
+            "plain-56",
+            train_end(res, "plain-56"),
+        );
+        let (me, ve, ce) = compare_lower(
+            "ResNet-56 test error",
+            test_end(res, "resnet-56"),
+            "plain-56",
+            test_end(res, "plain-56"),
+        );
+        Claim {
+            measured: format!("{mt}; {me}"),
+            verdict: all_of(&[vt, ve]),
+            comparison: ce,
+            ..claim
+        }
+    }
+
+    /// 2b. Each deeper ResNet below the next shallower one (fully trained only).
+    fn depth_helps(res: &Results) -> Claim {
+        let present: Vec<&str> = RESNETS
+            .iter()
+            .copied()
+            .filter(|r| res.runs.has(r))
+            .collect();
+        let mut measured = Vec::new();
+        let mut verdicts = Vec::new();
+        for w in present.windows(2) {
+            let (m, v, _) = compare_lower(w[1], test_end(res, w[1]), w[0], test_end(res, w[0]));
+            measured.push(m);
+            verdicts.push(v);
+        }
+        Claim {
             id: "2b".into(),
             statement: "ResNets gain accuracy from depth: test error falls from 20 to 110 layers"
                 .into(),
@@ -338,35 +358,24 @@ impl Experiment for Degradation {
             measured: if measured.is_empty() {
                 "—".into()
             } else {
-                measured
+                measured.join("; ")
             },
-            verdict: v,
-        });
+            verdict: if present.len() < 2 {
+                Verdict::NotEvaluated("fewer than two ResNet depths run".into())
+            } else {
+                all_of(&verdicts)
+            },
+            // The paper's ordering is of fully trained nets: a shortened
+            // schedule leaves the deeper ResNets under-trained.
+            needs: Budget::Full,
+            ..Default::default()
+        }
+    }
 
-        // 3. ResNet-1202.
-        let (m, v) = match missing(&["resnet-110", "resnet-1202"]) {
-            Some(v) => ("—".into(), v),
-            None => {
-                let t1202 = train_end("resnet-1202").unwrap_or(f64::NAN);
-                let (e110, e1202) = (
-                    test_end("resnet-110").unwrap_or(f64::NAN),
-                    test_end("resnet-1202").unwrap_or(f64::NAN),
-                );
-                (
-                    format!(
-                        "ResNet-1202 train {} / test {} vs ResNet-110 test {}",
-                        pct(t1202),
-                        pct(e1202),
-                        pct(e110)
-                    ),
-                    Verdict::from_bool(
-                        t1202 < res.paper.fraction("sec4.2.resnet-1202.train-error")
-                            && e1202 > e110,
-                    ),
-                )
-            }
-        };
-        claims.push(Claim {
+    /// 3. ResNet-1202 fits its training set yet tests worse than ResNet-110.
+    fn overfitting_1202(res: &Results) -> Claim {
+        let limit = res.paper.fraction("sec4.2.resnet-1202.train-error");
+        let claim = Claim {
             id: "3".into(),
             statement: format!(
                 "ResNet-1202 reaches training error < {} yet has higher test error than ResNet-110 (overfitting)",
@@ -378,47 +387,83 @@ impl Experiment for Degradation {
                 res.paper.show("table6.resnet-1202.error"),
                 res.paper.show("table6.resnet-110.error")
             ),
-            measured: m,
-            verdict: v,
-        });
-
-        // 4. Fig. 7: residual functions have smaller responses.
-        let pairs = [("plain-20", "resnet-20"), ("plain-56", "resnet-56")];
-        let got: Vec<(&str, &str, f64, f64)> = pairs
-            .iter()
-            .filter_map(|(p, r)| {
-                Some((
-                    *p,
-                    *r,
-                    Self::mean_response(res, p)?,
-                    Self::mean_response(res, r)?,
-                ))
-            })
-            .collect();
-        let (m, v) = if got.is_empty() {
-            (
-                "—".into(),
-                Verdict::NotEvaluated("no plain/ResNet pair with saved responses".into()),
-            )
-        } else {
-            (
-                got.iter()
-                    .map(|(p, r, a, b)| format!("mean std {r} {b:.3} vs {p} {a:.3}"))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-                Verdict::from_bool(got.iter().all(|(_, _, a, b)| b < a)),
-            )
+            paper_value: Some(res.paper.value("table6.resnet-1202.error")),
+            needs: Budget::Full,
+            ..Default::default()
         };
-        claims.push(Claim {
+        if let Some(v) = missing(res, &["resnet-110", "resnet-1202"]) {
+            return Claim {
+                measured: "—".into(),
+                verdict: v,
+                ..claim
+            };
+        }
+        let train = res.runs.final_train_errors("resnet-1202", 0.1);
+        // A threshold on every seed, not a comparison between arms.
+        let fits = !train.is_empty() && train.iter().all(|t| *t < limit);
+        let (m, v, c) = compare_arms(
+            "ResNet-1202 test error",
+            test_end(res, "resnet-1202"),
+            "ResNet-110",
+            test_end(res, "resnet-110"),
+            Direction::Higher,
+            None,
+        );
+        Claim {
+            measured: format!(
+                "ResNet-1202 training error {}; {m}",
+                pct_stats(stats(&train))
+            ),
+            verdict: all_of(&[Verdict::from_bool(fits), v]),
+            comparison: c,
+            ..claim
+        }
+    }
+
+    /// 4. Fig. 7: the residual nets' layer responses are smaller.
+    fn responses_claim(res: &Results) -> Claim {
+        let mut measured = Vec::new();
+        let mut verdicts = Vec::new();
+        for (p, r) in [("plain-20", "resnet-20"), ("plain-56", "resnet-56")] {
+            let per_seed = |run: &str| {
+                let means: Vec<f64> = Self::responses(res, run)
+                    .iter()
+                    .filter_map(|stds| stats(stds).map(|s| s.mean))
+                    .collect();
+                stats(&means)
+            };
+            let (a, b) = (per_seed(r), per_seed(p));
+            if let (Some(a), Some(b)) = (a, b) {
+                let (c, v) = compare(a, b, Direction::Lower, 1.0, None);
+                measured.push(format!(
+                    "mean response std {r} {:.3} vs {p} {:.3}: {}",
+                    a.mean,
+                    b.mean,
+                    describe(&c).replace(" points", "")
+                ));
+                verdicts.push(v);
+            }
+        }
+        Claim {
             id: "4".into(),
             statement:
                 "ResNets have generally smaller layer responses than their plain counterparts"
                     .into(),
             paper: "Fig. 7; Sec. 4.2 \"Analysis of Layer Responses\"".into(),
-            measured: m,
-            verdict: v,
-        });
-        claims
+            measured: if measured.is_empty() {
+                "—".into()
+            } else {
+                measured.join("; ")
+            },
+            verdict: if verdicts.is_empty() {
+                Verdict::NotEvaluated("no plain/ResNet pair with saved responses".into())
+            } else {
+                all_of(&verdicts)
+            },
+            // Fig. 7 describes trained networks.
+            needs: Budget::Full,
+            ..Default::default()
+        }
     }
 }
 

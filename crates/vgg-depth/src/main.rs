@@ -9,7 +9,10 @@ use repro::layout::Layout;
 use repro::metrics::{read_f64_table, write_f64_table};
 use repro::models::Network;
 use repro::plot::{arm_panel, epoch_panel, BAND_NOTE};
-use repro::report::{arm_table, compare_lower, pct_stats, stats, Claim, Stats, Table, Verdict};
+use repro::report::{
+    all_of, arm_table, compare_arms, compare_lower, pct_stats, stats, Budget, Claim, Direction,
+    Stats, Table, Verdict,
+};
 use std::path::Path;
 
 /// Per-run multi-scale test errors (Table 4 analogue), written after training.
@@ -224,11 +227,12 @@ impl Experiment for VggDepth {
             .collect::<Vec<_>>()
             .join(", ");
         let verdict = if means.iter().all(|(_, s)| s.is_some()) {
-            let v: Vec<f64> = means
-                .iter()
-                .filter_map(|(_, s)| s.map(|s| s.mean))
+            // Each deeper configuration below the one before it, by the rule.
+            let steps: Vec<Verdict> = means
+                .windows(2)
+                .map(|w| compare_lower(w[1].0, w[1].1, w[0].0, w[0].1).1)
                 .collect();
-            Verdict::from_bool(v.windows(2).all(|w| w[1] < w[0]))
+            all_of(&steps)
         } else {
             Verdict::NotEvaluated("A, B, C and D are not all in this profile".into())
         };
@@ -245,17 +249,21 @@ impl Experiment for VggDepth {
             ),
             measured,
             verdict,
+            // Deeper nets start slower: the ordering is one of trained nets.
+            needs: Budget::Full,
+            ..Default::default()
         });
         // 2. LRN does not help (A-LRN no better than A).
-        let (m, v) = compare_lower("vgg-a", err("vgg-a"), "vgg-a-lrn", err("vgg-a-lrn"));
-        let v = match v {
-            // "No better" holds when A-LRN's error is not lower than A's.
-            Verdict::Pass | Verdict::Fail => {
-                let (a, l) = (err("vgg-a"), err("vgg-a-lrn"));
-                Verdict::from_bool(matches!((a, l), (Some(a), Some(l)) if l.mean >= a.mean))
-            }
-            other => other,
-        };
+        // "No better": refuted when A-LRN is lower beyond noise; shown when
+        // it is higher beyond noise; otherwise within noise.
+        let (m, v, c2) = compare_arms(
+            "vgg-a-lrn",
+            err("vgg-a-lrn"),
+            "vgg-a",
+            err("vgg-a"),
+            Direction::Higher,
+            None,
+        );
         claims.push(Claim {
             id: "2".into(),
             statement:
@@ -268,9 +276,11 @@ impl Experiment for VggDepth {
             ),
             measured: m,
             verdict: v,
+            comparison: c2,
+            ..Default::default()
         });
         // 3. 1x1 convs (C) are worse than 3x3 (D) at the same depth.
-        let (m, v) = compare_lower("vgg-d", err("vgg-d"), "vgg-c", err("vgg-c"));
+        let (m, v, c3) = compare_lower("vgg-d", err("vgg-d"), "vgg-c", err("vgg-c"));
         claims.push(Claim {
             id: "3".into(),
             statement: "At equal depth, 3x3 convolutions (D) beat 1x1 (C): spatial context matters"
@@ -282,10 +292,15 @@ impl Experiment for VggDepth {
             ),
             measured: m,
             verdict: v,
+            comparison: c3,
+            // 1x1 vs 3x3 at equal depth, a difference of trained nets (Table 3).
+            needs: Budget::Full,
+            ..Default::default()
         });
         // 4. Scale jittering at training time helps.
         if res.in_profile("vgg-d-jitter") {
-            let (m, v) = compare_lower("vgg-d-jitter", err("vgg-d-jitter"), "vgg-d", err("vgg-d"));
+            let (m, v, c4) =
+                compare_lower("vgg-d-jitter", err("vgg-d-jitter"), "vgg-d", err("vgg-d"));
             claims.push(Claim {
                 id: "4".into(),
                 statement: "Scale jittering at training time (S in [36, 72]) lowers the error of D against fixed S = 36".into(),
@@ -296,11 +311,15 @@ impl Experiment for VggDepth {
                 ),
                 measured: m,
                 verdict: v,
+                comparison: c4,
+                // Jittered scales train slower; the paper compares trained nets.
+                needs: Budget::Full,
+                ..Default::default()
             });
         }
         // 5. Multi-scale testing helps (Table 4).
         let (best, multi) = Self::multiscale_stats(res, "vgg-d");
-        let (m, v) = compare_lower("multi-scale", multi, "best single scale", best);
+        let (m, v, c5) = compare_lower("multi-scale", multi, "best single scale", best);
         claims.push(Claim {
             id: "5".into(),
             statement: "Multi-scale testing (softmax averaged over 3 scales) beats the best single scale (net D)".into(),
@@ -311,6 +330,8 @@ impl Experiment for VggDepth {
             ),
             measured: m,
             verdict: v,
+            comparison: c5,
+            ..Default::default()
         });
         claims
     }

@@ -36,6 +36,8 @@ fn collect<E: Experiment>(exp: &E, plan: &Plan) -> Result<Results> {
     let mut rows = Vec::new();
     // The commits that trained the runs (from their provenance), not the one drawing the report.
     let mut commits: Vec<String> = Vec::new();
+    // The command lines that trained them, as recorded at run time.
+    let mut commands: Vec<String> = Vec::new();
     for (id, cfg) in &plan.configs {
         let dir = RunDir::new(&plan.profile_dir, id);
         if !dir.metrics().exists() {
@@ -50,9 +52,10 @@ fn collect<E: Experiment>(exp: &E, plan: &Plan) -> Result<Results> {
         rows.extend(read_parquet(&dir.metrics())?);
         if let Some(p) = dir.read_provenance() {
             commits.push(p.commit_label());
+            commands.push(p.command);
         }
     }
-    let header = header(exp, plan, &rows, commits);
+    let header = header(exp, plan, &rows, commits, commands);
     Ok(Results {
         runs: report::Runs::new(&rows)?,
         rows,
@@ -78,7 +81,11 @@ fn header<E: Experiment>(
     plan: &Plan,
     rows: &[MetricRow],
     mut commits: Vec<String>,
+    mut commands: Vec<String>,
 ) -> Header {
+    commands.sort();
+    commands.dedup();
+    let drawn: String = std::env::args().collect::<Vec<_>>().join(" ");
     commits.sort();
     commits.dedup();
     let drawn_by = Provenance::collect(&plan.root, "", "", "").commit_label();
@@ -106,11 +113,11 @@ fn header<E: Experiment>(
         precisions: distinct(rows, |r| &r.precision),
         seeds: plan.seeds.clone(),
         commit,
-        command: format!(
-            "cargo run --release -p {} -- --profile {}",
-            exp.name(),
-            plan.profile_name
-        ),
+        command: if commands.is_empty() {
+            drawn
+        } else {
+            format!("{} (trained); {drawn} (this report)", commands.join(" ; "))
+        },
     }
 }
 
@@ -142,7 +149,11 @@ pub fn write_outputs<E: Experiment>(exp: &E, res: &Results) -> Result<()> {
         figures::render(&fig, &res.profile_dir.join(&stem))?;
         stems.push(stem);
     }
-    let claims = exp.claims(res);
+    let claims: Vec<report::Claim> = exp
+        .claims(res)
+        .into_iter()
+        .map(|c| c.for_profile(res.header.fidelity))
+        .collect();
     let tables = exp.tables(res);
     let runs: Vec<(String, String)> = res
         .configs

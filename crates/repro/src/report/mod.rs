@@ -1,6 +1,8 @@
 //! Reports: paper numbers beside measured ones, and each paper claim checked
-//! against the logged metrics as PASS/FAIL with its numbers.
+//! against the logged metrics by the project's one rule ([`RULE`]): PASS,
+//! FAIL, INCONCLUSIVE or NOT EVALUATED, with its numbers.
 mod summary;
+mod verdict;
 
 use crate::config::Fidelity;
 use crate::error::Result;
@@ -12,33 +14,23 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 pub use summary::{arm_stats, run_summaries, write_csv, Arm, RunSummary};
+pub use verdict::{compare, student_t_upper, Comparison, Direction, Verdict, ALPHA, RULE};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Verdict {
-    Pass,
-    Fail,
-    /// Not evaluated, with the reason (e.g. the run is not in this profile).
-    NotEvaluated(String),
+/// What training budget a claim needs before its verdict means anything.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Budget {
+    /// Any profile: the effect shows early (or is a fact of the built nets).
+    #[default]
+    Any,
+    /// Fully trained networks (final errors, trained layer responses): NOT
+    /// EVALUATED on a shortened profile.
+    Full,
 }
 
-impl Verdict {
-    pub fn from_bool(ok: bool) -> Self {
-        if ok {
-            Verdict::Pass
-        } else {
-            Verdict::Fail
-        }
-    }
-    pub fn label(&self) -> String {
-        match self {
-            Verdict::Pass => "PASS".into(),
-            Verdict::Fail => "FAIL".into(),
-            Verdict::NotEvaluated(why) => format!("not evaluated ({why})"),
-        }
-    }
-}
-
-/// A statement of the paper, checked on our measurements.
+/// A statement of the paper, checked on our measurements. In `claims.json`
+/// (schema in `report::write`): `verdict` is a lower-case kind, the
+/// comparison's numbers are numbers, and `note` holds the measured text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Claim {
     pub id: String,
@@ -46,8 +38,78 @@ pub struct Claim {
     /// What the paper reports (numbers, figure/table/section).
     pub paper: String,
     /// What we measured, with numbers.
+    #[serde(rename = "note")]
     pub measured: String,
+    #[serde(flatten)]
     pub verdict: Verdict,
+    /// The statistics behind a comparative verdict.
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<Comparison>,
+    /// The paper's own number for the claim, where it gives one.
+    #[serde(default)]
+    pub paper_value: Option<f64>,
+    #[serde(default)]
+    pub needs: Budget,
+}
+
+impl Default for Claim {
+    fn default() -> Self {
+        Claim {
+            id: String::new(),
+            statement: String::new(),
+            paper: String::new(),
+            measured: String::new(),
+            verdict: Verdict::NotEvaluated("no verdict given".into()),
+            comparison: None,
+            paper_value: None,
+            needs: Budget::Any,
+        }
+    }
+}
+
+impl Claim {
+    /// The verdict a report shows: a claim that needs fully trained networks
+    /// is NOT EVALUATED on a shortened profile, whatever the numbers say.
+    pub fn for_profile(mut self, fidelity: Fidelity) -> Self {
+        if self.needs == Budget::Full
+            && fidelity == Fidelity::Shortened
+            && !matches!(self.verdict, Verdict::NotEvaluated(_))
+        {
+            self.verdict = Verdict::NotEvaluated(
+                "needs fully trained networks; this profile is shortened".into(),
+            );
+        }
+        self
+    }
+}
+
+/// One verdict for a claim made of several comparisons: FAIL if any fails,
+/// PASS if all pass, NOT EVALUATED if one could not be made, else INCONCLUSIVE.
+pub fn all_of(verdicts: &[Verdict]) -> Verdict {
+    if let Some(v) = verdicts
+        .iter()
+        .find(|v| matches!(v, Verdict::NotEvaluated(_)))
+    {
+        return v.clone();
+    }
+    if verdicts.contains(&Verdict::Fail) {
+        return Verdict::Fail;
+    }
+    if !verdicts.is_empty() && verdicts.iter().all(|v| *v == Verdict::Pass) {
+        return Verdict::Pass;
+    }
+    let why: Vec<String> = verdicts
+        .iter()
+        .filter_map(|v| match v {
+            Verdict::Inconclusive(w) => Some(w.clone()),
+            _ => None,
+        })
+        .collect();
+    Verdict::Inconclusive(if why.is_empty() {
+        "nothing to compare".into()
+    } else {
+        why.join("; ")
+    })
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -270,6 +332,8 @@ pub struct Header {
     pub precisions: Vec<String>,
     pub seeds: Vec<u64>,
     pub commit: String,
+    /// The command lines as run: those that trained the runs (from their
+    /// provenance) and the one that drew this report.
     pub command: String,
 }
 
@@ -311,6 +375,14 @@ impl Header {
     }
 }
 
+/// Version of `claims.json`'s layout: `{schema, rule, header, claims: [...]}`,
+/// each claim `{id, statement, paper, note, verdict: "pass" | "fail" |
+/// "inconclusive" | "not_evaluated", reason (text, for the last two),
+/// effect, std_error, n_a, n_b, df, p, min_effect (numbers, for comparative
+/// claims), paper_value, needs: "any" | "full"}`. Effects are in percentage
+/// points for errors; `p` is one-sided in the paper's direction.
+pub const CLAIMS_SCHEMA: u32 = 2;
+
 /// Writes `report.md` (and `claims.json` beside it for summaries).
 pub fn write(
     dir: &Path,
@@ -339,7 +411,12 @@ pub fn write(
         "\nMetrics: `metrics.parquet` (schema in `crates/repro/src/metrics.rs`); per-run config, provenance and metrics under `runs/`.\nRegenerate figures and this report from the metrics alone with `--plot-only`."
     );
     write_bytes_atomic(&dir.join("report.md"), s.as_bytes())?;
-    let json = serde_json::json!({ "header": header, "claims": claims });
+    let json = serde_json::json!({
+        "schema": CLAIMS_SCHEMA,
+        "rule": RULE,
+        "header": header,
+        "claims": claims,
+    });
     write_bytes_atomic(
         &dir.join("claims.json"),
         serde_json::to_string_pretty(&json)
@@ -390,6 +467,15 @@ fn header_markdown(s: &mut String, header: &Header) {
 
 fn claims_markdown(s: &mut String, claims: &[Claim]) {
     let _ = writeln!(s, "## Claims\n");
+    let count = |k: &str| claims.iter().filter(|c| c.verdict.kind() == k).count();
+    let _ = writeln!(
+        s,
+        "{} PASS, {} FAIL, {} INCONCLUSIVE, {} NOT EVALUATED. Verdict rule: {RULE}.\n",
+        count("pass"),
+        count("fail"),
+        count("inconclusive"),
+        count("not_evaluated")
+    );
     let _ = writeln!(
         s,
         "| # | claim | paper | measured | verdict |\n|---|---|---|---|---|"
@@ -500,26 +586,131 @@ pub fn arm_table(runs: &Runs, title: &str, arms: &[&str], note: &str) -> Table {
     }
 }
 
-/// "lower is better" comparison of two arms' means: verdict and a measured string.
+/// "`a` is lower than `b`" by [`RULE`] (fractions, reported in points):
+/// the measured text, the verdict and the statistics.
 pub fn compare_lower(
     a_name: &str,
     a: Option<Stats>,
     b_name: &str,
     b: Option<Stats>,
-) -> (String, Verdict) {
+) -> (String, Verdict, Option<Comparison>) {
+    compare_arms(a_name, a, b_name, b, Direction::Lower, None)
+}
+
+/// `a` against `b` in the paper's `direction` by [`RULE`], with an optional
+/// minimum effect (points) that decides one-seed arms.
+pub fn compare_arms(
+    a_name: &str,
+    a: Option<Stats>,
+    b_name: &str,
+    b: Option<Stats>,
+    direction: Direction,
+    min_effect: Option<f64>,
+) -> (String, Verdict, Option<Comparison>) {
     match (a, b) {
-        (Some(a), Some(b)) => (
-            format!(
-                "{a_name} {} vs {b_name} {} (difference {:+.2} points)",
-                pct_stats(Some(a)),
-                pct_stats(Some(b)),
-                100.0 * (a.mean - b.mean)
-            ),
-            Verdict::from_bool(a.mean < b.mean),
-        ),
+        (Some(a), Some(b)) => {
+            let (c, v) = compare(a, b, direction, 100.0, min_effect);
+            (
+                format!(
+                    "{a_name} {} vs {b_name} {}: {}",
+                    pct_stats(Some(a)),
+                    pct_stats(Some(b)),
+                    describe(&c)
+                ),
+                v,
+                Some(c),
+            )
+        }
         _ => (
             "—".into(),
             Verdict::NotEvaluated(format!("{a_name} or {b_name} not run")),
+            None,
         ),
+    }
+}
+
+/// "difference +0.96 ± 0.48 points, p = 0.93": a comparison in words.
+pub fn describe(c: &Comparison) -> String {
+    let p = match c.p {
+        Some(p) => format!(", one-sided p = {p:.3}"),
+        None => String::new(),
+    };
+    format!(
+        "difference {:+.2} ± {:.2} points (n = {} vs {}{p})",
+        c.effect, c.std_error, c.n_a, c.n_b
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claim(verdict: Verdict, comparison: Option<Comparison>) -> Claim {
+        Claim {
+            id: "1".into(),
+            statement: "s".into(),
+            measured: "m".into(),
+            verdict,
+            comparison,
+            ..Claim::default()
+        }
+    }
+
+    #[test]
+    fn claims_json_is_typed_and_flat() {
+        let st = |mean| Stats {
+            mean,
+            std: 0.01,
+            min: mean,
+            n: 3,
+        };
+        let (c, v) = compare(st(0.30), st(0.40), Direction::Lower, 100.0, None);
+        let j = serde_json::to_value(claim(v, Some(c))).expect("json");
+        assert_eq!(j["verdict"], "pass");
+        assert!(
+            j["effect"]
+                .as_f64()
+                .is_some_and(|e| (e + 10.0).abs() < 1e-9),
+            "{j}"
+        );
+        assert_eq!(j["n_a"], 3);
+        assert!(j["p"].as_f64().is_some_and(|p| p < 0.05));
+        assert_eq!(j["note"], "m");
+        assert_eq!(j["needs"], "any");
+        let back: Claim = serde_json::from_value(j).expect("reads back");
+        assert_eq!(back.verdict, Verdict::Pass);
+        let j = serde_json::to_value(claim(Verdict::Inconclusive("one seed".into()), None))
+            .expect("json");
+        assert_eq!(
+            (j["verdict"].as_str(), j["reason"].as_str()),
+            (Some("inconclusive"), Some("one seed"))
+        );
+        assert!(j.get("effect").is_none());
+    }
+
+    #[test]
+    fn full_budget_claims_are_not_evaluated_on_shortened_profiles() {
+        let mut c = claim(Verdict::Pass, None);
+        c.needs = Budget::Full;
+        assert!(matches!(
+            c.clone().for_profile(Fidelity::Shortened).verdict,
+            Verdict::NotEvaluated(_)
+        ));
+        assert_eq!(c.for_profile(Fidelity::Paper).verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn combined_verdicts_fail_on_any_failure_and_pass_only_when_all_pass() {
+        let inc = Verdict::Inconclusive("x".into());
+        assert_eq!(all_of(&[Verdict::Pass, Verdict::Pass]), Verdict::Pass);
+        assert_eq!(
+            all_of(&[Verdict::Pass, Verdict::Fail, inc.clone()]),
+            Verdict::Fail
+        );
+        assert!(matches!(
+            all_of(&[Verdict::Pass, inc]),
+            Verdict::Inconclusive(_)
+        ));
+        assert!(matches!(all_of(&[]), Verdict::Inconclusive(_)));
     }
 }

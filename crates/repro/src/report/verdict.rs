@@ -222,7 +222,8 @@ fn regularized_incomplete_beta(a: f64, b: f64, x: f64) -> f64 {
     if x >= 1.0 {
         return 1.0;
     }
-    let front = (ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln()).exp();
+    let front =
+        (ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln()).exp();
     if x < (a + 1.0) / (a + b + 2.0) {
         front * beta_fraction(a, b, x) / a
     } else {
@@ -298,7 +299,13 @@ mod tests {
     #[test]
     fn a_difference_inside_the_spread_is_inconclusive() {
         // Overlapping pooling's old "PASS": 0.46 points apart, 0.78-point std, 2 seeds.
-        let (c, v) = compare(s(0.2506, 0.0029, 2), s(0.2552, 0.0078, 2), Direction::Lower, 100.0, None);
+        let (c, v) = compare(
+            s(0.2506, 0.0029, 2),
+            s(0.2552, 0.0078, 2),
+            Direction::Lower,
+            100.0,
+            None,
+        );
         assert!(matches!(v, Verdict::Inconclusive(_)), "{v:?} {c:?}");
         assert!((c.effect + 0.46).abs() < 1e-9);
         assert!(c.p.is_some_and(|p| p > ALPHA));
@@ -320,8 +327,14 @@ mod tests {
         let (c, v) = compare(a, b, Direction::Lower, 100.0, None);
         assert!(matches!(v, Verdict::Inconclusive(_)));
         assert_eq!((c.n_a, c.n_b, c.p), (1, 1, None));
-        assert_eq!(compare(a, b, Direction::Lower, 100.0, Some(5.0)).1, Verdict::Pass);
-        assert_eq!(compare(a, b, Direction::Higher, 100.0, Some(5.0)).1, Verdict::Fail);
+        assert_eq!(
+            compare(a, b, Direction::Lower, 100.0, Some(5.0)).1,
+            Verdict::Pass
+        );
+        assert_eq!(
+            compare(a, b, Direction::Higher, 100.0, Some(5.0)).1,
+            Verdict::Fail
+        );
         assert!(matches!(
             compare(a, b, Direction::Lower, 100.0, Some(20.0)).1,
             Verdict::Inconclusive(_)
@@ -330,9 +343,21 @@ mod tests {
 
     #[test]
     fn identical_seeds_with_a_difference_are_decided() {
-        let (_, v) = compare(s(0.3, 0.0, 2), s(0.4, 0.0, 2), Direction::Lower, 100.0, None);
+        let (_, v) = compare(
+            s(0.3, 0.0, 2),
+            s(0.4, 0.0, 2),
+            Direction::Lower,
+            100.0,
+            None,
+        );
         assert_eq!(v, Verdict::Pass);
-        let (_, v) = compare(s(0.3, 0.0, 2), s(0.3, 0.0, 2), Direction::Lower, 100.0, None);
+        let (_, v) = compare(
+            s(0.3, 0.0, 2),
+            s(0.3, 0.0, 2),
+            Direction::Lower,
+            100.0,
+            None,
+        );
         assert!(matches!(v, Verdict::Inconclusive(_)));
     }
 
@@ -341,6 +366,9 @@ mod tests {
         let j = serde_json::to_value(Verdict::Inconclusive("x".into())).expect("json");
         assert_eq!(j["verdict"], "inconclusive");
         assert_eq!(j["reason"], "x");
-        assert_eq!(serde_json::to_value(Verdict::Pass).expect("json")["verdict"], "pass");
+        assert_eq!(
+            serde_json::to_value(Verdict::Pass).expect("json")["verdict"],
+            "pass"
+        );
     }
 }
