@@ -98,13 +98,14 @@ pub fn all_of(verdicts: &[Verdict]) -> Verdict {
     if !verdicts.is_empty() && verdicts.iter().all(|v| *v == Verdict::Pass) {
         return Verdict::Pass;
     }
-    let why: Vec<String> = verdicts
-        .iter()
-        .filter_map(|v| match v {
-            Verdict::Inconclusive(w) => Some(w.clone()),
-            _ => None,
-        })
-        .collect();
+    let mut why: Vec<String> = Vec::new();
+    for v in verdicts {
+        if let Verdict::Inconclusive(w) = v {
+            if !why.contains(w) {
+                why.push(w.clone());
+            }
+        }
+    }
     Verdict::Inconclusive(if why.is_empty() {
         "nothing to compare".into()
     } else {
