@@ -632,14 +632,17 @@ pub fn compare_arms(
 
 /// "difference +0.96 ± 0.48 points, p = 0.93": a comparison in words.
 pub fn describe(c: &Comparison) -> String {
-    let p = match c.p {
-        Some(p) => format!(", one-sided p = {p:.3}"),
-        None => String::new(),
-    };
-    format!(
-        "difference {:+.2} ± {:.2} points (n = {} vs {}{p})",
-        c.effect, c.std_error, c.n_a, c.n_b
-    )
+    match c.p {
+        Some(p) => format!(
+            "difference {:+.2} ± {:.2} points (n = {} vs {}, one-sided p = {p:.3})",
+            c.effect, c.std_error, c.n_a, c.n_b
+        ),
+        // One seed in an arm: no standard error to show.
+        None => format!(
+            "difference {:+.2} points (n = {} vs {}: no spread)",
+            c.effect, c.n_a, c.n_b
+        ),
+    }
 }
 
 #[cfg(test)]
