@@ -13,6 +13,7 @@ fn quick_figures_redrawn_from_committed_metrics() {
         &dir,
         FigureCheck {
             stem: "inception",
+            shared_y: true,
             markers: true,
             ..Default::default()
         },

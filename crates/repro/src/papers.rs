@@ -39,6 +39,7 @@ impl PaperNumber {
                 match self.unit.as_str() {
                     "%" | "x" | "M" | "K" | "G" => format!("{v}{}", self.unit),
                     "" => v,
+                    "points" if v == "1" => "1 point".into(),
                     u => format!("{v} {u}"),
                 }
             }

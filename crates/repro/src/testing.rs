@@ -255,6 +255,40 @@ pub struct FigureCheck {
     pub lr_drops: bool,
     /// The paper's values drawn ("paper ..." ticks or the arm chart's diamonds).
     pub paper_values: bool,
+    /// At least two panels, all with the same y axis (tick labels at the
+    /// same heights).
+    pub shared_y: bool,
+}
+
+/// The y-axis tick labels of each panel of an SVG figure: right-aligned
+/// numeric texts grouped by their x position, as (pixel row, label) pairs.
+pub fn y_axes(svg: &str) -> Vec<Vec<(String, String)>> {
+    let attr = |tag: &str, name: &str| -> Option<String> {
+        let i = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+        Some(tag[i..].split('"').next()?.to_string())
+    };
+    let mut axes: std::collections::BTreeMap<String, Vec<(String, String)>> = Default::default();
+    for chunk in svg.split("<text").skip(1) {
+        let Some((tag, rest)) = chunk.split_once('>') else {
+            continue;
+        };
+        let label = rest
+            .split("</text>")
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        let numeric = !label.is_empty()
+            && label
+                .chars()
+                .all(|c| c.is_ascii_digit() || ".-kM".contains(c));
+        if attr(tag, "text-anchor").as_deref() == Some("end") && numeric {
+            if let (Some(x), Some(y)) = (attr(tag, "x"), attr(tag, "y")) {
+                axes.entry(x).or_default().push((y, label));
+            }
+        }
+    }
+    axes.into_values().collect()
 }
 
 /// Checks a redrawn figure from its SVG: both files written, the caption and
@@ -281,6 +315,17 @@ pub fn check_figure(dir: &Path, check: FigureCheck) {
     if check.lr_drops {
         assert!(svg.contains("lr ÷"), "{stem}: no learning-rate drop marks");
     }
+    if check.shared_y {
+        let axes = y_axes(&svg);
+        assert!(
+            axes.len() >= 2,
+            "{stem}: fewer than two panels with a y axis"
+        );
+        assert!(
+            axes.windows(2).all(|w| w[0] == w[1]),
+            "{stem}: panels do not share their y axis: {axes:?}"
+        );
+    }
     if check.paper_values {
         // A text element starting with "paper " (a tick's label) or being
         // "paper" (the arm chart's legend), not "paper's" of a caption.
@@ -289,5 +334,37 @@ pub fn check_figure(dir: &Path, check: FigureCheck) {
             t.starts_with("paper ") || t.starts_with("paper<") || t.starts_with("paper\n")
         });
         assert!(drawn, "{stem}: no paper values");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::y_axes;
+
+    fn text(x: u32, y: u32, label: &str) -> String {
+        format!("<text x=\"{x}\" y=\"{y}\" text-anchor=\"end\">\n{label}\n</text>")
+    }
+
+    #[test]
+    fn y_axes_are_read_per_panel_and_compared() {
+        let same = [
+            text(50, 10, "20"),
+            text(50, 60, "40"),
+            text(490, 10, "20"),
+            text(490, 60, "40"),
+        ];
+        let axes = y_axes(&same.concat());
+        assert_eq!(axes.len(), 2);
+        assert_eq!(axes[0], axes[1]);
+        let other = [
+            text(50, 10, "20"),
+            text(50, 60, "40"),
+            text(490, 10, "30"),
+            text(490, 60, "60"),
+        ];
+        let axes = y_axes(&other.concat());
+        assert_ne!(axes[0], axes[1]);
+        // A right-aligned label that is not a number (a reference tick) is no tick.
+        assert_eq!(y_axes(&text(50, 10, "paper 6.97%")).len(), 0);
     }
 }

@@ -13,6 +13,7 @@ fn quick_figures_redrawn_from_committed_metrics() {
         &dir,
         FigureCheck {
             stem: "fig6",
+            shared_y: true,
             markers: true,
             lr_drops: true,
             paper_values: true,
@@ -23,6 +24,7 @@ fn quick_figures_redrawn_from_committed_metrics() {
         &dir,
         FigureCheck {
             stem: "fig7",
+            shared_y: true,
             markers: true,
             ..Default::default()
         },

@@ -9,6 +9,7 @@ fn quick_figures_redrawn_from_committed_metrics() {
         &dir,
         FigureCheck {
             stem: "depth",
+            shared_y: true,
             markers: true,
             lr_drops: true,
             ..Default::default()
