@@ -191,7 +191,8 @@ impl Experiment for Degradation {
                 measured.map(|s| pct(s.min)).unwrap_or_else(|| "—".into()),
             ]);
         }
-        for run in PLAIN {
+        // plain-110 is in the table, not in Fig. 6 (the paper leaves it out too).
+        for run in PLAIN.iter().chain(&["plain-110"]) {
             let measured = stats(&res.runs.final_test_errors(run));
             rows.push(vec![
                 run.to_string(),
@@ -233,6 +234,7 @@ impl Experiment for Degradation {
             Self::depth_helps(res),
             Self::overfitting_1202(res),
             Self::responses_claim(res),
+            Self::plain_110(res),
         ]
     }
 }
@@ -416,6 +418,43 @@ impl Degradation {
             ),
             verdict: all_of(&[Verdict::from_bool(fits), v]),
             comparison: c,
+            ..claim
+        }
+    }
+
+    /// 5. Fig. 6's caption: plain-110's error is above 60%.
+    fn plain_110(res: &Results) -> Claim {
+        let key = "fig6.plain-110.error-above";
+        let bound = res.paper.fraction(key);
+        let errs = res.runs.final_test_errors("plain-110");
+        let claim = Claim {
+            id: "5".into(),
+            statement: format!("plain-110's test error is above {}", res.paper.show(key)),
+            paper: res.paper.quote(key),
+            paper_value: Some(res.paper.value(key)),
+            // The caption describes the fully trained net.
+            needs: Budget::Full,
+            ..Default::default()
+        };
+        if let Some(v) = missing(res, &["plain-110"]) {
+            return Claim {
+                measured: "—".into(),
+                verdict: v,
+                ..claim
+            };
+        }
+        let s = stats(&errs);
+        // A bound on every seed's error: a fact of each run, judged like one.
+        let verdict = match s {
+            Some(s) if s.n < 2 => Verdict::Inconclusive("one seed".into()),
+            Some(_) if errs.iter().all(|e| *e > bound) => Verdict::Pass,
+            Some(_) if errs.iter().all(|e| *e <= bound) => Verdict::Fail,
+            Some(_) => Verdict::Inconclusive("seeds on both sides of the bound".into()),
+            None => Verdict::NotEvaluated("plain-110 has no test error".into()),
+        };
+        Claim {
+            measured: format!("plain-110 test error {}", pct_stats(s)),
+            verdict,
             ..claim
         }
     }
