@@ -574,3 +574,38 @@ fn pca_lighting_offsets_have_the_papers_distribution() {
         assert!(scaled.allclose(&expected, 1e-5, 1e-5, false), "{how:?}");
     }
 }
+
+/// AlexNet Sec. 7's depth ablation removes a conv layer, not the pooling after
+/// it: `removed_convs` keeps the removed layer's pooling, so the maps the
+/// classifier sees keep their size (4x4 on the 32x32 CIFAR net).
+#[test]
+fn a_removed_conv_layer_keeps_its_pooling() {
+    let _rng = rng_lock();
+    let cfg = resolved("alexnet-depth.toml", "middle-removed");
+    let ModelConfig::CudaConvnet(c) = &cfg.model else {
+        panic!("middle-removed is a cuda-convnet net");
+    };
+    assert_eq!(c.layout.removed_convs, vec![2]);
+    let layers = c.conv_layers();
+    assert!(layers[1].removed && layers[1].pool == PoolKind::Avg);
+    // conv3 reads conv1's 32 maps after two poolings: 32 -> 16 -> 8 -> 4.
+    assert_eq!((layers[2].in_channels, layers[2].out_size), (32, 4));
+    let vs = VarStore::new(Device::Cpu);
+    let net = Convnet::new(&vs.root(), c);
+    let names: Vec<String> = vs.variables().into_keys().collect();
+    assert!(!names.iter().any(|n| n.starts_with("conv2")), "{names:?}");
+    // 3*32*25+32 + 32*64*25+64 + 64*4*4*10+10: the full net's fc, no conv2.
+    assert_eq!(count_parameters(&vs), 2432 + 51264 + 10250);
+    let y = net.forward_t(
+        &Tensor::zeros([2, 3, 32, 32], (Kind::Float, Device::Cpu)),
+        false,
+    );
+    assert_eq!(y.size(), vec![2, 10]);
+    // Removing a layer that does not exist, all of them, or one twice is refused.
+    for bad in [vec![0], vec![4], vec![1, 2, 3], vec![2, 2]] {
+        let mut c = c.clone();
+        c.layout.removed_convs = bad.clone();
+        let e = c.validate().expect_err("refused");
+        assert!(e.contains("removed_convs"), "{bad:?}: {e}");
+    }
+}

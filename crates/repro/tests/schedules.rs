@@ -19,27 +19,102 @@ fn train_images(kind: DatasetKind, validation: usize) -> f64 {
 /// recipe state their own length in the profile description.
 const LENGTHS: &[(&str, &str, f64, &str)] = &[
     // He et al. 2015, Sec. 4.2: "terminate training at 64k iterations" of batch 128 on 50k images.
-    ("resnet-cifar-degradation", "paper", 163.84, "ResNet Sec. 4.2: 64k iterations x 128 / 50k"),
-    ("resnet-shortcut-options", "paper", 163.84, "ResNet Sec. 4.2: 64k iterations x 128 / 50k"),
+    (
+        "resnet-cifar-degradation",
+        "paper",
+        163.84,
+        "ResNet Sec. 4.2: 64k iterations x 128 / 50k",
+    ),
+    (
+        "resnet-shortcut-options",
+        "paper",
+        163.84,
+        "ResNet Sec. 4.2: 64k iterations x 128 / 50k",
+    ),
     // He et al. 2015, Sec. 3.4: "the models are trained for up to 60 x 10^4 iterations", batch 256.
-    ("resnet-shortcut-options", "imagenet", 119.9, "ResNet Sec. 3.4: 600k iterations x 256 / 1.28M"),
+    (
+        "resnet-shortcut-options",
+        "imagenet",
+        119.9,
+        "ResNet Sec. 3.4: 600k iterations x 256 / 1.28M",
+    ),
     // Krizhevsky et al. 2012, Sec. 5: "roughly 90 cycles through the training set of 1.2 million images".
-    ("alexnet-depth", "imagenet", 84.3, "AlexNet Sec. 5: 90 x 1.2M / 128 iterations, over 1.28M images"),
-    ("alexnet-two-tower", "imagenet", 84.3, "AlexNet Sec. 5: 90 x 1.2M / 128 iterations, over 1.28M images"),
+    (
+        "alexnet-depth",
+        "imagenet",
+        84.3,
+        "AlexNet Sec. 5: 90 x 1.2M / 128 iterations, over 1.28M images",
+    ),
+    (
+        "alexnet-two-tower",
+        "imagenet",
+        84.3,
+        "AlexNet Sec. 5: 90 x 1.2M / 128 iterations, over 1.28M images",
+    ),
     // Krizhevsky et al. 2012, Fig. 1: the curves run to about 40 epochs.
-    ("alexnet-relu-vs-tanh", "paper", 39.94, "AlexNet Fig. 1: 40 epochs (15,600 x 128 / 50k)"),
+    (
+        "alexnet-relu-vs-tanh",
+        "paper",
+        39.94,
+        "AlexNet Fig. 1: 40 epochs (15,600 x 128 / 50k)",
+    ),
     // CIFAR-10 analogues of AlexNet's recipe: "up to 100 epochs" on the 45k split.
-    ("alexnet-lrn", "paper", 99.84, "profile: up to 100 epochs on 45k"),
-    ("alexnet-overlapping-pooling", "paper", 99.84, "profile: up to 100 epochs on 45k"),
-    ("alexnet-dropout", "paper", 99.84, "profile: up to 100 epochs on 45k"),
-    ("alexnet-augmentation", "paper", 99.84, "profile: up to 100 epochs on 45k"),
-    ("alexnet-depth", "paper", 99.84, "profile: up to 100 epochs on 45k"),
-    ("alexnet-two-tower", "paper", 99.84, "profile: up to 100 epochs on 45k"),
+    (
+        "alexnet-lrn",
+        "paper",
+        99.84,
+        "profile: up to 100 epochs on 45k",
+    ),
+    (
+        "alexnet-overlapping-pooling",
+        "paper",
+        99.84,
+        "profile: up to 100 epochs on 45k",
+    ),
+    (
+        "alexnet-dropout",
+        "paper",
+        99.84,
+        "profile: up to 100 epochs on 45k",
+    ),
+    (
+        "alexnet-augmentation",
+        "paper",
+        99.84,
+        "profile: up to 100 epochs on 45k",
+    ),
+    (
+        "alexnet-depth",
+        "paper",
+        99.84,
+        "profile: up to 100 epochs on 45k",
+    ),
+    (
+        "alexnet-two-tower",
+        "paper",
+        99.84,
+        "profile: up to 100 epochs on 45k",
+    ),
     // Simonyan & Zisserman 2014, Sec. 3.1: "stopped after 370K iterations (74 epochs)".
-    ("vgg-depth", "paper", 73.67, "VGG Sec. 3.1: 74 epochs (12,950 x 256 / 45k)"),
+    (
+        "vgg-depth",
+        "paper",
+        73.67,
+        "VGG Sec. 3.1: 74 epochs (12,950 x 256 / 45k)",
+    ),
     // Szegedy et al. 2014, Sec. 6 with BVLC's solver: 60 epochs.
-    ("googlenet-inception", "imagenet", 60.0, "GoogLeNet Sec. 6 / BVLC solver: 60 epochs"),
-    ("googlenet-inception", "paper", 59.9, "profile: 60 epochs on 50k"),
+    (
+        "googlenet-inception",
+        "imagenet",
+        60.0,
+        "GoogLeNet Sec. 6 / BVLC solver: 60 epochs",
+    ),
+    (
+        "googlenet-inception",
+        "paper",
+        59.9,
+        "profile: 60 epochs on 50k",
+    ),
 ];
 
 #[test]
@@ -60,7 +135,10 @@ fn every_full_length_profile_trains_as_long_as_its_source_says() {
                 .iter()
                 .find(|(e, p, _, _)| *e == f.name && p == name)
                 .unwrap_or_else(|| {
-                    panic!("{}: profile `{name}` has no stated length in LENGTHS", f.name)
+                    panic!(
+                        "{}: profile `{name}` has no stated length in LENGTHS",
+                        f.name
+                    )
                 });
             for run in &profile.runs {
                 let c = f.resolve(name, run, 1, &[]).expect("resolves");

@@ -91,6 +91,11 @@ pub struct ConvLayout {
     pub conv_groups: Vec<i64>,
     /// How many of the first conv layers LRN follows when `lrn` is on (AlexNet: 2).
     pub lrn_after: usize,
+    /// Conv layers (1-based) removed from the net: their convolution,
+    /// activation and LRN are gone, their pooling stays. AlexNet Sec. 7 removes
+    /// a layer, not the map-size reduction after it, so the depth ablation must
+    /// not also change the size of the maps the classifier sees.
+    pub removed_convs: Vec<usize>,
 }
 
 impl Default for ConvLayout {
@@ -102,6 +107,7 @@ impl Default for ConvLayout {
             conv_paddings: vec![],
             conv_groups: vec![],
             lrn_after: default_lrn_after(),
+            removed_convs: vec![],
         }
     }
 }
@@ -140,6 +146,8 @@ struct ConvnetToml {
         skip_serializing_if = "is_default_lrn_after"
     )]
     lrn_after: usize,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    removed_convs: Vec<usize>,
     #[serde(default)]
     local_filters: Vec<i64>,
     #[serde(default)]
@@ -166,6 +174,7 @@ impl From<ConvnetToml> for ConvnetConfig {
                 conv_paddings: t.conv_paddings,
                 conv_groups: t.conv_groups,
                 lrn_after: t.lrn_after,
+                removed_convs: t.removed_convs,
             }),
             name: t.name,
             conv_filters: t.conv_filters,
@@ -196,6 +205,7 @@ impl From<ConvnetConfig> for ConvnetToml {
             conv_paddings: l.conv_paddings,
             conv_groups: l.conv_groups,
             lrn_after: l.lrn_after,
+            removed_convs: l.removed_convs,
             name: c.name,
             conv_filters: c.conv_filters,
             conv_kernel: c.conv_kernel,
@@ -246,14 +256,7 @@ fn default_classes() -> i64 {
 impl Default for ConvnetConfig {
     fn default() -> Self {
         Self {
-            layout: Box::new(ConvLayout {
-                input_size: default_input_size(),
-                conv_kernels: vec![],
-                conv_strides: vec![],
-                conv_paddings: vec![],
-                conv_groups: vec![],
-                lrn_after: default_lrn_after(),
-            }),
+            layout: Box::default(),
             name: "conv32-32-64".into(),
             conv_filters: vec![32, 32, 64],
             conv_kernel: default_kernel(),
@@ -283,6 +286,8 @@ pub struct ConvLayer {
     pub padding: i64,
     pub groups: i64,
     pub pool: PoolKind,
+    /// Removed (`removed_convs`): no weights, the maps pass to its pooling.
+    pub removed: bool,
     /// Side of the maps after the conv and after its pooling.
     pub conv_size: i64,
     pub out_size: i64,
@@ -295,7 +300,15 @@ fn conv_out(s: i64, k: i64, stride: i64, pad: i64) -> i64 {
 
 impl ConvnetConfig {
     fn weight_layers(&self) -> usize {
-        self.conv_filters.len() + self.local_filters.len() + self.fc_hidden.len() + 1
+        self.conv_filters.len() - self.layout.removed_convs.len()
+            + self.local_filters.len()
+            + self.fc_hidden.len()
+            + 1
+    }
+
+    /// Whether conv layer `i` (0-based) is removed.
+    pub fn is_removed(&self, i: usize) -> bool {
+        self.layout.removed_convs.contains(&(i + 1))
     }
 
     /// Input shape [C, H, W] the net expects.
@@ -337,6 +350,7 @@ impl ConvnetConfig {
                 conv_paddings: vec![2, 2, 1, 1, 1],
                 conv_groups,
                 lrn_after: 2,
+                removed_convs: vec![],
             }),
             name: name.into(),
             conv_filters,
@@ -389,6 +403,13 @@ impl ConvnetConfig {
                 None => self.groups,
             };
             let pool = self.pools.get(i).copied().unwrap_or(PoolKind::None);
+            let removed = self.is_removed(i);
+            // A removed layer passes its input maps on unchanged.
+            let (filters, kernel, stride, padding, groups) = if removed {
+                (c, 1, 1, 0, 1)
+            } else {
+                (filters, kernel, stride, padding, groups)
+            };
             let conv_size = conv_out(s, kernel, stride.max(1), padding);
             let out_size = match pool {
                 PoolKind::None => conv_size,
@@ -402,6 +423,7 @@ impl ConvnetConfig {
                 padding,
                 groups,
                 pool,
+                removed,
                 conv_size,
                 out_size,
             });
@@ -442,6 +464,17 @@ impl ConvnetConfig {
             return Err(format!(
                 "pools: one per conv layer ({n}), got {}",
                 self.pools.len()
+            ));
+        }
+        let removed = &self.layout.removed_convs;
+        if let Some(r) = removed.iter().find(|&&r| r == 0 || r > n) {
+            return Err(format!(
+                "removed_convs: conv layers are numbered 1..={n}, got {r}"
+            ));
+        }
+        if removed.len() >= n || (1..removed.len()).any(|i| removed[..i].contains(&removed[i])) {
+            return Err(format!(
+                "removed_convs: {removed:?} must name distinct layers and leave at least one of {n}"
             ));
         }
         for (key, v) in [
@@ -518,6 +551,10 @@ impl ConvnetConfig {
         };
         let mut s = self.layout.input_size;
         for (i, l) in layers.iter().enumerate() {
+            if l.removed {
+                s = l.out_size;
+                continue;
+            }
             if l.groups < 1 || l.in_channels % l.groups != 0 || l.filters % l.groups != 0 {
                 return Err(format!(
                     "{groups_key}: {} must divide the input ({}) and output ({}) maps of conv{}",
@@ -596,7 +633,8 @@ pub fn pool_out(s: i64, z: i64, st: i64) -> i64 {
 #[derive(Debug)]
 pub struct Convnet {
     cfg: ConvnetConfig,
-    convs: Vec<Conv>,
+    /// `None` for a removed layer (`removed_convs`).
+    convs: Vec<Option<Conv>>,
     locals: Vec<LocallyConnected>,
     fcs: Vec<Linear>,
 }
@@ -655,13 +693,18 @@ impl Convnet {
         }
     }
 
-    fn convs(vs: &nn::Path, cfg: &ConvnetConfig, layer: &mut usize) -> Vec<Conv> {
+    fn convs(vs: &nn::Path, cfg: &ConvnetConfig, layer: &mut usize) -> Vec<Option<Conv>> {
         let mut convs = Vec::new();
         for (i, l) in cfg.conv_layers().iter().enumerate() {
+            if l.removed {
+                // No weights: the remaining layers keep their names and inits.
+                convs.push(None);
+                continue;
+            }
             let fan_in = l.in_channels / l.groups * l.kernel * l.kernel;
             let (w, b) = layer_init(cfg, *layer, Role::Conv(i), fan_in);
             *layer += 1;
-            convs.push(Conv::with(
+            convs.push(Some(Conv::with(
                 &(vs / format!("conv{}", i + 1)),
                 l.in_channels,
                 l.filters,
@@ -672,7 +715,7 @@ impl Convnet {
                 true,
                 w,
                 b,
-            ));
+            )));
         }
         convs
     }
@@ -736,9 +779,12 @@ impl Network for Convnet {
         let act = cfg.activation;
         let mut h = x.shallow_clone();
         for (i, conv) in self.convs.iter().enumerate() {
-            h = act.apply(&conv.forward(&h));
-            if cfg.lrn && i < cfg.layout.lrn_after {
-                h = lrn_per_tower(&h, cfg.groups);
+            // A removed layer keeps only its pooling.
+            if let Some(conv) = conv {
+                h = act.apply(&conv.forward(&h));
+                if cfg.lrn && i < cfg.layout.lrn_after {
+                    h = lrn_per_tower(&h, cfg.groups);
+                }
             }
             let (z, st) = (cfg.pool_size, cfg.pool_stride);
             let p = match cfg.pools[i] {
