@@ -5,7 +5,7 @@ fn smoke_run_writes_metrics_figure_and_report() {
         env!("CARGO_BIN_EXE_alexnet-augmentation"),
         &["augmentation"],
     );
-    let rows = repro::metrics::read_parquet(&dir.join("metrics.parquet")).expect("metrics");
+    let rows = repro::metrics::read_parquet(&dir.join("all_runs.parquet")).expect("metrics");
     assert!(rows.iter().any(|r| r.run_name == "crop-flip-pca"));
     let cfg =
         std::fs::read_to_string(dir.join("runs/crop-flip-pca-s1/config.toml")).expect("config");

@@ -2,7 +2,7 @@
 #[test]
 fn smoke_run_writes_metrics_figure_and_report() {
     let dir = repro::testing::smoke_run(env!("CARGO_BIN_EXE_alexnet-depth"), &["depth"]);
-    let rows = repro::metrics::read_parquet(&dir.join("metrics.parquet")).expect("metrics");
+    let rows = repro::metrics::read_parquet(&dir.join("all_runs.parquet")).expect("metrics");
     let names: std::collections::BTreeSet<&str> =
         rows.iter().map(|r| r.run_name.as_str()).collect();
     assert_eq!(names.len(), 2, "both arms trained: {names:?}");

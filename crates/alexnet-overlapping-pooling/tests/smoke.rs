@@ -5,7 +5,7 @@ fn smoke_run_writes_metrics_figure_and_report() {
         env!("CARGO_BIN_EXE_alexnet-overlapping-pooling"),
         &["pooling"],
     );
-    let rows = repro::metrics::read_parquet(&dir.join("metrics.parquet")).expect("metrics");
+    let rows = repro::metrics::read_parquet(&dir.join("all_runs.parquet")).expect("metrics");
     assert!(
         rows.iter()
             .any(|r| r.kind == repro::metrics::RowKind::Epoch),

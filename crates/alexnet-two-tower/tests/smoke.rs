@@ -5,7 +5,7 @@
 #[test]
 fn smoke_run_writes_metrics_figure_and_report() {
     let dir = repro::testing::smoke_run(env!("CARGO_BIN_EXE_alexnet-two-tower"), &["towers"]);
-    let rows = repro::metrics::read_parquet(&dir.join("metrics.parquet")).expect("metrics");
+    let rows = repro::metrics::read_parquet(&dir.join("all_runs.parquet")).expect("metrics");
     let names: std::collections::BTreeSet<&str> =
         rows.iter().map(|r| r.run_name.as_str()).collect();
     assert_eq!(names.len(), 2, "both arms trained: {names:?}");
@@ -29,7 +29,7 @@ fn full_alexnet_trains_on_an_image_folder() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
     let dir = out.join("imagenet-smoke");
-    let rows = repro::metrics::read_parquet(&dir.join("metrics.parquet")).expect("metrics");
+    let rows = repro::metrics::read_parquet(&dir.join("all_runs.parquet")).expect("metrics");
     for run in ["alexnet-s1", "alexnet-one-tower-s1"] {
         let r: Vec<_> = rows.iter().filter(|r| r.run_id == run).collect();
         assert_eq!(

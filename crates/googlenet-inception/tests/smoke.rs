@@ -3,7 +3,7 @@
 #[test]
 fn smoke_run_writes_metrics_figure_and_report() {
     let dir = repro::testing::smoke_run(env!("CARGO_BIN_EXE_googlenet-inception"), &["inception"]);
-    let rows = repro::metrics::read_parquet(&dir.join("metrics.parquet")).expect("metrics");
+    let rows = repro::metrics::read_parquet(&dir.join("all_runs.parquet")).expect("metrics");
     for run in ["inception", "naive", "no-aux", "fc-head"] {
         assert!(rows.iter().any(|r| r.run_name == run), "{run} trained");
     }

@@ -1,10 +1,13 @@
 //! Metrics rows and their Parquet files.
 //!
-//! One Parquet file per run (`runs/<run-id>/metrics.parquet`) and one combined
-//! table per experiment and profile (`metrics.parquet`), written atomically
-//! (temp file in the same directory, fsync, rename) so a crash never leaves a
-//! truncated file. Schema (one row per logging window, `kind = "window"`, and
-//! per epoch, `kind = "epoch"`; errors are fractions in [0, 1]):
+//! One Parquet file per run (`runs/<run-id>/metrics.parquet`, [`RUN_FILE`]),
+//! rewritten at every evaluation while the run trains, and one combined table
+//! per experiment and profile (`all_runs.parquet`, [`COMBINED_FILE`]: its own
+//! name, so that a glob over `**/metrics.parquet` reads every row once), all
+//! written atomically (temp file in the same directory, fsync, rename) so a
+//! crash never leaves a truncated file and a reader never sees half a file.
+//! Schema (one row per logging window, `kind = "window"`, and per epoch,
+//! `kind = "epoch"`; errors are fractions in [0, 1]):
 //!
 //! | column | type | meaning |
 //! |---|---|---|
@@ -17,6 +20,12 @@
 //! | model | str | `plain-20`, `resnet-110`, `convnet-...` |
 //! | depth | i64 (null) | weight layers, where defined |
 //! | knobs | str | the model config as JSON (activation, lrn, shortcut, ...) |
+//! | family | str | the model family (`cifar-resnet`, `cuda-convnet`, `vgg`, ...) |
+//! | lr_base | f64 (null) | the configured base learning rate (`train.lr`; `lr` is the one in effect) |
+//! | batch_size | i64 (null) | `train.batch_size` |
+//! | momentum, weight_decay | f64 (null) | `train.momentum`, `train.weight_decay` |
+//! | schedule | str | the lr schedule in short: `constant`, `step@32000,48000x0.1`, `plateau(p=3,f=0.1,max=3)`, with `+warmup(lr=0.01,until<0.8)` where there is one |
+//! | augment | str | `data.augment` (`none`, `pad4-crop-flip`, `flip`, ...) |
 //! | kind | str | `window` or `epoch` |
 //! | iteration | i64 | iterations done at the end of the window/epoch |
 //! | epoch | f64 | iteration / iterations per epoch |
@@ -27,12 +36,22 @@
 //! | wall_time_s | f64 | training time since the run's start (resumes add up) |
 //! | device, dataset, precision | str | e.g. `cpu (2 threads, ...)`, `CIFAR-10 (JPEG q75 copy)`, `fp32` |
 //! | diverged | bool | true on the row where the loss became NaN/inf |
-use crate::config::Fidelity;
+//!
+//! The hyperparameter columns (`family` to `augment`) let readers group runs
+//! without parsing `knobs` or the run's `config.toml`. Files written before
+//! they existed read with them null (numbers) or empty (text), as a glob
+//! reader sees them too (DuckDB: `union_by_name = true`).
+use crate::config::{Fidelity, RunConfig, Schedule, TrainConfig};
 use crate::error::{Error, IoContext, Result};
 use crate::io::write_atomic;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+
+/// A run's metrics file, in its run directory.
+pub const RUN_FILE: &str = "metrics.parquet";
+/// The profile's combined table of all its runs, in the profile directory.
+pub const COMBINED_FILE: &str = "all_runs.parquet";
 
 /// What a metrics row summarises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,6 +92,24 @@ pub struct MetricRow {
     pub model: String,
     pub depth: Option<i64>,
     pub knobs: String,
+    /// Model family (`ModelConfig`'s tag); empty in files written before it existed.
+    #[serde(default)]
+    pub family: String,
+    /// `train.lr`, the configured base learning rate.
+    #[serde(default)]
+    pub lr_base: Option<f64>,
+    #[serde(default)]
+    pub batch_size: Option<i64>,
+    #[serde(default)]
+    pub momentum: Option<f64>,
+    #[serde(default)]
+    pub weight_decay: Option<f64>,
+    /// The schedule in short (`schedule_text`).
+    #[serde(default)]
+    pub schedule: String,
+    /// `data.augment`.
+    #[serde(default)]
+    pub augment: String,
     pub kind: RowKind,
     pub iteration: i64,
     pub epoch: f64,
@@ -91,6 +128,85 @@ pub struct MetricRow {
     pub diverged: bool,
 }
 
+/// The values of the hyperparameter columns for one run, from its config.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Hyperparameters {
+    pub family: String,
+    pub lr_base: Option<f64>,
+    pub batch_size: Option<i64>,
+    pub momentum: Option<f64>,
+    pub weight_decay: Option<f64>,
+    pub schedule: String,
+    pub augment: String,
+}
+
+impl Hyperparameters {
+    pub fn of(cfg: &RunConfig) -> Self {
+        // The serde names, as the experiment files spell them.
+        let tag = |v: serde_json::Value| v.as_str().map(str::to_string).unwrap_or_default();
+        let t = &cfg.train;
+        Self {
+            family: serde_json::to_value(&cfg.model)
+                .map(|v| tag(v["family"].clone()))
+                .unwrap_or_default(),
+            lr_base: Some(t.lr),
+            batch_size: Some(t.batch_size),
+            momentum: Some(t.momentum),
+            weight_decay: Some(t.weight_decay),
+            schedule: schedule_text(t),
+            augment: serde_json::to_value(cfg.data.augment)
+                .map(tag)
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// The schedule in short, for the `schedule` column: `constant`,
+/// `step@32000,48000x0.1`, `plateau(p=3,f=0.1,max=3)`, with
+/// `+warmup(lr=0.01,until<0.8)` when the run warms up.
+pub fn schedule_text(cfg: &TrainConfig) -> String {
+    let mut s = match &cfg.schedule {
+        Schedule::Constant => "constant".to_string(),
+        Schedule::Step {
+            lr_drops_at,
+            factor,
+        } => {
+            let at: Vec<String> = lr_drops_at.iter().map(|i| i.to_string()).collect();
+            format!("step@{}x{factor}", at.join(","))
+        }
+        Schedule::Plateau {
+            factor,
+            patience,
+            max_drops,
+        } => format!("plateau(p={patience},f={factor},max={max_drops})"),
+    };
+    if let Some(w) = &cfg.warmup {
+        s.push_str(&format!(
+            "+warmup(lr={},until<{})",
+            w.lr, w.until_train_error_below
+        ));
+    }
+    s
+}
+
+impl MetricRow {
+    /// Sets the row's hyperparameter columns.
+    pub fn set_hyperparameters(&mut self, h: &Hyperparameters) {
+        self.family.clone_from(&h.family);
+        self.lr_base = h.lr_base;
+        self.batch_size = h.batch_size;
+        self.momentum = h.momentum;
+        self.weight_decay = h.weight_decay;
+        self.schedule.clone_from(&h.schedule);
+        self.augment.clone_from(&h.augment);
+    }
+
+    /// Whether the row was written before the hyperparameter columns existed.
+    pub fn lacks_hyperparameters(&self) -> bool {
+        self.family.is_empty() && self.lr_base.is_none()
+    }
+}
+
 fn col_str(name: &str, rows: &[MetricRow], f: impl Fn(&MetricRow) -> &str) -> Column {
     Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
 }
@@ -101,9 +217,25 @@ fn col_opt(name: &str, rows: &[MetricRow], f: impl Fn(&MetricRow) -> Option<f64>
     Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
 }
 
+/// The hyperparameter columns, in the schema's order.
+fn hyperparameter_columns(rows: &[MetricRow]) -> Vec<Column> {
+    vec![
+        col_str("family", rows, |r| &r.family),
+        col_opt("lr_base", rows, |r| r.lr_base),
+        Column::new(
+            "batch_size".into(),
+            rows.iter().map(|r| r.batch_size).collect::<Vec<_>>(),
+        ),
+        col_opt("momentum", rows, |r| r.momentum),
+        col_opt("weight_decay", rows, |r| r.weight_decay),
+        col_str("schedule", rows, |r| &r.schedule),
+        col_str("augment", rows, |r| &r.augment),
+    ]
+}
+
 /// Rows -> DataFrame with the documented schema.
 pub fn to_frame(rows: &[MetricRow]) -> Result<DataFrame> {
-    let cols = vec![
+    let mut cols = vec![
         col_str("experiment", rows, |r| &r.experiment),
         col_str("profile", rows, |r| &r.profile),
         col_str("fidelity", rows, |r| r.fidelity.as_str()),
@@ -124,6 +256,9 @@ pub fn to_frame(rows: &[MetricRow]) -> Result<DataFrame> {
             rows.iter().map(|r| r.depth).collect::<Vec<_>>(),
         ),
         col_str("knobs", rows, |r| &r.knobs),
+    ];
+    cols.extend(hyperparameter_columns(rows));
+    cols.extend([
         col_str("kind", rows, |r| r.kind.as_str()),
         Column::new(
             "iteration".into(),
@@ -146,7 +281,7 @@ pub fn to_frame(rows: &[MetricRow]) -> Result<DataFrame> {
             "diverged".into(),
             rows.iter().map(|r| r.diverged).collect::<Vec<_>>(),
         ),
-    ];
+    ]);
     DataFrame::new_infer_height(cols)
         .map_err(|e| Error::Metrics(format!("building the table: {e}")))
 }
@@ -182,6 +317,34 @@ impl Columns<'_> {
     fn i64(&self, c: &str) -> Result<Vec<Option<i64>>> {
         let ca = self.column(c)?.i64().map_err(|e| self.bad(c, e))?;
         Ok(ca.iter().collect())
+    }
+    /// Whether the file has column `c` (columns added to the schema later are
+    /// missing from older files).
+    fn has(&self, c: &str) -> bool {
+        self.df.column(c).is_ok()
+    }
+    /// A text column added later: empty strings where the file lacks it.
+    fn str_or_empty(&self, c: &str) -> Result<Vec<String>> {
+        if self.has(c) {
+            self.str(c)
+        } else {
+            Ok(vec![String::new(); self.df.height()])
+        }
+    }
+    /// A number column added later: nulls where the file lacks it.
+    fn f64_or_null(&self, c: &str) -> Result<Vec<Option<f64>>> {
+        if self.has(c) {
+            self.f64(c)
+        } else {
+            Ok(vec![None; self.df.height()])
+        }
+    }
+    fn i64_or_null(&self, c: &str) -> Result<Vec<Option<i64>>> {
+        if self.has(c) {
+            self.i64(c)
+        } else {
+            Ok(vec![None; self.df.height()])
+        }
     }
     fn bool(&self, c: &str) -> Result<Vec<bool>> {
         let ca = self.column(c)?.bool().map_err(|e| self.bad(c, e))?;
@@ -257,7 +420,7 @@ pub fn from_frame(df: &DataFrame, origin: &Path) -> Result<Vec<MetricRow>> {
     let (device, dataset, precision, diverged) =
         (s("device")?, s("dataset")?, s("precision")?, b("diverged")?);
     let nan = f64::NAN;
-    Ok((0..df.height())
+    let mut rows: Vec<MetricRow> = (0..df.height())
         .map(|k| MetricRow {
             experiment: experiment[k].clone(),
             profile: profile[k].clone(),
@@ -270,6 +433,13 @@ pub fn from_frame(df: &DataFrame, origin: &Path) -> Result<Vec<MetricRow>> {
             model: model[k].clone(),
             depth: depth[k],
             knobs: knobs[k].clone(),
+            family: String::new(),
+            lr_base: None,
+            batch_size: None,
+            momentum: None,
+            weight_decay: None,
+            schedule: String::new(),
+            augment: String::new(),
             kind: kind[k],
             iteration: iteration[k].unwrap_or(0),
             epoch: epoch[k].unwrap_or(nan),
@@ -287,7 +457,37 @@ pub fn from_frame(df: &DataFrame, origin: &Path) -> Result<Vec<MetricRow>> {
             precision: precision[k].clone(),
             diverged: diverged[k],
         })
-        .collect())
+        .collect();
+    read_hyperparameters(&c, &mut rows)?;
+    Ok(rows)
+}
+
+/// The hyperparameter columns into `rows` (null or empty where the file
+/// predates them).
+fn read_hyperparameters(c: &Columns, rows: &mut [MetricRow]) -> Result<()> {
+    let (mut family, mut schedule, mut augment) = (
+        c.str_or_empty("family")?,
+        c.str_or_empty("schedule")?,
+        c.str_or_empty("augment")?,
+    );
+    let (lr_base, momentum, weight_decay, batch_size) = (
+        c.f64_or_null("lr_base")?,
+        c.f64_or_null("momentum")?,
+        c.f64_or_null("weight_decay")?,
+        c.i64_or_null("batch_size")?,
+    );
+    for (k, r) in rows.iter_mut().enumerate() {
+        r.set_hyperparameters(&Hyperparameters {
+            family: std::mem::take(&mut family[k]),
+            lr_base: lr_base[k],
+            batch_size: batch_size[k],
+            momentum: momentum[k],
+            weight_decay: weight_decay[k],
+            schedule: std::mem::take(&mut schedule[k]),
+            augment: std::mem::take(&mut augment[k]),
+        });
+    }
+    Ok(())
 }
 
 /// Writes `rows` to `path` atomically.
@@ -371,6 +571,13 @@ pub(crate) fn row_for_tests(
         model: "m".into(),
         depth: None,
         knobs: "{}".into(),
+        family: "f".into(),
+        lr_base: Some(0.1),
+        batch_size: Some(128),
+        momentum: Some(0.9),
+        weight_decay: Some(1e-4),
+        schedule: "constant".into(),
+        augment: "none".into(),
         kind: RowKind::Window,
         iteration,
         epoch: iteration as f64 / 10.0,
@@ -387,5 +594,70 @@ pub(crate) fn row_for_tests(
         dataset: "d".into(),
         precision: "fp32".into(),
         diverged: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HYPERPARAMETERS: [&str; 7] = [
+        "family",
+        "lr_base",
+        "batch_size",
+        "momentum",
+        "weight_decay",
+        "schedule",
+        "augment",
+    ];
+
+    #[test]
+    fn hyperparameter_columns_round_trip() {
+        let rows = vec![
+            row_for_tests("a", 1, 10, 0.1, 0.5, Some(0.6)),
+            row_for_tests("b", 2, 20, 0.01, 0.4, None),
+        ];
+        let tmp = tempfile::tempdir().expect("tmp");
+        let path = tmp.path().join(RUN_FILE);
+        write_parquet(&path, &rows).expect("write");
+        assert_eq!(read_parquet(&path).expect("read"), rows);
+        let df = to_frame(&rows).expect("frame");
+        for c in HYPERPARAMETERS {
+            assert!(df.column(c).is_ok(), "{c} missing");
+        }
+    }
+
+    #[test]
+    fn files_and_checkpoints_from_before_the_hyperparameter_columns_still_read() {
+        let rows = vec![row_for_tests("a", 1, 10, 0.1, 0.5, Some(0.6))];
+        let mut old = to_frame(&rows).expect("frame");
+        for c in HYPERPARAMETERS {
+            old = old.drop(c).expect("drop");
+        }
+        let tmp = tempfile::tempdir().expect("tmp");
+        let path = tmp.path().join(RUN_FILE);
+        write_atomic(&path, |f| {
+            ParquetWriter::new(f)
+                .finish(&mut old)
+                .map(|_| ())
+                .map_err(|e| std::io::Error::other(e.to_string()))
+        })
+        .expect("write");
+        let read = read_parquet(&path).expect("an older file reads");
+        let r = &read[0];
+        assert!(r.lacks_hyperparameters());
+        assert_eq!(
+            (r.lr_base, r.batch_size, r.momentum, r.weight_decay),
+            (None, None, None, None)
+        );
+        assert!(r.family.is_empty() && r.schedule.is_empty() && r.augment.is_empty());
+        assert_eq!((r.run_id.as_str(), r.test_error), ("a-s1", Some(0.6)));
+        // A checkpoint's rows (JSON) from before the columns.
+        let mut json = serde_json::to_value(&rows[0]).expect("json");
+        for c in HYPERPARAMETERS {
+            json.as_object_mut().expect("object").remove(c);
+        }
+        let back: MetricRow = serde_json::from_value(json).expect("an older checkpoint row");
+        assert!(back.lacks_hyperparameters());
     }
 }

@@ -149,7 +149,12 @@ pub fn smoke_run(bin: &str, figures: &[&str]) -> PathBuf {
         .map(|e| e.path())
         .find(|p| p.ends_with("smoke"))
         .expect("profile directory");
-    for f in ["metrics.parquet", "report.md", "claims.json", "summary.csv"] {
+    for f in [
+        "all_runs.parquet",
+        "report.md",
+        "claims.json",
+        "summary.csv",
+    ] {
         assert!(dir.join(f).exists(), "{f} missing");
     }
     for f in figures {
@@ -158,7 +163,7 @@ pub fn smoke_run(bin: &str, figures: &[&str]) -> PathBuf {
             "figure {f} missing"
         );
     }
-    let rows = crate::metrics::read_parquet(&dir.join("metrics.parquet")).expect("metrics");
+    let rows = crate::metrics::read_parquet(&dir.join("all_runs.parquet")).expect("metrics");
     assert!(
         !rows.is_empty()
             && rows.iter().all(|r| r.profile == "smoke"

@@ -90,7 +90,7 @@ fn smoke_end_to_end_then_replot_from_parquet_alone() {
     assert!(r.status.success(), "{}", stderr(&r));
     let dir = out.join("smoke");
     for f in [
-        "metrics.parquet",
+        "all_runs.parquet",
         "report.md",
         "claims.json",
         "fig6.svg",
@@ -99,7 +99,7 @@ fn smoke_end_to_end_then_replot_from_parquet_alone() {
     ] {
         assert!(dir.join(f).exists(), "{f} missing");
     }
-    let rows = repro::metrics::read_parquet(&dir.join("metrics.parquet")).expect("metrics");
+    let rows = repro::metrics::read_parquet(&dir.join("all_runs.parquet")).expect("metrics");
     let mut ids: Vec<&str> = rows.iter().map(|r| r.run_id.as_str()).collect();
     ids.dedup();
     assert_eq!(ids, vec!["plain-20-s1", "resnet-20-s1"]);
@@ -108,7 +108,11 @@ fn smoke_end_to_end_then_replot_from_parquet_alone() {
         .all(|r| r.dataset == "CIFAR-10 (JPEG q75 copy)" && !r.faithful && r.profile == "smoke"));
     assert!(rows.iter().any(|r| r.test_error.is_some()));
     let report = std::fs::read_to_string(dir.join("report.md")).expect("report");
-    assert!(report.contains("CIFAR-10 (JPEG q75 copy)") && report.contains("shortened schedule"));
+    assert!(
+        report.contains("CIFAR-10 (JPEG q75 copy)")
+            && report.contains("| fidelity | **shortened**"),
+        "{report}"
+    );
     let svg = std::fs::read_to_string(dir.join("fig6.svg")).expect("svg");
     assert!(svg.contains("CIFAR-10 (JPEG q75 copy)") && svg.contains("SHORTENED"));
     for run in ["plain-20-s1", "resnet-20-s1"] {
@@ -126,6 +130,19 @@ fn smoke_end_to_end_then_replot_from_parquet_alone() {
             "checkpoints removed at the end"
         );
     }
+    each_row_once_under_a_glob(&out, &dir, rows.len());
+    for run in ["plain-20-s1", "resnet-20-s1"] {
+        check_train_log(&dir.join("runs").join(run).join("train.log"), run);
+        // Its stderr is a pipe, not a terminal: the same lines, timestamped.
+        check_progress_lines(&stderr(&r), run);
+    }
+    assert!(rows.iter().all(|r| r.lr_base == Some(0.1)
+        && r.batch_size == Some(32)
+        && r.momentum == Some(0.9)
+        && r.weight_decay == Some(1e-4)
+        && r.schedule.starts_with("step@")
+        && r.augment == "pad4-crop-flip"
+        && r.family == "cifar-resnet"));
     let prov =
         std::fs::read_to_string(dir.join("runs/resnet-20-s1/provenance.json")).expect("provenance");
     for k in [
@@ -168,6 +185,70 @@ fn smoke_end_to_end_then_replot_from_parquet_alone() {
         "figure regenerated identically"
     );
     assert!(dir.join("fig7.png").exists() && dir.join("report.md").exists());
+}
+
+/// Every `metrics.parquet` under `out` (what `**/metrics.parquet` globs) is a
+/// run's own: their rows add up to the combined table's, none twice.
+fn each_row_once_under_a_glob(out: &Path, profile: &Path, combined: usize) {
+    fn walk(d: &Path, found: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(d).expect("dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, found);
+            } else if p.file_name().is_some_and(|n| n == "metrics.parquet") {
+                found.push(p);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(out, &mut found);
+    assert!(
+        found.iter().all(|f| f.starts_with(profile.join("runs"))),
+        "{found:?}"
+    );
+    let globbed: usize = found
+        .iter()
+        .map(|f| repro::metrics::read_parquet(f).expect("metrics").len())
+        .sum();
+    assert_eq!(
+        globbed, combined,
+        "a glob over **/metrics.parquet: {found:?}"
+    );
+}
+
+/// `2025-03-01T14:05:09Z ` (UTC, RFC 3339) at the start of `l`.
+fn stamped(l: &str) -> bool {
+    l.len() > 20
+        && l[..20].bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            10 => b == b'T',
+            13 | 16 => b == b':',
+            19 => b == b'Z',
+            _ => b.is_ascii_digit(),
+        })
+}
+
+/// Progress lines of `run` in `text` (a log, or stderr off a terminal): each
+/// timestamped, with iteration/total, lr, training error, images/s and ETA.
+fn check_progress_lines(text: &str, run: &str) {
+    let progress: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(&format!("[{run}] it ")))
+        .collect();
+    assert!(!progress.is_empty(), "no progress lines of {run}:\n{text}");
+    for l in progress {
+        assert!(stamped(l), "{l}");
+        for want in ["/30 (", " lr ", " train err ", " img/s", " eta "] {
+            assert!(l.contains(want), "`{want}` missing: {l}");
+        }
+    }
+}
+
+/// A run's `train.log`: timestamped lines, progress with lr, images/s and ETA.
+fn check_train_log(path: &Path, run: &str) {
+    let log = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(log.lines().all(stamped), "{log}");
+    check_progress_lines(&log, run);
 }
 
 #[test]
@@ -235,6 +316,14 @@ fn bad_input_fails_clearly_and_keeps_earlier_results() {
     let bad_toml = tmp.path().join("bad.toml");
     std::fs::write(&bad_toml, "[experiment\nname = ").expect("write");
     let unknown_key = tmp.path().join("unknown.toml");
+    // Its paper numbers where its `numbers = "papers/..."` looks for them.
+    std::fs::create_dir_all(tmp.path().join("papers")).expect("mkdir");
+    for e in std::fs::read_dir(root().join("experiments/papers"))
+        .expect("papers")
+        .flatten()
+    {
+        std::fs::copy(e.path(), tmp.path().join("papers").join(e.file_name())).expect("copy");
+    }
     let good = std::fs::read_to_string(root().join("experiments/resnet-cifar-degradation.toml"))
         .expect("config");
     std::fs::write(
@@ -488,7 +577,7 @@ fn bf16_runs_are_labelled_and_kept_beside_the_fp32_results() {
     // Beside, not over, the fp32 results.
     assert_eq!(std::fs::read(&fp32_metrics).expect("fp32 metrics"), before);
     let dir = out.join("smoke-bf16");
-    let rows = repro::metrics::read_parquet(&dir.join("metrics.parquet")).expect("bf16 metrics");
+    let rows = repro::metrics::read_parquet(&dir.join("all_runs.parquet")).expect("bf16 metrics");
     assert!(!rows.is_empty());
     assert!(rows
         .iter()

@@ -21,7 +21,7 @@ fn imagenet_folder_smoke_run() {
         "{err}"
     );
     let dir = out.join("imagenet-smoke");
-    let rows = repro::metrics::read_parquet(&dir.join("metrics.parquet")).expect("metrics");
+    let rows = repro::metrics::read_parquet(&dir.join("all_runs.parquet")).expect("metrics");
     for run in ["imagenet-plain-18-s1", "imagenet-resnet-18-A-s1"] {
         let r: Vec<_> = rows.iter().filter(|r| r.run_id == run).collect();
         assert_eq!(

@@ -44,7 +44,7 @@ pub fn merge(s: &Sweep) -> Result<usize> {
     }
     if !missing.is_empty() {
         eprintln!(
-            "sweep merge: {} run(s) not finished, left out of the report: {}",
+            "sweep merge: {} run(s) not finished, left out of the report (drawn as far as they have got if training now): {}",
             missing.len(),
             missing.join(", ")
         );
@@ -67,10 +67,19 @@ pub fn merge(s: &Sweep) -> Result<usize> {
             last.trim().trim_start_matches("error: ")
         );
     }
-    let combined = pdir.join("metrics.parquet");
+    let combined = pdir.join(repro::metrics::COMBINED_FILE);
+    // The finished runs' rows, all of them (a run still training elsewhere
+    // is drawn too, as far as it has got, and is not counted here).
+    let done: std::collections::BTreeSet<&str> = tasks
+        .iter()
+        .filter(|t| t.done())
+        .map(|t| t.run_id.as_str())
+        .collect();
     let n = repro::metrics::read_parquet(&combined)
         .map_err(|e| anyhow!("{e}"))?
-        .len();
+        .iter()
+        .filter(|r| done.contains(r.run_id.as_str()))
+        .count();
     if n != rows {
         bail!(
             "{}: {n} rows after the merge, expected {rows} from {merged} run(s)",

@@ -33,7 +33,7 @@ fn a_truncated_run_parquet_stops_the_merge_and_keeps_the_merged_outputs() {
     finished_sweep(tmp.path(), &out, &[]);
     let dir = out.join("smoke");
     let merged: Vec<_> = [
-        "metrics.parquet",
+        "all_runs.parquet",
         "report.md",
         "claims.json",
         "fig6.svg",

@@ -146,7 +146,7 @@ fn slurm_array_sweep_skips_finished_runs_resumes_interrupted_ones_and_merges() {
             "{id}: checkpoint removed"
         );
     }
-    let rows = repro::metrics::read_parquet(&dir.join("metrics.parquet")).expect("merged");
+    let rows = repro::metrics::read_parquet(&dir.join("all_runs.parquet")).expect("merged");
     let mut got: Vec<&str> = rows.iter().map(|r| r.run_id.as_str()).collect();
     got.dedup();
     assert_eq!(

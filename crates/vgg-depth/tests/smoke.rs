@@ -3,7 +3,7 @@
 #[test]
 fn smoke_run_trains_a_then_c_from_a() {
     let dir = repro::testing::smoke_run(env!("CARGO_BIN_EXE_vgg-depth"), &["depth"]);
-    let rows = repro::metrics::read_parquet(&dir.join("metrics.parquet")).expect("metrics");
+    let rows = repro::metrics::read_parquet(&dir.join("all_runs.parquet")).expect("metrics");
     for run in ["vgg-a", "vgg-c", "vgg-d-jitter"] {
         assert!(rows.iter().any(|r| r.run_name == run), "{run} trained");
         let ms = repro::metrics::read_f64_table(

@@ -1,12 +1,14 @@
-//! From the runs' saved metrics to the profile's combined table, figures and
-//! report (what `--plot-only` redraws without training).
+//! From the runs' saved metrics to the profile's combined table
+//! (`all_runs.parquet`), figures and report (what `--plot-only` redraws
+//! without training). Runs training at the time are drawn as far as their
+//! metrics go, and the report says so.
 use super::plan::Plan;
 use super::run_dir::RunDir;
 use super::{Experiment, Results};
 use crate::config::Fidelity;
 use crate::data::is_stand_in;
 use crate::error::Result;
-use crate::metrics::{read_parquet, write_parquet, MetricRow};
+use crate::metrics::{read_parquet, write_parquet, Hyperparameters, MetricRow, COMBINED_FILE};
 use crate::provenance::Provenance;
 use crate::report::{self, Header};
 
@@ -40,16 +42,24 @@ fn collect<E: Experiment>(exp: &E, plan: &Plan) -> Result<Results> {
     let mut commands: Vec<String> = Vec::new();
     for (id, cfg) in &plan.configs {
         let dir = RunDir::new(&plan.profile_dir, id);
-        if !dir.metrics().exists() {
+        if !dir.metrics().exists() || !included(&dir, id, cfg) {
             continue;
         }
-        if dir.ended_with(cfg).is_none() {
-            if dir.read_status().is_some() {
-                eprintln!("[{id}] results are from another configuration (config changed since): left out");
-            }
-            continue;
+        let mut run_rows = read_parquet(&dir.metrics())?;
+        if dir.read_status().is_none() {
+            let at = run_rows.last().map(|r| r.iteration).unwrap_or(0);
+            eprintln!(
+                "[{id}] still training: drawn as far as its last evaluation (iteration {at} of {})",
+                cfg.train.iterations
+            );
         }
-        rows.extend(read_parquet(&dir.metrics())?);
+        // Rows written before the hyperparameter columns existed get them from
+        // the run's config (the one it ended with).
+        let hyper = Hyperparameters::of(cfg);
+        for r in run_rows.iter_mut().filter(|r| r.lacks_hyperparameters()) {
+            r.set_hyperparameters(&hyper);
+        }
+        rows.extend(run_rows);
         if let Some(p) = dir.read_provenance() {
             commits.push(p.commit_label());
             commands.push(p.command);
@@ -66,6 +76,22 @@ fn collect<E: Experiment>(exp: &E, plan: &Plan) -> Result<Results> {
         profile_dir: plan.profile_dir.clone(),
         paper: plan.paper.clone(),
     })
+}
+
+/// Whether a run's metrics belong in the report: it ended with this config,
+/// or it is training with it now. Says why when they are left out.
+fn included(dir: &RunDir, id: &str, cfg: &crate::config::RunConfig) -> bool {
+    if dir.ended_with(cfg).is_some() || dir.training_with(cfg) {
+        return true;
+    }
+    if dir.read_status().is_some() {
+        eprintln!("[{id}] results are from another configuration (config changed since): left out");
+    } else if dir.is_locked() {
+        eprintln!("[{id}] training now with another configuration: left out");
+    } else {
+        eprintln!("[{id}] stopped before its end (killed?) and is not training now: left out until a rerun resumes it");
+    }
+    false
 }
 
 /// The distinct values of one column, sorted.
@@ -140,9 +166,34 @@ fn fidelity_notes(plan: &Plan, rows: &[MetricRow]) -> Vec<String> {
     notes
 }
 
+/// A run's line in the report: how it ended, or how far it is when still training.
+fn run_state(res: &Results, id: &str) -> String {
+    let dir = RunDir::new(&res.profile_dir, id);
+    if let Some(s) = dir.read_status() {
+        return format!("{} ({} iterations)", s.status, s.iterations);
+    }
+    let drawn = res
+        .rows
+        .iter()
+        .filter(|r| r.run_id == id)
+        .map(|r| r.iteration)
+        .max();
+    match (drawn, res.configs.get(id)) {
+        (Some(at), Some(cfg)) => format!(
+            "training: drawn at iteration {at} of {}, not final",
+            cfg.train.iterations
+        ),
+        _ if dir.metrics().exists() => {
+            "stopped before its end (killed?): a rerun resumes it; not drawn".into()
+        }
+        _ => "not run".into(),
+    }
+}
+
 /// Combined metrics, figures, report.
 pub fn write_outputs<E: Experiment>(exp: &E, res: &Results) -> Result<()> {
-    write_parquet(&res.profile_dir.join("metrics.parquet"), &res.rows)?;
+    // Its own name: a glob over `**/metrics.parquet` reads each row once.
+    write_parquet(&res.profile_dir.join(COMBINED_FILE), &res.rows)?;
     report::write_csv(&res.profile_dir.join("summary.csv"), &res.runs.summaries)?;
     let mut stems = Vec::new();
     for (stem, fig) in exp.figures(res) {
@@ -158,13 +209,7 @@ pub fn write_outputs<E: Experiment>(exp: &E, res: &Results) -> Result<()> {
     let runs: Vec<(String, String)> = res
         .configs
         .keys()
-        .map(|id| {
-            let st = RunDir::new(&res.profile_dir, id)
-                .read_status()
-                .map(|s| format!("{} ({} iterations)", s.status, s.iterations))
-                .unwrap_or_else(|| "not run".into());
-            (id.clone(), st)
-        })
+        .map(|id| (id.clone(), run_state(res, id)))
         .collect();
     report::write(
         &res.profile_dir,

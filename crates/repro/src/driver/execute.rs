@@ -279,7 +279,7 @@ fn finish_run<E: Experiment>(
     crate::metrics::write_parquet(&dir.metrics(), &outcome.rows)?;
     let status = StatusFile::of(cfg, outcome);
     let last = outcome.rows.iter().rev().find_map(|r| r.test_error);
-    eprintln!(
+    let line = format!(
         "[{}] {} after {} iterations{}{}",
         cfg.run_id(),
         status.status,
@@ -292,6 +292,8 @@ fn finish_run<E: Experiment>(
             String::new()
         }
     );
+    eprintln!("{line}");
+    crate::progress::append_log(dir.path(), &line);
     if status.status == RunState::Completed {
         // Kept for runs that initialise from this one (git-ignored).
         train::transfer::save_final(vs, dir.path())?;

@@ -1,7 +1,8 @@
 //! A run's directory, its paths built in one place: `<profile dir>/runs/<run id>/`
-//! with `config.toml` (the resolved config), `provenance.json`, `metrics.parquet`,
-//! `status.json` (how it ended), checkpoints while it trains, and a lock that
-//! keeps a second process out.
+//! with `config.toml` (the resolved config), `provenance.json`, `metrics.parquet`
+//! (rewritten at every evaluation while the run trains), `train.log` (its
+//! progress, appended), `status.json` (how it ended; absent while it trains),
+//! checkpoints while it trains, and a lock that keeps a second process out.
 use crate::config::RunConfig;
 use crate::data::TrainData;
 use crate::error::{IoContext, Result};
@@ -97,7 +98,10 @@ impl RunDir {
         self.path.join("provenance.json")
     }
     pub fn metrics(&self) -> PathBuf {
-        self.path.join("metrics.parquet")
+        self.path.join(crate::metrics::RUN_FILE)
+    }
+    pub fn train_log(&self) -> PathBuf {
+        self.path.join(crate::progress::LOG_FILE)
     }
     pub fn final_weights(&self) -> PathBuf {
         self.path.join(train::transfer::FINAL_WEIGHTS)
@@ -129,14 +133,33 @@ impl RunDir {
     /// be read.
     pub fn ended_with(&self, cfg: &RunConfig) -> Option<StatusFile> {
         let status = self.read_status()?;
-        let same = match std::fs::read_to_string(self.config())
+        self.saved_config_is(cfg, Some(&status.config_hash))
+            .then_some(status)
+    }
+
+    /// Whether the saved config is `cfg` (as data); when it cannot be read,
+    /// whether `recorded_hash` is `cfg`'s hash.
+    fn saved_config_is(&self, cfg: &RunConfig, recorded_hash: Option<&str>) -> bool {
+        match std::fs::read_to_string(self.config())
             .ok()
             .and_then(|t| RunConfig::from_saved_toml(&t).ok())
         {
             Some(saved) => saved == *cfg,
-            None => status.config_hash == cfg.config_hash(),
-        };
-        same.then_some(status)
+            None => recorded_hash == Some(cfg.config_hash().as_str()),
+        }
+    }
+
+    /// Whether a process holds this run's lock now (it is training here).
+    pub fn is_locked(&self) -> bool {
+        std::fs::File::open(self.lock())
+            .is_ok_and(|f| matches!(f.try_lock(), Err(std::fs::TryLockError::WouldBlock)))
+    }
+
+    /// Whether the run here is training now with `cfg`: no status yet, the
+    /// saved config is `cfg` and another process holds the lock. Its
+    /// `metrics.parquet` then has its rows up to its last evaluation.
+    pub fn training_with(&self, cfg: &RunConfig) -> bool {
+        self.read_status().is_none() && self.saved_config_is(cfg, None) && self.is_locked()
     }
 
     /// Creates and locks the directory and writes the run's config and
@@ -169,6 +192,7 @@ impl RunDir {
         if fresh {
             checkpoint::remove(&self.path);
         }
+        self.clear_stale()?;
         write_bytes_atomic(&self.config(), cfg.to_toml()?.as_bytes())?;
         let prov = Provenance::collect(root, device_label, data.label(), source_sha256);
         let json = serde_json::to_string_pretty(&prov)
@@ -178,6 +202,26 @@ impl RunDir {
             dir: self,
             _lock: lock,
         }))
+    }
+
+    /// Before training here: a status of an earlier end no longer holds (the
+    /// run trains now), and without a checkpoint to resume from, the rows of
+    /// an earlier attempt or config are not this run's (it starts at iteration
+    /// 0 and writes its own at its first evaluation).
+    fn clear_stale(&self) -> Result<()> {
+        let mut stale = vec![self.status()];
+        if !self.has_checkpoint() {
+            stale.push(self.metrics());
+        }
+        for p in stale {
+            match std::fs::remove_file(&p) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(e).at(&p);
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     pub fn write_status(&self, status: &StatusFile) -> Result<()> {

@@ -409,7 +409,7 @@ pub fn write(
     }
     let _ = writeln!(
         s,
-        "\nMetrics: `metrics.parquet` (schema in `crates/repro/src/metrics.rs`); per-run config, provenance and metrics under `runs/`.\nRegenerate figures and this report from the metrics alone with `--plot-only`."
+        "\nMetrics: `all_runs.parquet` (all runs; schema in `crates/repro/src/metrics.rs`); per-run config, provenance, `metrics.parquet` and `train.log` under `runs/`.\nRegenerate figures and this report from the metrics alone with `--plot-only`."
     );
     write_bytes_atomic(&dir.join("report.md"), s.as_bytes())?;
     let json = serde_json::json!({

@@ -15,10 +15,11 @@ use crate::config::{Fidelity, Precision, RunConfig};
 use crate::data::{derive_seed, run_fidelity};
 use crate::error::{Error, Result};
 use crate::eval::{self, Evaluation};
-use crate::metrics::{MetricRow, RowKind};
+use crate::metrics::{Hyperparameters, MetricRow, RowKind};
 use crate::models::Network;
 use crate::precision;
-use crate::progress::Progress;
+use crate::progress::{Progress, Tick};
+use std::path::Path;
 use std::time::Instant;
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
@@ -48,6 +49,8 @@ pub(super) struct Loop<'a> {
     pub hashes: Vec<String>,
     model: String,
     knobs: String,
+    /// The hyperparameter columns of every row (shared by the group's runs).
+    hyper: Hyperparameters,
     group_id: String,
 }
 
@@ -85,13 +88,9 @@ pub(super) fn train_group(
         resume::resume_group(&lp, &mut sgd, &mut state)?;
     }
     let resumed_from = state.iteration;
-    let progress = ctx
-        .progress
-        .then(|| Progress::new(&lp.group_id, t.iterations as u64, state.iteration as u64));
-    let status = lp.run_loop(&mut sgd, &mut state, progress.as_ref())?;
-    if let Some(p) = &progress {
-        p.finish();
-    }
+    let progress = lp.progress(resumed_from);
+    let status = lp.run_loop(&mut sgd, &mut state, &progress)?;
+    progress.finish();
     Ok(status
         .into_iter()
         .zip(state.rows)
@@ -136,12 +135,48 @@ impl<'a> Loop<'a> {
             hashes: runs.iter().map(|r| r.cfg.config_hash()).collect(),
             model: cfg.model.short_name(),
             knobs: serde_json::to_string(&cfg.model).unwrap_or_default(),
+            hyper: Hyperparameters::of(cfg),
             group_id: runs
                 .iter()
                 .map(|r| r.cfg.run_id())
                 .collect::<Vec<_>>()
                 .join("+"),
         })
+    }
+
+    /// Progress on stderr (when the context asks for it) and in each run's
+    /// `train.log`, which first says how the run starts.
+    fn progress(&self, from: i64) -> Progress {
+        let t = &self.cfg.train;
+        let runs: Vec<(String, &Path)> = self
+            .runs
+            .iter()
+            .map(|r| (r.cfg.run_id(), r.run_dir))
+            .collect();
+        let p = Progress::new(
+            &self.group_id,
+            t.iterations as u64,
+            from as u64,
+            self.ctx.progress,
+            &runs,
+        );
+        p.log_all(&format!(
+            "[{}] {} at iteration {from}/{} on {}{}",
+            self.group_id,
+            if from > 0 {
+                "resumed from its checkpoint"
+            } else {
+                "started"
+            },
+            t.iterations,
+            self.ctx.device_label,
+            if self.k > 1 {
+                format!(", {} seeds fused", self.k)
+            } else {
+                String::new()
+            }
+        ));
+        p
     }
 
     fn fresh_state(&self) -> State {
@@ -160,7 +195,7 @@ impl<'a> Loop<'a> {
         &self,
         sgd: &mut Sgd,
         state: &mut State,
-        progress: Option<&Progress>,
+        progress: &Progress,
     ) -> Result<Vec<RunStatus>> {
         let t = &self.cfg.train;
         let mut acc = Tensor::zeros([self.k, 2], (Kind::Float, self.ctx.device));
@@ -295,7 +330,7 @@ impl<'a> Loop<'a> {
         w: &Window,
         marks: &Marks,
         lr: f64,
-        progress: Option<&Progress>,
+        progress: &Progress,
     ) -> Result<Option<Vec<RunStatus>>> {
         let t = &self.cfg.train;
         for (i, st) in state.lr_states.iter_mut().enumerate() {
@@ -309,19 +344,17 @@ impl<'a> Loop<'a> {
             vec![None; self.runs.len()]
         };
         let epoch_errors = self.push_rows(state, w, &evals, lr, marks.epoch_end);
-        if let Some(p) = progress {
-            self.show_progress(p, state.iteration, lr, w, &evals, &epoch_errors);
+        if evals.iter().any(Option::is_some) {
+            self.write_metrics(state)?;
         }
+        self.show_progress(progress, state.iteration, lr, w, &evals, &epoch_errors);
         if reached {
-            self.say(
-                progress,
-                &format!(
-                    "[{}] training error below {:.1}% at iteration {}: target reached, stopping",
-                    self.group_id,
-                    100.0 * t.stop_at_train_error_below.unwrap_or(0.0),
-                    state.iteration
-                ),
-            );
+            progress.println(&format!(
+                "[{}] training error below {:.1}% at iteration {}: target reached, stopping",
+                self.group_id,
+                100.0 * t.stop_at_train_error_below.unwrap_or(0.0),
+                state.iteration
+            ));
             return Ok(Some(vec![RunStatus::Completed; self.runs.len()]));
         }
         if any_diverged {
@@ -444,6 +477,13 @@ impl<'a> Loop<'a> {
             model: self.model.clone(),
             depth: c.model.depth(),
             knobs: self.knobs.clone(),
+            family: self.hyper.family.clone(),
+            lr_base: self.hyper.lr_base,
+            batch_size: self.hyper.batch_size,
+            momentum: self.hyper.momentum,
+            weight_decay: self.hyper.weight_decay,
+            schedule: self.hyper.schedule.clone(),
+            augment: self.hyper.augment.clone(),
             kind,
             iteration,
             epoch: iteration as f64 / self.per_epoch as f64,
@@ -464,6 +504,8 @@ impl<'a> Loop<'a> {
         }
     }
 
+    /// The window on the progress bar or line and in the runs' logs; at an
+    /// epoch's end, the epoch's training (and test) error too.
     fn show_progress(
         &self,
         p: &Progress,
@@ -473,51 +515,72 @@ impl<'a> Loop<'a> {
         evals: &[Option<Evaluation>],
         epoch_errors: &[f64],
     ) {
+        let tests: Vec<Option<f64>> = evals.iter().map(|e| e.map(|e| e.test.error)).collect();
+        p.window(&Tick {
+            iteration: iteration as u64,
+            epoch: iteration as f64 / self.per_epoch as f64,
+            lr,
+            train_error: &w.train_error,
+            test_error: &tests,
+            // Each run's own images, as in the rows.
+            images_per_sec: w.images / w.elapsed.max(1e-9),
+            epoch_end: !epoch_errors.is_empty(),
+        });
+        if epoch_errors.is_empty() {
+            return;
+        }
         let percent = |v: &[f64]| {
             v.iter()
                 .map(|e| format!("{:.1}%", 100.0 * e))
                 .collect::<Vec<_>>()
                 .join("/")
         };
-        if !epoch_errors.is_empty() {
-            let tests: Vec<f64> = evals
-                .iter()
-                .filter_map(|e| e.map(|e| e.test.error))
-                .collect();
-            p.epoch(&format!(
-                "epoch {} it {iteration}/{} lr {lr:.4} train err {}{}",
+        let line = |train: &[f64], test: &[f64]| {
+            format!(
+                "epoch {} ended at it {iteration}/{}: lr {lr:.4} train err {}{}",
                 iteration / self.per_epoch,
                 self.cfg.train.iterations,
-                percent(epoch_errors),
-                if tests.is_empty() {
+                percent(train),
+                if test.is_empty() {
                     String::new()
                 } else {
-                    format!(" test err {}", percent(&tests))
+                    format!(" test err {}", percent(test))
                 }
-            ));
+            )
+        };
+        let per_run: Vec<String> = (0..self.runs.len())
+            .map(|i| {
+                let test: Vec<f64> = tests.get(i).copied().flatten().into_iter().collect();
+                let train = epoch_errors.get(i).map(std::slice::from_ref).unwrap_or(&[]);
+                line(train, &test)
+            })
+            .collect();
+        let all: Vec<f64> = tests.iter().flatten().copied().collect();
+        p.epoch(&line(epoch_errors, &all), &per_run);
+    }
+
+    /// Each run's rows so far to its `metrics.parquet` (atomically), so that
+    /// readers and `--plot-only` see a run while it trains.
+    fn write_metrics(&self, state: &State) -> Result<()> {
+        for (r, rows) in self.runs.iter().zip(&state.rows) {
+            crate::metrics::write_parquet(&r.run_dir.join(crate::metrics::RUN_FILE), rows)?;
         }
-        p.update(
-            iteration as u64,
-            &format!("lr {lr:.4} train err {}", percent(&w.train_error)),
-        );
+        Ok(())
     }
 
     /// The whole group stops when a run diverges: that run `Diverged`, the others `GroupStopped`.
-    fn diverged(&self, iteration: i64, w: &Window, progress: Option<&Progress>) -> Vec<RunStatus> {
+    fn diverged(&self, iteration: i64, w: &Window, progress: &Progress) -> Vec<RunStatus> {
         for (i, r) in self.runs.iter().enumerate().filter(|(i, _)| w.diverged[*i]) {
-            self.say(
-                progress,
-                &format!(
-                    "[{}] loss became {} at iteration {iteration}: diverged, stopping {}",
-                    r.cfg.run_id(),
-                    w.train_loss[i],
-                    if self.k == 1 {
-                        "this run"
-                    } else {
-                        "its fused group"
-                    }
-                ),
-            );
+            progress.println(&format!(
+                "[{}] loss became {} at iteration {iteration}: diverged, stopping {}",
+                r.cfg.run_id(),
+                w.train_loss[i],
+                if self.k == 1 {
+                    "this run"
+                } else {
+                    "its fused group"
+                }
+            ));
         }
         w.diverged
             .iter()
@@ -529,11 +592,5 @@ impl<'a> Loop<'a> {
                 }
             })
             .collect()
-    }
-
-    fn say(&self, progress: Option<&Progress>, line: &str) {
-        if let Some(p) = progress {
-            p.println(line);
-        }
     }
 }
