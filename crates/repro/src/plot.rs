@@ -125,6 +125,7 @@ pub fn iteration_panel(res: &Results, title: &str, names: &[&str]) -> Panel {
     let axis = IterationAxis::of(&res.runs, names);
     let x_of = |r: &MetricRow| r.iteration as f64 / axis.scale;
     let mut p = Panel::new(title, axis.label, "error (%)");
+    p.log_y = res.log_y;
     let mut marked = false;
     for (c, name) in names.iter().enumerate().filter(|(_, n)| res.runs.has(n)) {
         let seeds = res.runs.seeds(name);
@@ -144,6 +145,7 @@ pub fn iteration_panel(res: &Results, title: &str, names: &[&str]) -> Panel {
 pub fn epoch_panel(res: &Results, title: &str, names: &[&str]) -> Panel {
     let x_of = |r: &MetricRow| r.epoch.round();
     let mut p = Panel::new(title, "epochs", "error (%)");
+    p.log_y = res.log_y;
     let mut marked = false;
     for (c, name) in names
         .iter()

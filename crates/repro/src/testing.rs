@@ -212,8 +212,13 @@ pub fn synthetic(n_train: usize, n_test: usize) -> cifar10::Cifar10 {
 pub fn redraw_committed(bin: &str, experiment: &str, profile: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let src = root.join("results").join(experiment).join(profile);
-    let tmp =
-        std::env::temp_dir().join(format!("repro-redraw-{}-{experiment}", std::process::id()));
+    // Unique per call: tests of one binary may redraw at the same time.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = std::env::temp_dir().join(format!(
+        "repro-redraw-{}-{n}-{experiment}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&tmp);
     let dst = tmp.join(experiment).join(profile);
     copy_inputs(&src, &dst);

@@ -40,6 +40,9 @@ pub struct Args {
     /// Regenerate figures and the report from the saved metrics, without training.
     #[arg(long)]
     pub plot_only: bool,
+    /// Draw error curves on a log-scale y axis (training error is often read so).
+    #[arg(long)]
+    pub log_y: bool,
     /// Start selected runs over, ignoring their checkpoints and finished results.
     #[arg(long, conflicts_with = "resume")]
     pub fresh: bool,

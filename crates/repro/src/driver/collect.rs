@@ -74,6 +74,7 @@ fn collect<E: Experiment>(exp: &E, plan: &Plan) -> Result<Results> {
         configs: plan.configs.clone(),
         file: plan.file.clone(),
         profile_dir: plan.profile_dir.clone(),
+        log_y: plan.log_y,
         paper: plan.paper.clone(),
     })
 }

@@ -66,6 +66,8 @@ pub struct Results {
     pub profile_dir: PathBuf,
     /// The paper's numbers, from `experiments/papers/<paper>.csv`.
     pub paper: PaperNumbers,
+    /// `--log-y`: curve panels on a log-scale y axis.
+    pub log_y: bool,
 }
 
 impl Results {

@@ -31,6 +31,8 @@ pub struct Plan {
     /// The paper's numbers (`[experiment] numbers`), read before anything runs
     /// so that a broken file stops the binary before training, not after.
     pub paper: PaperNumbers,
+    /// `--log-y`: error curves on a log-scale y axis.
+    pub log_y: bool,
 }
 
 impl Plan {
@@ -93,6 +95,7 @@ impl Plan {
             },
             profile_name: args.profile.clone(),
             paper,
+            log_y: args.log_y,
             file,
             profile,
             seeds,
