@@ -2,7 +2,9 @@
 use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
 use repro::plot::{arm_panel, epoch_panel, BAND_NOTE};
-use repro::report::{arm_table, compare_arms, Budget, Claim, Direction, Table, Verdict};
+use repro::report::{
+    arm_table, compare_arms, ratio_band, Budget, Claim, Direction, Ratio, Table, Verdict,
+};
 use std::collections::BTreeMap;
 
 struct Dropout;
@@ -71,33 +73,6 @@ fn seed_ratios(res: &Results) -> Vec<SeedRatio> {
             })
         })
         .collect()
-}
-
-/// The band rule for per-seed ratios: a single ratio decides nothing; PASS if
-/// every seed's lies in the band, FAIL if every seed's lies outside it on the
-/// same side, INCONCLUSIVE otherwise.
-fn band_verdict(ratios: &[f64], low: f64, high: f64) -> Verdict {
-    if ratios.len() < 2 {
-        return Verdict::Inconclusive(
-            "one seed: a single ratio is not a verdict for the experiment".into(),
-        );
-    }
-    let count = |f: &dyn Fn(f64) -> bool| ratios.iter().filter(|r| f(**r)).count();
-    let (inside, below, above) = (
-        count(&|r| (low..=high).contains(&r)),
-        count(&|r| r < low),
-        count(&|r| r > high),
-    );
-    let n = ratios.len();
-    if inside == n {
-        Verdict::Pass
-    } else if below == n || above == n {
-        Verdict::Fail
-    } else {
-        Verdict::Inconclusive(format!(
-            "of {n} seeds' ratios, {inside} in [{low}, {high}], {below} below, {above} above"
-        ))
-    }
 }
 
 impl Experiment for Dropout {
@@ -186,8 +161,11 @@ impl Experiment for Dropout {
                     per_seed.join("; "),
                     res.paper.show(ITERATIONS_RATIO)
                 ),
-                band_verdict(
-                    &ratios.iter().map(SeedRatio::ratio).collect::<Vec<_>>(),
+                ratio_band(
+                    &ratios
+                        .iter()
+                        .map(|r| Ratio::Exact(r.ratio()))
+                        .collect::<Vec<_>>(),
                     RATIO_LOW,
                     RATIO_HIGH,
                 ),

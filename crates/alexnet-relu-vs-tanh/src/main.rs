@@ -7,7 +7,7 @@ use repro::figures::{Figure, HLine, Panel, Series};
 use repro::models::layers::Activation;
 use repro::models::ModelConfig;
 use repro::plot::{seed_curve, BAND_NOTE};
-use repro::report::{Claim, Table, Verdict};
+use repro::report::{ratio_band, Claim, Ratio, Table, Verdict};
 use std::collections::BTreeMap;
 
 /// Fig. 1's numbers (`experiments/papers/alexnet-2012.csv`): the training
@@ -63,76 +63,12 @@ impl Speed {
 
 /// One seed pair's speed-up of ReLU over tanh (tanh's epochs to the target
 /// over ReLU's), exact, or bounded where a run never got there.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Ratio {
-    Exact(f64),
-    /// tanh never reached the target: the ratio is above this.
-    Above(f64),
-    /// ReLU never reached it: the ratio is below this.
-    Below(f64),
-    /// Neither reached it.
-    Unknown,
-}
-
-impl Ratio {
-    fn of(relu: &SeedSpeed, tanh: &SeedSpeed) -> Self {
-        match (relu.reached, tanh.reached) {
-            (Some((er, _)), Some((et, _))) => Ratio::Exact(et / er),
-            (Some((er, _)), None) => Ratio::Above(tanh.epochs_trained / er),
-            (None, Some((et, _))) => Ratio::Below(et / relu.epochs_trained.max(1.0)),
-            (None, None) => Ratio::Unknown,
-        }
-    }
-
-    fn show(&self) -> String {
-        match self {
-            Ratio::Exact(r) => format!("ratio {r:.1}x"),
-            Ratio::Above(r) => format!("ratio > {r:.1}x"),
-            Ratio::Below(r) => format!("ratio < {r:.1}x"),
-            Ratio::Unknown => "ratio unknown".into(),
-        }
-    }
-
-    /// Below (-1), inside (0) or above (1) the band [low, high]; None where a
-    /// bound cannot tell.
-    fn side(&self, low: f64, high: f64) -> Option<i8> {
-        match *self {
-            Ratio::Exact(r) if r < low => Some(-1),
-            Ratio::Exact(r) if r > high => Some(1),
-            Ratio::Exact(_) => Some(0),
-            // The ratio exceeds a lower bound at or above the band's top.
-            Ratio::Above(r) if r >= high => Some(1),
-            // The ratio is under an upper bound at or below the band's bottom.
-            Ratio::Below(r) if r <= low => Some(-1),
-            _ => None,
-        }
-    }
-}
-
-/// The band rule for per-seed ratios: a single ratio decides nothing; PASS if
-/// every seed's lies in the band, FAIL if every seed's lies outside it on the
-/// same side, INCONCLUSIVE otherwise (also where a bound cannot tell).
-fn band_verdict(ratios: &[Ratio], low: f64, high: f64) -> Verdict {
-    let n = ratios.len();
-    if n < 2 {
-        return Verdict::Inconclusive(
-            "one seed: a single ratio is not a verdict for the experiment".into(),
-        );
-    }
-    let sides: Vec<Option<i8>> = ratios.iter().map(|r| r.side(low, high)).collect();
-    let count = |side: Option<i8>| sides.iter().filter(|s| **s == side).count();
-    if count(Some(0)) == n {
-        Verdict::Pass
-    } else if count(Some(-1)) == n || count(Some(1)) == n {
-        Verdict::Fail
-    } else {
-        Verdict::Inconclusive(format!(
-            "of {n} seeds' ratios, {} in [{low}x, {high}x], {} below, {} above, {} only bounded, undecided",
-            count(Some(0)),
-            count(Some(-1)),
-            count(Some(1)),
-            count(None)
-        ))
+fn ratio_of(relu: &SeedSpeed, tanh: &SeedSpeed) -> Ratio {
+    match (relu.reached, tanh.reached) {
+        (Some((er, _)), Some((et, _))) => Ratio::Exact(et / er),
+        (Some((er, _)), None) => Ratio::Above(tanh.epochs_trained / er),
+        (None, Some((et, _))) => Ratio::Below(et / relu.epochs_trained.max(1.0)),
+        (None, None) => Ratio::Unknown,
     }
 }
 
@@ -328,7 +264,7 @@ impl Experiment for ReluVsTanh {
             .iter()
             .filter_map(|(seed, r)| Some((*seed, r, tanh.seeds.get(seed)?)))
             .collect();
-        let ratios: Vec<Ratio> = pairs.iter().map(|(_, r, t)| Ratio::of(r, t)).collect();
+        let ratios: Vec<Ratio> = pairs.iter().map(|(_, r, t)| ratio_of(r, t)).collect();
         let per_seed: Vec<String> = pairs
             .iter()
             .zip(&ratios)
@@ -346,7 +282,7 @@ impl Experiment for ReluVsTanh {
         } else if pairs.is_empty() {
             Verdict::NotEvaluated("no seed run by both activations".into())
         } else {
-            band_verdict(&ratios, low, high)
+            ratio_band(&ratios, low, high)
         };
         vec![Claim {
             measured: format!(

@@ -14,7 +14,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 pub use summary::{arm_stats, run_summaries, write_csv, Arm, RunSummary};
-pub use verdict::{compare, student_t_upper, Comparison, Direction, Verdict, ALPHA, RULE};
+pub use verdict::{
+    compare, ratio_band, student_t_upper, Comparison, Direction, Ratio, Verdict, ALPHA, RULE,
+};
 
 /// What training budget a claim needs before its verdict means anything.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -157,6 +157,74 @@ pub fn compare(
     (c, verdict)
 }
 
+/// One seed pair's ratio (e.g. epochs to a target of one arm over the
+/// other's): exact, or bounded where a run never got there.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Ratio {
+    Exact(f64),
+    /// The slower arm never got there: the ratio is above this.
+    Above(f64),
+    /// The faster arm never got there: the ratio is below this.
+    Below(f64),
+    /// Neither got there.
+    Unknown,
+}
+
+impl Ratio {
+    pub fn show(&self) -> String {
+        match self {
+            Ratio::Exact(r) => format!("ratio {r:.1}x"),
+            Ratio::Above(r) => format!("ratio > {r:.1}x"),
+            Ratio::Below(r) => format!("ratio < {r:.1}x"),
+            Ratio::Unknown => "ratio unknown".into(),
+        }
+    }
+
+    /// Below (-1), inside (0) or above (1) the band [low, high]; `None` where
+    /// a bound cannot tell.
+    fn side(&self, low: f64, high: f64) -> Option<i8> {
+        match *self {
+            Ratio::Exact(r) if r < low => Some(-1),
+            Ratio::Exact(r) if r > high => Some(1),
+            Ratio::Exact(_) => Some(0),
+            // Above a lower bound at or over the band's top.
+            Ratio::Above(r) if r >= high => Some(1),
+            // Under an upper bound at or below the band's bottom.
+            Ratio::Below(r) if r <= low => Some(-1),
+            _ => None,
+        }
+    }
+}
+
+/// The rule for ratio claims ("N times faster"), judged per seed pair against
+/// a stated band around the paper's ratio: fewer than 2 pairs decide nothing;
+/// PASS if every pair's ratio lies in the band, FAIL if every one lies
+/// outside it on the same side, INCONCLUSIVE otherwise (also where a bound
+/// cannot tell).
+pub fn ratio_band(ratios: &[Ratio], low: f64, high: f64) -> Verdict {
+    let n = ratios.len();
+    if n < 2 {
+        return Verdict::Inconclusive(
+            "one seed: a single ratio is not a verdict for the experiment".into(),
+        );
+    }
+    let sides: Vec<Option<i8>> = ratios.iter().map(|r| r.side(low, high)).collect();
+    let count = |side: Option<i8>| sides.iter().filter(|s| **s == side).count();
+    if count(Some(0)) == n {
+        Verdict::Pass
+    } else if count(Some(-1)) == n || count(Some(1)) == n {
+        Verdict::Fail
+    } else {
+        Verdict::Inconclusive(format!(
+            "of {n} seeds' ratios, {} in [{low}x, {high}x], {} below, {} above, {} only bounded",
+            count(Some(0)),
+            count(Some(-1)),
+            count(Some(1)),
+            count(None)
+        ))
+    }
+}
+
 /// Welch–Satterthwaite degrees of freedom.
 fn welch_df(va: f64, na: f64, vb: f64, nb: f64) -> f64 {
     let (qa, qb) = (va / na, vb / nb);
@@ -359,6 +427,30 @@ mod tests {
             None,
         );
         assert!(matches!(v, Verdict::Inconclusive(_)));
+    }
+
+    #[test]
+    fn ratio_claims_are_judged_per_seed_against_the_band() {
+        let e = Ratio::Exact;
+        assert!(matches!(
+            ratio_band(&[e(6.0)], 3.0, 12.0),
+            Verdict::Inconclusive(_)
+        ));
+        assert_eq!(ratio_band(&[e(5.0), e(7.0)], 3.0, 12.0), Verdict::Pass);
+        assert_eq!(ratio_band(&[e(1.0), e(2.0)], 3.0, 12.0), Verdict::Fail);
+        assert!(matches!(
+            ratio_band(&[e(1.0), e(5.0)], 3.0, 12.0),
+            Verdict::Inconclusive(_)
+        ));
+        // A lower bound above the band's top is outside it; one inside it tells nothing.
+        assert_eq!(
+            ratio_band(&[Ratio::Above(13.0), e(20.0)], 3.0, 12.0),
+            Verdict::Fail
+        );
+        assert!(matches!(
+            ratio_band(&[Ratio::Above(4.5), e(6.0)], 3.0, 12.0),
+            Verdict::Inconclusive(_)
+        ));
     }
 
     #[test]
