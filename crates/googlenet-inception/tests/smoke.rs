@@ -13,6 +13,10 @@ fn smoke_run_writes_metrics_figure_and_report() {
         report.contains("| 3a |") && report.contains("159K"),
         "{report}"
     );
-    // One seed per arm: the accuracy claims cannot be decided.
-    assert!(report.contains("inconclusive"), "{report}");
+    // A shortened profile cannot decide the accuracy claims, which are about
+    // fully trained networks.
+    assert!(
+        report.contains("NOT EVALUATED (needs fully trained networks"),
+        "{report}"
+    );
 }
