@@ -3,7 +3,7 @@
 //! CIFAR-10 several times faster than the same net with tanh units (the
 //! numbers are in `experiments/papers/alexnet-2012.csv`).
 use repro::driver::{Experiment, Results};
-use repro::figures::{Figure, HLine, Panel, Series};
+use repro::figures::{Figure, HLine, Panel, Series, VLine};
 use repro::models::layers::Activation;
 use repro::models::ModelConfig;
 use repro::plot::{seed_curve, BAND_NOTE};
@@ -177,6 +177,30 @@ impl Experiment for ReluVsTanh {
                 y: target,
                 label: res.paper.show(TARGET),
             });
+        }
+        // Where the paper's ratio puts tanh: the fastest ReLU run's mean epoch
+        // to the target, times the paper's speed-up.
+        let relu_epoch = Self::fastest(res, Activation::Relu).and_then(|b| {
+            let e: Vec<f64> = b
+                .seeds
+                .values()
+                .filter_map(|s| s.reached.map(|r| r.0))
+                .collect();
+            (!e.is_empty()).then(|| e.iter().sum::<f64>() / e.len() as f64)
+        });
+        let speedup = res.paper.value(SPEEDUP);
+        if let (Some(e), true) = (relu_epoch, speedup.is_finite()) {
+            // Widen the axis to show it when the runs stopped before it.
+            let last = p
+                .series
+                .iter()
+                .flat_map(|s| s.points.iter().map(|q| q.0))
+                .fold(1.0, f64::max);
+            p.x_range = Some((1.0, last.max(1.05 * e * speedup)));
+            p.vlines.push(VLine::new(
+                e * speedup,
+                format!("paper: tanh at {} ReLU's epoch", res.paper.show(SPEEDUP)),
+            ));
         }
         p.y_range = Some((0.0, 80.0));
         vec![(

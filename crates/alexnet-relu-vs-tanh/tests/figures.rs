@@ -21,5 +21,10 @@ fn quick_figures_redrawn_from_committed_metrics() {
         svg.contains("25%") && svg.contains("ReLU"),
         "the 25% line and readable legend names"
     );
+    // The paper's ratio drawn where it puts tanh: 6x ReLU's epoch to 25%.
+    assert!(
+        svg.contains("paper: tanh at 6x"),
+        "the paper's speed-up mark"
+    );
     assert!(dir.join("summary.csv").exists());
 }
