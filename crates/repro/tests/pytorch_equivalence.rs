@@ -694,26 +694,16 @@ fn velocity_conventions_agree_until_the_lr_drop_and_part_there() {
     }
 }
 
-/// A difference from PyTorch found while building this comparison, outside
-/// the training core (the comparisons above start both sides from the
-/// harness's weights, so they cannot see it): the harness's batch-norm scales
-/// (gamma) start drawn from U(0, 1), mean 0.5, not at 1.
-///
-/// `layers::batch_norm` takes tch's `BatchNormConfig::default()`, whose
-/// `ws_init` is `Uniform { lo: 0, up: 1 }`: Torch7's `BatchNormalization:reset()`
-/// (`self.weight:uniform()`), which early PyTorch copied. PyTorch's
-/// `nn.BatchNorm2d` starts gamma at 1 (`init.ones_`), and so did the code
-/// behind the paper: Caffe's Scale layer (which carries BN's gamma in He et
-/// al.'s models) fills its scale with 1 by default, and fb.resnet.torch, whose
-/// He initialisation (`layers::he_normal`) the harness follows, overrides
-/// Torch7's default with `BNInit` (`v.weight:fill(1)`). The paper (Sec. 3.4)
-/// says only "we initialize the weights as in [13]".
-///
-/// This asserts the harness's current behaviour so that it is stated and
-/// cannot change unnoticed; setting gamma to 1 is a change of the models (and
-/// of every committed result), to be made on purpose.
+/// The harness's batch-norm scales (gamma) start at 1, as PyTorch's
+/// `nn.BatchNorm2d` (`init.ones_`), Caffe's Scale layer and fb.resnet.torch's
+/// `BNInit` (`v.weight:fill(1)`) start them. The comparisons above start both
+/// sides from the harness's weights, so they cannot see an initialisation
+/// difference; this one can. tch's `BatchNormConfig::default()` draws gamma
+/// from U(0, 1) (Torch7's `self.weight:uniform()`): the harness used it until
+/// this test was written, and it made ResNet-56 train much faster early on
+/// than a plain PyTorch run of the same recipe (issue 18, part 5).
 #[test]
-fn harness_batch_norm_gamma_starts_uniform_not_at_one_as_in_pytorch() {
+fn harness_batch_norm_gamma_starts_at_one_as_in_pytorch() {
     let _rng = rng_lock();
     train::seed_init(7);
     let vs = VarStore::new(Device::Cpu);
@@ -738,12 +728,8 @@ fn harness_batch_norm_gamma_starts_uniform_not_at_one_as_in_pytorch() {
         16 + 2 * 3 * (16 + 32 + 64),
         "ResNet-20's BN channels"
     );
-    let mean = gamma.iter().sum::<f64>() / gamma.len() as f64;
-    assert!(
-        gamma.iter().all(|g| (0.0..1.0).contains(g)),
-        "gamma in [0, 1)"
-    );
-    assert!((mean - 0.5).abs() < 0.05, "gamma ~ U(0, 1): mean {mean}");
+    let not_one: Vec<&f64> = gamma.iter().filter(|g| **g != 1.0).collect();
+    assert!(not_one.is_empty(), "gamma not 1 at start: {not_one:?}");
     // The rest is as PyTorch's: beta 0, running mean 0, running variance 1.
     assert!(of("bias").iter().all(|b| *b == 0.0));
     assert!(of("running_mean").iter().all(|m| *m == 0.0));

@@ -152,8 +152,25 @@ pub fn conv_bn_conv(vs: &nn::Path, i: i64, o: i64, k: i64, stride: i64) -> nn::C
     )
 }
 
+/// Batch normalisation as in Ioffe & Szegedy (2015) and He et al. (2015),
+/// Sec. 3.4: scale gamma starts at 1, shift beta at 0.
+///
+/// Not tch's `BatchNormConfig::default()`, whose `ws_init` is U(0, 1): that is
+/// Torch7's `BatchNormalization:reset()` (`self.weight:uniform()`), which early
+/// PyTorch copied. PyTorch's `nn.BatchNorm2d` starts gamma at 1 (`init.ones_`),
+/// Caffe's Scale layer (which carries gamma in He et al.'s models) fills its
+/// scale with 1, and fb.resnet.torch, whose He initialisation
+/// (`layers::he_normal`) the harness follows, overrides Torch7's default with
+/// `BNInit` (`v.weight:fill(1)`). A U(0, 1) start scales every residual branch
+/// by about one half and made ResNet-56 train much faster early on than the
+/// paper's recipe does (issue 18, part 5).
 pub fn batch_norm(vs: &nn::Path, c: i64) -> nn::BatchNorm {
-    nn::batch_norm2d(vs, c, Default::default())
+    let config = nn::BatchNormConfig {
+        ws_init: nn::Init::Const(1.0),
+        bs_init: nn::Init::Const(0.0),
+        ..Default::default()
+    };
+    nn::batch_norm2d(vs, c, config)
 }
 
 /// Total number of trainable parameters.
