@@ -1,27 +1,23 @@
-//! `scripts/nightly`: run every experiment's `quick` profile (or `--only` some),
-//! then write `results/SUMMARY.md` (+ `summary.json`) and exit non-zero when a
-//! claim that passed in the committed summary fails now.
+//! `scripts/nightly`: trains every experiment's profile (`quick` by default,
+//! `--only` some) from scratch into a directory of its own,
+//! `results/nightly/<date>-<short commit>/<experiment>/<profile>/`, and compares
+//! each run's final test error and each claim with the committed results (the
+//! baseline, `results/<experiment>/<profile>/`), under the tolerance rule of
+//! `nightly::compare`. Exit status: 0 all held, 1 a regression, 2 a run crashed
+//! or could not start (or the nightly's own input was bad).
+//!
+//! `--summary-only` writes `results/SUMMARY.md` (+ `SUMMARY.csv`,
+//! `summary.json`) from the committed results, training nothing.
 use clap::Parser;
-use std::path::PathBuf;
-use std::process::Command;
-
-const EXPERIMENTS: [&str; 11] = [
-    "resnet-cifar-degradation",
-    "resnet-shortcut-options",
-    "alexnet-relu-vs-tanh",
-    "alexnet-lrn",
-    "alexnet-overlapping-pooling",
-    "alexnet-dropout",
-    "alexnet-augmentation",
-    "alexnet-depth",
-    "alexnet-two-tower",
-    "vgg-depth",
-    "googlenet-inception",
-];
+use nightly::compare::{self, ExperimentComparison};
+use nightly::state::{self, State};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
 
 #[derive(Parser, Debug)]
+#[command(name = "nightly")]
 struct Args {
-    /// Only these experiment crates (comma-separated).
+    /// Only these experiments (comma-separated; default: every `experiments/*.toml`).
     #[arg(long, value_delimiter = ',')]
     only: Option<Vec<String>>,
     #[arg(long, default_value = "quick")]
@@ -29,71 +25,80 @@ struct Args {
     /// Passed to every experiment (default: each downloads the official CIFAR-10).
     #[arg(long)]
     data: Option<PathBuf>,
-    /// Results directory (default: results/ in the repository).
+    /// Decoded-data cache passed to every experiment (`--data-dir`).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// The committed results (default: results/ in the repository): the input of
+    /// --summary-only, and the baseline unless --baseline says otherwise.
     #[arg(long)]
     results: Option<PathBuf>,
-    /// Write the summary from existing results without running anything.
+    /// Results to compare with, laid out as `<DIR>/<experiment>/<profile>/`
+    /// (default: the committed results).
     #[arg(long)]
+    baseline: Option<PathBuf>,
+    /// The nightly's directory (default: a new `results/nightly/<date>-<commit>/`).
+    /// Must be missing or empty, unless --resume or --compare-only.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Continue an interrupted nightly (--out, or the latest unfinished one under
+    /// results/nightly/ of this profile): its runs resume from their checkpoints.
+    #[arg(long)]
+    resume: bool,
+    /// Compare the existing nightly --out with the baseline; train nothing.
+    #[arg(long, requires = "out", conflicts_with = "resume")]
+    compare_only: bool,
+    /// Append the comparison table to this Markdown file (CI: `$GITHUB_STEP_SUMMARY`).
+    #[arg(long)]
+    step_summary: Option<PathBuf>,
+    /// Where the experiment binaries are (default: beside this binary).
+    #[arg(long)]
+    bin_dir: Option<PathBuf>,
+    /// Write results/SUMMARY.md from the committed results without running anything.
+    #[arg(long, conflicts_with_all = ["out", "resume", "compare_only", "baseline"])]
     summary_only: bool,
-    /// Extra flags for every experiment, e.g. `--extra=--fresh`.
+    /// Extra flags for every experiment, e.g. `--extra=--no-estimate`.
     #[arg(long, allow_hyphen_values = true)]
     extra: Vec<String>,
 }
 
-fn main() -> std::process::ExitCode {
-    match run() {
-        Ok(0) => std::process::ExitCode::SUCCESS,
-        Ok(_) => std::process::ExitCode::FAILURE,
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let result = if args.summary_only {
+        summary_only(&args)
+    } else {
+        nightly(&args)
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
+            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            ExitCode::from(2)
         }
     }
 }
 
-fn run() -> anyhow::Result<usize> {
-    let args = Args::parse();
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let results = args.results.clone().unwrap_or_else(|| root.join("results"));
-    let selected: Vec<String> = match &args.only {
+/// The experiments to run: `--only`, checked against the registry, or all of it.
+fn selected(root: &Path, only: &Option<Vec<String>>) -> anyhow::Result<Vec<String>> {
+    let all: Vec<String> = repro::registry::discover(root)?
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    match only {
+        None => Ok(all),
         Some(o) => {
             for e in o {
-                if !EXPERIMENTS.contains(&e.as_str()) {
-                    anyhow::bail!(
-                        "--only {e}: not an experiment (known: {})",
-                        EXPERIMENTS.join(", ")
-                    );
-                }
+                repro::registry::find(root, e).map_err(|err| anyhow::anyhow!("--only: {err}"))?;
             }
-            o.clone()
-        }
-        None => EXPERIMENTS.iter().map(|s| s.to_string()).collect(),
-    };
-    let mut failed_runs = Vec::new();
-    if !args.summary_only {
-        for e in &selected {
-            let bin = root.join("target/release").join(e);
-            let mut cmd = Command::new(&bin);
-            cmd.args(["--profile", &args.profile, "--out"])
-                .arg(results.join(e));
-            if let Some(d) = &args.data {
-                cmd.arg("--data").arg(d);
-            }
-            cmd.args(&args.extra);
-            eprintln!("nightly: {} --profile {}", e, args.profile);
-            let status = cmd.status().map_err(|err| {
-                anyhow::anyhow!(
-                    "{}: {err} (build with cargo build --release --workspace)",
-                    bin.display()
-                )
-            })?;
-            if !status.success() {
-                failed_runs.push(e.clone());
-            }
+            Ok(o.clone())
         }
     }
-    // All experiments go into the summary, not only the ones run now.
-    let all: Vec<String> = EXPERIMENTS.iter().map(|s| s.to_string()).collect();
+}
+
+fn summary_only(args: &Args) -> anyhow::Result<u8> {
+    let root = repro::driver::repo_root();
+    let results = args.results.clone().unwrap_or_else(|| root.join("results"));
+    // All experiments go into the summary, not only --only.
+    let all = selected(&root, &None)?;
     let now = nightly::collect(&results, &all, &args.profile)?;
     let json_path = results.join("summary.json");
     let before: Vec<nightly::Row> = std::fs::read(&json_path)
@@ -101,10 +106,7 @@ fn run() -> anyhow::Result<usize> {
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
     let regressions = nightly::regressions(&before, &now);
-    std::fs::write(results.join("SUMMARY.md"), nightly::markdown(&now))?;
-    std::fs::write(results.join("SUMMARY.csv"), nightly::csv_text(&now)?)?;
-    std::fs::write(&json_path, serde_json::to_string_pretty(&now)?)?;
-    eprintln!("nightly: wrote {}", results.join("SUMMARY.md").display());
+    write_summary(&results, &nightly::markdown(&now), &now)?;
     for (b, n) in &regressions {
         eprintln!(
             "REGRESSION {}: was PASS ({}), now {} ({})",
@@ -114,8 +116,183 @@ fn run() -> anyhow::Result<usize> {
             n.as_ref().map(|n| n.measured.as_str()).unwrap_or("")
         );
     }
-    for e in &failed_runs {
-        eprintln!("FAILED RUN: {e}");
+    Ok(u8::from(!regressions.is_empty()))
+}
+
+/// `SUMMARY.md`, `SUMMARY.csv` and `summary.json` in `dir`.
+fn write_summary(dir: &Path, md: &str, rows: &[nightly::Row]) -> anyhow::Result<()> {
+    let write = |name: &str, text: String| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", p.display()))
+    };
+    write("SUMMARY.md", md.to_string())?;
+    write("SUMMARY.csv", nightly::csv_text(rows)?)?;
+    write("summary.json", serde_json::to_string_pretty(rows)?)?;
+    eprintln!("nightly: wrote {}", dir.join("SUMMARY.md").display());
+    Ok(())
+}
+
+/// The nightly's directory: --out, an unfinished one (--resume) or a new one.
+fn nightly_dir(args: &Args, root: &Path, commit: &str) -> anyhow::Result<PathBuf> {
+    let nightly_root = root.join("results").join("nightly");
+    let dir = match (&args.out, args.resume) {
+        (Some(o), _) => o.clone(),
+        (None, true) => state::unfinished(&nightly_root, &args.profile).unwrap_or_else(|| {
+            state::fresh_dir(&nightly_root, &state::utc_date(state::now_unix()), commit)
+        }),
+        (None, false) => {
+            state::fresh_dir(&nightly_root, &state::utc_date(state::now_unix()), commit)
+        }
+    };
+    if args.compare_only {
+        if State::read(&dir).is_none() {
+            anyhow::bail!(
+                "--compare-only: {} is not a nightly directory (no nightly.json)",
+                dir.display()
+            );
+        }
+    } else if !args.resume && !state::is_fresh(&dir) {
+        anyhow::bail!(
+            "--out {}: not empty; a nightly trains into a fresh directory (or pass --resume to continue it)",
+            dir.display()
+        );
     }
-    Ok(regressions.len() + failed_runs.len())
+    Ok(dir)
+}
+
+fn nightly(args: &Args) -> anyhow::Result<u8> {
+    let root = repro::driver::repo_root();
+    let mut experiments = selected(&root, &args.only)?;
+    let baseline = args
+        .baseline
+        .clone()
+        .or_else(|| args.results.clone())
+        .unwrap_or_else(|| root.join("results"));
+    let commit = state::commit_label(&root);
+    let dir = nightly_dir(args, &root, &commit)?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| anyhow::anyhow!("{}: cannot create: {e}", dir.display()))?;
+    let mut st = State {
+        commit: commit.clone(),
+        profile: args.profile.clone(),
+        baseline: baseline.display().to_string(),
+        experiments: experiments.clone(),
+        started_unix: state::now_unix(),
+        finished: false,
+        exit_code: None,
+    };
+    if args.compare_only {
+        // What that nightly trained, at its commit, against today's baseline.
+        if let Some(before) = State::read(&dir) {
+            if args.only.is_none() {
+                experiments.clone_from(&before.experiments);
+            }
+            st = State {
+                baseline: st.baseline,
+                experiments: experiments.clone(),
+                ..before
+            };
+        }
+    } else {
+        st.write(&dir)?;
+    }
+    eprintln!(
+        "nightly: {} at {commit}, profile {}, into {}, baseline {}",
+        experiments.join(", "),
+        args.profile,
+        dir.display(),
+        baseline.display()
+    );
+    let mut all = Vec::new();
+    for e in &experiments {
+        let crashed = if args.compare_only {
+            None
+        } else {
+            train(args, &root, &dir, e)
+        };
+        all.push(match crashed {
+            Some(why) => ExperimentComparison::crashed(e, why),
+            None => compare::compare_experiment(e, &args.profile, &baseline, &dir)?,
+        });
+    }
+    let code = compare::exit_code(&all);
+    report(args, &dir, &st, &all)?;
+    st.finished = true;
+    st.exit_code = Some(code);
+    st.write(&dir)?;
+    Ok(code)
+}
+
+/// Trains one experiment's profile into `<dir>/<experiment>/<profile>`; why it
+/// crashed or could not start, if it did.
+fn train(args: &Args, root: &Path, dir: &Path, experiment: &str) -> Option<String> {
+    let bin_dir = match &args.bin_dir {
+        Some(b) => b.clone(),
+        None => match std::env::current_exe() {
+            Ok(exe) => exe.parent().map(Path::to_path_buf).unwrap_or_default(),
+            Err(e) => return Some(format!("cannot locate the nightly binary: {e}")),
+        },
+    };
+    let bin = bin_dir.join(experiment);
+    if !bin.is_file() {
+        return Some(format!(
+            "{} not found: build it (`cargo build --release --workspace`) or pass --bin-dir",
+            bin.display()
+        ));
+    }
+    let mut cmd = Command::new(&bin);
+    cmd.current_dir(root)
+        .args(["--profile", &args.profile, "--out"])
+        .arg(dir.join(experiment));
+    if let Some(d) = &args.data {
+        cmd.arg("--data").arg(d);
+    }
+    if let Some(d) = &args.data_dir {
+        cmd.arg("--data-dir").arg(d);
+    }
+    cmd.args(&args.extra);
+    eprintln!("nightly: {experiment} --profile {}", args.profile);
+    match cmd.status() {
+        Ok(s) if s.success() => None,
+        Ok(s) => Some(format!("{experiment} exited with {s}")),
+        Err(e) => Some(format!("{}: cannot start: {e}", bin.display())),
+    }
+}
+
+/// The nightly's SUMMARY.md (which commit, which baseline, the comparison, then
+/// every fresh claim), SUMMARY.csv, summary.json, comparison.json, and the
+/// comparison appended to --step-summary.
+fn report(args: &Args, dir: &Path, st: &State, all: &[ExperimentComparison]) -> anyhow::Result<()> {
+    let table = compare::markdown(all);
+    let head = format!(
+        "# Nightly {}\n\nCommit `{}`, profile `{}`, trained from scratch into `{}`; baseline `{}` (each experiment's `<baseline>/<experiment>/{}/`, its commit in the table).\n\n{}\n\n## Comparison with the baseline\n\n{table}",
+        dir.file_name().map(|f| f.to_string_lossy()).unwrap_or_default(),
+        st.commit,
+        st.profile,
+        dir.display(),
+        st.baseline,
+        st.profile,
+        compare::rule()
+    );
+    let names: Vec<String> = all.iter().map(|e| e.experiment.clone()).collect();
+    let rows = nightly::collect(dir, &names, &args.profile)?;
+    let md = format!(
+        "{head}\n{}",
+        nightly::markdown(&rows).replacen('#', "##", 1)
+    );
+    write_summary(dir, &md, &rows)?;
+    let p = dir.join("comparison.json");
+    std::fs::write(&p, serde_json::to_string_pretty(all)?)
+        .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", p.display()))?;
+    eprintln!("{table}");
+    if let Some(s) = &args.step_summary {
+        use std::io::Write as _;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(s)
+            .and_then(|mut f| writeln!(f, "{head}"))
+            .map_err(|e| anyhow::anyhow!("--step-summary {}: {e}", s.display()))?;
+    }
+    Ok(())
 }

@@ -1,0 +1,4 @@
+fn main() {
+    // `repro` (the experiment registry) links libtorch.
+    torch_link::emit();
+}
