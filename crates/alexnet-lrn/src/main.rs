@@ -12,8 +12,15 @@ const CIFAR_WITH: &str = "sec3.3.cifar-error-with-lrn";
 const IMAGENET_TOP1: &str = "sec3.3.imagenet-top1-reduction";
 const IMAGENET_TOP5: &str = "sec3.3.imagenet-top5-reduction";
 
-/// (panel title, [without LRN, with LRN]) per net.
-const NETS: [(&str, [&str; 2]); 2] = [
+/// (panel title, [without LRN, with LRN]) per net. The first two pairs are
+/// cuda-convnet's own files (`experiments/cuda-convnet/`), the paper's
+/// experiment (full and shortened schedule); the others the clean analogue.
+const NETS: [(&str, [&str; 2]); 4] = [
+    ("cuda-convnet files: 13pct vs 11pct", ["13pct", "11pct"]),
+    (
+        "cuda-convnet files: 13pct vs 11pct (shortened)",
+        ["13pct-short", "11pct-short"],
+    ),
     ("cuda-convnet conv32-32-64", ["no-lrn", "lrn"]),
     (
         "cuda-convnet conv-local",
@@ -49,8 +56,11 @@ impl Experiment for Lrn {
                 .collect(),
         )
         .with_shared_y();
-        // The paper's CIFAR-10 errors are those of the conv-local nets only.
-        let diamonds = if res.in_profile("conv-local-lrn") {
+        // The paper's CIFAR-10 errors are those of cuda-convnet's conv-local nets.
+        let diamonds = if ["11pct", "11pct-short", "conv-local-lrn"]
+            .iter()
+            .any(|a| res.in_profile(a))
+        {
             format!(
                 ", diamonds: the paper's CIFAR-10 errors of the conv-local net ({} without LRN, {} with)",
                 res.paper.cite(CIFAR_WITHOUT),
@@ -70,6 +80,10 @@ impl Experiment for Lrn {
                 res,
                 "final test error",
                 &[
+                    ("13pct", Some(CIFAR_WITHOUT)),
+                    ("11pct", Some(CIFAR_WITH)),
+                    ("13pct-short", Some(CIFAR_WITHOUT)),
+                    ("11pct-short", Some(CIFAR_WITH)),
                     ("no-lrn", None),
                     ("lrn", None),
                     ("conv-local-no-lrn", Some(CIFAR_WITHOUT)),
@@ -84,12 +98,13 @@ impl Experiment for Lrn {
         vec![arm_table(
             &res.runs,
             "Test error with and without LRN",
-            &["no-lrn", "lrn", "conv-local-no-lrn", "conv-local-lrn"]
-                .into_iter()
+            &NETS
+                .iter()
+                .flat_map(|(_, arms)| arms.iter().copied())
                 .filter(|a| res.in_profile(a))
                 .collect::<Vec<_>>(),
             &format!(
-                "Paper: CIFAR-10 four-layer CNN {} without, {} with normalisation (cuda-convnet configs that also differ in other ways: this is the clean ablation, same net and recipe, LRN the only difference); {}.",
+                "Paper: CIFAR-10 four-layer CNN {} without, {} with normalisation: cuda-convnet's layers-conv-local-13pct and -11pct files (arms 13pct, 11pct), which also differ in other ways; no-lrn/lrn and conv-local-* are the clean analogue (same net and recipe, LRN the only difference); {}.",
                 res.paper.cite(CIFAR_WITHOUT),
                 res.paper.show(CIFAR_WITH),
                 imagenet_effect(res)
@@ -112,21 +127,35 @@ impl Experiment for Lrn {
         let mut claims = Vec::new();
         for (id, net, with, without, paper_value) in [
             (
+                "3",
+                "cuda-convnet's conv-local-11pct vs -13pct files, the paper's own nets",
+                "11pct",
+                "13pct",
+                cifar_reduction,
+            ),
+            (
+                "3",
+                "cuda-convnet's conv-local-11pct vs -13pct files, shortened",
+                "11pct-short",
+                "13pct-short",
+                cifar_reduction,
+            ),
+            (
                 "1",
-                "conv32-32-64",
+                "conv32-32-64 analogue",
                 "lrn",
                 "no-lrn",
                 res.paper.value(IMAGENET_TOP1),
             ),
             (
                 "2",
-                "conv-local",
+                "conv-local analogue",
                 "conv-local-lrn",
                 "conv-local-no-lrn",
                 cifar_reduction,
             ),
         ] {
-            if !res.in_profile(with) {
+            if !res.in_profile(with) || !res.in_profile(without) {
                 continue;
             }
             let (measured, verdict, comparison) = compare_lower(

@@ -111,6 +111,10 @@ pub struct DataConfig {
     /// Needs a network that takes any input size (VGG).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub test_scales: Vec<i64>,
+    /// cuda-convnet's cropped CIFAR provider (`data::crop`): random crops with
+    /// reflections in training, centre or 10-view test. None: off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crop: Option<crate::data::crop::CudaConvnetCrop>,
 }
 
 pub(crate) fn is_default<T: Default + PartialEq>(v: &T) -> bool {
@@ -195,6 +199,10 @@ pub struct TrainConfig {
     pub eval_each_epoch: bool,
     #[serde(default = "default_precision")]
     pub precision: Precision,
+    /// Which parameters `weight_decay` applies to (`train::sgd::DecayOn`):
+    /// "all" (default) or "weights" (not biases nor BN scales/shifts).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub weight_decay_on: crate::train::sgd::DecayOn,
 }
 
 fn default_precision() -> Precision {
@@ -661,22 +669,52 @@ impl ExperimentFile {
             .and_then(|r| r.as_table())
             .ok_or_else(|| Error::Config(format!("{p}: no run `{run}`")))?;
         merge(&mut merged, run_t);
-        for o in overrides {
-            o.apply(&mut merged)?;
-        }
         merged.insert("experiment".into(), toml::Value::String(self.name.clone()));
         merged.insert("profile".into(), toml::Value::String(profile.into()));
         merged.insert("name".into(), toml::Value::String(run.into()));
         merged.insert("seed".into(), toml::Value::Integer(seed as i64));
-        let cfg: RunConfig =
-            toml::Value::Table(merged)
-                .try_into()
-                .map_err(|e: toml::de::Error| {
-                    Error::Config(format!("{p}: profile `{profile}`, run `{run}`: {e}"))
-                })?;
+        let from_file = merged.clone();
+        for o in overrides {
+            o.apply(&mut merged)?;
+        }
+        let cfg = match run_config(merged) {
+            Ok(cfg) => cfg,
+            Err(e) => return Err(self.blame(from_file, overrides, profile, run, e)),
+        };
         cfg.validate()?;
         Ok(cfg)
     }
+
+    /// Whose fault a config that does not deserialise is: the first `--set`
+    /// that turns the file's valid run into an invalid one, or, when the
+    /// file's run is invalid already, the file.
+    fn blame(
+        &self,
+        mut from_file: toml::Table,
+        overrides: &[Override],
+        profile: &str,
+        run: &str,
+        e: toml::de::Error,
+    ) -> Error {
+        let at = format!("profile `{profile}`, run `{run}`");
+        if let Err(e) = run_config(from_file.clone()) {
+            return Error::Config(format!("{}: {at}: {e}", self.path.display()));
+        }
+        for o in overrides {
+            if o.apply(&mut from_file).is_err() {
+                break;
+            }
+            if let Err(e) = run_config(from_file.clone()) {
+                return Error::Config(format!("--set {o}: {at}: {e}"));
+            }
+        }
+        Error::Config(format!("--set: {at}: {e}"))
+    }
+}
+
+/// A merged run table as a `RunConfig` (not yet validated).
+fn run_config(t: toml::Table) -> std::result::Result<RunConfig, toml::de::Error> {
+    toml::Value::Table(t).try_into()
 }
 
 /// A TOML error on one line: "line L, column C: message".

@@ -29,6 +29,7 @@ fn resnet_recipe(warmup: bool) -> TrainConfig {
         eval_each_epoch: false,
         stop_at_train_error_below: None,
         precision: repro::config::Precision::Fp32,
+        weight_decay_on: Default::default(),
     }
 }
 

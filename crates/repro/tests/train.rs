@@ -175,6 +175,7 @@ fn validation_split_and_normalisation() {
         colour: Colour::None,
         scale_range: None,
         test_scales: Vec::new(),
+        crop: None,
     };
     let d = Dataset::new(&raw, &cfg, Device::Cpu).expect("dataset");
     assert!(d.rgb_pca.is_none(), "PCA only when asked for");

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use tch::{Device, Kind, Tensor};
 
 pub mod colour;
+pub mod crop;
 pub mod imagenet;
 
 pub use cifar10::{Cifar10, Source, JPEG_COPY_LABEL};
@@ -104,6 +105,11 @@ impl TrainData for Dataset {
         _step_seed: u64,
     ) -> Result<(Tensor, Tensor)> {
         let y = self.train.labels.index_select(0, idx);
+        if let Some(c) = &cfg.data.crop {
+            crop::check(cfg, c).map_err(|m| Error::Config(format!("run `{}`: {m}", cfg.name)))?;
+            let raw = self.train.images.index_select(0, idx);
+            return Ok((crop::train_crops(&raw, &self.mean_image, c.size), y));
+        }
         let x = self.normalize(&self.train.images.index_select(0, idx), cfg.data.normalize);
         // Colour first: the offset is constant over an image, and pad-crop's zero
         // border (the mean) stays the mean.
@@ -133,6 +139,10 @@ impl TrainData for Dataset {
             },
         };
         let n = split.len();
+        if let Some(c) = &cfg.data.crop {
+            crop::check(cfg, c).map_err(|m| Error::Config(format!("run `{}`: {m}", cfg.name)))?;
+            return crop_eval_batches(split, &self.mean_image, c, f);
+        }
         let mut start = 0;
         while start < n {
             let len = EVAL_BATCH.min(n - start);
@@ -156,6 +166,30 @@ impl TrainData for Dataset {
         }
         Ok(())
     }
+}
+
+/// `eval_batches` for cuda-convnet's cropped provider (`crop`): its test views
+/// of `EVAL_BATCH / 10` images at a time, so that ten views fit as one batch does.
+fn crop_eval_batches(
+    split: &DeviceSplit,
+    mean_image: &Tensor,
+    c: &crop::CudaConvnetCrop,
+    f: &mut dyn FnMut(EvalBatch) -> Result<()>,
+) -> Result<()> {
+    let n = split.len();
+    let step = EVAL_BATCH / 10;
+    let mut start = 0;
+    while start < n {
+        let len = step.min(n - start);
+        let (x, views) = crop::test_views(&split.images.narrow(0, start, len), mean_image, c);
+        f(EvalBatch {
+            inputs: vec![x],
+            views,
+            labels: split.labels.narrow(0, start, len),
+        })?;
+        start += len;
+    }
+    Ok(())
 }
 
 /// One split on the device: images as uint8 NCHW, labels as int64.

@@ -3,6 +3,7 @@
 //! `build` turns it into a network. Each family validates its own config.
 pub mod convnet;
 pub mod counter;
+pub mod cuda_convnet;
 pub mod fuse;
 pub mod googlenet;
 pub mod layers;
@@ -27,6 +28,9 @@ pub enum ModelConfig {
     ImagenetResnet(ImagenetResnetConfig),
     /// cuda-convnet's CIFAR-10 networks (Krizhevsky et al. 2012's CIFAR statements).
     CudaConvnet(convnet::ConvnetConfig),
+    /// cuda-convnet's own nets built from its committed layer/params files
+    /// (`experiments/cuda-convnet/`): the exact CIFAR-10 nets of AlexNet Sec. 3.3.
+    CudaConvnetCfg(cuda_convnet::CfgNetConfig),
     /// Simonyan & Zisserman 2014, Table 1: configurations A-E, ImageNet or CIFAR shape.
     Vgg(vgg::VggConfig),
     /// Szegedy et al. 2014, Table 1: GoogLeNet, ImageNet or CIFAR shape, with the
@@ -45,6 +49,7 @@ impl ModelConfig {
                 depth, residual, ..
             }) => format!("{}-{}", if *residual { "resnet" } else { "plain" }, depth),
             ModelConfig::CudaConvnet(c) => c.name.clone(),
+            ModelConfig::CudaConvnetCfg(c) => c.net.clone(),
             ModelConfig::Vgg(v) => v.name(),
             ModelConfig::Googlenet(g) => g.name(),
         }
@@ -56,7 +61,7 @@ impl ModelConfig {
         match self {
             ModelConfig::CifarResnet(c) => Some(c.depth),
             ModelConfig::ImagenetResnet(c) => Some(c.depth),
-            ModelConfig::CudaConvnet(_) => None,
+            ModelConfig::CudaConvnet(_) | ModelConfig::CudaConvnetCfg(_) => None,
             ModelConfig::Vgg(v) => Some(v.config.weight_layers() as i64),
             ModelConfig::Googlenet(g) => Some(g.weight_layers()),
         }
@@ -86,6 +91,7 @@ impl ModelConfig {
             ModelConfig::CifarResnet(c) => c.validate(),
             ModelConfig::ImagenetResnet(c) => c.validate(),
             ModelConfig::CudaConvnet(c) => c.validate(),
+            ModelConfig::CudaConvnetCfg(c) => c.validate(),
             ModelConfig::Vgg(v) => v.validate(),
             ModelConfig::Googlenet(g) => g.validate(),
         }
@@ -116,6 +122,10 @@ pub fn build(vs: &nn::Path, cfg: &ModelConfig) -> crate::Result<Box<dyn Network>
             Box::new(resnet::ResNet::new(vs, &spec))
         }
         ModelConfig::CudaConvnet(c) => Box::new(convnet::Convnet::new(vs, c)),
+        ModelConfig::CudaConvnetCfg(c) => Box::new(
+            cuda_convnet::CfgNet::new(vs, c)
+                .map_err(|e| crate::Error::Config(format!("model.{e}")))?,
+        ),
         ModelConfig::Vgg(v) => Box::new(vgg::Vgg::new(vs, v)),
         ModelConfig::Googlenet(g) => Box::new(googlenet::GoogLeNet::new(vs, g)),
     })
@@ -186,6 +196,7 @@ pub fn input_shape(cfg: &ModelConfig) -> [i64; 3] {
         ModelConfig::Vgg(v) => [3, v.input_size(), v.input_size()],
         ModelConfig::Googlenet(g) => [3, g.input_size(), g.input_size()],
         ModelConfig::CudaConvnet(c) => c.input_shape(),
+        ModelConfig::CudaConvnetCfg(c) => [3, c.input_size, c.input_size],
         ModelConfig::CifarResnet { .. } => [3, 32, 32],
     }
 }

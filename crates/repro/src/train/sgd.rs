@@ -4,10 +4,56 @@
 //! All trainable parameters live in one flat buffer (each parameter a view into
 //! it) and gradients are gathered into one flat tensor, so an update is a handful
 //! of kernels for the whole model instead of several per parameter.
-use crate::config::Velocity;
+use crate::config::{RunConfig, Velocity};
 use crate::layout::Layout;
+use crate::models::ModelConfig;
+use serde::{Deserialize, Serialize};
 use tch::nn::VarStore;
 use tch::{Kind, Tensor};
+
+/// Which parameters `train.weight_decay` applies to (`train.weight_decay_on`).
+/// The frameworks differ: Caffe and cuda-convnet decay each layer as
+/// configured (cuda-convnet never decays biases: layer.cu builds them as
+/// `new Weights(hBiases, hBiasesInc, epsB, 0, momB, true)`, weight cost 0;
+/// Caffe's prototxts set `decay_mult` per blob), while `torch.optim.SGD`
+/// decays every parameter it is given. Set it per experiment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DecayOn {
+    /// Every trainable parameter: weights, biases, BN scales and shifts (the
+    /// harness's behaviour before the knob existed, hence the default).
+    #[default]
+    All,
+    /// Weights of conv, locally-connected and fc layers only: no decay on
+    /// biases (variables named `*bias`) nor on BN scales and shifts (1-d).
+    Weights,
+}
+
+impl DecayOn {
+    pub fn is_default(&self) -> bool {
+        *self == DecayOn::All
+    }
+}
+
+/// How one parameter tensor is updated: its learning rate is
+/// `lr * lr_scaled + lr_fixed` for the schedule's `lr`, then momentum and
+/// weight decay as `Sgd::apply` writes them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ParamRule {
+    pub lr_scaled: f64,
+    pub lr_fixed: f64,
+    pub momentum: f64,
+    pub decay: f64,
+}
+
+/// Per-element rules in the flat buffer's order.
+#[derive(Debug)]
+struct Rules {
+    lr_scaled: Tensor,
+    lr_fixed: Tensor,
+    momentum: Tensor,
+    decay: Tensor,
+}
 
 #[derive(Debug)]
 pub struct Sgd {
@@ -21,6 +67,8 @@ pub struct Sgd {
     /// Steps taken (checkpointed).
     pub steps: i64,
     layout: Layout,
+    /// Per-parameter rules (`set_rules`); None: `momentum` and `weight_decay` for all.
+    rules: Option<Rules>,
 }
 
 /// A parameter (or its gradient) as a 1-d tensor in the flat buffer's order.
@@ -98,7 +146,39 @@ impl Sgd {
             convention,
             steps: 0,
             layout,
+            rules: None,
         }
+    }
+
+    /// Gives each parameter (in `parameters()` order) its own rule.
+    pub fn set_rules(&mut self, rules: &[ParamRule]) -> Result<(), String> {
+        if rules.len() != self.params.len() {
+            return Err(format!(
+                "{} parameter rules for {} parameters",
+                rules.len(),
+                self.params.len()
+            ));
+        }
+        let (kind, dev) = (Kind::Float, self.flat.device());
+        let field = |f: fn(&ParamRule) -> f64| {
+            let parts: Vec<Tensor> = rules
+                .iter()
+                .zip(&self.params)
+                .map(|(r, p)| Tensor::full([p.numel() as i64], f(r), (kind, dev)))
+                .collect();
+            if parts.is_empty() {
+                Tensor::zeros([0], (kind, dev))
+            } else {
+                Tensor::cat(&parts, 0)
+            }
+        };
+        self.rules = Some(Rules {
+            lr_scaled: field(|r| r.lr_scaled),
+            lr_fixed: field(|r| r.lr_fixed),
+            momentum: field(|r| r.momentum),
+            decay: field(|r| r.decay),
+        });
+        Ok(())
     }
 
     /// Gradients of `loss` with respect to the parameters, as one flat tensor in
@@ -131,6 +211,29 @@ impl Sgd {
 
     /// The update itself, from a flat gradient.
     pub fn apply(&mut self, g: &Tensor, lr: f64) {
+        if let Some(r) = &self.rules {
+            tch::no_grad(|| {
+                let lr = &r.lr_scaled * lr + &r.lr_fixed;
+                let g = g + &self.flat * &r.decay;
+                match self.convention {
+                    Velocity::LrInside => {
+                        // v = m v - lr (g + wd w); w += v. cuda-convnet (weights.cuh
+                        // `Weights::update`, layer.cu `scaleGrad = eps / numCases`):
+                        // inc = mom inc + eps grad(log p) / N - wc eps W; W += inc.
+                        let _ = self.velocity.g_mul_(&r.momentum);
+                        let _ = self.velocity.g_sub_(&(g * lr));
+                        let _ = self.flat.g_add_(&self.velocity);
+                    }
+                    Velocity::LrOutside => {
+                        let _ = self.velocity.g_mul_(&r.momentum);
+                        let _ = self.velocity.g_add_(&g);
+                        let _ = self.flat.g_sub_(&(&self.velocity * lr));
+                    }
+                }
+            });
+            self.steps += 1;
+            return;
+        }
         tch::no_grad(|| {
             let g = if self.weight_decay != 0.0 {
                 g + &self.flat * self.weight_decay
@@ -239,4 +342,89 @@ impl PerParameterSgd {
             }
         });
     }
+}
+
+/// The name of each trainable variable of `vs`, in `trainable_variables` order.
+pub fn parameter_names(vs: &VarStore) -> Vec<String> {
+    let named = vs.variables();
+    vs.trainable_variables()
+        .iter()
+        .map(|p| {
+            named
+                .iter()
+                .find(|(_, t)| t.data_ptr() == p.data_ptr() && t.size() == p.size())
+                .map(|(n, _)| n.clone())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+fn is_bias_or_bn(name: &str, shape: &[i64]) -> bool {
+    name.ends_with("bias") || shape.len() <= 1
+}
+
+/// The rules `cfg` asks for, per parameter of `vs` (trainable order); None when
+/// one momentum and weight decay for all (the plain `Sgd::new` update) is it.
+/// cuda-convnet nets (`model.family = "cuda-convnet-cfg"`) take each layer's
+/// epsW/epsB/momW/momB/wc from the layer-params file: the schedule scales epsW
+/// only, as its Methodology lowers "all learning rates (the epsW parameters)"
+/// by 10 and keeps epsB (cuda-convnet wiki, Methodology, steps 4-5).
+pub fn rules_for(cfg: &RunConfig, vs: &VarStore) -> Result<Option<Vec<ParamRule>>, String> {
+    let t = &cfg.train;
+    let names = parameter_names(vs);
+    let shapes: Vec<Vec<i64>> = vs.trainable_variables().iter().map(|p| p.size()).collect();
+    if let ModelConfig::CudaConvnetCfg(net) = &cfg.model {
+        let hypers = net.hypers().map_err(|e| format!("model.{e}"))?;
+        if t.weight_decay != 0.0 || !t.weight_decay_on.is_default() || t.lr <= 0.0 || t.lr.is_nan()
+        {
+            return Err("train.weight_decay: cuda-convnet nets take each layer's weight cost (wc) from its layer-params file; set train.weight_decay = 0, leave weight_decay_on, and train.lr > 0 (the files' epsW, which the schedule scales)".into());
+        }
+        if let Some((l, h)) = hypers
+            .iter()
+            .find(|(_, h)| h.mom_w != t.momentum || h.mom_b != t.momentum)
+        {
+            return Err(format!("train.momentum: {} differs from layer {l}'s momW {} / momB {} in the layer-params file", t.momentum, h.mom_w, h.mom_b));
+        }
+        let rules = names.iter().zip(&shapes).map(|(n, s)| {
+            let layer = n.split('.').next().unwrap_or_default();
+            let h = hypers.get(layer).ok_or_else(|| {
+                format!("model: parameter `{n}` belongs to no layer of the layer-params file")
+            })?;
+            Ok(if is_bias_or_bn(n, s) {
+                ParamRule {
+                    lr_scaled: 0.0,
+                    lr_fixed: h.eps_b,
+                    momentum: h.mom_b,
+                    decay: 0.0,
+                }
+            } else {
+                ParamRule {
+                    lr_scaled: h.eps_w / t.lr,
+                    lr_fixed: 0.0,
+                    momentum: h.mom_w,
+                    decay: h.wc,
+                }
+            })
+        });
+        return rules.collect::<Result<Vec<_>, String>>().map(Some);
+    }
+    if t.weight_decay_on.is_default() {
+        return Ok(None);
+    }
+    Ok(Some(
+        names
+            .iter()
+            .zip(&shapes)
+            .map(|(n, s)| ParamRule {
+                lr_scaled: 1.0,
+                lr_fixed: 0.0,
+                momentum: t.momentum,
+                decay: if is_bias_or_bn(n, s) {
+                    0.0
+                } else {
+                    t.weight_decay
+                },
+            })
+            .collect(),
+    ))
 }
