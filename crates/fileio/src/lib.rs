@@ -245,6 +245,76 @@ fn refuse_directory(path: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Length of the random part of a temporary file's name (`tempfile`'s
+/// default, which [`AtomicFile`] keeps).
+const RANDOM_CHARS: usize = 6;
+
+/// Whether `name` is the name of an [`AtomicFile`]'s temporary file:
+/// `.<file name>.<6 random letters or digits>.tmp`, or with a suffix given to
+/// [`AtomicFile::with_temp_suffix`], `….tmp.<extension>`. Nothing else
+/// (`.report.md.tmp`, `notes.tmp`) matches.
+pub fn is_temp_name(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix('.') else {
+        return false;
+    };
+    let stem = match rest.strip_suffix(".tmp") {
+        Some(stem) => stem,
+        None => match rest.rsplit_once('.') {
+            Some((head, ext))
+                if !ext.is_empty() && ext.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+            {
+                match head.strip_suffix(".tmp") {
+                    Some(stem) => stem,
+                    None => return false,
+                }
+            }
+            _ => return false,
+        },
+    };
+    match stem.rsplit_once('.') {
+        Some((target, random)) => {
+            !target.is_empty()
+                && random.len() == RANDOM_CHARS
+                && random.bytes().all(|b| b.is_ascii_alphanumeric())
+        }
+        None => false,
+    }
+}
+
+/// Removes the temporary files of [`AtomicFile`]s that a killed process left
+/// in `dir` (names as [`is_temp_name`] says), those not modified for at least
+/// `min_age`: a live writer's file is younger than that. Plain files only,
+/// not recursive. Returns the paths removed.
+///
+/// # Errors
+///
+/// Reading the directory; a file that cannot be removed is skipped.
+pub fn remove_stale_temps(dir: &Path, min_age: std::time::Duration) -> io::Result<Vec<PathBuf>> {
+    let now = std::time::SystemTime::now();
+    let mut removed = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if !name.to_str().is_some_and(is_temp_name) {
+            continue;
+        }
+        let Ok(meta) = fs::symlink_metadata(entry.path()) else {
+            continue;
+        };
+        let age = meta
+            .modified()
+            .ok()
+            .and_then(|m| now.duration_since(m).ok());
+        if meta.is_file()
+            && age.is_some_and(|a| a >= min_age)
+            && fs::remove_file(entry.path()).is_ok()
+        {
+            removed.push(entry.path());
+        }
+    }
+    Ok(removed)
+}
+
 /// Lower-case hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -432,6 +502,79 @@ mod tests {
         let status = fs::read_to_string("/proc/self/status").ok()?;
         let line = status.lines().find(|l| l.starts_with("Umask:"))?;
         u32::from_str_radix(line["Umask:".len()..].trim(), 8).ok()
+    }
+
+    #[test]
+    fn temp_names_are_recognised_exactly() {
+        for yes in [
+            ".report.md.a1B2c3.tmp",
+            ".fig.png.Zz09ab.tmp.png",
+            ".x.abcdef.tmp",
+        ] {
+            assert!(is_temp_name(yes), "{yes}");
+        }
+        for no in [
+            ".report.md.tmp",
+            "report.md.a1B2c3.tmp",
+            ".a1B2c3.tmp",
+            ".report.md.a1B2c.tmp",
+            ".report.md.a1B2c3d.tmp",
+            ".report.md.a1-2c3.tmp",
+            ".report.md.a1B2c3.tmpx",
+            ".report.md.a1B2c3.png",
+            "notes.tmp",
+        ] {
+            assert!(!is_temp_name(no), "{no}");
+        }
+        // What AtomicFile really creates matches.
+        let dir = tempfile::tempdir().unwrap();
+        for f in [
+            AtomicFile::new(&dir.path().join("r.md")).unwrap(),
+            AtomicFile::with_temp_suffix(&dir.path().join("f.png"), ".tmp.png").unwrap(),
+        ] {
+            let name = f.temp_path().file_name().unwrap().to_str().unwrap();
+            assert!(is_temp_name(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn stale_temps_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let hour = std::time::Duration::from_secs(3600);
+        let old = std::time::SystemTime::now() - 2 * hour;
+        let make = |name: &str, modified: std::time::SystemTime| {
+            let f = File::create(dir.path().join(name)).unwrap();
+            f.set_modified(modified).unwrap();
+        };
+        make(".report.md.a1B2c3.tmp", old);
+        make(".fig.png.Zz09ab.tmp.png", old);
+        make(".summary.csv.q1w2e3.tmp", std::time::SystemTime::now());
+        make("report.md", old);
+        make(".notes.tmp", old);
+        fs::create_dir(dir.path().join(".sub.abcdef.tmp")).unwrap();
+        let mut removed = remove_stale_temps(dir.path(), hour).unwrap();
+        removed.sort();
+        assert_eq!(
+            removed,
+            [
+                dir.path().join(".fig.png.Zz09ab.tmp.png"),
+                dir.path().join(".report.md.a1B2c3.tmp")
+            ]
+        );
+        assert_eq!(
+            names(dir.path()),
+            [
+                ".notes.tmp",
+                ".sub.abcdef.tmp",
+                ".summary.csv.q1w2e3.tmp",
+                "report.md"
+            ]
+        );
+        // A young file goes once old enough.
+        assert_eq!(
+            remove_stale_temps(dir.path(), std::time::Duration::ZERO).unwrap(),
+            [dir.path().join(".summary.csv.q1w2e3.tmp")]
+        );
     }
 
     #[test]

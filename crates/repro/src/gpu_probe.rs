@@ -84,7 +84,7 @@ pub fn warn_if_gpu_invisible() -> bool {
     }
     let message = invisible_gpu_message(&nvidia_smi_gpus(), 0, libtorch_cuda_loaded());
     if let Some(m) = &message {
-        ONCE.call_once(|| eprintln!("{m}"));
+        ONCE.call_once(|| crate::say!("{m}"));
     }
     message.is_some()
 }

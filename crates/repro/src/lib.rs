@@ -24,6 +24,7 @@ pub mod plot;
 pub mod precision;
 pub mod progress;
 pub mod provenance;
+pub mod registry;
 pub mod report;
 pub mod testing;
 pub mod train;

@@ -10,6 +10,22 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+/// `eprintln!` for everything a run says while it trains: a closed or full
+/// stderr (`... 2>&1 | head`, a terminal gone with its SSH session) drops the
+/// line instead of panicking, as `eprintln!` does, and so never ends a run.
+/// Its results go to files; stderr is only a view of them.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::progress::say_line(::std::format_args!($($arg)*))
+    };
+}
+
+/// The line `say!` writes, with any write error ignored (see [`say!`]).
+pub fn say_line(args: std::fmt::Arguments) {
+    let _ = writeln!(std::io::stderr().lock(), "{args}");
+}
+
 /// The log every run appends its progress to, in its run directory.
 pub const LOG_FILE: &str = "train.log";
 
@@ -125,7 +141,7 @@ impl Progress {
             b.set_position(t.iteration);
             b.set_message(format!("lr {:.4} {errs} {ips:.0} img/s", t.lr));
         } else if self.plain && self.plain_due(t.epoch_end || !tests.is_empty()) {
-            eprintln!(
+            say!(
                 "{} [{}] {head} {errs} {ips:.0} img/s eta {eta}",
                 timestamp(SystemTime::now()),
                 self.label
@@ -152,7 +168,7 @@ impl Progress {
         match &self.bar {
             Some(b) => b.set_message(line.to_string()),
             None if self.plain => {
-                eprintln!("{} [{}] {line}", timestamp(SystemTime::now()), self.label);
+                say!("{} [{}] {line}", timestamp(SystemTime::now()), self.label);
             }
             None => {}
         }
@@ -165,7 +181,7 @@ impl Progress {
         }
         match &self.bar {
             Some(b) => b.println(line),
-            None if self.plain => eprintln!("{} {line}", timestamp(SystemTime::now())),
+            None if self.plain => say!("{} {line}", timestamp(SystemTime::now())),
             None => {}
         }
     }
@@ -216,7 +232,7 @@ fn open_log(path: &Path) -> Option<File> {
     {
         Ok(f) => Some(f),
         Err(e) => {
-            eprintln!(
+            say!(
                 "warning: {}: {e}; training goes on without it",
                 path.display()
             );

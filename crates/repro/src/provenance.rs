@@ -16,7 +16,15 @@ pub struct Provenance {
     pub dataset_sha256: String,
     pub started_at_unix: u64,
     pub command: String,
+    /// This build's `TRAINING_CODE`; empty in runs recorded before it existed.
+    #[serde(default)]
+    pub training_code: String,
 }
+
+/// A short hash of the sources that decide what a run computes and of the
+/// tch/libtorch versions (see `build.rs`): two builds with the same value
+/// train the same numbers from the same config, seed and data.
+pub const TRAINING_CODE: &str = env!("REPRO_TRAINING_CODE");
 
 impl Provenance {
     pub fn collect(root: &Path, device: &str, dataset: &str, dataset_sha256: &str) -> Self {
@@ -58,6 +66,18 @@ impl Provenance {
                 .map(|d| d.as_secs())
                 .unwrap_or(0),
             command: std::env::args().collect::<Vec<_>>().join(" "),
+            training_code: TRAINING_CODE.to_string(),
+        }
+    }
+
+    /// What trained the run: its training code's hash when recorded, else its
+    /// commit (runs recorded before the hash existed). Runs with the same
+    /// value were trained by the same code.
+    pub fn training_identity(&self) -> String {
+        if self.training_code.is_empty() {
+            format!("commit {}", self.commit_label())
+        } else {
+            format!("training code {}", self.training_code)
         }
     }
 

@@ -223,7 +223,16 @@ pub fn redraw_committed(bin: &str, experiment: &str, profile: &str) -> PathBuf {
     let dst = tmp.join(experiment).join(profile);
     copy_inputs(&src, &dst);
     let o = std::process::Command::new(bin)
-        .args(["--profile", profile, "--plot-only", "--out"])
+        // Committed runs of one profile may come from several commits (a run
+        // retrained after a fix): their reports say so, and redrawing them is
+        // what `--allow-mixed` is for.
+        .args([
+            "--profile",
+            profile,
+            "--plot-only",
+            "--allow-mixed",
+            "--out",
+        ])
         .arg(tmp.join(experiment))
         .output()
         .expect("the binary runs");
@@ -345,6 +354,23 @@ pub fn check_figure(dir: &Path, check: FigureCheck) {
         });
         assert!(drawn, "{stem}: no paper values");
     }
+}
+
+/// Where `bin` run with `args` puts its profile's results: the binary's own
+/// answer (`--print-profile-dir`), since `--set`, `--config` and precision
+/// switches give a profile's results a directory of their own.
+pub fn profile_dir_of(bin: &str, args: &[String]) -> PathBuf {
+    let o = std::process::Command::new(bin)
+        .args(args)
+        .arg("--print-profile-dir")
+        .output()
+        .expect("the binary runs");
+    assert!(
+        o.status.success(),
+        "--print-profile-dir failed:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())
 }
 
 #[cfg(test)]

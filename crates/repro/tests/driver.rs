@@ -148,3 +148,178 @@ fn flags_are_typed_and_unknown_values_fail() {
     assert_eq!(a.device, driver::DeviceSpec::Cuda(1));
     assert_eq!(a.fuse_seeds, driver::FuseMode::Off);
 }
+
+/// The tiny experiment at 10 iterations, trained once with `extra` flags.
+fn trained(dir: &Path, extra: &[&str]) {
+    setup(
+        dir,
+        &TINY_EXPERIMENT.replace("iterations = 40", "iterations = 10"),
+    );
+    let mut flags = vec!["--profile", "smoke"];
+    flags.extend_from_slice(extra);
+    driver::run(&Tiny, &args(dir, &flags)).expect("trains");
+}
+
+/// Every file under `dir` with its bytes.
+fn snapshot(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.clone(), std::fs::read(&p).expect("file")));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn overrides_train_in_their_own_directory_and_leave_the_baseline_untouched() {
+    let _rng = rng_lock();
+    let tmp = tempfile::tempdir().expect("tmp");
+    trained(tmp.path(), &[]);
+    let baseline = tmp.path().join("out/smoke");
+    let before = snapshot(&baseline);
+    let set = ["--set", "train.lr=0.02"];
+    let mut flags = vec!["--profile", "smoke"];
+    flags.extend_from_slice(&set);
+    driver::run(&Tiny, &args(tmp.path(), &flags)).expect("trains");
+    assert_eq!(snapshot(&baseline), before, "the baseline runs changed");
+
+    // The overridden runs went to `smoke-set-<hash>`, named from the overrides.
+    let key =
+        driver::variant_key(&["train.lr=0.02".parse().expect("override")], None).expect("a key");
+    let own = tmp.path().join("out").join(format!("smoke-{key}"));
+    let report = std::fs::read_to_string(own.join("report.md")).expect("its report");
+    assert!(report.contains("train.lr=0.02"), "{report}");
+    let cfg = std::fs::read_to_string(own.join("runs/tiny-s3/config.toml")).expect("config");
+    assert!(cfg.contains("lr = 0.02"), "{cfg}");
+    // Other overrides, another directory; the same ones, the same directory.
+    let other = driver::variant_key(&["train.lr=0.03".parse().expect("override")], None);
+    assert_ne!(other, Some(key.clone()));
+    assert_eq!(
+        driver::variant_key(&["train.lr=0.02".parse().expect("override")], None),
+        Some(key)
+    );
+    assert_eq!(driver::variant_key(&[], None), None);
+}
+
+/// Makes a run's provenance say it was trained by other code, at `commit`.
+fn mark_trained_elsewhere(run_dir: &Path, commit: &str) {
+    let path = run_dir.join("provenance.json");
+    let mut p: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("provenance")).expect("json");
+    p["training_code"] = serde_json::json!("00000000");
+    p["git_commit"] = serde_json::json!(commit);
+    std::fs::write(&path, serde_json::to_vec(&p).expect("json")).expect("write");
+}
+
+#[test]
+fn runs_of_other_training_code_are_refused_unless_restarted_or_allowed() {
+    let _rng = rng_lock();
+    let tmp = tempfile::tempdir().expect("tmp");
+    trained(tmp.path(), &[]);
+    let run = tmp.path().join("out/smoke/runs/tiny-s3");
+    mark_trained_elsewhere(&run, "feedbeefcafe");
+    let before = snapshot(&tmp.path().join("out/smoke"));
+    let flags = |extra: &[&'static str]| {
+        let mut f = vec!["--profile", "smoke"];
+        f.extend_from_slice(extra);
+        args(tmp.path(), &f)
+    };
+    let e = driver::run(&Tiny, &flags(&[]))
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        e.contains("tiny-s3") && e.contains("feedbeefca") && e.contains("--fresh-stale"),
+        "{e}"
+    );
+    assert_eq!(
+        snapshot(&tmp.path().join("out/smoke")),
+        before,
+        "refusal wrote"
+    );
+
+    // --allow-mixed reuses it as it is (nothing retrained).
+    let metrics = std::fs::read(run.join("metrics.parquet")).expect("metrics");
+    driver::run(&Tiny, &flags(&["--allow-mixed"])).expect("reuses");
+    assert_eq!(
+        std::fs::read(run.join("metrics.parquet")).expect("m"),
+        metrics
+    );
+
+    // --fresh-stale trains it again, now recorded with this build's code.
+    driver::run(&Tiny, &flags(&["--fresh-stale"])).expect("retrains");
+    let p: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("provenance.json")).expect("p"))
+            .expect("json");
+    assert_eq!(p["training_code"], repro::provenance::TRAINING_CODE);
+    assert!(run.join("status.json").is_file());
+    // And a plain rerun now reuses it.
+    driver::run(&Tiny, &flags(&[])).expect("reuses");
+}
+
+#[test]
+fn a_report_from_two_training_codes_is_refused_unless_allowed() {
+    let _rng = rng_lock();
+    let tmp = tempfile::tempdir().expect("tmp");
+    trained(tmp.path(), &["--seeds", "3,4"]);
+    mark_trained_elsewhere(&tmp.path().join("out/smoke/runs/tiny-s4"), "feedbeefcafe");
+    let report = tmp.path().join("out/smoke/report.md");
+    let before = std::fs::read(&report).expect("report");
+    let plot = |extra: &[&'static str]| {
+        let mut f = vec!["--profile", "smoke", "--seeds", "3,4", "--plot-only"];
+        f.extend_from_slice(extra);
+        driver::run(&Tiny, &args(tmp.path(), &f))
+    };
+    let e = plot(&[]).expect_err("refused").to_string();
+    assert!(
+        e.contains("tiny-s4") && e.contains("tiny-s3") && e.contains("--allow-mixed"),
+        "{e}"
+    );
+    assert_eq!(std::fs::read(&report).expect("report"), before);
+    plot(&["--allow-mixed"]).expect("drawn");
+    let text = std::fs::read_to_string(&report).expect("report");
+    assert!(
+        text.contains("feedbeefca"),
+        "the report names the commits: {text}"
+    );
+}
+
+#[test]
+fn a_model_too_large_for_the_device_is_refused_before_it_is_built() {
+    let _rng = rng_lock();
+    let tmp = tempfile::tempdir().expect("tmp");
+    setup(tmp.path(), TINY_EXPERIMENT);
+    let e = driver::run(
+        &Tiny,
+        &args(
+            tmp.path(),
+            &["--profile", "smoke", "--set", "model.depth=1202000"],
+        ),
+    )
+    .expect_err("refused")
+    .to_string();
+    assert!(
+        e.contains("model.depth = 1202000") && e.contains("needs at least"),
+        "{e}"
+    );
+    assert!(!tmp.path().join("out").exists(), "refusal wrote results");
+    // The paper's deepest net fits the bound's arithmetic (ResNet-1202, Sec. 4.2):
+    // a few GiB at its batch of 128, nowhere near an overflow.
+    let cfg = repro::models::resnet::CifarResnetConfig {
+        depth: 1202,
+        residual: true,
+        shortcut: Default::default(),
+        block: Default::default(),
+        width: 16,
+        classes: 10,
+    };
+    let gib = cfg.min_training_bytes(128) as f64 / (1u64 << 30) as f64;
+    assert!((1.0..64.0).contains(&gib), "ResNet-1202: {gib} GiB");
+}

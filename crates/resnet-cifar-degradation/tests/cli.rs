@@ -256,7 +256,7 @@ fn smoke_training_lowers_training_error_well_below_chance() {
     let Some(data) = shared_jpeg() else { return };
     let tmp = tempfile::tempdir().expect("tmp");
     let o = tmp.path().join("r");
-    let r = run_owned(&smoke_args(
+    let smoke = smoke_args(
         &data,
         &o,
         &[
@@ -279,9 +279,11 @@ fn smoke_training_lowers_training_error_well_below_chance() {
             "--set",
             "train.checkpoint_every=100",
         ],
-    ));
+    );
+    let r = run_owned(&smoke);
     assert!(r.status.success(), "{}", stderr(&r));
-    let rows = repro::metrics::read_parquet(&o.join("smoke/runs/resnet-20-s1/metrics.parquet"))
+    let dir = repro::testing::profile_dir_of(BIN, &smoke);
+    let rows = repro::metrics::read_parquet(&dir.join("runs/resnet-20-s1/metrics.parquet"))
         .expect("metrics");
     let windows: Vec<_> = rows
         .iter()
@@ -302,7 +304,7 @@ fn smoke_training_lowers_training_error_well_below_chance() {
     );
     assert!(tail < 0.70, "training error {tail}");
     assert!(test < 0.75, "test error {test}");
-    assert!(o.join("smoke/fig6.png").exists());
+    assert!(dir.join("fig6.png").exists());
 }
 
 #[test]
@@ -428,7 +430,7 @@ fn killed_at_random_points_and_restarted_equals_an_uninterrupted_run() {
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     let r = Command::new(BIN).args(args(&a)).output().expect("runs");
     assert!(r.status.success(), "{}", stderr(&r));
-    let run_dir = b.join("smoke/runs/resnet-20-s1");
+    let run_dir = repro::testing::profile_dir_of(BIN, &args(&b)).join("runs/resnet-20-s1");
     // SIGKILL at pseudo-random moments, restart with the same command.
     let mut seed = 0x9E37_79B9u64;
     let mut kills = 0;
@@ -472,10 +474,11 @@ fn killed_at_random_points_and_restarted_equals_an_uninterrupted_run() {
             })
             .collect()
     };
-    let file = "smoke/runs/resnet-20-s1/metrics.parquet";
+    let file = "runs/resnet-20-s1/metrics.parquet";
+    let dir = |out: &Path| repro::testing::profile_dir_of(BIN, &args(out));
     assert_eq!(
-        strip(&b.join(file)),
-        strip(&a.join(file)),
+        strip(&dir(&b).join(file)),
+        strip(&dir(&a).join(file)),
         "metrics after {kills} kills differ from an uninterrupted run"
     );
 }
@@ -511,12 +514,13 @@ fn two_processes_on_one_results_directory_do_not_collide() {
     warm_args.extend(["--set".into(), "train.iterations=1".into()]);
     let warm = Command::new(BIN).args(&warm_args).output().expect("runs");
     assert!(warm.status.success(), "{}", stderr(&warm));
+    let run_dir = repro::testing::profile_dir_of(BIN, &args).join("runs/resnet-20-s1");
     let first = Command::new(BIN)
         .args(&args)
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
-    let lock = out.join("smoke/runs/resnet-20-s1/.lock");
+    let lock = run_dir.join(".lock");
     for _ in 0..200 {
         if lock.exists() {
             break;
@@ -536,8 +540,7 @@ fn two_processes_on_one_results_directory_do_not_collide() {
         "{}",
         stderr(&second)
     );
-    let rows = repro::metrics::read_parquet(&out.join("smoke/runs/resnet-20-s1/metrics.parquet"))
-        .expect("metrics");
+    let rows = repro::metrics::read_parquet(&run_dir.join("metrics.parquet")).expect("metrics");
     assert_eq!(
         rows.iter()
             .rfind(|r| r.kind == repro::metrics::RowKind::Window)

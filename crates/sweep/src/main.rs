@@ -24,7 +24,7 @@ use std::process::ExitCode;
 /// Which runs of which experiment: passed on to the experiment binary.
 #[derive(Args, Debug, Clone)]
 pub struct Selection {
-    /// Experiment (crate name), e.g. `resnet-cifar-degradation`.
+    /// Experiment: the stem of one of `experiments/*.toml` (its crate and binary), e.g. `resnet-cifar-degradation`.
     pub experiment: String,
     /// Profile of the experiment file: `paper`, `quick` or `smoke`.
     #[arg(long, default_value = "paper")]
@@ -76,6 +76,10 @@ pub struct Launch {
     /// --local: processes at a time (default: one per GPU slot, or 1 on CPU).
     #[arg(long)]
     pub jobs: Option<usize>,
+    /// --slurm: at most N tasks of the array job run at once (`--array=...%N`),
+    /// to leave a shared cluster room.
+    #[arg(long, requires = "slurm")]
+    pub max_parallel: Option<std::num::NonZeroUsize>,
     /// --local: GPU indices to use (default: those `nvidia-smi -L` lists).
     #[arg(long, value_delimiter = ',')]
     pub gpus: Option<Vec<String>>,
@@ -107,21 +111,32 @@ struct MergeCmd {
     sel: Selection,
 }
 
+/// The experiment must be one of `experiments/*.toml` with its crate: the
+/// registry `nightly` takes its list from too.
+fn registered(sel: &Selection) -> anyhow::Result<()> {
+    repro::registry::find(&repro::driver::repo_root(), &sel.experiment)?;
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let result = if argv.get(1).is_some_and(|a| a == "merge") {
         argv.remove(1);
         let m = MergeCmd::parse_from(argv);
-        tasks::Sweep::new(m.sel).and_then(|s| merge::merge(&s).map(|_| ()))
+        registered(&m.sel)
+            .and_then(|()| tasks::Sweep::new(m.sel))
+            .and_then(|s| merge::merge(&s).map(|_| ()))
     } else {
         let l = Launch::parse_from(argv);
-        tasks::Sweep::new(l.sel.clone()).and_then(|s| {
-            if l.slurm {
-                slurm::submit(&s, &l)
-            } else {
-                local::run(&s, &l)
-            }
-        })
+        registered(&l.sel)
+            .and_then(|()| tasks::Sweep::new(l.sel.clone()))
+            .and_then(|s| {
+                if l.slurm {
+                    slurm::submit(&s, &l)
+                } else {
+                    local::run(&s, &l)
+                }
+            })
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

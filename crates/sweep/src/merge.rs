@@ -20,11 +20,13 @@ pub fn merge(s: &Sweep) -> Result<usize> {
             missing.push(t.run_id.as_str());
             continue;
         }
-        let path = repro::driver::RunDir::new(&pdir, &t.run_id).metrics();
+        let dir = repro::driver::RunDir::new(&pdir, &t.run_id);
+        let path = dir.metrics();
         let r = repro::metrics::read_parquet(&path).map_err(|e| anyhow!("{e}"))?;
         if r.is_empty() {
             bail!("{}: no rows", path.display());
         }
+        check_ends_where_status_says(&dir, &r)?;
         if let Some(x) = r.iter().find(|x| x.run_id != t.run_id) {
             bail!(
                 "{}: holds rows of run `{}`, expected `{}`",
@@ -91,4 +93,31 @@ pub fn merge(s: &Sweep) -> Result<usize> {
         combined.display()
     );
     Ok(rows)
+}
+
+/// A finished run's file holds rows up to the iteration its `status.json`
+/// says it ended at. A valid Parquet file cut to fewer rows (or a stale one)
+/// would otherwise be drawn with an earlier test error as the final one.
+fn check_ends_where_status_says(
+    dir: &repro::driver::RunDir,
+    rows: &[repro::metrics::MetricRow],
+) -> Result<()> {
+    use repro::driver::RunState;
+    let Some(status) = dir.read_status() else {
+        bail!("{}: missing or unreadable", dir.status().display());
+    };
+    if !matches!(status.status, RunState::Completed | RunState::Diverged) {
+        return Ok(());
+    }
+    let last = rows.last().map_or(-1, |r| r.iteration);
+    if last != status.iterations {
+        bail!(
+            "{}: its last row is iteration {last}, but {} says the run {} at iteration {}: the file is cut or stale; rerun the run with --fresh",
+            dir.metrics().display(),
+            dir.status().display(),
+            status.status,
+            status.iterations
+        );
+    }
+    Ok(())
 }

@@ -3,7 +3,8 @@
 //! Each submission gets a directory `<profile>/sweep/slurm-<time>-<pid>/` with
 //! `manifest.tsv` (array index -> run, seed), `task.sh` (reads its line of the
 //! manifest, runs that one run into the shared results directory), `merge.sh`,
-//! the job ids and the logs. Tasks are `--requeue`d on node failure: the
+//! the job ids and the logs. Before a time limit Slurm sends SIGUSR1: the run
+//! checkpoints and the task requeues itself. Tasks are `--requeue`d on node failure: the
 //! experiment binary resumes a run from its checkpoint, skips a finished one and
 //! refuses a run another process holds the lock of, so a retry is always safe.
 //! Finished runs are left out of the manifest, so resubmitting the same sweep
@@ -15,6 +16,11 @@ use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
+
+/// Seconds before a task's time limit at which Slurm signals it (SIGUSR1 to
+/// the batch shell): enough for one training step and a checkpoint of the
+/// largest nets here on a GPU, well under any sensible time limit.
+const WARN_BEFORE_LIMIT_S: u32 = 120;
 
 /// Single-quotes a word for bash.
 fn quote(s: &OsStr) -> String {
@@ -55,6 +61,21 @@ fn sbatch(args: &[String], script: &Path) -> Result<String> {
     Ok(id)
 }
 
+/// Copies the experiment binary into the submission's directory (its libtorch
+/// is found through the binary's absolute RUNPATH, so the copy runs anywhere
+/// the original does).
+fn copy_binary(bin: &Path, dir: &Path) -> Result<std::path::PathBuf> {
+    let name = bin
+        .file_name()
+        .with_context(|| format!("{}: not a file name", bin.display()))?;
+    let copy = dir.join(name);
+    std::fs::copy(bin, &copy)
+        .with_context(|| format!("copying {} to {}", bin.display(), copy.display()))?;
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755))
+        .with_context(|| format!("{}: chmod", copy.display()))?;
+    Ok(copy)
+}
+
 pub fn submit(s: &Sweep, l: &Launch) -> Result<()> {
     let tasks = s.list(true)?;
     let todo: Vec<&Task> = tasks.iter().filter(|t| !t.done()).collect();
@@ -93,6 +114,10 @@ pub fn submit(s: &Sweep, l: &Launch) -> Result<()> {
     let manifest_path = dir.join("manifest.tsv");
     repro::io::write_bytes_atomic(&manifest_path, manifest.as_bytes())?;
 
+    // The tasks run a copy of the experiment binary taken now: a rebuild during
+    // the sweep (`cargo build` replaces target/release/<experiment>) never
+    // changes the code that a queued or requeued task runs.
+    let bin = copy_binary(&s.bin, &dir)?;
     let mut fixed: Vec<String> = s.common_args().iter().map(|a| quote(a)).collect::<Vec<_>>();
     fixed.extend(["--no-estimate", "--no-report"].map(String::from));
     fixed.extend(["--device".into(), quote(OsStr::new(&l.device))]);
@@ -115,10 +140,29 @@ if [ -z "$line" ]; then echo "sweep task: no index $SLURM_ARRAY_TASK_ID in $mani
 IFS=$'\t' read -r _ run seed run_id _ <<<"$line"
 threads=${{SLURM_CPUS_PER_TASK:-${{SLURM_CPUS_ON_NODE:-}}}}
 echo "sweep task $SLURM_ARRAY_TASK_ID: $run_id on $(hostname) (restart count ${{SLURM_RESTART_COUNT:-0}})" >&2
-exec {bin} {fixed} --runs "$run" --seeds "$seed" ${{threads:+--threads "$threads"}}
+# Slurm signals this shell (--signal=B:USR1@{warn_s}) before the time limit: the
+# run checkpoints where it is and stops, and the task puts itself back in the
+# queue, where it resumes from that checkpoint. SIGTERM (scancel) is passed on.
+requeue=0
+trap 'requeue=1; kill -USR1 "$child" 2>/dev/null || true' USR1
+trap 'kill -TERM "$child" 2>/dev/null || true' TERM
+{bin} {fixed} --runs "$run" --seeds "$seed" ${{threads:+--threads "$threads"}} &
+child=$!
+set +e
+wait "$child"; rc=$?
+# `wait` returns early when a trapped signal arrives: wait for the run itself.
+while kill -0 "$child" 2>/dev/null; do wait "$child"; rc=$?; done
+set -e
+if [ "$requeue" = 1 ]; then
+  echo "sweep task $SLURM_ARRAY_TASK_ID: time limit near, checkpointed; requeueing" >&2
+  scontrol requeue "${{SLURM_ARRAY_JOB_ID}}_${{SLURM_ARRAY_TASK_ID}}"
+  exit 0
+fi
+exit "$rc"
 "#,
+        warn_s = WARN_BEFORE_LIMIT_S,
         manifest = quote(manifest_path.as_os_str()),
-        bin = quote(s.bin.as_os_str()),
+        bin = quote(bin.as_os_str()),
         fixed = fixed.join(" "),
     );
     let task_path = dir.join("task.sh");
@@ -128,7 +172,7 @@ exec {bin} {fixed} --runs "$run" --seeds "$seed" ${{threads:+--threads "$threads
     let mut merge_args: Vec<String> = vec![
         quote(OsStr::new(&s.sel.experiment)),
         "--bin".into(),
-        quote(s.bin.as_os_str()),
+        quote(bin.as_os_str()),
     ];
     merge_args.extend(s.common_args().iter().map(|a| quote(a)));
     if let Some(seeds) = &s.sel.seeds {
@@ -147,9 +191,12 @@ exec {bin} {fixed} --runs "$run" --seeds "$seed" ${{threads:+--threads "$threads
     let mut array_id = String::new();
     let mut ids = Vec::new();
     for wave in &waves {
+        // `%N`: Slurm runs at most N tasks of the array at once (--max-parallel).
+        let throttle = l.max_parallel.map_or(String::new(), |n| format!("%{n}"));
         let mut array_args = vec![
-            format!("--array={first}-{}", first + wave.len() - 1),
+            format!("--array={first}-{}{throttle}", first + wave.len() - 1),
             "--requeue".into(),
+            format!("--signal=B:USR1@{WARN_BEFORE_LIMIT_S}"),
             "--open-mode=append".into(),
             format!("--job-name={name}"),
             format!("--output={}/task-%a.out", dir.display()),

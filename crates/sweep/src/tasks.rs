@@ -31,6 +31,10 @@ pub struct Sweep {
     pub sel: Selection,
     pub bin: PathBuf,
     pub out: PathBuf,
+    /// Where the binary puts this selection's results (`--print-profile-dir`:
+    /// the profile, or a directory of its own for another precision or
+    /// `--set`/`--config` changes).
+    profile_dir: PathBuf,
 }
 
 fn absolute(p: &Path) -> Result<PathBuf> {
@@ -62,11 +66,36 @@ impl Sweep {
         if let Some(c) = &sel.config {
             sel.config = Some(absolute(c)?);
         }
-        Ok(Sweep { sel, bin, out })
+        let mut sweep = Sweep {
+            sel,
+            bin,
+            out,
+            profile_dir: PathBuf::new(),
+        };
+        sweep.profile_dir = sweep.ask_profile_dir()?;
+        Ok(sweep)
     }
 
     pub fn profile_dir(&self) -> PathBuf {
-        self.out.join(&self.sel.profile)
+        self.profile_dir.clone()
+    }
+
+    /// The binary's own answer to where the selection's results go, so that
+    /// the sweep never looks elsewhere than the tasks write.
+    fn ask_profile_dir(&self) -> Result<PathBuf> {
+        let o = Command::new(&self.bin)
+            .arg("--print-profile-dir")
+            .args(self.common_args())
+            .output()
+            .with_context(|| format!("running {}", self.bin.display()))?;
+        if !o.status.success() {
+            bail!(
+                "{} --print-profile-dir failed: {}",
+                self.bin.display(),
+                String::from_utf8_lossy(&o.stderr).trim()
+            );
+        }
+        Ok(PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
     }
 
     /// Where the sweep keeps its own files (logs, Slurm scripts and manifests).

@@ -204,7 +204,9 @@ fn a_full_or_read_only_output_directory_fails_clearly_and_keeps_earlier_results(
     let r = run(bin.to_str().unwrap(), &args);
     assert!(r.status.success(), "{}", stderr(&r));
     assert!(stderr(&r).contains("1 to train"), "{}", stderr(&r));
-    let earlier = snapshot(&out.join("smoke/runs"));
+    let owned: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let profile_dir = repro::testing::profile_dir_of(bin.to_str().expect("utf-8 path"), &owned);
+    let earlier = snapshot(&profile_dir.join("runs"));
 
     // Read-only (root writes through chmod 555, not through a read-only mount).
     fs.remount_ro();

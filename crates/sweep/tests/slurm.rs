@@ -76,7 +76,9 @@ fn slurm_array_sweep_skips_finished_runs_resumes_interrupted_ones_and_merges() {
         .output()
         .expect("runs");
     assert!(r.status.success(), "{}", stderr(&r));
-    let run_dir = out.join("smoke/runs/resnet-20-s1");
+    let profile_dir =
+        repro::testing::profile_dir_of(bin.to_str().expect("utf-8 path"), &exp_args("resnet-20"));
+    let run_dir = profile_dir.join("runs/resnet-20-s1");
     let mut child = Command::new(&bin)
         .args(exp_args("resnet-20"))
         .stderr(std::process::Stdio::null())
@@ -105,6 +107,7 @@ fn slurm_array_sweep_skips_finished_runs_resumes_interrupted_ones_and_merges() {
     ];
     args.extend(io_args(&bin, &data, &cache, &out));
     args.extend(sets);
+    args.extend(["--max-parallel", "1"]);
     let r = run(SWEEP, &args);
     assert!(r.status.success(), "{}", stderr(&r));
     let e = stderr(&r);
@@ -113,7 +116,7 @@ fn slurm_array_sweep_skips_finished_runs_resumes_interrupted_ones_and_merges() {
         "{e}"
     );
     assert!(e.contains("submitted array job"), "{e}");
-    let dir = out.join("smoke");
+    let dir = profile_dir;
     let subs = slurm_dirs(&dir);
     assert_eq!(subs.len(), 1, "{subs:?}");
     let manifest = std::fs::read_to_string(subs[0].join("manifest.tsv")).expect("manifest");
@@ -131,6 +134,21 @@ fn slurm_array_sweep_skips_finished_runs_resumes_interrupted_ones_and_merges() {
         .iter()
         .position(|i| *i == "resnet-20-s1")
         .expect("in manifest");
+    // The tasks ran the binary's copy taken at submission, one at a time.
+    let task_sh = std::fs::read_to_string(subs[0].join("task.sh")).expect("task.sh");
+    let copy = subs[0].join(bin.file_name().expect("name"));
+    assert!(task_sh.contains(&*copy.to_string_lossy()), "{task_sh}");
+    assert_eq!(
+        std::fs::read(&copy).expect("copy"),
+        std::fs::read(&bin).expect("binary")
+    );
+    let job = std::fs::read_to_string(subs[0].join("array-job-id")).expect("job id");
+    let show = Command::new("scontrol")
+        .args(["show", "job", job.trim()])
+        .output()
+        .expect("scontrol");
+    let show = String::from_utf8_lossy(&show.stdout);
+    assert!(show.contains("ArrayTaskThrottle=1"), "{show}");
     let log = std::fs::read_to_string(subs[0].join(format!("task-{i}.out"))).expect("task log");
     assert!(log.contains("resumed from iteration"), "{log}");
     for id in ["plain-20-s1", "plain-20-s2", "resnet-20-s1", "resnet-20-s2"] {
@@ -168,4 +186,113 @@ fn slurm_array_sweep_skips_finished_runs_resumes_interrupted_ones_and_merges() {
         "a second array job was submitted"
     );
     assert_intact(&before);
+}
+
+/// A run's metrics without the timing columns (which differ between any two runs).
+fn metrics_without_timing(path: &Path) -> Vec<repro::metrics::MetricRow> {
+    repro::metrics::read_parquet(path)
+        .expect("metrics")
+        .into_iter()
+        .map(|mut r| {
+            r.wall_time_s = 0.0;
+            r.images_per_sec = 0.0;
+            r
+        })
+        .collect()
+}
+
+#[test]
+fn a_time_limit_signal_checkpoints_requeues_and_resumes_bit_identically() {
+    if !cluster() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = data(tmp.path());
+    let cache = tmp.path().join("cache");
+    let bin = exp_bin();
+    // Long enough to be signalled mid-run, checkpoints far apart: the stop
+    // must checkpoint where the run is, not at the last periodic checkpoint.
+    let sets = [
+        "--set",
+        "train.iterations=400",
+        "--set",
+        "train.checkpoint_every=1000",
+        "--set",
+        "train.eval_every=100",
+    ];
+    let common = |out: &Path| -> Vec<String> {
+        let mut a: Vec<String> = ["--profile", "smoke", "--runs", "resnet-20", "--seeds", "1"]
+            .map(String::from)
+            .to_vec();
+        for (f, v) in [
+            ("--data", &data),
+            ("--data-dir", &cache),
+            ("--out", &out.to_path_buf()),
+        ] {
+            a.extend([f.to_string(), v.display().to_string()]);
+        }
+        a.extend(sets.map(String::from));
+        a
+    };
+    // The uninterrupted reference, on one thread as the task will be.
+    let reference = tmp.path().join("reference");
+    let mut ref_args = common(&reference);
+    ref_args.extend(["--no-estimate", "--device", "cpu", "--threads", "1"].map(String::from));
+    let r = Command::new(&bin).args(&ref_args).output().expect("runs");
+    assert!(r.status.success(), "{}", stderr(&r));
+
+    let out = tmp.path().join("out");
+    let mut args = vec![EXP, "--slurm", "--cpus-per-task", "1", "--device", "cpu"];
+    args.extend(["--bin", bin.to_str().expect("utf-8")]);
+    let owned = common(&out);
+    args.extend(owned.iter().map(String::as_str));
+    let r = run(SWEEP, &args);
+    assert!(r.status.success(), "{}", stderr(&r));
+    let profile_dir = repro::testing::profile_dir_of(bin.to_str().expect("utf-8"), &owned);
+    let run_dir = profile_dir.join("runs/resnet-20-s1");
+    let subs = slurm_dirs(&profile_dir);
+    let job = std::fs::read_to_string(subs[0].join("array-job-id")).expect("job id");
+    let task = format!("{}_0", job.trim());
+    let log = subs[0].join("task-0.out");
+    let started = std::time::Instant::now();
+    // Signal it once it has trained a while (its log shows iteration 100 or later).
+    loop {
+        let text = std::fs::read_to_string(run_dir.join("train.log")).unwrap_or_default();
+        if text.contains(" it 1") || text.contains(" it 2") {
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 240,
+            "the task never trained: {text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let s = Command::new("scancel")
+        .args(["--batch", "--signal=USR1", &task])
+        .status()
+        .expect("scancel");
+    assert!(s.success());
+    // The task checkpoints, requeues itself, resumes and completes.
+    while !run_dir.join("status.json").exists()
+        || !std::fs::read_to_string(run_dir.join("status.json"))
+            .unwrap_or_default()
+            .contains("completed")
+    {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(
+            started.elapsed().as_secs() < 480,
+            "not completed after the signal: {text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let text = std::fs::read_to_string(&log).expect("task log");
+    assert!(text.contains("requeueing"), "{text}");
+    assert!(text.contains("resumed from iteration"), "{text}");
+    assert!(text.contains("restart count 1"), "{text}");
+    let ref_dir = repro::testing::profile_dir_of(bin.to_str().expect("utf-8"), &common(&reference));
+    assert_eq!(
+        metrics_without_timing(&run_dir.join("metrics.parquet")),
+        metrics_without_timing(&ref_dir.join("runs/resnet-20-s1/metrics.parquet")),
+        "the signalled and requeued run differs from the uninterrupted one"
+    );
 }

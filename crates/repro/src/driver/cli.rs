@@ -49,6 +49,20 @@ pub struct Args {
     /// Continue from checkpoints and skip finished runs (the default).
     #[arg(long)]
     pub resume: bool,
+    /// Start over the selected runs that finished (or were checkpointed) under
+    /// other training code than this build's (another commit's models, training
+    /// loop or data pipeline); keep the others.
+    #[arg(long, conflicts_with_all = ["fresh", "allow_mixed"])]
+    pub fresh_stale: bool,
+    /// Reuse runs trained by other training code than this build's, and draw
+    /// one report from runs of several commits (the report lists them).
+    /// Without it, either is refused.
+    #[arg(long)]
+    pub allow_mixed: bool,
+    /// Print the directory the profile's results go to (it depends on the
+    /// profile, the precision and any `--set`/`--config`), then stop.
+    #[arg(long, conflicts_with_all = ["plot_only", "estimate_only", "list_runs"])]
+    pub print_profile_dir: bool,
     /// libtorch intra-op threads (default: libtorch's choice, all cores).
     #[arg(long)]
     pub threads: Option<i32>,

@@ -3,20 +3,21 @@
 //! without training). Runs training at the time are drawn as far as their
 //! metrics go, and the report says so.
 use super::plan::Plan;
-use super::run_dir::RunDir;
+use super::run_dir::{RunDir, RunState};
 use super::{Experiment, Results};
 use crate::config::Fidelity;
 use crate::data::is_stand_in;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::metrics::{read_parquet, write_parquet, Hyperparameters, MetricRow, COMBINED_FILE};
 use crate::provenance::Provenance;
 use crate::report::{self, Header};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Draws the report of the plan's profile, or says why there is none yet.
 pub fn report<E: Experiment>(exp: &E, plan: &Plan, plot_only: bool) -> anyhow::Result<()> {
     let res = collect(exp, plan)?;
     if res.rows.is_empty() && !plot_only {
-        eprintln!(
+        crate::say!(
             "no finished runs under {} yet: no report written",
             plan.profile_dir.display()
         );
@@ -29,6 +30,7 @@ pub fn report<E: Experiment>(exp: &E, plan: &Plan, plot_only: bool) -> anyhow::R
             plan.profile_name
         );
     }
+    remove_stale_temps(plan);
     write_outputs(exp, &res)?;
     Ok(())
 }
@@ -40,15 +42,18 @@ fn collect<E: Experiment>(exp: &E, plan: &Plan) -> Result<Results> {
     let mut commits: Vec<String> = Vec::new();
     // The command lines that trained them, as recorded at run time.
     let mut commands: Vec<String> = Vec::new();
+    // Each run's provenance: one report is drawn from one training code's runs.
+    let mut trained_by = Vec::new();
     for (id, cfg) in &plan.configs {
         let dir = RunDir::new(&plan.profile_dir, id);
         if !dir.metrics().exists() || !included(&dir, id, cfg) {
             continue;
         }
         let mut run_rows = read_parquet(&dir.metrics())?;
+        check_complete(&dir, &run_rows)?;
         if dir.read_status().is_none() {
             let at = run_rows.last().map(|r| r.iteration).unwrap_or(0);
-            eprintln!(
+            crate::say!(
                 "[{id}] still training: drawn as far as its last evaluation (iteration {at} of {})",
                 cfg.train.iterations
             );
@@ -62,9 +67,12 @@ fn collect<E: Experiment>(exp: &E, plan: &Plan) -> Result<Results> {
         rows.extend(run_rows);
         if let Some(p) = dir.read_provenance() {
             commits.push(p.commit_label());
+            trained_by.push((id.clone(), p.clone()));
             commands.push(p.command);
         }
     }
+    check_one_dataset(&rows, plan)?;
+    super::stale::check_one_code(&trained_by, plan.allow_mixed)?;
     let header = header(exp, plan, &rows, commits, commands);
     Ok(Results {
         runs: report::Runs::new(&rows)?,
@@ -85,15 +93,95 @@ fn included(dir: &RunDir, id: &str, cfg: &crate::config::RunConfig) -> bool {
     if dir.ended_with(cfg).is_some() || dir.training_with(cfg) {
         return true;
     }
-    if dir.read_status().is_some() {
-        eprintln!("[{id}] results are from another configuration (config changed since): left out");
+    if dir
+        .read_status()
+        .is_some_and(|s| s.status != super::run_dir::RunState::Interrupted)
+    {
+        crate::say!(
+            "[{id}] results are from another configuration (config changed since): left out"
+        );
     } else if dir.is_locked() {
-        eprintln!("[{id}] training now with another configuration: left out");
+        crate::say!("[{id}] training now with another configuration: left out");
     } else {
-        eprintln!("[{id}] stopped before its end (killed?) and is not training now: left out until a rerun resumes it");
+        crate::say!("[{id}] stopped before its end (killed?) and is not training now: left out until a rerun resumes it");
     }
     false
 }
+
+/// A run that ended holds rows up to the iteration its `status.json` says it
+/// ended at: a cut or stale `metrics.parquet` (a valid file of fewer rows)
+/// would otherwise report an earlier test error as the final one.
+pub(crate) fn check_complete(dir: &RunDir, rows: &[MetricRow]) -> Result<()> {
+    let Some(status) = dir.read_status() else {
+        return Ok(());
+    };
+    if !matches!(status.status, RunState::Completed | RunState::Diverged) {
+        return Ok(());
+    }
+    let last = rows.last().map(|r| r.iteration);
+    if last == Some(status.iterations) {
+        return Ok(());
+    }
+    Err(Error::File {
+        path: dir.metrics(),
+        msg: format!(
+            "its last row is iteration {}, but {} says the run {} at iteration {}: the file is cut or stale; rerun the run with --fresh",
+            last.map_or_else(|| "none (no rows)".into(), |i| i.to_string()),
+            dir.status().display(),
+            status.status,
+            status.iterations
+        ),
+    })
+}
+
+/// One report is drawn from runs on one dataset: curves and claims of runs
+/// on, say, the official CIFAR-10 and a JPEG copy would be compared as if
+/// they were the same experiment.
+fn check_one_dataset(rows: &[MetricRow], plan: &Plan) -> Result<()> {
+    let mut by_dataset: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for r in rows {
+        by_dataset.entry(&r.dataset).or_default().insert(&r.run_id);
+    }
+    if by_dataset.len() <= 1 {
+        return Ok(());
+    }
+    let which: Vec<String> = by_dataset
+        .iter()
+        .map(|(d, runs)| {
+            let runs: Vec<&str> = runs.iter().copied().collect();
+            format!("`{d}`: {}", runs.join(", "))
+        })
+        .collect();
+    Err(Error::Other(format!(
+        "{}: the runs were trained on different datasets ({}); one report compares runs on one dataset: retrain the runs of the other dataset with --fresh (same --data), or give them their own --out",
+        plan.profile_dir.display(),
+        which.join("; ")
+    )))
+}
+
+/// A report write killed half-way leaves its temporary files
+/// (`.<name>.<random>.tmp`) behind; they are removed before the next one
+/// writes, once old enough that no other process can still be writing them.
+fn remove_stale_temps(plan: &Plan) {
+    let mut dirs = vec![plan.profile_dir.clone()];
+    for id in plan.configs.keys() {
+        let dir = RunDir::new(&plan.profile_dir, id);
+        if !dir.is_locked() {
+            dirs.push(dir.path().to_path_buf());
+        }
+    }
+    for d in dirs {
+        if let Ok(removed) = fileio::remove_stale_temps(&d, STALE_TEMP_AGE) {
+            for f in removed {
+                crate::say!("removed {} (left by a killed write)", f.display());
+            }
+        }
+    }
+}
+
+/// How old a temporary file must be to count as left behind: far longer than
+/// any one file write (a report, a figure, a checkpoint) takes.
+const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// The distinct values of one column, sorted.
 fn distinct(rows: &[MetricRow], f: impl Fn(&MetricRow) -> &String) -> Vec<String> {
@@ -220,9 +308,9 @@ pub fn write_outputs<E: Experiment>(exp: &E, res: &Results) -> Result<()> {
         &stems,
         &runs,
     )?;
-    eprintln!("\n{} — claims:", res.header.title);
+    crate::say!("\n{} — claims:", res.header.title);
     for c in &claims {
-        eprintln!(
+        crate::say!(
             "  [{}] {}: {} — measured {}",
             c.verdict.label(),
             c.id,
@@ -230,6 +318,6 @@ pub fn write_outputs<E: Experiment>(exp: &E, res: &Results) -> Result<()> {
             c.measured
         );
     }
-    eprintln!("report: {}", res.profile_dir.join("report.md").display());
+    crate::say!("report: {}", res.profile_dir.join("report.md").display());
     Ok(())
 }

@@ -45,8 +45,12 @@ pub fn train_planned<E: Experiment>(exp: &E, plan: &Plan, args: &Args) -> anyhow
     if device.is_cuda() {
         tch::Cuda::cudnn_set_benchmark(true);
     }
+    check_fits(&plan.todo(args.fresh), device)?;
     check_writable(&plan.profile_dir)?;
     let device_label = device_name(device);
+    if !args.estimate_only {
+        super::stale::settle(plan, args)?;
+    }
     let todo = plan.todo(args.fresh);
     announce(exp, plan, todo.len(), &device_label);
     if args.estimate_only {
@@ -57,6 +61,7 @@ pub fn train_planned<E: Experiment>(exp: &E, plan: &Plan, args: &Args) -> anyhow
     if todo.is_empty() {
         return Ok(true);
     }
+    train::stop_on_signals().map_err(|e| anyhow::anyhow!("installing signal handlers: {e}"))?;
     let layouts = probes::choose_layouts(&todo, args.layout, device, &plan.profile_dir);
     if !args.no_estimate {
         probes::estimate_costs(&todo, device, &layouts, &plan.profile_name);
@@ -80,6 +85,66 @@ pub fn train_planned<E: Experiment>(exp: &E, plan: &Plan, args: &Args) -> anyhow
     Ok(true)
 }
 
+/// Refuses, before anything is built or written, a run whose model cannot fit
+/// the device's memory (a lower bound on what a training step takes, against
+/// the device's total memory; no check where either is unknown).
+fn check_fits(todo: &[&RunConfig], device: Device) -> anyhow::Result<()> {
+    let Some(total) = device_memory_bytes(device) else {
+        return Ok(());
+    };
+    for cfg in todo {
+        let models::ModelConfig::CifarResnet(c) = &cfg.model else {
+            continue;
+        };
+        let need = c.min_training_bytes(cfg.train.batch_size);
+        if need > total {
+            anyhow::bail!(
+                "[{}] model.depth = {}: training needs at least {} (weights, gradients, momentum \
+                 and the activations of a batch of {}), more than the {} of {device:?}; \
+                 a smaller model.depth or train.batch_size fits",
+                cfg.run_id(),
+                c.depth,
+                gib(need),
+                cfg.train.batch_size,
+                gib(total)
+            );
+        }
+    }
+    Ok(())
+}
+
+fn gib(bytes: u128) -> String {
+    format!("{:.1} GiB", bytes as f64 / (1u128 << 30) as f64)
+}
+
+/// Total memory of the device: the machine's RAM for the CPU (`/proc/meminfo`),
+/// the GPU's own (`nvidia-smi`) for CUDA; None where it cannot be read.
+fn device_memory_bytes(device: Device) -> Option<u128> {
+    match device {
+        Device::Cuda(i) => {
+            let o = std::process::Command::new("nvidia-smi")
+                .args(["--query-gpu=memory.total", "--format=csv,noheader,nounits"])
+                .arg(format!("--id={i}"))
+                .output()
+                .ok()?;
+            let mib: u128 = String::from_utf8_lossy(&o.stdout).trim().parse().ok()?;
+            Some(mib << 20)
+        }
+        _ => {
+            let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+            let kib: u128 = info
+                .lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))?
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse()
+                .ok()?;
+            Some(kib << 10)
+        }
+    }
+}
+
 /// Fails early, and without touching earlier results, on an unwritable output directory.
 fn check_writable(profile_dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(profile_dir).at(profile_dir)?;
@@ -100,7 +165,7 @@ fn announce<E: Experiment>(exp: &E, plan: &Plan, todo: usize, device_label: &str
     } else {
         format!(": {}", plan.fidelity_notes.join("; "))
     };
-    eprintln!(
+    crate::say!(
         "{}: profile `{}` ({}{notes}){}, {} run(s) in the grid, {todo} to train, device {device_label}",
         exp.name(),
         plan.profile_name,
@@ -126,11 +191,12 @@ fn train_folder_runs<E: Experiment>(
         )
     })?;
     let data = ImageNetData::open(&root_dir, opts.device)?;
-    eprintln!("data: {}", data.label());
+    crate::say!("data: {}", data.label());
     for cfg in runs {
+        stop_if_signalled()?;
         train_one(exp, cfg, &data, None, opts)?;
     }
-    Ok(())
+    stop_if_signalled()
 }
 
 fn train_cifar_runs<E: Experiment>(
@@ -147,8 +213,8 @@ fn train_cifar_runs<E: Experiment>(
         Some(p) => cifar10::Source::Path(p.clone()),
         None => cifar10::Source::official(),
     };
-    let raw = cifar10::load(&source, &data_dir, &|m| eprintln!("data: {m}"))?;
-    eprintln!(
+    let raw = cifar10::load(&source, &data_dir, &|m| crate::say!("data: {m}"))?;
+    crate::say!(
         "data: {} ({} train, {} test images) from {}",
         raw.label,
         raw.train.len(),
@@ -164,6 +230,7 @@ fn train_cifar_runs<E: Experiment>(
         &opts.layouts,
     );
     for group in groups {
+        stop_if_signalled()?;
         let cfg = group[0];
         // Everything Dataset::new reads: splits, and the RGB PCA that only PCA
         // colour augmentation computes.
@@ -186,8 +253,20 @@ fn train_cifar_runs<E: Experiment>(
             ..opts.clone()
         };
         for cfg in group {
+            stop_if_signalled()?;
             train_one(exp, cfg, data, Some(data), &separate)?;
         }
+    }
+    stop_if_signalled()
+}
+
+/// After a stop signal (`train::stop_on_signals`) the run in progress has
+/// checkpointed and stopped; no further run starts.
+fn stop_if_signalled() -> anyhow::Result<()> {
+    if train::stop_requested() {
+        anyhow::bail!(
+            "stopped by a signal: the run in progress saved a checkpoint; the same command resumes it"
+        );
     }
     Ok(())
 }
@@ -292,7 +371,7 @@ fn finish_run<E: Experiment>(
             String::new()
         }
     );
-    eprintln!("{line}");
+    crate::say!("{line}");
     crate::progress::append_log(dir.path(), &line);
     if status.status == RunState::Completed {
         // Kept for runs that initialise from this one (git-ignored).
@@ -302,7 +381,10 @@ fn finish_run<E: Experiment>(
         }
     }
     dir.write_status(&status)?;
-    train::checkpoint::remove(dir.path());
+    // An interrupted run (a stop signal) keeps its checkpoint: a rerun resumes it.
+    if status.status != RunState::Interrupted {
+        train::checkpoint::remove(dir.path());
+    }
     Ok(())
 }
 
@@ -339,7 +421,7 @@ fn train_fused_group<E: Experiment>(
     let net = models::build_fused(&vs.root(), &group[0].model, k)?;
     let parts: Vec<&VarStore> = separate.iter().map(|s| &s.0).collect();
     models::fuse::fuse_into(&vs, &parts)?;
-    eprintln!("[{label}] training {k} seeds fused as one network");
+    crate::say!("[{label}] training {k} seeds fused as one network");
     let runs: Vec<train::GroupRun> = group
         .iter()
         .zip(&open)
@@ -355,7 +437,7 @@ fn train_fused_group<E: Experiment>(
         .zip(&outcomes)
         .find(|(_, o)| matches!(o.status, RunStatus::Diverged { .. }))
     {
-        eprintln!(
+        crate::say!(
             "[{}] diverged in the fused group ({:?}): retraining the group's runs separately from their last checkpoints",
             cfg.run_id(),
             o.status
@@ -390,7 +472,7 @@ fn open_group(
         match open_run(cfg, data, Some(data), opts)? {
             Some(run) => open.push(run),
             None => {
-                eprintln!("[{label}] not fused: a run directory is locked by another process");
+                crate::say!("[{label}] not fused: a run directory is locked by another process");
                 return Ok(None);
             }
         }
@@ -406,7 +488,7 @@ fn open_group(
             })
             .collect();
         if at.iter().any(|a| *a != at[0]) {
-            eprintln!("[{label}] not fused: the runs' checkpoints are at different iterations ({at:?}); training them separately");
+            crate::say!("[{label}] not fused: the runs' checkpoints are at different iterations ({at:?}); training them separately");
             return Ok(None);
         }
     }

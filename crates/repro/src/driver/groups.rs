@@ -27,7 +27,7 @@ pub fn plan_groups<'a>(
         // `--fuse-seeds on` forces it.
         FuseMode::Auto if !device.is_cuda() => {
             if groups.iter().any(|g| g.len() > 1) {
-                eprintln!(
+                crate::say!(
                     "fuse-seeds auto: CPU: training seeds separately (`--fuse-seeds on` fuses)"
                 );
             }
@@ -50,7 +50,7 @@ fn seed_groups<'a>(todo: &[&'a RunConfig], mode: FuseMode, max: usize) -> Vec<Ve
             if let (Some(why), true) = (&blocker, mode != FuseMode::Off && several_seeds(&cfg.name))
             {
                 if said.insert(cfg.name.clone()) {
-                    eprintln!(
+                    crate::say!(
                         "fuse-seeds: `{}` trains its seeds separately: {why}",
                         cfg.name
                     );
@@ -123,7 +123,7 @@ fn fusion_pays(cfg: &RunConfig, k: i64, device: Device, layout: Layout) -> bool 
         (Ok(sep), Ok(fused)) => {
             let ratio = k as f64 * sep / fused;
             let fuse = ratio > 1.1;
-            eprintln!(
+            crate::say!(
                 "fuse-seeds auto: `{}` x{k} fused trains {ratio:.2}x the images/s of separate runs on this device ({fused:.3} s per fused step, {sep:.3} s per separate step): {}",
                 cfg.name,
                 if fuse { "fusing" } else { "training separately" }
@@ -131,7 +131,7 @@ fn fusion_pays(cfg: &RunConfig, k: i64, device: Device, layout: Layout) -> bool 
             fuse
         }
         (Err(e), _) | (_, Err(e)) => {
-            eprintln!(
+            crate::say!(
                 "fuse-seeds auto: `{}`: timing probe failed ({e}): training separately",
                 cfg.name
             );

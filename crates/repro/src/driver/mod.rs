@@ -15,9 +15,11 @@ mod groups;
 mod plan;
 mod probes;
 mod run_dir;
+mod stale;
 
 pub use cli::{select_device, Args, DeviceSpec, FuseMode, LayoutMode};
 pub use collect::write_outputs;
+pub use plan::{profile_dir_name, variant_key};
 pub use probes::{human_time, long_job_warning, time_group_steps, time_steps};
 pub use run_dir::{RunDir, RunState, StatusFile};
 
@@ -127,7 +129,7 @@ pub fn main<E: Experiment>(exp: E, crate_name: &str) -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            crate::say!("error: {e:#}");
             std::process::ExitCode::FAILURE
         }
     }
@@ -139,6 +141,10 @@ pub fn run<E: Experiment>(exp: &E, args: &Args) -> anyhow::Result<()> {
     let root = repo_root();
     let plan = plan::Plan::new(exp.name(), args, &root)?;
     probes::check_bf16_hardware(&plan.grid, args.device.is_cpu_here(), args.allow_slow_bf16)?;
+    if args.print_profile_dir {
+        println!("{}", plan.profile_dir.display());
+        return Ok(());
+    }
     if args.list_runs {
         plan.list_runs(args.fresh);
         return Ok(());

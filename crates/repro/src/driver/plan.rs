@@ -33,6 +33,9 @@ pub struct Plan {
     pub paper: PaperNumbers,
     /// `--log-y`: error curves on a log-scale y axis.
     pub log_y: bool,
+    /// `--allow-mixed`: runs of other training code may be reused and drawn
+    /// into one report with this build's.
+    pub allow_mixed: bool,
 }
 
 impl Plan {
@@ -84,18 +87,22 @@ impl Plan {
         let suffix = precision_suffix(&configs);
         let (fidelity, fidelity_notes) =
             fidelity(&profile, &overrides, args, &config_path, root, experiment);
+        let config_text = custom_config_text(args, &config_path, root, experiment)?;
+        let variant = variant_key(&args.overrides, config_text.as_deref());
         Ok(Self {
             root: root.to_path_buf(),
             fidelity,
             fidelity_notes,
             reduced_precision: suffix.is_some(),
-            profile_dir: match suffix {
-                None => out.join(&args.profile),
-                Some(s) => out.join(format!("{}-{s}", args.profile)),
-            },
+            profile_dir: out.join(profile_dir_name(
+                &args.profile,
+                suffix.as_deref(),
+                variant.as_deref(),
+            )),
             profile_name: args.profile.clone(),
             paper,
             log_y: args.log_y,
+            allow_mixed: args.allow_mixed,
             file,
             profile,
             seeds,
@@ -158,8 +165,7 @@ fn fidelity(
         let list: Vec<String> = overrides.iter().map(|o| o.to_string()).collect();
         notes.push(format!("overridden: {}", list.join(", ")));
     }
-    let default = root.join("experiments").join(format!("{experiment}.toml"));
-    if args.config.is_some() && config_path != default {
+    if args.config.is_some() && !is_default_config(config_path, root, experiment) {
         notes.push(format!("--config {}", config_path.display()));
     }
     let mut fidelity = profile.fidelity;
@@ -167,6 +173,82 @@ fn fidelity(
         fidelity = fidelity.lowest(Fidelity::Analogue);
     }
     (fidelity, notes)
+}
+
+/// The profile's directory name: `<profile>[-<precision>][-set-<hash>]`.
+///
+/// Runs in another precision and runs with `--set`/`--config` changes are
+/// other experiments than the profile as written: each gets a directory of its
+/// own, so that trying `--set train.lr=0.05` never replaces, resumes or mixes
+/// with the profile's own runs.
+pub fn profile_dir_name(profile: &str, precision: Option<&str>, variant: Option<&str>) -> String {
+    let mut name = profile.to_string();
+    for part in [precision, variant].into_iter().flatten() {
+        name.push('-');
+        name.push_str(part);
+    }
+    name
+}
+
+/// `set-<8 hex digits>`: a short SHA-256 of the `--set` overrides (in the
+/// order given) and of the text of a `--config` file other than the
+/// experiment's own; None when there are neither. Precision overrides are
+/// left out: the precision has its own suffix (`-bf16`, `-tf32`).
+pub fn variant_key(sets: &[Override], config_text: Option<&str>) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let sets: Vec<String> = sets
+        .iter()
+        .filter(|o| o.path != ["train", "precision"])
+        .map(|o| o.to_string())
+        .collect();
+    if sets.is_empty() && config_text.is_none() {
+        return None;
+    }
+    let mut h = Sha256::new();
+    for s in &sets {
+        h.update(s.as_bytes());
+        h.update(b"\n");
+    }
+    if let Some(t) = config_text {
+        h.update(b"--config\n");
+        h.update(t.as_bytes());
+    }
+    let hex: String = h.finalize()[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Some(format!("set-{hex}"))
+}
+
+/// Whether `config_path` is `experiments/<name>.toml` of the repository
+/// (however it is spelled: relative, absolute, through links).
+fn is_default_config(config_path: &Path, root: &Path, experiment: &str) -> bool {
+    let default = root.join("experiments").join(format!("{experiment}.toml"));
+    match (config_path.canonicalize(), default.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => config_path == default,
+    }
+}
+
+/// The text of the experiment file when it stands in for the repository's
+/// `experiments/<name>.toml` (an experiment without one is defined by its file).
+fn custom_config_text(
+    args: &Args,
+    config_path: &Path,
+    root: &Path,
+    experiment: &str,
+) -> crate::Result<Option<String>> {
+    let default = root.join("experiments").join(format!("{experiment}.toml"));
+    if args.config.is_none()
+        || !default.is_file()
+        || is_default_config(config_path, root, experiment)
+    {
+        return Ok(None);
+    }
+    use crate::error::IoContext;
+    std::fs::read_to_string(config_path)
+        .at(config_path)
+        .map(Some)
 }
 
 /// `--set` overrides, with `--bf16`/`--tf32` as the precision override they stand for.

@@ -94,7 +94,7 @@ fn probe_layout(cfg: &RunConfig, device: Device) -> Option<Layout> {
         return None;
     }
     let faster = if best[1] < best[0] { both[1] } else { both[0] };
-    eprintln!(
+    crate::say!(
         "layout auto: `{}` {:.3} s/step NCHW, {:.3} s/step channels-last: {}",
         cfg.name,
         best[0],
@@ -109,7 +109,7 @@ fn probe_layout(cfg: &RunConfig, device: Device) -> Option<Layout> {
 /// device (the `paper` profiles on a CPU: days, ResNet-1202 alone far more).
 pub fn estimate_costs(todo: &[&RunConfig], device: Device, layouts: &Layouts, profile: &str) {
     let mut per_model: BTreeMap<String, f64> = BTreeMap::new();
-    eprintln!("expected cost (timed on 2 steps of each model on this device):");
+    crate::say!("expected cost (timed on 2 steps of each model on this device):");
     let mut total = 0.0;
     for cfg in todo {
         let key = format!(
@@ -123,7 +123,7 @@ pub fn estimate_costs(todo: &[&RunConfig], device: Device, layouts: &Layouts, pr
         });
         let run_total = secs * cfg.train.iterations as f64;
         total += run_total;
-        eprintln!(
+        crate::say!(
             "  {:<24} {:>8} iterations x {:>7.3} s = {}",
             cfg.run_id(),
             cfg.train.iterations,
@@ -131,9 +131,9 @@ pub fn estimate_costs(todo: &[&RunConfig], device: Device, layouts: &Layouts, pr
             human_time(run_total)
         );
     }
-    eprintln!("  total: {} on {device:?}", human_time(total));
+    crate::say!("  total: {} on {device:?}", human_time(total));
     if let Some(warning) = long_job_warning(total, device, profile) {
-        eprintln!("{warning}");
+        crate::say!("{warning}");
     }
 }
 

@@ -131,8 +131,11 @@ impl RunDir {
     /// types since then take their defaults), so results survive additions
     /// that change nothing; falls back to the hash when the saved config cannot
     /// be read.
+    /// An interrupted run has not ended: a rerun resumes it from its checkpoint.
     pub fn ended_with(&self, cfg: &RunConfig) -> Option<StatusFile> {
-        let status = self.read_status()?;
+        let status = self
+            .read_status()
+            .filter(|s| s.status != RunState::Interrupted)?;
         self.saved_config_is(cfg, Some(&status.config_hash))
             .then_some(status)
     }
@@ -182,13 +185,16 @@ impl RunDir {
             .open(&lock_path)
             .at(&lock_path)?;
         if lock.try_lock().is_err() {
-            eprintln!(
+            crate::say!(
                 "[{}] skipped: another process holds {}",
                 cfg.run_id(),
                 lock_path.display()
             );
             return Ok(None);
         }
+        // Under the lock no other process writes here: temporary files left
+        // by a killed write of this run go now (best effort).
+        let _ = fileio::remove_stale_temps(&self.path, std::time::Duration::ZERO);
         if fresh {
             checkpoint::remove(&self.path);
         }
@@ -222,6 +228,17 @@ impl RunDir {
             }
         }
         Ok(())
+    }
+
+    /// Forgets how the run ended and its checkpoint (`--fresh-stale`): it is
+    /// then left to train and starts at iteration 0. Its config, provenance
+    /// and metrics stay until it starts again (then they are replaced).
+    pub fn forget(&self) -> Result<()> {
+        checkpoint::remove(&self.path);
+        match std::fs::remove_file(self.status()) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e).at(self.status()),
+            _ => Ok(()),
+        }
     }
 
     pub fn write_status(&self, status: &StatusFile) -> Result<()> {

@@ -338,6 +338,35 @@ impl CifarResnetConfig {
         Ok(())
     }
 
+    /// A lower bound on the memory of one training step at `batch` images,
+    /// in bytes, counted from the architecture (Sec. 4.2) without building
+    /// it: fp32 weights, gradients and momentum (3 x the parameters of the
+    /// stacked 3x3 convolutions), and for each conv layer two activations
+    /// kept for the backward pass (its output and its BN output). A depth
+    /// typed by mistake (`model.depth=1202000`) is then refused with a clear
+    /// error instead of an out-of-memory abort inside libtorch.
+    pub fn min_training_bytes(&self, batch: i64) -> u128 {
+        let per = self.block.layers_per_stage_unit() as u128;
+        let n = (self.depth.max(2) as u128 - 2) / per;
+        // Conv layers per stage: n units of 2 (basic) or 3 (bottleneck) layers.
+        let layers = n.saturating_mul(per / 3);
+        let w = self.width.max(1) as u128;
+        let (mut params, mut acts) = (27 * w, 2 * w * 1024);
+        for stage in 0..3u32 {
+            let c = w << stage;
+            let hw = 1024u128 >> (2 * stage);
+            // A basic unit's 3x3 convs have 9c^2 weights each; a bottleneck's
+            // 1x1 and 3x3 at least c^2.
+            let weights = if per == 6 { 9 * c * c } else { c * c };
+            params = params.saturating_add(layers.saturating_mul(weights));
+            acts = acts.saturating_add(layers.saturating_mul(2 * c * hw));
+        }
+        let floats = params
+            .saturating_mul(3)
+            .saturating_add(acts.saturating_mul(batch.max(1) as u128));
+        floats.saturating_mul(4)
+    }
+
     /// The builder's spec (for a config that `validate` accepts).
     pub fn spec(&self) -> ResNetSpec {
         ResNetSpec::cifar(

@@ -1,26 +1,41 @@
 //! Checkpoints: everything needed to continue a run exactly where it stopped.
 //!
-//! `checkpoint-<iteration>.ot` holds the model's variables (parameters and BN
-//! statistics) and the SGD velocity; `checkpoint.json` holds the scalar state,
-//! the metrics rows so far and the sha256 of the tensor file. The tensor file is
-//! written first under a new name, then the JSON is replaced atomically, then
-//! older tensor files are removed: a kill at any moment leaves either the old or
-//! the new checkpoint complete. A checksum mismatch is reported, never trusted.
+//! Three files per checkpoint:
+//! - `checkpoint-<iteration>-<digest>.ot`: the model's variables (parameters
+//!   and BN statistics) and the SGD velocity;
+//! - `checkpoint-<iteration>-<digest>.state.json`: the scalar state and the
+//!   metrics rows so far, every float also stored as its bit pattern, since
+//!   serde_json's default decimal parser may read a float back 1 ulp off and
+//!   a resumed run must write the same `metrics.parquet` as an uninterrupted one;
+//! - `checkpoint.json`: the manifest, naming both files with their sha256.
+//!
+//! The two data files are written first under new names (the digest in the
+//! name keeps a rewrite at the same iteration from touching the files the
+//! current manifest names), then the manifest is replaced atomically, then
+//! the files it no longer names are removed: a kill at any moment leaves the
+//! old or the new checkpoint complete. A checksum mismatch in either file
+//! (an edited iteration, edited rows, a flipped bit) is refused, never trusted.
 use super::schedule::LrState;
 use crate::error::{Error, IoContext, Result};
-use crate::io::{sha256_file, write_bytes_atomic};
+use crate::io::{sha256_hex, write_bytes_atomic};
 use crate::metrics::MetricRow;
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use serde_json::Value;
+use std::path::Path;
 use tch::Tensor;
 
-const VERSION: u32 = 1;
+/// 2: the manifest covers the state file too (1 checksummed only the tensors).
+const VERSION: u32 = 2;
+/// The manifest; its presence is what makes a run directory resumable.
 pub const META_FILE: &str = "checkpoint.json";
 pub const VELOCITY: &str = "__sgd_velocity";
+const PREFIX: &str = "checkpoint-";
+const TENSORS_EXT: &str = ".ot";
+const STATE_EXT: &str = ".state.json";
 
+/// The state of a run at a checkpoint (the `.state.json` file).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CheckpointMeta {
-    pub version: u32,
     pub config_hash: String,
     pub seed: u64,
     /// Iterations completed.
@@ -30,14 +45,26 @@ pub struct CheckpointMeta {
     pub rows: Vec<MetricRow>,
     /// Sums over the current epoch so far: loss sum, error count, images.
     pub epoch_acc: [f64; 3],
-    pub tensors_file: String,
-    pub tensors_sha256: String,
     /// The memory layout the run trains in (true: channels-last). A resume
     /// under `--layout auto` keeps it, so the resumed run rounds exactly as the
     /// uninterrupted one would (the layout changes no maths, but the order of
     /// floating-point sums).
     #[serde(default)]
     pub channels_last: Option<bool>,
+}
+
+/// `checkpoint.json`: which files make the checkpoint, and their digests.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+struct Manifest {
+    version: u32,
+    /// A copy of the state's layout, read by [`recorded_layout`] before the
+    /// checkpoint is loaded (a hint: the verified state decides on resume).
+    #[serde(default)]
+    channels_last: Option<bool>,
+    state_file: String,
+    state_sha256: String,
+    tensors_file: String,
+    tensors_sha256: String,
 }
 
 /// The layout recorded in `dir`'s checkpoint, if it has one that says.
@@ -68,89 +95,175 @@ impl std::io::Write for SharedBuf {
     }
 }
 
-/// Saves tensors + meta; `tensors` are (name, tensor) pairs.
-pub fn save(dir: &Path, mut meta: CheckpointMeta, tensors: &[(String, Tensor)]) -> Result<()> {
+/// Every float of `v`, in document order (the order the file is written
+/// and read back in).
+fn floats_mut<'a>(v: &'a mut Value, out: &mut Vec<&'a mut Value>) {
+    if v.is_f64() {
+        out.push(v);
+        return;
+    }
+    match v {
+        Value::Array(a) => a.iter_mut().for_each(|x| floats_mut(x, out)),
+        Value::Object(o) => o.values_mut().for_each(|x| floats_mut(x, out)),
+        _ => {}
+    }
+}
+
+/// The state as JSON: readable decimals, and beside them `float_bits`, each
+/// float's IEEE-754 bit pattern in document order, which is what is read back.
+fn state_json(meta: &CheckpointMeta) -> std::result::Result<Vec<u8>, serde_json::Error> {
+    let mut state = serde_json::to_value(meta)?;
+    let mut floats = Vec::new();
+    floats_mut(&mut state, &mut floats);
+    let bits: Vec<u64> = floats
+        .iter()
+        .map(|f| f.as_f64().unwrap_or(f64::NAN).to_bits())
+        .collect();
+    serde_json::to_vec_pretty(&serde_json::json!({ "state": state, "float_bits": bits }))
+}
+
+/// Reads back what [`state_json`] wrote, every float exactly.
+fn parse_state(bytes: &[u8]) -> std::result::Result<CheckpointMeta, String> {
+    let mut doc: Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    let bits: Vec<u64> = serde_json::from_value(doc["float_bits"].take())
+        .map_err(|e| format!("`float_bits`: {e}"))?;
+    let mut state = doc["state"].take();
+    let mut floats = Vec::new();
+    floats_mut(&mut state, &mut floats);
+    if floats.len() != bits.len() {
+        return Err(format!(
+            "{} floats but {} bit patterns",
+            floats.len(),
+            bits.len()
+        ));
+    }
+    for (f, b) in floats.into_iter().zip(bits) {
+        let exact = serde_json::Number::from_f64(f64::from_bits(b))
+            .ok_or_else(|| format!("bit pattern {b:#x} is not a finite float"))?;
+        *f = Value::Number(exact);
+    }
+    serde_json::from_value(state).map_err(|e| e.to_string())
+}
+
+/// `checkpoint-<iteration>-<first 12 hex digits of the digest><ext>`.
+fn file_name(iteration: i64, sha: &str, ext: &str) -> String {
+    format!("{PREFIX}{iteration:010}-{}{ext}", &sha[..12.min(sha.len())])
+}
+
+/// Saves tensors + state; `tensors` are (name, tensor) pairs.
+pub fn save(dir: &Path, meta: CheckpointMeta, tensors: &[(String, Tensor)]) -> Result<()> {
     std::fs::create_dir_all(dir).at(dir)?;
-    let name = format!("checkpoint-{:010}.ot", meta.iteration);
-    let path = dir.join(&name);
+    let manifest_path = dir.join(META_FILE);
+    let fail = |path: &Path, msg: String| Error::Checkpoint {
+        path: path.to_path_buf(),
+        msg,
+    };
     // libtorch reports a failed file write (a full disk) by throwing from a
     // destructor, which aborts the process with a C++ backtrace. Serialise to
     // memory (one checkpoint's size, transiently) and write the bytes ourselves:
     // a full disk is then an ordinary error naming the file.
     let buf = SharedBuf::default();
-    Tensor::save_multi_to_stream(tensors, buf.clone()).map_err(|e| Error::Checkpoint {
-        path: path.clone(),
-        msg: format!("cannot serialise: {e}"),
-    })?;
-    let bytes = buf.0.take();
-    write_bytes_atomic(&path, &bytes)?;
-    meta.version = VERSION;
-    meta.tensors_file = name.clone();
-    meta.tensors_sha256 = crate::io::sha256_hex(&bytes);
-    let json = serde_json::to_vec(&meta).map_err(|e| Error::Checkpoint {
-        path: dir.join(META_FILE),
-        msg: e.to_string(),
-    })?;
-    write_bytes_atomic(&dir.join(META_FILE), &json)?;
-    // Older tensor files are no longer referenced.
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let n = e.file_name().to_string_lossy().to_string();
-            if n.starts_with("checkpoint-") && n.ends_with(".ot") && n != name {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
-    }
+    Tensor::save_multi_to_stream(tensors, buf.clone())
+        .map_err(|e| fail(dir, format!("cannot serialise the tensors: {e}")))?;
+    let tensor_bytes = buf.0.take();
+    let state_bytes =
+        state_json(&meta).map_err(|e| fail(dir, format!("cannot serialise the state: {e}")))?;
+    let (tensors_sha256, state_sha256) = (sha256_hex(&tensor_bytes), sha256_hex(&state_bytes));
+    let manifest = Manifest {
+        version: VERSION,
+        channels_last: meta.channels_last,
+        tensors_file: file_name(meta.iteration, &tensors_sha256, TENSORS_EXT),
+        state_file: file_name(meta.iteration, &state_sha256, STATE_EXT),
+        tensors_sha256,
+        state_sha256,
+    };
+    write_bytes_atomic(&dir.join(&manifest.tensors_file), &tensor_bytes)?;
+    write_bytes_atomic(&dir.join(&manifest.state_file), &state_bytes)?;
+    let json =
+        serde_json::to_vec_pretty(&manifest).map_err(|e| fail(&manifest_path, e.to_string()))?;
+    write_bytes_atomic(&manifest_path, &json)?;
+    // Files of older checkpoints are no longer referenced.
+    remove_files(dir, |n| {
+        is_checkpoint_file(n) && n != manifest.tensors_file && n != manifest.state_file
+    });
     Ok(())
 }
 
-/// A checkpoint as loaded: its meta and its named tensors.
+/// A checkpoint as loaded: its state and its named tensors.
 pub type Loaded = (CheckpointMeta, Vec<(String, Tensor)>);
 
-/// Loads the checkpoint in `dir`, if there is one. Corruption is an error naming the file.
+/// `path`'s contents, checked against the manifest's digest.
+fn verified(path: &Path, sha256: &str, what: &str) -> Result<Vec<u8>> {
+    if !path.exists() {
+        return Err(corrupt(path, format!("missing {what} file")));
+    }
+    let bytes = std::fs::read(path).at(path)?;
+    let found = sha256_hex(&bytes);
+    if found != sha256 {
+        return Err(corrupt(
+            path,
+            format!("checksum mismatch (expected {sha256}, found {found}): the file was changed after it was written"),
+        ));
+    }
+    Ok(bytes)
+}
+
+fn corrupt(path: &Path, msg: String) -> Error {
+    Error::Checkpoint {
+        path: path.to_path_buf(),
+        msg: format!("{msg}; rerun with --fresh to start this run over"),
+    }
+}
+
+/// Loads the checkpoint in `dir`, if there is one. A file that does not match
+/// the manifest's digest, or a missing or unreadable one, is an error naming it.
 pub fn load(dir: &Path) -> Result<Option<Loaded>> {
-    let meta_path = dir.join(META_FILE);
-    if !meta_path.exists() {
+    let manifest_path = dir.join(META_FILE);
+    if !manifest_path.exists() {
         return Ok(None);
     }
-    let corrupt = |path: PathBuf, msg: String| Error::Checkpoint {
-        path,
-        msg: format!("{msg}; rerun with --fresh to start this run over"),
-    };
-    let bytes = std::fs::read(&meta_path).at(&meta_path)?;
-    let meta: CheckpointMeta = serde_json::from_slice(&bytes)
-        .map_err(|e| corrupt(meta_path.clone(), format!("unreadable ({e})")))?;
-    if meta.version != VERSION {
+    let bytes = std::fs::read(&manifest_path).at(&manifest_path)?;
+    let version = serde_json::from_slice::<Value>(&bytes)
+        .map_err(|e| corrupt(&manifest_path, format!("unreadable ({e})")))?
+        .get("version")
+        .and_then(Value::as_u64);
+    if version != Some(u64::from(VERSION)) {
+        let v = version.map_or_else(|| "none".to_string(), |v| v.to_string());
         return Err(corrupt(
-            meta_path,
-            format!("version {} (expected {VERSION})", meta.version),
+            &manifest_path,
+            format!("version {v} (expected {VERSION})"),
         ));
     }
-    let tpath = dir.join(&meta.tensors_file);
-    if !tpath.exists() {
-        return Err(corrupt(tpath, "missing tensor file".into()));
-    }
-    let sha = sha256_file(&tpath)?;
-    if sha != meta.tensors_sha256 {
-        return Err(corrupt(
-            tpath,
-            format!(
-                "checksum mismatch (expected {}, found {sha})",
-                meta.tensors_sha256
-            ),
-        ));
-    }
-    let tensors = Tensor::load_multi(&tpath)
-        .map_err(|e| corrupt(tpath.clone(), format!("cannot load: {e}")))?;
+    let manifest: Manifest = serde_json::from_slice(&bytes)
+        .map_err(|e| corrupt(&manifest_path, format!("unreadable ({e})")))?;
+    let state_path = dir.join(&manifest.state_file);
+    let state = verified(&state_path, &manifest.state_sha256, "state")?;
+    let tpath = dir.join(&manifest.tensors_file);
+    verified(&tpath, &manifest.tensors_sha256, "tensor")?;
+    let meta =
+        parse_state(&state).map_err(|e| corrupt(&state_path, format!("unreadable ({e})")))?;
+    let tensors =
+        Tensor::load_multi(&tpath).map_err(|e| corrupt(&tpath, format!("cannot load: {e}")))?;
     Ok(Some((meta, tensors)))
 }
 
-/// Removes a run's checkpoint files (after completion, or with --fresh).
+/// Removes a run's checkpoint files (after completion, or with --fresh): the
+/// manifest first, so that no manifest ever names a removed file.
 pub fn remove(dir: &Path) {
+    let _ = std::fs::remove_file(dir.join(META_FILE));
+    remove_files(dir, is_checkpoint_file);
+}
+
+/// A checkpoint's tensor or state file (the manifest aside).
+fn is_checkpoint_file(name: &str) -> bool {
+    name.starts_with(PREFIX) && (name.ends_with(TENSORS_EXT) || name.ends_with(STATE_EXT))
+}
+
+/// Removes the files of `dir` whose names `remove_this` selects (best effort).
+fn remove_files(dir: &Path, remove_this: impl Fn(&str) -> bool) {
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {
-            let n = e.file_name().to_string_lossy().to_string();
-            if n == META_FILE || (n.starts_with("checkpoint-") && n.ends_with(".ot")) {
+            if remove_this(&e.file_name().to_string_lossy()) {
                 let _ = std::fs::remove_file(e.path());
             }
         }

@@ -83,6 +83,12 @@ pub(super) fn train_group(
     let t = &lp.cfg.train;
     precision::set_cuda_numerics(t.precision);
     let mut sgd = Sgd::new(vs, t.momentum, t.weight_decay, t.velocity, ctx.layout);
+    // Per-layer rules (cuda-convnet's layer-params files, `train.weight_decay_on`).
+    let rules = super::sgd::rules_for(lp.cfg, vs)
+        .map_err(|m| Error::Config(format!("run `{}`: {m}", lp.cfg.name)))?;
+    if let Some(rules) = rules {
+        sgd.set_rules(&rules).map_err(Error::Config)?;
+    }
     let mut state = lp.fresh_state();
     if ctx.resume {
         resume::resume_group(&lp, &mut sgd, &mut state)?;
@@ -360,12 +366,15 @@ impl<'a> Loop<'a> {
         if any_diverged {
             return Ok(Some(self.diverged(state.iteration, w, progress)));
         }
-        if marks.checkpoint_now {
+        // A stop signal (`train::stop_on_signals`): checkpoint here and stop.
+        let signalled = super::stop_requested();
+        if marks.checkpoint_now || signalled {
             resume::save_group(self, sgd, state)?;
-            if self
-                .ctx
-                .stop_at_checkpoint_after
-                .is_some_and(|s| state.iteration >= s)
+            if signalled
+                || self
+                    .ctx
+                    .stop_at_checkpoint_after
+                    .is_some_and(|s| state.iteration >= s)
             {
                 let at = RunStatus::Interrupted {
                     iteration: state.iteration,

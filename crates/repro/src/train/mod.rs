@@ -16,6 +16,37 @@ pub mod schedule;
 pub mod sgd;
 pub mod transfer;
 
+/// Set by SIGINT, SIGTERM or SIGUSR1 once `stop_on_signals` has run: the
+/// training loop then checkpoints at the step it is at and stops the run as
+/// interrupted (a rerun resumes it bit-identically). Slurm sends SIGUSR1 before
+/// a time limit (`--signal=B:USR1@120`) and SIGTERM on `scancel` or preemption;
+/// Ctrl-C is SIGINT. A second signal ends the process at once (exit 130).
+static STOP: std::sync::OnceLock<std::sync::Arc<std::sync::atomic::AtomicBool>> =
+    std::sync::OnceLock::new();
+
+/// Installs the handlers of `STOP` (once per process; later calls do nothing).
+pub fn stop_on_signals() -> std::io::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
+    static INSTALLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if INSTALLED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return Ok(());
+    }
+    let flag = STOP.get_or_init(Default::default);
+    for sig in [SIGINT, SIGTERM, SIGUSR1] {
+        // Order matters: the first signal finds the flag unset and only sets
+        // it; a second one finds it set and exits.
+        signal_hook::flag::register_conditional_shutdown(sig, 130, flag.clone())?;
+        signal_hook::flag::register(sig, flag.clone())?;
+    }
+    Ok(())
+}
+
+/// Whether a stop signal has arrived (`stop_on_signals`).
+pub fn stop_requested() -> bool {
+    STOP.get()
+        .is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed))
+}
+
 use crate::config::RunConfig;
 use crate::data::{derive_seed, with_seed, TrainData};
 use crate::error::{Error, Result};

@@ -85,7 +85,6 @@ pub(super) fn save_group(lp: &Loop, sgd: &Sgd, state: &State) -> Result<()> {
     let velocity = sgd.velocity_views();
     for (i, r) in lp.runs.iter().enumerate() {
         let meta = checkpoint::CheckpointMeta {
-            version: 0,
             config_hash: lp.hashes[i].clone(),
             seed: r.cfg.seed,
             iteration: state.iteration,
@@ -93,8 +92,6 @@ pub(super) fn save_group(lp: &Loop, sgd: &Sgd, state: &State) -> Result<()> {
             wall_time_s: state.wall,
             rows: state.rows[i].clone(),
             epoch_acc: state.epoch_acc[i],
-            tensors_file: String::new(),
-            tensors_sha256: String::new(),
             channels_last: Some(lp.ctx.layout.is_channels_last()),
         };
         let tensors = run_tensors(lp.vs, &velocity, lp.k, i as i64, lp.ctx.layout);

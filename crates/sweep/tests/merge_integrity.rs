@@ -1,0 +1,72 @@
+//! Issue 14, item 3: `sweep merge` checks that each finished run's Parquet
+//! file reaches the iteration its `status.json` says the run ended at. A valid
+//! file cut to its first rows was merged before, and the report showed an
+//! early test error as the final one.
+mod common;
+use common::*;
+
+#[test]
+fn a_valid_but_short_run_parquet_stops_the_merge_and_keeps_the_merged_outputs() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("out");
+    let data = data(tmp.path());
+    let bin = exp_bin();
+    let cache = tmp.path().join("cache");
+    let mut args = vec![
+        EXP,
+        "--local",
+        "--device",
+        "cpu",
+        "--profile",
+        "smoke",
+        "--runs",
+        "plain-20",
+    ];
+    args.extend(io_args(&bin, &data, &cache, &out));
+    let r = run(SWEEP, &args);
+    assert!(r.status.success(), "{}", stderr(&r));
+    let dir = out.join("smoke");
+    let merged = snapshot(&dir);
+    // Cut to its first half of rows, as a valid Parquet file.
+    let short = dir.join("runs/plain-20-s1/metrics.parquet");
+    let rows = repro::metrics::read_parquet(&short).expect("rows");
+    assert!(rows.len() >= 2, "{} rows", rows.len());
+    let kept = &rows[..rows.len() / 2];
+    repro::metrics::write_parquet(&short, kept).expect("write");
+    let before = snapshot(&dir);
+    let o = out.to_str().expect("UTF-8");
+    let r = run(
+        SWEEP,
+        &[
+            "merge",
+            EXP,
+            "--profile",
+            "smoke",
+            "--bin",
+            bin.to_str().expect("UTF-8"),
+            "--out",
+            o,
+        ],
+    );
+    let err = stderr(&r);
+    assert!(!r.status.success(), "merged a cut file: {err}");
+    let last = kept.last().expect("a row").iteration;
+    assert!(
+        err.contains(short.to_str().expect("UTF-8"))
+            && err.contains("status.json")
+            && err.contains(&format!("iteration {last}")),
+        "{err}"
+    );
+    assert_intact(&before);
+    // Nothing merged was rewritten (the cut file aside, which the check only reads).
+    let unchanged: Vec<_> = merged.into_iter().filter(|(p, _)| *p != short).collect();
+    assert_intact(&unchanged);
+    // The experiment binary's own redraw refuses it too.
+    let r = run(
+        bin.to_str().expect("UTF-8"),
+        &["--profile", "smoke", "--out", o, "--plot-only"],
+    );
+    assert!(!r.status.success(), "{}", stderr(&r));
+    assert!(stderr(&r).contains("status.json"), "{}", stderr(&r));
+    assert_intact(&unchanged);
+}
