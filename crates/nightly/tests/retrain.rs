@@ -2,6 +2,7 @@
 //! data): it retrains into a fresh directory, holds against a baseline of the
 //! same code, exits 1 when a baseline number is edited beyond tolerance and 2
 //! when a run cannot start.
+use repro::testing::snapshot;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -46,24 +47,6 @@ fn nightly(only: &str, data: &Path, baseline: &Path, out: &Path, extra: &[&str])
 
 fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-/// Every file under `dir` with its bytes.
-fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("read_dir").flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push((p.clone(), std::fs::read(&p).expect("read")));
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 /// The run ids of an experiment's smoke results under `dir`.

@@ -373,6 +373,40 @@ pub fn profile_dir_of(bin: &str, args: &[String]) -> PathBuf {
     PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())
 }
 
+/// Every file under `dir` with its bytes, sorted by path: compare two
+/// snapshots to show that a command left a directory untouched.
+pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.clone(), std::fs::read(&p).expect("read")));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A run's metrics file without its timing columns (wall clock, images/s),
+/// which differ between any two processes: what must be bit-equal between an
+/// interrupted and resumed run and an uninterrupted one.
+pub fn untimed_metrics(path: &Path) -> Vec<crate::metrics::MetricRow> {
+    crate::metrics::read_parquet(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .into_iter()
+        .map(|mut r| {
+            r.wall_time_s = 0.0;
+            r.images_per_sec = 0.0;
+            r
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::y_axes;

@@ -5,7 +5,7 @@ use clap::Parser;
 use repro::driver::{self, Args, Experiment, Results, RunDir, RunState};
 use repro::figures::Figure;
 use repro::report::{Claim, Table};
-use repro::testing::{rng_lock, tiny_cifar, tiny_run, TINY_EXPERIMENT};
+use repro::testing::{rng_lock, snapshot, tiny_cifar, tiny_run, TINY_EXPERIMENT};
 use std::path::Path;
 
 /// The experiment of `TINY_EXPERIMENT` (`name = "t"`): no figures or claims.
@@ -158,24 +158,6 @@ fn trained(dir: &Path, extra: &[&str]) {
     let mut flags = vec!["--profile", "smoke"];
     flags.extend_from_slice(extra);
     driver::run(&Tiny, &args(dir, &flags)).expect("trains");
-}
-
-/// Every file under `dir` with its bytes.
-fn snapshot(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("dir").flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push((p.clone(), std::fs::read(&p).expect("file")));
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 #[test]

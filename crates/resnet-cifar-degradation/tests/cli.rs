@@ -463,17 +463,7 @@ fn killed_at_random_points_and_restarted_equals_an_uninterrupted_run() {
     );
     let r = Command::new(BIN).args(args(&b)).output().expect("runs");
     assert!(r.status.success(), "{}", stderr(&r));
-    let strip = |p: &Path| -> Vec<repro::metrics::MetricRow> {
-        repro::metrics::read_parquet(p)
-            .expect("metrics")
-            .into_iter()
-            .map(|mut r| {
-                r.wall_time_s = 0.0;
-                r.images_per_sec = 0.0;
-                r
-            })
-            .collect()
-    };
+    let strip = repro::testing::untimed_metrics;
     let file = "runs/resnet-20-s1/metrics.parquet";
     let dir = |out: &Path| repro::testing::profile_dir_of(BIN, &args(out));
     assert_eq!(

@@ -3,6 +3,7 @@
 //! missing cluster fails instead of skipping).
 mod common;
 use common::*;
+use repro::testing::untimed_metrics as metrics_without_timing;
 use std::path::Path;
 use std::process::Command;
 
@@ -186,19 +187,6 @@ fn slurm_array_sweep_skips_finished_runs_resumes_interrupted_ones_and_merges() {
         "a second array job was submitted"
     );
     assert_intact(&before);
-}
-
-/// A run's metrics without the timing columns (which differ between any two runs).
-fn metrics_without_timing(path: &Path) -> Vec<repro::metrics::MetricRow> {
-    repro::metrics::read_parquet(path)
-        .expect("metrics")
-        .into_iter()
-        .map(|mut r| {
-            r.wall_time_s = 0.0;
-            r.images_per_sec = 0.0;
-            r
-        })
-        .collect()
 }
 
 #[test]
