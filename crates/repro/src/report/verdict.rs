@@ -150,8 +150,9 @@ pub fn compare(
     } else if p_away < ALPHA {
         Verdict::Fail
     } else {
+        // Three decimals: two would print p = 0.052 as "0.05 (needs < 0.05)".
         Verdict::Inconclusive(format!(
-            "within noise: one-sided p = {p_toward:.2} (needs < {ALPHA})"
+            "within noise: one-sided p = {p_toward:.3} (needs < {ALPHA})"
         ))
     };
     (c, verdict)
