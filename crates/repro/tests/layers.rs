@@ -15,6 +15,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("provenance", 1),
     ("gpu_probe", 1),
     ("papers", 1),
+    ("registry", 1),
     // Builders with their own configs.
     ("models", 2),
     // The experiment file and the resolved run config (which holds a model config).

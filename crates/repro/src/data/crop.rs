@@ -13,27 +13,9 @@
 //!   subtracted (`self.data_mean = batch_meta['data_mean'][:, border:border+inner,
 //!   border:border+inner]`, then `cropped -= self.data_mean`), on the raw 0-255 scale.
 use crate::config::{Augment, Colour, Normalize, RunConfig, TestViews};
-use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
-/// `data.crop = { size = 24, test = "multiview" }`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CudaConvnetCrop {
-    /// Side of the crops: 32 - 2 * crop_border (cuda-convnet: 24).
-    pub size: i64,
-    pub test: CropTest,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CropTest {
-    /// The centre crop only (cuda-convnet's test without `--multiview-test`).
-    Centre,
-    /// Ten views, softmax averaged (`--multiview-test=1`): what the
-    /// Methodology's reported test errors (12.6% for the 13% net) used.
-    Multiview,
-}
+pub use crate::config::{CropTest, CudaConvnetCrop};
 
 /// The (row, column) offsets of the five test crops in cuda-convnet's order
 /// (convdata.py: `start_positions`); the flipped views follow them.

@@ -7,33 +7,10 @@
 use crate::config::{RunConfig, Velocity};
 use crate::layout::Layout;
 use crate::models::ModelConfig;
-use serde::{Deserialize, Serialize};
 use tch::nn::VarStore;
 use tch::{Kind, Tensor};
 
-/// Which parameters `train.weight_decay` applies to (`train.weight_decay_on`).
-/// The frameworks differ: Caffe and cuda-convnet decay each layer as
-/// configured (cuda-convnet never decays biases: layer.cu builds them as
-/// `new Weights(hBiases, hBiasesInc, epsB, 0, momB, true)`, weight cost 0;
-/// Caffe's prototxts set `decay_mult` per blob), while `torch.optim.SGD`
-/// decays every parameter it is given. Set it per experiment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DecayOn {
-    /// Every trainable parameter: weights, biases, BN scales and shifts (the
-    /// harness's behaviour before the knob existed, hence the default).
-    #[default]
-    All,
-    /// Weights of conv, locally-connected and fc layers only: no decay on
-    /// biases (variables named `*bias`) nor on BN scales and shifts (1-d).
-    Weights,
-}
-
-impl DecayOn {
-    pub fn is_default(&self) -> bool {
-        *self == DecayOn::All
-    }
-}
+pub use crate::config::DecayOn;
 
 /// How one parameter tensor is updated: its learning rate is
 /// `lr * lr_scaled + lr_fixed` for the schedule's `lr`, then momentum and
