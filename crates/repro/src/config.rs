@@ -111,6 +111,12 @@ pub struct DataConfig {
     /// Needs a network that takes any input size (VGG).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub test_scales: Vec<i64>,
+    /// VGG Sec. 3.2: "We also augment the test set by horizontal flipping of
+    /// the images; the soft-max class posteriors of the original and flipped
+    /// images are averaged". Every test view (and scale) is evaluated as is and
+    /// mirrored, and the softmax averaged over all of them.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub test_flip: bool,
     /// cuda-convnet's cropped CIFAR provider (`data::crop`): random crops with
     /// reflections in training, centre or 10-view test. None: off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -445,6 +451,11 @@ impl DataConfig {
         }
         if self.dataset == DatasetKind::Cifar10 && self.test_views == TestViews::TenCrop {
             return Err("data.test_views: ten-crop needs larger images than CIFAR's 32x32".into());
+        }
+        if self.test_flip && self.test_views == TestViews::TenCrop {
+            return Err(
+                "data.test_flip: the ten-crop test already holds the mirrored crops".into(),
+            );
         }
         Ok(())
     }

@@ -3,10 +3,12 @@
 //! - AlexNet's ten-crop test (ImageNet; ResNet Tables 2-3): the softmax
 //!   averaged over the views of each image,
 //! - VGG's multi-scale dense evaluation (Sec. 3.2/4.2): the net applied to the
-//!   image at each test scale Q, the softmax averaged over the scales.
+//!   image at each test scale Q, the softmax averaged over the scales,
+//! - VGG's flip-averaged test (Sec. 3.2, `data.test_flip`): every view also
+//!   mirrored, the softmax averaged over both.
 //!
 //! A dataset (`data::TrainData::eval_batches`) says which views of which
-//! images; here the network seeds_fused over them and the loss and error are summed on
+//! images; here the network runs over them and the loss and error are summed on
 //! the device, with one host read per split.
 use crate::config::RunConfig;
 use crate::data::{EvalBatch, Split, TrainData};
@@ -30,7 +32,7 @@ pub struct Evaluation {
     pub test: LossError,
 }
 
-/// Evaluates `seeds_fused` seeds_fused (1, or K fused seeds: the output [N, K, classes]) in
+/// Evaluates `seeds_fused` networks (1, or K fused seeds: the output [N, K, classes]) in
 /// eval mode, without augmentation, on the validation and test splits.
 pub fn evaluate(
     net: &dyn Network,
@@ -60,7 +62,7 @@ pub fn evaluate(
         .collect())
 }
 
-/// Mean loss and error of each of `seeds_fused` seeds_fused on one split.
+/// Mean loss and error of each of the `seeds_fused` networks on one split.
 pub fn evaluate_split(
     net: &dyn Network,
     data: &dyn TrainData,
@@ -104,7 +106,20 @@ fn batch_sums(
     let forward =
         |x: &Tensor| precision::forward(net, &layout.apply(x), false, cfg.train.precision);
     let y = &batch.labels;
-    let (loss, err) = match batch.inputs.as_slice() {
+    // VGG Sec. 3.2: the mirrored images are further inputs whose softmax is
+    // averaged with the originals' (with the views' and scales').
+    let flipped: Vec<Tensor>;
+    let inputs = if cfg.data.test_flip {
+        flipped = batch
+            .inputs
+            .iter()
+            .flat_map(|x| [x.shallow_clone(), x.flip([3])])
+            .collect();
+        flipped.as_slice()
+    } else {
+        batch.inputs.as_slice()
+    };
+    let (loss, err) = match inputs {
         [x] if batch.views == 1 && seeds_fused > 1 => {
             fused_sums(&forward(&x.repeat([1, seeds_fused, 1, 1])), y, seeds_fused)
         }
@@ -145,7 +160,7 @@ fn batch_sums(
     ))
 }
 
-/// K fused seeds_fused, every run seeing the same images: logits [N, K, classes].
+/// K fused seeds, every run seeing the same images: logits [N, K, classes].
 fn fused_sums(logits: &Tensor, y: &Tensor, seeds_fused: i64) -> (Tensor, Tensor) {
     let len = y.size()[0];
     let yk = y.unsqueeze(1).expand([len, seeds_fused], false);

@@ -177,6 +177,74 @@ fn alexnet_lrn_paper_profile_follows_cuda_convnets_methodology() {
     }
 }
 
+/// VGG Sec. 3.1-3.2 in the paper profile: crops with flips and the RGB
+/// colour shift, the flip-averaged test, the S = 384 analogue fine-tuned from
+/// S = 256's at lr 1e-3, and the multi-scale net fine-tuned from it, every layer.
+#[test]
+fn vgg_paper_profile_follows_sections_3_1_and_3_2() {
+    use repro::models::vgg::InitLayers;
+    use repro::models::ModelConfig;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments/vgg-depth.toml");
+    let f = ExperimentFile::load(&path).expect("loads");
+    let vgg = |run: &str| {
+        let c = f.resolve("paper", run, 1, &[]).expect("resolves");
+        let ModelConfig::Vgg(v) = c.model.clone() else {
+            panic!("{run}: not a VGG")
+        };
+        (c, v)
+    };
+    for run in ["vgg-a", "vgg-d", "vgg-d-s54", "vgg-d-jitter"] {
+        let (c, v) = vgg(run);
+        // Sec. 3.1: "random horizontal flipping and random RGB colour shift".
+        assert_eq!(
+            c.data.augment,
+            repro::config::Augment::RescaleCropFlip,
+            "{run}"
+        );
+        assert_eq!(c.data.colour, repro::config::Colour::Pca, "{run}");
+        // Sec. 3.2: posteriors of the image and its mirror averaged.
+        assert!(c.data.test_flip, "{run}");
+        // Sec. 3.1: batch 256, momentum 0.9, weight decay 5e-4, dropout 0.5.
+        assert_eq!(
+            (
+                c.train.batch_size,
+                c.train.momentum,
+                c.train.weight_decay,
+                v.dropout
+            ),
+            (256, 0.9, 0.0005, 0.5),
+            "{run}"
+        );
+        // The CIFAR-shaped classifier: 512 wide (the paper's 4096).
+        assert_eq!(v.fc_hidden(), 512, "{run}");
+    }
+    let (d, _) = vgg("vgg-d");
+    assert_eq!((d.train.lr, d.data.scale_range), (0.01, Some([36, 36])));
+    // "initialised with the weights pre-trained with S = 256, and we used a
+    // smaller initial learning rate of 10^-3"; 384 is to [256, 512] as 54 to [36, 72].
+    let (s54, v54) = vgg("vgg-d-s54");
+    assert_eq!(
+        (s54.train.lr, s54.data.scale_range),
+        (0.001, Some([54, 54]))
+    );
+    assert_eq!(s54.data.test_scales, vec![54]);
+    assert_eq!(
+        (v54.init_from.as_deref(), v54.init_layers),
+        (Some("vgg-d"), InitLayers::All)
+    );
+    // "fine-tuning all layers of a single-scale model with the same
+    // configuration, pre-trained with fixed S = 384".
+    let (j, vj) = vgg("vgg-d-jitter");
+    assert_eq!(j.data.scale_range, Some([36, 72]));
+    assert_eq!(
+        (vj.init_from.as_deref(), vj.init_layers),
+        (Some("vgg-d-s54"), InitLayers::All)
+    );
+    let runs = &f.profiles["paper"].runs;
+    let at = |r: &str| runs.iter().position(|x| x == r).expect(r);
+    assert!(at("vgg-d") < at("vgg-d-s54") && at("vgg-d-s54") < at("vgg-d-jitter"));
+}
+
 #[test]
 fn every_full_length_profile_trains_as_long_as_its_source_says() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments");

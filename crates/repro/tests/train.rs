@@ -175,6 +175,7 @@ fn validation_split_and_normalisation() {
         colour: Colour::None,
         scale_range: None,
         test_scales: Vec::new(),
+        test_flip: false,
         crop: None,
     };
     let d = Dataset::new(&raw, &cfg, Device::Cpu).expect("dataset");
@@ -275,4 +276,56 @@ fn metrics_files_are_written_atomically_and_read_by_pyarrow() {
     ] {
         assert!(text.contains(col), "{col} missing: {text}");
     }
+}
+
+/// VGG Sec. 3.2: "the soft-max class posteriors of the original and flipped
+/// images are averaged". The flip-averaged test equals that average computed
+/// by hand, and differs from the plain test.
+#[test]
+fn flip_averaged_test_averages_each_images_posteriors_with_its_mirrors() {
+    let _rng = rng_lock();
+    let raw = synthetic(64, 40);
+    let mut cfg = config(&[]);
+    let data = Dataset::new(&raw, &cfg.data, Device::Cpu).expect("dataset");
+    train::seed_init(cfg.seed);
+    let vs = VarStore::new(Device::Cpu);
+    let net = models::build(&vs.root(), &cfg.model).expect("model");
+    let split = repro::data::Split::Test;
+    let plain =
+        repro::eval::evaluate_split(net.as_ref(), &data, split, &cfg, Layout::Nchw, 1).unwrap()[0];
+    cfg.data.test_flip = true;
+    let flipped =
+        repro::eval::evaluate_split(net.as_ref(), &data, split, &cfg, Layout::Nchw, 1).unwrap()[0];
+    let x = data.normalize(&data.test.images, cfg.data.normalize);
+    let p = tch::no_grad(|| {
+        (net.forward_t(&x, false).softmax(-1, Kind::Float)
+            + net.forward_t(&x.flip([3]), false).softmax(-1, Kind::Float))
+            / 2.0
+    });
+    let y = &data.test.labels;
+    let loss = -p
+        .gather(1, &y.unsqueeze(1), false)
+        .clamp_min(1e-12) // as `eval` does: an untrained net's posteriors underflow
+        .log()
+        .mean(Kind::Double)
+        .double_value(&[]);
+    let error = p
+        .argmax(-1, false)
+        .ne_tensor(y)
+        .to_kind(Kind::Double)
+        .mean(Kind::Double)
+        .double_value(&[]);
+    assert!((flipped.loss - loss).abs() < 1e-5, "{flipped:?} vs {loss}");
+    assert!(
+        (flipped.error - error).abs() < 1e-9,
+        "{flipped:?} vs {error}"
+    );
+    assert!(
+        (plain.loss - flipped.loss).abs() > 1e-6,
+        "the mirror changed nothing"
+    );
+    // Fused seeds have no flip-averaged evaluation: such runs train separately.
+    assert!(train::fusion_blocker(&cfg)
+        .unwrap()
+        .contains("data.test_flip"));
 }

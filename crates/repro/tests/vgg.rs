@@ -6,7 +6,7 @@ use repro::models::counter::trace;
 use repro::models::layers::count_parameters;
 use repro::models::receptive::{of_network, receptive_fields, RfRow};
 use repro::models::resnet::{ResNet, ResNetSpec};
-use repro::models::vgg::{Vgg, VggConfig, VggInit, VggName, VggShape};
+use repro::models::vgg::{InitLayers, Vgg, VggConfig, VggInit, VggName, VggShape};
 use repro::models::Network;
 use repro::models::{BlockKind, ShortcutOption};
 use repro::testing::rng_lock;
@@ -23,6 +23,7 @@ fn cfg(name: VggName, shape: VggShape) -> VggConfig {
         dropout: 0.5,
         init: VggInit::Glorot,
         init_from: None,
+        init_layers: InitLayers::NetA,
         classes: None,
     }
 }
@@ -152,7 +153,7 @@ fn initialisation_from_net_a() {
     let before = vs_d.variables();
     let before: std::collections::HashMap<_, _> =
         before.iter().map(|(k, v)| (k.clone(), v.copy())).collect();
-    let copied = transfer::init_from(&vs_d, &path, &VggConfig::transferred_layers()).unwrap();
+    let copied = transfer::init_from(&vs_d, &path, Some(VggConfig::transferred_layers())).unwrap();
     assert_eq!(copied, 14);
     let va = vs_a.variables();
     for (name, t) in vs_d.variables() {
@@ -166,10 +167,52 @@ fn initialisation_from_net_a() {
     // conv1_2 exists in D but not in A: it keeps its own init.
     assert!(vs_d.variables().contains_key("conv1_2.weight"));
     // A missing source file is an error naming it.
-    let err = transfer::init_from(&vs_d, &dir.path().join("nope.safetensors"), &["fc6"])
+    let err = transfer::init_from(&vs_d, &dir.path().join("nope.safetensors"), Some(&["fc6"]))
         .unwrap_err()
         .to_string();
     assert!(err.contains("nope.safetensors"), "{err}");
+}
+
+/// Sec. 3.1's fine-tuning (the S = 384 net from the S = 256 one, the
+/// multi-scale nets from the S = 384 one): `init_layers = "all"` copies every
+/// variable of a net of the same configuration, and refuses another one.
+#[test]
+fn fine_tuning_copies_every_layer_of_the_same_configuration() {
+    let _g = rng_lock();
+    let dir = tempfile::tempdir().unwrap();
+    tch::manual_seed(1);
+    let mut d = cfg(VggName::D, VggShape::Cifar);
+    d.width_divisor = 8;
+    d.fc_hidden = Some(32);
+    let (vs_src, _) = build(&d);
+    let path = transfer::save_final(&vs_src, dir.path()).unwrap();
+    tch::manual_seed(2);
+    let mut tuned = d.clone();
+    tuned.init_from = Some("vgg-d".into());
+    tuned.init_layers = InitLayers::All;
+    assert_eq!(tuned.copied_layers(), None);
+    let (vs, _) = build(&tuned);
+    let copied = transfer::init_from(&vs, &path, tuned.copied_layers()).unwrap();
+    // D: 13 conv + 3 fc layers, a weight and a bias each.
+    assert_eq!(copied, 32);
+    let src = vs_src.variables();
+    for (name, t) in vs.variables() {
+        assert!(t.equal(&src[&name]), "{name} not copied");
+    }
+    // From net A (fewer layers) every layer cannot come: an error naming a variable.
+    let mut a = d.clone();
+    a.config = VggName::A;
+    let (vs_a, _) = build(&a);
+    let a_dir = tempfile::tempdir().unwrap();
+    let a_path = transfer::save_final(&vs_a, a_dir.path()).unwrap();
+    let err = transfer::init_from(&vs, &a_path, None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("missing in the source"), "{err}");
+    // "all" without a run to copy from is a config error naming the key.
+    let mut orphan = d.clone();
+    orphan.init_layers = InitLayers::All;
+    assert!(orphan.validate().unwrap_err().contains("model.init_layers"));
 }
 
 /// The receptive-field rows of a chain, with the output sizes the trace saw.

@@ -23,8 +23,30 @@ const MULTISCALE: &str = "multiscale.parquet";
 fn table3_key(run: &str) -> String {
     match run {
         "vgg-d-jitter" => "table3.vgg-d-jittered.top1".into(),
+        "vgg-d-s54" => "table3.vgg-d-s384.top1".into(),
         r => format!("table3.{r}.top1"),
     }
+}
+
+/// The width of the fc layers the profile's nets have, as every VGG result
+/// must say (the CIFAR-shaped classifier is 512 wide, the paper's 4096).
+fn fc_width(res: &Results) -> String {
+    let width = res.configs.values().find_map(|c| match &c.model {
+        repro::models::ModelConfig::Vgg(v) => Some(v.fc_hidden()),
+        _ => None,
+    });
+    match width {
+        Some(w) => format!("fc layers {w} wide (4096 in the paper)"),
+        None => "fc layers: no VGG run in this profile".into(),
+    }
+}
+
+/// Side of the class score map of dense evaluation at test scale `q`: the
+/// final feature map (q / 32 after five 2x2 poolings) less the training map
+/// (1 on CIFAR, 7 on ImageNet) plus 1. At 1 the "dense" net is the plain one.
+fn score_map_side(cfg: &RunConfig, q: i64) -> i64 {
+    let train_map = repro::models::input_shape(&cfg.model)[1] / 32;
+    q / 32 - train_map + 1
 }
 const DEPTH_ORDER: [&str; 4] = ["vgg-a", "vgg-b", "vgg-c", "vgg-d"];
 
@@ -33,7 +55,10 @@ struct VggDepth;
 impl VggDepth {
     /// Test-scale sets of Sec. 4.2: for fixed S, Q in {S - 4, S, S + 4} (the
     /// analogue of {S - 32, S, S + 32} at 224); for jittered S, Q in
-    /// {S_min, (S_min + S_max) / 2, S_max}.
+    /// {S_min, (S_min + S_max) / 2, S_max}. On CIFAR only Q >= 64 gives a
+    /// score map larger than 1x1 (`score_map_side`): of these sets, the
+    /// jittered net's S_max = 72 (a 2x2 map); at the others the dense net is
+    /// the plain net on the rescaled image, as it is at Q = 224 on ImageNet.
     fn scale_sets(cfg: &RunConfig) -> Vec<i64> {
         match cfg.data.scale_range {
             Some([lo, hi]) if lo == hi => vec![(lo - 4).max(32), lo, lo + 4],
@@ -107,14 +132,15 @@ impl Experiment for VggDepth {
 
     fn figures(&self, res: &Results) -> Vec<(String, Figure)> {
         let caption = format!(
-            "{} | dashed: training error, bold: test error (dots: evaluations) | {BAND_NOTE} | fc layers 512 wide on CIFAR-10 (4096 in the paper)",
-            res.header.caption()
+            "{} | dashed: training error, bold: test error (dots: evaluations) | {BAND_NOTE} | {}",
+            res.header.caption(),
+            fc_width(res)
         );
         let depth: Vec<&str> = ["vgg-a", "vgg-a-lrn", "vgg-b", "vgg-c", "vgg-d", "vgg-e"]
             .into_iter()
             .filter(|r| res.in_profile(r))
             .collect();
-        let d: Vec<&str> = ["vgg-d", "vgg-d-glorot", "vgg-d-jitter"]
+        let d: Vec<&str> = ["vgg-d", "vgg-d-glorot", "vgg-d-s54", "vgg-d-jitter"]
             .into_iter()
             .filter(|r| res.in_profile(r))
             .collect();
@@ -122,7 +148,7 @@ impl Experiment for VggDepth {
         if d.len() > 1 {
             panels.push(epoch_panel(
                 res,
-                "D: init from A, Glorot, scale jittering",
+                "D: init from A, Glorot, S = 54, scale jittering",
                 &d,
             ));
         }
@@ -144,8 +170,9 @@ impl Experiment for VggDepth {
                 Figure::new(
                     "VGG depth study: final test error per configuration",
                     format!(
-                        "{} | diamonds: Table 3's ImageNet top-1 error of the same configuration (another dataset: compare the order, not the level)",
-                        res.header.caption()
+                        "{} | diamonds: Table 3's ImageNet top-1 error of the same configuration (another dataset: compare the order, not the level) | {}",
+                        res.header.caption(),
+                        fc_width(res)
                     ),
                     vec![arm_panel(res, "CIFAR-10 test error", &arms)],
                 ),
@@ -160,11 +187,13 @@ impl Experiment for VggDepth {
             "Table 3 analogue: test error at the run's test scale",
             &arms,
             &format!(
-                "Test error of the dense net at Q = S (single-scale training, S = 36) or Q = (S_min + S_max) / 2 (jittered). The fc layers are 512 wide here (4096 on ImageNet). Paper (ImageNet top-1, single scale, {}): {}; D with S in [256, 512]: {}.",
+                "Test error of the dense net at Q = S (single-scale training, S = 36 or 54) or Q = (S_min + S_max) / 2 (jittered), softmax averaged over each image and its mirror. CIFAR-shaped classifier: {}. Paper (ImageNet top-1, single scale, {}): {}; D with S = 384: {}; D with S in [256, 512]: {}.",
+                fc_width(res),
                 res.paper.source("table3.vgg-a.top1"),
                 ["vgg-a", "vgg-a-lrn", "vgg-b", "vgg-c", "vgg-d", "vgg-e"]
                     .map(|r| format!("{} {}", res.label(r), res.paper.show(&table3_key(r))))
                     .join(", "),
+                res.paper.show("table3.vgg-d-s384.top1"),
                 res.paper.show("table3.vgg-d-jittered.top1"),
             ),
         );
@@ -176,16 +205,19 @@ impl Experiment for VggDepth {
             title: "Table 4 analogue: dense evaluation at several test scales".into(),
             header: vec![
                 "run".into(),
-                "test scales Q".into(),
+                "test scales Q (score map)".into(),
                 "error at each Q (mean over seeds)".into(),
                 "all Q, softmax averaged".into(),
             ],
             rows: Vec::new(),
             note: format!(
-                "Paper (ImageNet top-1, {}): D trained at S = 256 tested at Q in {{224, 256, 288}}: {} ({} single-scale); D jittered [256, 512] at Q in {{256, 384, 512}}: {} ({}).",
+                "Dense evaluation: the fc layers applied as convolutions and the class score map averaged; the score map's side is given beside each Q (1x1: the plain net on the rescaled image; CIFAR needs Q >= 64 for 2x2). Each Q with the mirrored images averaged in. {}. Paper (ImageNet top-1, {}): D trained at S = 256 tested at Q in {{224, 256, 288}}: {} ({} single-scale); D at S = 384, Q in {{352, 384, 416}}: {} ({}); D jittered [256, 512] at Q in {{256, 384, 512}}: {} ({}).",
+                fc_width(res),
                 res.paper.source("table4.vgg-d.top1"),
                 res.paper.show("table4.vgg-d.top1"),
                 res.paper.show("table3.vgg-d.top1"),
+                res.paper.show("table4.vgg-d-s384.top1"),
+                res.paper.show("table3.vgg-d-s384.top1"),
                 res.paper.show("table4.vgg-d-jittered.top1"),
                 res.paper.show("table3.vgg-d-jittered.top1"),
             ),
@@ -195,7 +227,17 @@ impl Experiment for VggDepth {
             let Some((first, _)) = m.first() else {
                 continue;
             };
-            let qs: Vec<String> = first.iter().map(|(q, _)| format!("{q}")).collect();
+            let cfg = res.config_of(run);
+            let qs: Vec<String> = first
+                .iter()
+                .map(|(q, _)| match &cfg {
+                    Some(c) => {
+                        let side = score_map_side(c, *q as i64);
+                        format!("{q} ({side}x{side})")
+                    }
+                    None => format!("{q}"),
+                })
+                .collect();
             let per_q: Vec<String> = (0..first.len())
                 .map(|i| {
                     let v: Vec<f64> = m
@@ -303,7 +345,7 @@ impl Experiment for VggDepth {
                 compare_lower("vgg-d-jitter", err("vgg-d-jitter"), "vgg-d", err("vgg-d"));
             claims.push(Claim {
                 id: "4".into(),
-                statement: "Scale jittering at training time (S in [36, 72]) lowers the error of D against fixed S = 36".into(),
+                statement: "Scale jittering at training time (S in [36, 72], fine-tuned from S = 54) lowers the error of D against fixed S = 36".into(),
                 paper: format!(
                     "Table 3: D {} (S in [256, 512]) vs {} (S = 256)",
                     res.paper.show("table3.vgg-d-jittered.top1"),
@@ -317,12 +359,13 @@ impl Experiment for VggDepth {
                 ..Default::default()
             });
         }
-        // 5. Multi-scale testing helps (Table 4).
+        // 5. Multi-scale testing helps (Table 4): D at fixed S, and the
+        // jittered D, whose largest test scale is a truly dense (2x2) one.
         let (best, multi) = Self::multiscale_stats(res, "vgg-d");
         let (m, v, c5) = compare_lower("multi-scale", multi, "best single scale", best);
         claims.push(Claim {
             id: "5".into(),
-            statement: "Multi-scale testing (softmax averaged over 3 scales) beats the best single scale (net D)".into(),
+            statement: "Multi-scale testing (softmax averaged over 3 scales) beats the best single scale (net D, fixed S)".into(),
             paper: format!(
                 "D (S = 256): {} at Q in {{224, 256, 288}} (Table 4) vs {} at Q = 256 (Table 3)",
                 res.paper.show("table4.vgg-d.top1"),
@@ -333,6 +376,28 @@ impl Experiment for VggDepth {
             comparison: c5,
             ..Default::default()
         });
+        if res.in_profile("vgg-d-jitter") {
+            let (best, multi) = Self::multiscale_stats(res, "vgg-d-jitter");
+            let (m, v, c5b) = compare_lower("multi-scale", multi, "best single scale", best);
+            claims.push(Claim {
+                id: "5b".into(),
+                statement: "Multi-scale testing at Q in {36, 54, 72} (72: a 2x2 dense score map) beats the best single scale (jittered D)".into(),
+                paper: format!(
+                    "D (S in [256, 512]): {} at Q in {{256, 384, 512}} (Table 4) vs {} at Q = 384 (Table 3)",
+                    res.paper.show("table4.vgg-d-jittered.top1"),
+                    res.paper.show("table3.vgg-d-jittered.top1")
+                ),
+                measured: m,
+                verdict: v,
+                comparison: c5b,
+                ..Default::default()
+            });
+        }
+        // Every VGG result says how wide its classifier was (Table 1: 4096).
+        let fc = fc_width(res);
+        for c in &mut claims {
+            c.measured = format!("{}; {fc}", c.measured);
+        }
         claims
     }
 }

@@ -44,8 +44,8 @@ pub fn check(cfg: &RunConfig, crop: &CudaConvnetCrop) -> Result<(), String> {
     if d.augment != Augment::None || d.colour != Colour::None {
         return Err("data.augment: the cropped provider does its own crops and reflections; set augment = \"none\" and no colour".into());
     }
-    if !d.test_scales.is_empty() || d.test_views != TestViews::Single {
-        return Err("data.test_views: the cropped provider makes its own test views (data.crop.test); leave test_views and test_scales unset".into());
+    if !d.test_scales.is_empty() || d.test_views != TestViews::Single || d.test_flip {
+        return Err("data.test_views: the cropped provider makes its own test views (data.crop.test); leave test_views, test_scales and test_flip unset".into());
     }
     let side = crate::models::input_shape(&cfg.model)[1];
     if side != crop.size {

@@ -321,16 +321,23 @@ fn train_one<E: Experiment>(
     train::seed_init(cfg.seed);
     let vs = VarStore::new(opts.device);
     let net = models::build(&vs.root(), &cfg.model)?;
-    if let models::InitFrom::Run(from) = models::init_from(&cfg.model) {
-        init_from_run(&vs, cfg, from, opts.plan)?;
+    if let models::InitFrom::Run { run, layers } = models::init_from(&cfg.model) {
+        init_from_run(&vs, cfg, run, layers, opts.plan)?;
     }
     let ctx = context(data, opts, run.dir.path(), opts.layout(cfg));
     let outcome = train::train_run(cfg, net.as_ref(), &vs, &ctx)?;
     finish_run(exp, cfg, &outcome, net.as_ref(), &vs, cifar, &run.dir)
 }
 
-/// VGG Sec. 3.1: start from the trained net of an earlier run (same seed).
-fn init_from_run(vs: &VarStore, cfg: &RunConfig, from: &str, plan: &Plan) -> anyhow::Result<()> {
+/// VGG Sec. 3.1: start from the trained net of an earlier run (same seed):
+/// the named layers, or all of them (`layers` None).
+fn init_from_run(
+    vs: &VarStore,
+    cfg: &RunConfig,
+    from: &str,
+    layers: Option<&[&str]>,
+    plan: &Plan,
+) -> anyhow::Result<()> {
     let src = RunDir::new(&plan.profile_dir, &format!("{from}-s{}", cfg.seed)).final_weights();
     if !src.is_file() {
         anyhow::bail!(
@@ -340,7 +347,7 @@ fn init_from_run(vs: &VarStore, cfg: &RunConfig, from: &str, plan: &Plan) -> any
             cfg.name
         );
     }
-    train::transfer::init_from(vs, &src, &models::vgg::VggConfig::transferred_layers())?;
+    train::transfer::init_from(vs, &src, layers)?;
     Ok(())
 }
 

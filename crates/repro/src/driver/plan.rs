@@ -137,7 +137,7 @@ impl Plan {
             // A run that starts from another run's trained weights (VGG's net A)
             // must wait for it: sweeps order their tasks by `after`.
             let after = match models::init_from(&cfg.model) {
-                models::InitFrom::Run(r) => Some(format!("{r}-s{}", cfg.seed)),
+                models::InitFrom::Run { run, .. } => Some(format!("{run}-s{}", cfg.seed)),
                 models::InitFrom::Random => None,
             };
             let line = serde_json::json!({

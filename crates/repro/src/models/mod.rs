@@ -168,14 +168,22 @@ pub fn build_fused(
 /// Where a run's initial weights come from, beyond its builder's random init.
 pub enum InitFrom<'a> {
     Random,
-    /// The final weights of another run of the same experiment, profile and seed.
-    Run(&'a str),
+    /// The final weights of another run of the same experiment, profile and
+    /// seed: the named layers (`<layer>.weight`, `<layer>.bias`), or every
+    /// variable (None).
+    Run {
+        run: &'a str,
+        layers: Option<&'static [&'static str]>,
+    },
 }
 
 pub fn init_from(cfg: &ModelConfig) -> InitFrom<'_> {
     match cfg {
         ModelConfig::Vgg(v) => match &v.init_from {
-            Some(r) => InitFrom::Run(r),
+            Some(run) => InitFrom::Run {
+                run,
+                layers: v.copied_layers(),
+            },
             None => InitFrom::Random,
         },
         _ => InitFrom::Random,

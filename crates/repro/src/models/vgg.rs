@@ -125,8 +125,28 @@ pub struct VggConfig {
     /// The run must come earlier in the profile's run list.
     #[serde(default)]
     pub init_from: Option<String>,
+    /// Which layers `init_from` copies. Default: Sec. 3.1's seven layers of net A.
+    #[serde(default, skip_serializing_if = "crate::config::is_default")]
+    pub init_layers: InitLayers,
     #[serde(default)]
     pub classes: Option<i64>,
+}
+
+/// The layers a run copies from the run it starts from (`init_from`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum InitLayers {
+    /// Sec. 3.1: "we initialised the first four convolutional layers and the
+    /// last three fully-connected layers with the layers of net A" (the
+    /// intermediate layers from `init`).
+    #[default]
+    NetA,
+    /// Every layer: Sec. 3.1's fine-tuning. "To speed-up training of the
+    /// S = 384 network, it was initialised with the weights pre-trained with
+    /// S = 256", and "we trained multi-scale models by fine-tuning all layers of
+    /// a single-scale model with the same configuration, pre-trained with fixed
+    /// S = 384". The source must have this run's configuration.
+    All,
 }
 
 fn one() -> i64 {
@@ -176,6 +196,11 @@ impl VggConfig {
         if self.classes() < 2 {
             return Err(format!("classes: at least 2, got {}", self.classes()));
         }
+        if self.init_layers == InitLayers::All && self.init_from.is_none() {
+            return Err(
+                "model.init_layers: \"all\" copies from another run; set model.init_from".into(),
+            );
+        }
         if !(0.0..1.0).contains(&self.dropout) {
             return Err(format!("dropout: must be in [0, 1), got {}", self.dropout));
         }
@@ -186,10 +211,18 @@ impl VggConfig {
     /// initialisation copies from net A: the first four conv layers of A
     /// (conv1_1, conv2_1, conv3_1, conv3_2; every deeper net has layers of those
     /// names and shapes) and the three fc layers.
-    pub fn transferred_layers() -> [&'static str; 7] {
-        [
+    pub fn transferred_layers() -> &'static [&'static str] {
+        &[
             "conv1_1", "conv2_1", "conv3_1", "conv3_2", "fc6", "fc7", "fc8",
         ]
+    }
+
+    /// The layers `init_from` copies; None: every variable of the net.
+    pub fn copied_layers(&self) -> Option<&'static [&'static str]> {
+        match self.init_layers {
+            InitLayers::NetA => Some(Self::transferred_layers()),
+            InitLayers::All => None,
+        }
     }
 }
 

@@ -165,6 +165,9 @@ pub fn fusion_blocker(cfg: &RunConfig) -> Option<String> {
     if !cfg.data.test_scales.is_empty() {
         return Some("data.test_scales: multi-scale testing has no fused evaluation".into());
     }
+    if cfg.data.test_flip {
+        return Some("data.test_flip: the flip-averaged test has no fused evaluation".into());
+    }
     if cfg.data.dataset != DatasetKind::Cifar10 {
         return Some("data.dataset: fused seeds need CIFAR-10 resident on the device".into());
     }

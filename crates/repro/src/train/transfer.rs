@@ -1,6 +1,7 @@
 //! A run's final weights, kept beside its results, and initialisation of a
 //! later run from them (VGG Sec. 3.1: the deeper nets start from net A's first
-//! four conv layers and three fc layers).
+//! four conv layers and three fc layers; the S = 384 and multi-scale nets are
+//! fine-tuned from a trained net of the same configuration, every layer).
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 use tch::nn::VarStore;
@@ -30,10 +31,11 @@ pub fn save_final(vs: &VarStore, run_dir: &Path) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// Copies the layers named in `layers` (`<layer>.weight`, `<layer>.bias`) from
-/// the weights file into `vs`. Every named layer must be present in both with
-/// equal shapes; the error names the file and the variable.
-pub fn init_from(vs: &VarStore, weights: &Path, layers: &[&str]) -> Result<usize> {
+/// Copies the layers named in `layers` (`<layer>.weight`, `<layer>.bias`), or
+/// with `None` every variable of `vs`, from the weights file into `vs`. Every
+/// copied variable must be present in both with equal shapes; the error names
+/// the file and the variable. Returns the number of variables copied.
+pub fn init_from(vs: &VarStore, weights: &Path, layers: Option<&[&str]>) -> Result<usize> {
     let bad = |msg: String| Error::Checkpoint {
         path: weights.to_path_buf(),
         msg,
@@ -42,26 +44,31 @@ pub fn init_from(vs: &VarStore, weights: &Path, layers: &[&str]) -> Result<usize
         .map_err(|e| bad(format!("cannot read the weights to initialise from: {e}")))?;
     let source: std::collections::HashMap<String, Tensor> = source.into_iter().collect();
     let vars = vs.variables();
+    let mut names: Vec<String> = match layers {
+        Some(layers) => layers
+            .iter()
+            .flat_map(|l| [format!("{l}.weight"), format!("{l}.bias")])
+            .collect(),
+        None => vars.keys().cloned().collect(),
+    };
+    names.sort();
     let mut copied = 0;
-    for layer in layers {
-        for part in ["weight", "bias"] {
-            let name = format!("{layer}.{part}");
-            let (Some(dst), Some(src)) = (vars.get(&name), source.get(&name)) else {
-                return Err(bad(format!(
-                    "variable `{name}` missing in the source or the target model"
-                )));
-            };
-            if dst.size() != src.size() {
-                return Err(bad(format!(
-                    "`{name}` has shape {:?}, the target model needs {:?}",
-                    src.size(),
-                    dst.size()
-                )));
-            }
-            let mut dst = dst.shallow_clone();
-            tch::no_grad(|| dst.copy_(&src.to_device(dst.device())));
-            copied += 1;
+    for name in names {
+        let (Some(dst), Some(src)) = (vars.get(&name), source.get(&name)) else {
+            return Err(bad(format!(
+                "variable `{name}` missing in the source or the target model"
+            )));
+        };
+        if dst.size() != src.size() {
+            return Err(bad(format!(
+                "`{name}` has shape {:?}, the target model needs {:?}",
+                src.size(),
+                dst.size()
+            )));
         }
+        let mut dst = dst.shallow_clone();
+        tch::no_grad(|| dst.copy_(&src.to_device(dst.device())));
+        copied += 1;
     }
     Ok(copied)
 }
