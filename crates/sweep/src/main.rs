@@ -47,6 +47,15 @@ pub struct Selection {
     /// The experiment binary (default: the one beside this binary, e.g. `target/release/<experiment>`).
     #[arg(long)]
     pub bin: Option<PathBuf>,
+    /// Retrain the runs that finished (or were checkpointed) under other
+    /// training code than the binary's (as the experiment binary's flag).
+    /// Without it or `--allow-mixed`, a sweep over such runs is refused.
+    #[arg(long, conflicts_with = "allow_mixed")]
+    pub fresh_stale: bool,
+    /// Reuse runs trained by other training code, and merge one report from
+    /// runs of several commits (as the experiment binary's flag).
+    #[arg(long)]
+    pub allow_mixed: bool,
 }
 
 /// `sweep EXPERIMENT --local|--slurm [...]`; `sweep merge EXPERIMENT [...]` merges.

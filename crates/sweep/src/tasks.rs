@@ -12,7 +12,8 @@ pub struct Task {
     pub run: String,
     pub seed: u64,
     pub run_id: String,
-    /// `done` (finished with this config: skipped), `resume` (has a checkpoint) or `new`.
+    /// `done` (finished with this config: skipped), `resume` (has a checkpoint),
+    /// `new`, or `stale` (trained by other code; a sweep refuses it).
     pub state: String,
     /// Run id this task starts from (VGG's deeper nets start from net A's weights).
     #[serde(default)]
@@ -117,6 +118,9 @@ impl Sweep {
         for s in &self.sel.sets {
             a.extend(["--set".into(), s.into()]);
         }
+        if self.sel.allow_mixed {
+            a.push("--allow-mixed".into());
+        }
         a
     }
 
@@ -124,6 +128,9 @@ impl Sweep {
     pub fn list(&self, runs: bool) -> Result<Vec<Task>> {
         let mut cmd = Command::new(&self.bin);
         cmd.arg("--list-runs").args(self.common_args());
+        if self.sel.fresh_stale {
+            cmd.arg("--fresh-stale");
+        }
         if let Some(s) = &self.sel.seeds {
             cmd.args(["--seeds", s]);
         }
@@ -159,6 +166,20 @@ impl Sweep {
             }
             tasks.push(t);
         }
+        let stale: Vec<&str> = tasks
+            .iter()
+            .filter(|t| t.state == "stale")
+            .map(|t| t.run_id.as_str())
+            .collect();
+        if !stale.is_empty() {
+            bail!(
+                "{} run(s) under {} were trained by other training code than {}'s: {}. Retrain them with --fresh-stale, or reuse them with --allow-mixed",
+                stale.len(),
+                self.profile_dir.display(),
+                self.bin.display(),
+                stale.join(", ")
+            );
+        }
         Ok(tasks)
     }
 
@@ -173,6 +194,9 @@ impl Sweep {
             "--no-estimate".into(),
             "--no-report".into(),
         ]);
+        if self.sel.fresh_stale {
+            a.push("--fresh-stale".into());
+        }
         a
     }
 }

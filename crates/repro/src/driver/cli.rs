@@ -79,7 +79,8 @@ pub struct Args {
     #[arg(long)]
     pub estimate_only: bool,
     /// Print the selected runs as JSON lines (`run`, `seed`, `run_id`, `state`:
-    /// `done`, `resume` or `new`), then stop: the task list of `sweep`.
+    /// `done`, `resume`, `new`, or `stale`: trained by other training code, see
+    /// `--fresh-stale`/`--allow-mixed`), then stop: the task list of `sweep`.
     #[arg(long, conflicts_with_all = ["plot_only", "estimate_only"])]
     pub list_runs: bool,
     /// Train only: leave the combined metrics, figures and report to a later

@@ -146,7 +146,7 @@ pub fn run<E: Experiment>(exp: &E, args: &Args) -> anyhow::Result<()> {
         return Ok(());
     }
     if args.list_runs {
-        plan.list_runs(args.fresh);
+        plan.list_runs(args)?;
         return Ok(());
     }
     if let Some(t) = args.threads {

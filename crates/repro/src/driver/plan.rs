@@ -124,10 +124,22 @@ impl Plan {
     }
 
     /// `--list-runs`: one JSON line per selected run, the task list of `sweep`.
-    pub fn list_runs(&self, fresh: bool) {
+    /// `state`: `done` (finished with this config), `resume` (has a
+    /// checkpoint), `new`, or `stale` (finished or checkpointed by other
+    /// training code than this build's: `--fresh-stale` lists it as `new`,
+    /// `--allow-mixed` as what it is). A closed pipe ends the list quietly.
+    pub fn list_runs(&self, args: &super::cli::Args) -> std::io::Result<()> {
+        use std::io::Write;
+        let fresh = args.fresh;
+        let mut out = std::io::stdout().lock();
         for cfg in &self.grid {
             let dir = self.run_dir(cfg);
-            let state = if !fresh && dir.ended_with(cfg).is_some() {
+            let stale = !fresh && super::stale::stale_run(self, cfg).is_some();
+            let state = if stale && args.fresh_stale {
+                "new"
+            } else if stale && !args.allow_mixed {
+                "stale"
+            } else if !fresh && dir.ended_with(cfg).is_some() {
                 "done"
             } else if !fresh && dir.has_checkpoint() {
                 "resume"
@@ -144,8 +156,12 @@ impl Plan {
                 "run": cfg.name, "seed": cfg.seed, "run_id": cfg.run_id(), "state": state,
                 "after": after,
             });
-            println!("{line}");
+            match writeln!(out, "{line}") {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+                r => r?,
+            }
         }
+        Ok(())
     }
 }
 

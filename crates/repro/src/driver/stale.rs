@@ -22,27 +22,30 @@ pub struct StaleRun {
 pub fn stale_runs(plan: &Plan) -> Vec<StaleRun> {
     plan.grid
         .iter()
-        .filter_map(|cfg| {
-            let dir = plan.run_dir(cfg);
-            if dir.ended_with(cfg).is_none() && !dir.has_checkpoint() {
-                return None;
-            }
-            let prov = dir.read_provenance();
-            if prov
-                .as_ref()
-                .is_some_and(|p| p.training_code == TRAINING_CODE)
-            {
-                return None;
-            }
-            Some(StaleRun {
-                run_id: cfg.run_id(),
-                commit: prov.map_or_else(
-                    || "unknown (no provenance.json)".into(),
-                    |p| p.commit_label(),
-                ),
-            })
-        })
+        .filter_map(|cfg| stale_run(plan, cfg))
         .collect()
+}
+
+/// `cfg`'s run, when it ended or holds a checkpoint under other training code.
+pub fn stale_run(plan: &Plan, cfg: &crate::config::RunConfig) -> Option<StaleRun> {
+    let dir = plan.run_dir(cfg);
+    if dir.ended_with(cfg).is_none() && !dir.has_checkpoint() {
+        return None;
+    }
+    let prov = dir.read_provenance();
+    if prov
+        .as_ref()
+        .is_some_and(|p| p.training_code == TRAINING_CODE)
+    {
+        return None;
+    }
+    Some(StaleRun {
+        run_id: cfg.run_id(),
+        commit: prov.map_or_else(
+            || "unknown (no provenance.json)".into(),
+            |p| p.commit_label(),
+        ),
+    })
 }
 
 /// Before training: stale runs start over with `--fresh-stale`, are reused

@@ -1,0 +1,101 @@
+//! A sweep over runs trained by other training code than the binary's: the
+//! binary's `--list-runs` marks them `stale`, and the sweep refuses them
+//! (nothing written) unless `--fresh-stale` retrains them or `--allow-mixed`
+//! reuses them. Before, `--list-runs` called them `done`: the sweep skipped
+//! them and its merge then refused the mixed report.
+mod common;
+use common::*;
+use std::path::Path;
+
+fn mark_trained_elsewhere(run_dir: &Path) {
+    let path = run_dir.join("provenance.json");
+    let mut p: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("provenance")).expect("json");
+    p["training_code"] = serde_json::json!("00000000");
+    p["git_commit"] = serde_json::json!("feedbeefcafe");
+    std::fs::write(&path, serde_json::to_vec(&p).expect("json")).expect("write");
+}
+
+fn state_listed(bin: &str, out: &str, extra: &[&str]) -> String {
+    let mut a = vec![
+        "--profile",
+        "smoke",
+        "--runs",
+        "plain-20",
+        "--out",
+        out,
+        "--list-runs",
+    ];
+    a.extend_from_slice(extra);
+    let r = run(bin, &a);
+    assert!(r.status.success(), "{}", stderr(&r));
+    let line: serde_json::Value =
+        serde_json::from_slice(r.stdout.split(|b| *b == b'\n').next().expect("a line"))
+            .expect("json");
+    line["state"].as_str().expect("state").to_string()
+}
+
+#[test]
+fn runs_of_other_training_code_are_refused_by_a_sweep_unless_retrained_or_allowed() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("out");
+    let data = data(tmp.path());
+    let bin = exp_bin();
+    let cache = tmp.path().join("cache");
+    let mut args = vec![
+        EXP,
+        "--local",
+        "--device",
+        "cpu",
+        "--profile",
+        "smoke",
+        "--runs",
+        "plain-20",
+    ];
+    args.extend(io_args(&bin, &data, &cache, &out));
+    let r = run(SWEEP, &args);
+    assert!(r.status.success(), "{}", stderr(&r));
+    let run_dir = out.join("smoke/runs/plain-20-s1");
+    let (b, o) = (bin.to_str().expect("UTF-8"), out.to_str().expect("UTF-8"));
+    assert_eq!(state_listed(b, o, &[]), "done");
+
+    mark_trained_elsewhere(&run_dir);
+    assert_eq!(state_listed(b, o, &[]), "stale");
+    assert_eq!(state_listed(b, o, &["--allow-mixed"]), "done");
+    assert_eq!(state_listed(b, o, &["--fresh-stale"]), "new");
+
+    // Refused, naming the run and the ways out; nothing written.
+    let before = snapshot(&out);
+    let r = run(SWEEP, &args);
+    let err = stderr(&r);
+    assert!(!r.status.success(), "swept over a stale run: {err}");
+    assert!(
+        err.contains("plain-20-s1")
+            && err.contains("--fresh-stale")
+            && err.contains("--allow-mixed"),
+        "{err}"
+    );
+    assert_intact(&before);
+
+    // --allow-mixed: reused as it is, the report drawn from it.
+    let metrics = std::fs::read(run_dir.join("metrics.parquet")).expect("metrics");
+    let mut allow = args.clone();
+    allow.push("--allow-mixed");
+    let r = run(SWEEP, &allow);
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert_eq!(
+        std::fs::read(run_dir.join("metrics.parquet")).expect("m"),
+        metrics
+    );
+
+    // --fresh-stale: trained again, now recorded with the binary's code.
+    let mut retrain = args.clone();
+    retrain.push("--fresh-stale");
+    let r = run(SWEEP, &retrain);
+    assert!(r.status.success(), "{}", stderr(&r));
+    let p: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run_dir.join("provenance.json")).expect("p"))
+            .expect("json");
+    assert_ne!(p["training_code"], "00000000", "not retrained");
+    assert_eq!(state_listed(b, o, &[]), "done");
+}
