@@ -6,7 +6,6 @@
 //! `paper` profile resumes from its checkpoints instead of starting over.
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// `<dir>/nightly.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,34 +63,9 @@ pub fn utc_date(unix: u64) -> String {
 }
 
 /// The checkout's commit, 10 hex digits, with `+dirty` when tracked files
-/// outside `results/` changed (as the experiments' provenance labels it).
+/// outside `results/` changed: the experiments' provenance label.
 pub fn commit_label(root: &Path) -> String {
-    let git = |args: &[&str]| {
-        Command::new("git")
-            .args(args)
-            .current_dir(root)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    };
-    let Some(short) = git(&["rev-parse", "--short=10", "HEAD"]) else {
-        return "unknown".into();
-    };
-    let dirty = git(&[
-        "status",
-        "--porcelain",
-        "--untracked-files=no",
-        "--",
-        ".",
-        ":(exclude)results",
-    ])
-    .is_some_and(|s| !s.is_empty());
-    if dirty {
-        format!("{short}+dirty")
-    } else {
-        short
-    }
+    repro::provenance::Checkout::of(root).label()
 }
 
 /// A directory under `root` that does not exist yet: `<date>-<commit>`, or

@@ -28,29 +28,10 @@ pub const TRAINING_CODE: &str = env!("REPRO_TRAINING_CODE");
 
 impl Provenance {
     pub fn collect(root: &Path, device: &str, dataset: &str, dataset_sha256: &str) -> Self {
-        let git = |args: &[&str]| {
-            Command::new("git")
-                .args(args)
-                .current_dir(root)
-                .output()
-                .ok()
-                .filter(|o| o.status.success())
-                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        };
-        let git_commit =
-            git(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown (not a git checkout)".into());
-        // Changes under results/ are this program's outputs (a report being
-        // redrawn, another experiment's runs), not the code that made them.
-        let git_dirty = git(&[
-            "status",
-            "--porcelain",
-            "--untracked-files=no",
-            "--",
-            ".",
-            ":(exclude)results",
-        ])
-        .map(|s| !s.is_empty())
-        .unwrap_or(false);
+        let Checkout {
+            git_commit,
+            git_dirty,
+        } = Checkout::of(root);
         Self {
             git_commit,
             git_dirty,
@@ -83,6 +64,59 @@ impl Provenance {
 
     /// Short commit for report headers, with "+dirty" when the tree had changes.
     pub fn commit_label(&self) -> String {
+        Checkout {
+            git_commit: self.git_commit.clone(),
+            git_dirty: self.git_dirty,
+        }
+        .label()
+    }
+}
+
+/// The git state of the checkout at `root`, as provenance records it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checkout {
+    /// Full commit hash, or "unknown (not a git checkout)".
+    pub git_commit: String,
+    /// Tracked files outside `results/` differ from the commit.
+    pub git_dirty: bool,
+}
+
+impl Checkout {
+    pub fn of(root: &Path) -> Self {
+        let git = |args: &[&str]| {
+            Command::new("git")
+                .args(args)
+                .current_dir(root)
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        };
+        let git_commit =
+            git(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown (not a git checkout)".into());
+        // Changes under results/ are this program's outputs (a report being
+        // redrawn, another experiment's runs), not the code that made them.
+        let git_dirty = git(&[
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--",
+            ".",
+            ":(exclude)results",
+        ])
+        .is_some_and(|s| !s.is_empty());
+        Checkout {
+            git_commit,
+            git_dirty,
+        }
+    }
+
+    /// 10 hex digits of the commit, with "+dirty" when the tree had changes
+    /// ("unknown" outside a git checkout).
+    pub fn label(&self) -> String {
+        if self.git_commit.starts_with("unknown") {
+            return "unknown".into();
+        }
         let short: String = self.git_commit.chars().take(10).collect();
         if self.git_dirty {
             format!("{short}+dirty")
