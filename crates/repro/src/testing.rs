@@ -407,6 +407,56 @@ pub fn untimed_metrics(path: &Path) -> Vec<crate::metrics::MetricRow> {
         .collect()
 }
 
+/// The experiment of `TINY_EXPERIMENT` (`name = "t"`): no figures, tables or
+/// claims, for tests of the driver.
+pub struct TinyExperiment;
+
+impl crate::driver::Experiment for TinyExperiment {
+    fn name(&self) -> &'static str {
+        "t"
+    }
+    fn figures(&self, _res: &crate::driver::Results) -> Vec<(String, crate::figures::Figure)> {
+        Vec::new()
+    }
+    fn tables(&self, _res: &crate::driver::Results) -> Vec<crate::report::Table> {
+        Vec::new()
+    }
+    fn claims(&self, _res: &crate::driver::Results) -> Vec<crate::report::Claim> {
+        Vec::new()
+    }
+}
+
+/// Flags for `TinyExperiment` with its file at `dir/t.toml`, its data in
+/// `dir/data` (decode cache `dir/cache`) and results under `dir/out`, on the
+/// CPU without the timing probe; then `extra`.
+pub fn tiny_args(dir: &Path, extra: &[&str]) -> crate::driver::Args {
+    use clap::Parser;
+    let path = |p: &str| dir.join(p).display().to_string();
+    let mut v: Vec<String> = vec![
+        "t".into(),
+        "--config".into(),
+        path("t.toml"),
+        "--data".into(),
+        path("data"),
+        "--data-dir".into(),
+        path("cache"),
+        "--out".into(),
+        path("out"),
+        "--device".into(),
+        "cpu".into(),
+        "--no-estimate".into(),
+    ];
+    v.extend(extra.iter().map(|s| s.to_string()));
+    crate::driver::Args::try_parse_from(v).unwrap_or_else(|e| panic!("flags {extra:?}: {e}"))
+}
+
+/// Writes `toml` as `dir/t.toml` and a generated CIFAR-10 of 40 + 40 images
+/// per batch file into `dir/data`.
+pub fn tiny_setup(dir: &Path, toml: &str) {
+    std::fs::write(dir.join("t.toml"), toml).expect("write t.toml");
+    tiny_cifar(&dir.join("data"), 40, 40).expect("generate data");
+}
+
 #[cfg(test)]
 mod tests {
     use super::y_axes;

@@ -2,57 +2,12 @@
 //! it trains, records each run's state, skips what has ended with the same
 //! config, lists runs for sweeps, and refuses another experiment's file.
 use clap::Parser;
-use repro::driver::{self, Args, Experiment, Results, RunDir, RunState};
-use repro::figures::Figure;
-use repro::report::{Claim, Table};
-use repro::testing::{rng_lock, snapshot, tiny_cifar, tiny_run, TINY_EXPERIMENT};
+use repro::driver::{self, Args, RunDir, RunState};
+use repro::testing::{
+    rng_lock, snapshot, tiny_args as args, tiny_run, tiny_setup as setup, TinyExperiment as Tiny,
+    TINY_EXPERIMENT,
+};
 use std::path::Path;
-
-/// The experiment of `TINY_EXPERIMENT` (`name = "t"`): no figures or claims.
-struct Tiny;
-
-impl Experiment for Tiny {
-    fn name(&self) -> &'static str {
-        "t"
-    }
-    fn figures(&self, _res: &Results) -> Vec<(String, Figure)> {
-        Vec::new()
-    }
-    fn tables(&self, _res: &Results) -> Vec<Table> {
-        Vec::new()
-    }
-    fn claims(&self, _res: &Results) -> Vec<Claim> {
-        Vec::new()
-    }
-}
-
-/// Flags for a run of `Tiny` with its file in `dir`, results under `dir/out`.
-fn args(dir: &Path, extra: &[&str]) -> Args {
-    let config = dir.join("t.toml");
-    let data = dir.join("data");
-    let out = dir.join("out");
-    let mut v = vec![
-        "t".to_string(),
-        "--config".into(),
-        config.display().to_string(),
-        "--data".into(),
-        data.display().to_string(),
-        "--data-dir".into(),
-        dir.join("cache").display().to_string(),
-        "--out".into(),
-        out.display().to_string(),
-        "--device".into(),
-        "cpu".into(),
-        "--no-estimate".into(),
-    ];
-    v.extend(extra.iter().map(|s| s.to_string()));
-    Args::try_parse_from(v).expect("flags")
-}
-
-fn setup(dir: &Path, toml: &str) {
-    std::fs::write(dir.join("t.toml"), toml).expect("toml");
-    tiny_cifar(&dir.join("data"), 40, 40).expect("data");
-}
 
 #[test]
 fn trains_records_the_state_and_skips_what_has_ended() {

@@ -3,49 +3,26 @@
 //! floats back to the last bit, a report refuses a finished run's cut metrics
 //! file and runs on two datasets, leftover temporary files of killed writes
 //! are removed, and bad flags are refused naming the flag.
-use clap::Parser;
 use repro::config::{ExperimentFile, Override};
 use repro::data::Dataset;
-use repro::driver::{self, Args, Experiment, Results, RunDir};
-use repro::figures::Figure;
+use repro::driver::{self, Args, RunDir};
 use repro::layout::Layout;
 use repro::metrics::{read_parquet, write_parquet, MetricRow};
-use repro::report::{Claim, Table};
-use repro::testing::{rng_lock, synthetic, test_context, tiny_cifar, tiny_run, TINY_EXPERIMENT};
+use repro::testing::{
+    rng_lock, synthetic, test_context, tiny_cifar, tiny_run, TinyExperiment as Tiny,
+    TINY_EXPERIMENT,
+};
 use repro::train::{self, checkpoint, RunOutcome, RunStatus};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use tch::nn::VarStore;
 use tch::{Device, Tensor};
 
-/// The experiment of `TINY_EXPERIMENT` (`name = "t"`): no figures or claims.
-struct Tiny;
-
-impl Experiment for Tiny {
-    fn name(&self) -> &'static str {
-        "t"
-    }
-    fn figures(&self, _res: &Results) -> Vec<(String, Figure)> {
-        Vec::new()
-    }
-    fn tables(&self, _res: &Results) -> Vec<Table> {
-        Vec::new()
-    }
-    fn claims(&self, _res: &Results) -> Vec<Claim> {
-        Vec::new()
-    }
-}
-
-/// Flags for `Tiny` with its file in `dir`, results under `dir/out`.
+/// Flags for `Tiny` in its smoke profile (`repro::testing::tiny_args`).
 fn args(dir: &Path, extra: &[&str]) -> Args {
-    let mut v: Vec<String> = ["t", "--config"].map(String::from).to_vec();
-    v.push(dir.join("t.toml").display().to_string());
-    v.extend(["--data".into(), dir.join("data").display().to_string()]);
-    v.extend(["--data-dir".into(), dir.join("cache").display().to_string()]);
-    v.extend(["--out".into(), dir.join("out").display().to_string()]);
-    v.extend(["--device", "cpu", "--no-estimate", "--profile", "smoke"].map(String::from));
-    v.extend(extra.iter().map(|s| s.to_string()));
-    Args::try_parse_from(v).expect("flags")
+    let mut v = vec!["--profile", "smoke"];
+    v.extend_from_slice(extra);
+    repro::testing::tiny_args(dir, &v)
 }
 
 /// Trains the tiny run (10 iterations, an evaluation every 5) with seeds 1

@@ -3,35 +3,17 @@
 //! disk while it trains (and `--plot-only` drawing it), a timestamped
 //! `train.log` per run, hyperparameters as columns, and the README's
 //! "Reading results" examples.
-use clap::Parser;
 use polars::prelude::*;
-use repro::driver::{self, Args, Experiment, Results, RunDir};
-use repro::figures::Figure;
+use repro::driver::{self, Args, RunDir};
 use repro::layout::Layout;
 use repro::metrics::{read_parquet, MetricRow, COMBINED_FILE, RUN_FILE};
-use repro::report::{Claim, Table};
-use repro::testing::{rng_lock, synthetic, test_context, tiny_cifar, tiny_run, TINY_EXPERIMENT};
+use repro::testing::{
+    rng_lock, synthetic, test_context, tiny_cifar, tiny_run, TinyExperiment as Tiny,
+    TINY_EXPERIMENT,
+};
 use std::path::{Path, PathBuf};
 use tch::nn::VarStore;
 use tch::Device;
-
-/// The experiment of `TINY_EXPERIMENT` (`name = "t"`): no figures or claims.
-struct Tiny;
-
-impl Experiment for Tiny {
-    fn name(&self) -> &'static str {
-        "t"
-    }
-    fn figures(&self, _res: &Results) -> Vec<(String, Figure)> {
-        Vec::new()
-    }
-    fn tables(&self, _res: &Results) -> Vec<Table> {
-        Vec::new()
-    }
-    fn claims(&self, _res: &Results) -> Vec<Claim> {
-        Vec::new()
-    }
-}
 
 /// The tiny experiment with a second run, `tiny-lr` (base lr 0.02 instead of
 /// 0.05), in the smoke profile: 10 iterations, an evaluation every 5.
@@ -49,26 +31,11 @@ fn two_lr_experiment() -> String {
         )
 }
 
-/// Flags for `Tiny` with its file in `dir`, results under `dir/out`.
+/// Flags for `Tiny` in its smoke profile (`repro::testing::tiny_args`).
 fn args(dir: &Path, extra: &[&str]) -> Args {
-    let mut v: Vec<String> = vec![
-        "t".into(),
-        "--config".into(),
-        dir.join("t.toml").display().to_string(),
-        "--data".into(),
-        dir.join("data").display().to_string(),
-        "--data-dir".into(),
-        dir.join("cache").display().to_string(),
-        "--out".into(),
-        dir.join("out").display().to_string(),
-        "--device".into(),
-        "cpu".into(),
-        "--no-estimate".into(),
-        "--profile".into(),
-        "smoke".into(),
-    ];
-    v.extend(extra.iter().map(|s| s.to_string()));
-    Args::try_parse_from(v).expect("flags")
+    let mut v = vec!["--profile", "smoke"];
+    v.extend_from_slice(extra);
+    repro::testing::tiny_args(dir, &v)
 }
 
 /// Trains the two-lr experiment with seeds 1 and 2 into `dir/out/smoke`.
