@@ -407,6 +407,27 @@ pub fn untimed_metrics(path: &Path) -> Vec<crate::metrics::MetricRow> {
         .collect()
 }
 
+/// The shared real CIFAR-10 copy (`shared/datasets/cifar-10-jpeg.tar.gz`
+/// beside the repository), if this machine has it. CI has it: there its
+/// absence fails the calling test; elsewhere the caller skips.
+pub fn shared_jpeg_copy() -> Option<PathBuf> {
+    let p =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets/cifar-10-jpeg.tar.gz");
+    if p.exists() {
+        return Some(p);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI: {} is missing",
+        p.display()
+    );
+    eprintln!(
+        "skipping: {} not found (not required outside CI)",
+        p.display()
+    );
+    None
+}
+
 /// The experiment of `TINY_EXPERIMENT` (`name = "t"`): no figures, tables or
 /// claims, for tests of the driver.
 pub struct TinyExperiment;

@@ -3,28 +3,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use repro::testing::shared_jpeg_copy as shared_jpeg;
 const BIN: &str = env!("CARGO_BIN_EXE_resnet-cifar-degradation");
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The shared real CIFAR-10 copy, if this machine has it. CI has it: there its absence fails.
-fn shared_jpeg() -> Option<PathBuf> {
-    let p = root().join("../shared/datasets/cifar-10-jpeg.tar.gz");
-    if p.exists() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI: {} is missing",
-        p.display()
-    );
-    eprintln!(
-        "skipping: {} not found (not required outside CI)",
-        p.display()
-    );
-    None
 }
 
 /// Decoded-data cache shared by the tests of this crate.

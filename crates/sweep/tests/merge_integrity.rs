@@ -9,22 +9,8 @@ use common::*;
 fn a_valid_but_short_run_parquet_stops_the_merge_and_keeps_the_merged_outputs() {
     let tmp = tempfile::tempdir().expect("tmp");
     let out = tmp.path().join("out");
-    let data = data(tmp.path());
+    finished_sweep(tmp.path(), &out, &[]);
     let bin = exp_bin();
-    let cache = tmp.path().join("cache");
-    let mut args = vec![
-        EXP,
-        "--local",
-        "--device",
-        "cpu",
-        "--profile",
-        "smoke",
-        "--runs",
-        "plain-20",
-    ];
-    args.extend(io_args(&bin, &data, &cache, &out));
-    let r = run(SWEEP, &args);
-    assert!(r.status.success(), "{}", stderr(&r));
     let dir = out.join("smoke");
     let merged = snapshot(&dir);
     // Cut to its first half of rows, as a valid Parquet file.

@@ -5,27 +5,6 @@ use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Trains the smoke `plain-20` run (with `extra` overrides) into `out` and merges it.
-fn finished_sweep(tmp: &Path, out: &Path, extra: &[&str]) {
-    let data = data(tmp);
-    let bin = exp_bin();
-    let cache = tmp.join("cache");
-    let mut args = vec![
-        EXP,
-        "--local",
-        "--device",
-        "cpu",
-        "--profile",
-        "smoke",
-        "--runs",
-        "plain-20",
-    ];
-    args.extend(io_args(&bin, &data, &cache, out));
-    args.extend(extra);
-    let r = run(SWEEP, &args);
-    assert!(r.status.success(), "{}", stderr(&r));
-}
-
 #[test]
 fn a_truncated_run_parquet_stops_the_merge_and_keeps_the_merged_outputs() {
     let tmp = tempfile::tempdir().expect("tmp");

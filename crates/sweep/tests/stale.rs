@@ -39,22 +39,11 @@ fn state_listed(bin: &str, out: &str, extra: &[&str]) -> String {
 fn runs_of_other_training_code_are_refused_by_a_sweep_unless_retrained_or_allowed() {
     let tmp = tempfile::tempdir().expect("tmp");
     let out = tmp.path().join("out");
-    let data = data(tmp.path());
-    let bin = exp_bin();
-    let cache = tmp.path().join("cache");
-    let mut args = vec![
-        EXP,
-        "--local",
-        "--device",
-        "cpu",
-        "--profile",
-        "smoke",
-        "--runs",
-        "plain-20",
-    ];
-    args.extend(io_args(&bin, &data, &cache, &out));
+    let args = smoke_sweep_args(tmp.path(), &out);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let r = run(SWEEP, &args);
     assert!(r.status.success(), "{}", stderr(&r));
+    let bin = exp_bin();
     let run_dir = out.join("smoke/runs/plain-20-s1");
     let (b, o) = (bin.to_str().expect("UTF-8"), out.to_str().expect("UTF-8"));
     assert_eq!(state_listed(b, o, &[]), "done");

@@ -86,3 +86,37 @@ pub fn assert_one_line_error(o: &Output, what: &str) -> String {
 pub fn required(var: &str) -> bool {
     std::env::var(var).is_ok_and(|v| !v.is_empty() && v != "0")
 }
+
+/// A local CPU sweep of the smoke `plain-20` run into `out`, on data
+/// generated under `tmp` (decode cache `tmp/cache`).
+pub fn smoke_sweep_args(tmp: &Path, out: &Path) -> Vec<String> {
+    let data = data(tmp);
+    let bin = exp_bin();
+    let cache = tmp.join("cache");
+    let mut args: Vec<String> = [
+        EXP,
+        "--local",
+        "--device",
+        "cpu",
+        "--profile",
+        "smoke",
+        "--runs",
+        "plain-20",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(
+        io_args(&bin, &data, &cache, out)
+            .into_iter()
+            .map(String::from),
+    );
+    args
+}
+
+/// Trains the smoke `plain-20` run (with `extra` flags) into `out` and merges it.
+pub fn finished_sweep(tmp: &Path, out: &Path, extra: &[&str]) {
+    let mut args = smoke_sweep_args(tmp, out);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let r = run(SWEEP, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(r.status.success(), "{}", stderr(&r));
+}
