@@ -23,6 +23,7 @@
 //!   probability times `coeff`, scaled by `eps / numCases`, layer.cu).
 use super::counter::{Conv, Linear};
 use super::layers::LocallyConnected;
+use super::layers::Lrn;
 use super::Network;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -356,28 +357,11 @@ pub fn cuda_convnet_pool_out(s: i64, size: i64, stride: i64) -> i64 {
 }
 
 /// Cross-map response normalisation exactly as cuda-convnet computes it:
-/// `out_f = x_f * (1 + (scale / size) * sum_{g in window(f)} x_g^2)^(-pow)`.
-/// - constant term 1, not the paper's k = 2 (conv_util.cu `kFCNorm`:
-///   `prod[i] = 1 + addScale * prod[i]`);
-/// - alpha = `scale / size` (layer.py `NormLayerParser.add_params`:
-///   `dic['scale'] /= dic['size']` for cross-map norm), so the files'
-///   `scale=0.001`, `size=9` give 0.001/9, not the paper's ImageNet 1e-4 over 5 maps;
-/// - window g in [f - size/2, f - size/2 + size) clipped to [0, maps)
-///   (`kFCNorm`: `startF = -sizeF/2 + filterIdx`, `loopEndF = MIN(numFilters, startF + sizeF)`).
+/// `out_f = x_f * (1 + (scale / size) * sum_{g in window(f)} x_g^2)^(-pow)`,
+/// the shared LRN layer with cuda-convnet's constants and window
+/// (`Lrn::cuda_convnet`, where each is cited).
 pub fn cmrnorm(x: &Tensor, size: i64, scale: f64, pow: f64) -> Tensor {
-    let c = x.size()[1];
-    // band[f][g] = 1 where g - f in [-size/2, size - 1 - size/2].
-    let lo = size / 2;
-    let hi = size - 1 - size / 2;
-    let band = Tensor::ones([c, c], (x.kind(), x.device()))
-        .triu(-lo)
-        .tril(hi)
-        .view([c, c, 1, 1]);
-    let sum = x
-        .square()
-        .conv2d(&band, None::<Tensor>, [1, 1], [0, 0], [1, 1], 1);
-    let d = sum * (scale / size as f64) + 1.0;
-    x * d.pow_tensor_scalar(-pow)
+    Lrn::cuda_convnet(size, scale, pow).forward(x)
 }
 
 /// A layer as built.

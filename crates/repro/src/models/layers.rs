@@ -2,16 +2,31 @@
 use tch::nn::{self, Init};
 use tch::Tensor;
 
-/// AlexNet Sec. 3.3, local response normalisation across channels, exactly as
-/// the paper writes it:
-/// b^i = a^i / (k + alpha * sum_{j=max(0,i-n/2)}^{min(N-1,i+n/2)} (a^j)^2)^beta.
-/// Note: PyTorch's `LocalResponseNorm` divides alpha by n; this does not.
+/// Local response normalisation across channels (AlexNet Sec. 3.3):
+/// b^i = a^i / (k + alpha * sum_{j in window(i)} (a^j)^2)^beta.
+/// One layer for both conventions the papers' code uses, as knobs: the
+/// constants (`k`, `alpha`, `beta`) and the channel `window`.
+/// Note: PyTorch's `LocalResponseNorm` divides alpha by n; this does not
+/// (cuda-convnet's files do, see `Lrn::cuda_convnet`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Lrn {
     pub size: i64,
     pub k: f64,
     pub alpha: f64,
     pub beta: f64,
+    pub window: LrnWindow,
+}
+
+/// Which channels normalise channel i (clipped to the channels present).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LrnWindow {
+    /// The paper's sum from max(0, i - n/2) to min(N - 1, i + n/2): n channels
+    /// for odd n (n + 1 for even n).
+    Centred,
+    /// cuda-convnet's `kFCNorm` (conv_util.cu): `startF = -sizeF/2 + filterIdx`,
+    /// `loopEndF = MIN(numFilters, startF + sizeF)`, i.e. [i - n/2, i - n/2 + n):
+    /// n channels always; the same as `Centred` for odd n.
+    CudaConvnet,
 }
 
 impl Lrn {
@@ -21,16 +36,40 @@ impl Lrn {
         k: 2.0,
         alpha: 1e-4,
         beta: 0.75,
+        window: LrnWindow::Centred,
     };
+
+    /// cuda-convnet's cross-map normalisation (`cmrnorm`) from its files'
+    /// `size`, `scale` and `pow`:
+    /// - constant term 1, not the paper's k = 2 (conv_util.cu `kFCNorm`:
+    ///   `prod[i] = 1 + addScale * prod[i]`);
+    /// - alpha = `scale / size` (layer.py `NormLayerParser.add_params`:
+    ///   `dic['scale'] /= dic['size']` for cross-map norm), so the files'
+    ///   `scale=0.001`, `size=9` give 0.001/9, not the paper's ImageNet 1e-4 over 5 maps;
+    /// - its window (`LrnWindow::CudaConvnet`).
+    pub fn cuda_convnet(size: i64, scale: f64, pow: f64) -> Lrn {
+        Lrn {
+            size,
+            k: 1.0,
+            alpha: scale / size as f64,
+            beta: pow,
+            window: LrnWindow::CudaConvnet,
+        }
+    }
 
     pub fn forward(&self, a: &Tensor) -> Tensor {
         let c = a.size()[1];
+        // Channel j is in i's window where j - i is in [-lo, hi].
+        let (lo, hi) = match self.window {
+            LrnWindow::Centred => (self.size / 2, self.size / 2),
+            LrnWindow::CudaConvnet => (self.size / 2, self.size - 1 - self.size / 2),
+        };
         // Sum of squares over the channel window as a 1x1 convolution with a
-        // fixed band matrix (w[i][j] = 1 where |i - j| <= n/2): one fast kernel
-        // forwards and backwards, exact edges (channels beyond the ends are absent).
+        // fixed band matrix: one fast kernel forwards and backwards, exact
+        // edges (channels beyond the ends are absent).
         let band = Tensor::ones([c, c], (a.kind(), a.device()))
-            .triu(-(self.size / 2))
-            .tril(self.size / 2)
+            .triu(-lo)
+            .tril(hi)
             .view([c, c, 1, 1]);
         let window_sum = a
             .square()
