@@ -11,4 +11,25 @@ fn smoke_run_writes_metrics_figure_and_report() {
             .any(|r| r.kind == repro::metrics::RowKind::Epoch),
         "per-epoch rows"
     );
+    // Every evaluation measures the training error in evaluation mode too
+    // (data.train_eval_images), and claim 1's gap is taken from it.
+    let evaluated: Vec<_> = rows.iter().filter(|r| r.test_error.is_some()).collect();
+    assert!(!evaluated.is_empty());
+    assert!(
+        evaluated.iter().all(|r| r.train_eval_error.is_some()),
+        "evaluation-mode training error at every evaluation"
+    );
+    let claims: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("claims.json")).expect("claims.json"))
+            .expect("json");
+    let c1 = &claims["claims"][0];
+    assert_eq!(c1["id"], "1");
+    assert_ne!(c1["verdict"], "not evaluated", "{c1}");
+    assert!(
+        c1["note"]
+            .as_str()
+            .unwrap_or("")
+            .contains("gap without dropout"),
+        "{c1}"
+    );
 }

@@ -117,6 +117,14 @@ pub struct DataConfig {
     /// mirrored, and the softmax averaged over all of them.
     #[serde(default, skip_serializing_if = "is_default")]
     pub test_flip: bool,
+    /// At every evaluation, also the training error in evaluation mode
+    /// (dropout off, no augmentation, the test protocol's views) on this many
+    /// training images (a fixed, seed-independent shuffle; at most the whole
+    /// split); 0: off. AlexNet Sec. 4.2's "overfitting" is the gap between the
+    /// test error and this, not the training-mode error of the last mini-batches
+    /// (with dropout active). CIFAR-10 only.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub train_eval_images: usize,
     /// cuda-convnet's cropped CIFAR provider (`data::crop`): random crops with
     /// reflections in training, centre or 10-view test. None: off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -451,6 +459,9 @@ impl DataConfig {
         }
         if self.dataset == DatasetKind::Cifar10 && self.test_views == TestViews::TenCrop {
             return Err("data.test_views: ten-crop needs larger images than CIFAR's 32x32".into());
+        }
+        if self.train_eval_images > 0 && self.dataset != DatasetKind::Cifar10 {
+            return Err("data.train_eval_images: evaluation-mode training error is implemented for CIFAR-10 (resident data) only".into());
         }
         if self.test_flip && self.test_views == TestViews::TenCrop {
             return Err(

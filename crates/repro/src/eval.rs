@@ -30,10 +30,13 @@ pub struct LossError {
 pub struct Evaluation {
     pub validation: Option<LossError>,
     pub test: LossError,
+    /// The training images of `data.train_eval_images` in evaluation mode.
+    pub train: Option<LossError>,
 }
 
 /// Evaluates `seeds_fused` networks (1, or K fused seeds: the output [N, K, classes]) in
-/// eval mode, without augmentation, on the validation and test splits.
+/// eval mode, without augmentation, on the validation and test splits (and the
+/// training images of `data.train_eval_images`).
 pub fn evaluate(
     net: &dyn Network,
     data: &dyn TrainData,
@@ -54,10 +57,23 @@ pub fn evaluate(
         None
     };
     let test = evaluate_split(net, data, Split::Test, cfg, layout, seeds_fused)?;
+    let train = if cfg.data.train_eval_images > 0 {
+        Some(evaluate_split(
+            net,
+            data,
+            Split::TrainEval,
+            cfg,
+            layout,
+            seeds_fused,
+        )?)
+    } else {
+        None
+    };
     Ok((0..seeds_fused as usize)
         .map(|i| Evaluation {
             validation: validation.as_ref().map(|v| v[i]),
             test: test[i],
+            train: train.as_ref().map(|t| t[i]),
         })
         .collect())
 }

@@ -32,6 +32,7 @@
 //! | lr | f64 | learning rate of the last step |
 //! | train_loss, train_error | f64 | mean over the window's (augmented) mini-batches, training mode |
 //! | val_loss, val_error, test_loss, test_error | f64 (null) | where evaluated (eval mode, single central view) |
+//! | train_eval_loss, train_eval_error | f64 (null) | where evaluated and `data.train_eval_images` > 0: training images in eval mode (no dropout, no augmentation) |
 //! | images_per_sec | f64 | training throughput over the window |
 //! | wall_time_s | f64 | training time since the run's start (resumes add up) |
 //! | device, dataset, precision | str | e.g. `cpu (2 threads, ...)`, `CIFAR-10 (JPEG q75 copy)`, `fp32` |
@@ -120,6 +121,12 @@ pub struct MetricRow {
     pub val_error: Option<f64>,
     pub test_loss: Option<f64>,
     pub test_error: Option<f64>,
+    /// Training error in evaluation mode (`data.train_eval_images`); null
+    /// where not measured, and in files written before it existed.
+    #[serde(default)]
+    pub train_eval_loss: Option<f64>,
+    #[serde(default)]
+    pub train_eval_error: Option<f64>,
     pub images_per_sec: f64,
     pub wall_time_s: f64,
     pub device: String,
@@ -272,6 +279,8 @@ pub fn to_frame(rows: &[MetricRow]) -> Result<DataFrame> {
         col_opt("val_error", rows, |r| r.val_error),
         col_opt("test_loss", rows, |r| r.test_loss),
         col_opt("test_error", rows, |r| r.test_error),
+        col_opt("train_eval_loss", rows, |r| r.train_eval_loss),
+        col_opt("train_eval_error", rows, |r| r.train_eval_error),
         col_f64("images_per_sec", rows, |r| r.images_per_sec),
         col_f64("wall_time_s", rows, |r| r.wall_time_s),
         col_str("device", rows, |r| &r.device),
@@ -416,6 +425,10 @@ pub fn from_frame(df: &DataFrame, origin: &Path) -> Result<Vec<MetricRow>> {
         f("test_loss")?,
         f("test_error")?,
     );
+    let (train_eval_loss, train_eval_error) = (
+        c.f64_or_null("train_eval_loss")?,
+        c.f64_or_null("train_eval_error")?,
+    );
     let (ips, wall) = (f("images_per_sec")?, f("wall_time_s")?);
     let (device, dataset, precision, diverged) =
         (s("device")?, s("dataset")?, s("precision")?, b("diverged")?);
@@ -450,6 +463,8 @@ pub fn from_frame(df: &DataFrame, origin: &Path) -> Result<Vec<MetricRow>> {
             val_error: val_error[k],
             test_loss: test_loss[k],
             test_error: test_error[k],
+            train_eval_loss: train_eval_loss[k],
+            train_eval_error: train_eval_error[k],
             images_per_sec: ips[k].unwrap_or(nan),
             wall_time_s: wall[k].unwrap_or(nan),
             device: device[k].clone(),
@@ -588,6 +603,8 @@ pub(crate) fn row_for_tests(
         val_error: None,
         test_loss: None,
         test_error,
+        train_eval_loss: None,
+        train_eval_error: None,
         images_per_sec: 1.0,
         wall_time_s: iteration as f64,
         device: "cpu".into(),

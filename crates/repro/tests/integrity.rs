@@ -164,6 +164,8 @@ fn a_checkpoint_gives_every_float_back_to_the_last_bit() {
             train_error: next(),
             test_loss: Some(next()),
             test_error: Some(next()),
+            train_eval_loss: Some(next()),
+            train_eval_error: Some(next()),
             images_per_sec: next(),
             wall_time_s: next(),
             ..template.clone()

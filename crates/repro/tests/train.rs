@@ -176,6 +176,7 @@ fn validation_split_and_normalisation() {
         scale_range: None,
         test_scales: Vec::new(),
         test_flip: false,
+        train_eval_images: 0,
         crop: None,
     };
     let d = Dataset::new(&raw, &cfg, Device::Cpu).expect("dataset");
@@ -328,4 +329,54 @@ fn flip_averaged_test_averages_each_images_posteriors_with_its_mirrors() {
     assert!(train::fusion_blocker(&cfg)
         .unwrap()
         .contains("data.test_flip"));
+}
+
+/// `data.train_eval_images`: at every evaluation the training error is also
+/// measured in evaluation mode on a fixed subset of the training images; the
+/// row's value is that evaluation of the net as it was then.
+#[test]
+fn evaluation_mode_training_error_is_recorded_at_each_evaluation() {
+    let _rng = rng_lock();
+    let raw = synthetic(96, 32);
+    let cfg = config(&[
+        "data.train_eval_images=48",
+        "train.iterations=10",
+        "train.eval_every=5",
+    ]);
+    let data = Dataset::new(&raw, &cfg.data, Device::Cpu).expect("dataset");
+    assert_eq!(data.train_eval.as_ref().map(|t| t.len()), Some(48));
+    let dir = tempfile::tempdir().expect("tmp");
+    train::seed_init(cfg.seed);
+    let vs = VarStore::new(Device::Cpu);
+    let net = models::build(&vs.root(), &cfg.model).expect("model");
+    let ctx = test_context(&data, dir.path(), Layout::ChannelsLast, None);
+    let out = train::train_run(&cfg, net.as_ref(), &vs, &ctx).expect("trains");
+    let evaluated: Vec<_> = out.rows.iter().filter(|r| r.test_error.is_some()).collect();
+    assert!(evaluated.len() >= 2, "{} evaluations", evaluated.len());
+    assert!(evaluated.iter().all(|r| r.train_eval_error.is_some()));
+    assert!(out
+        .rows
+        .iter()
+        .filter(|r| r.test_error.is_none())
+        .all(|r| r.train_eval_error.is_none()));
+    // The last evaluation is of the final weights: evaluate them again.
+    let last = evaluated.last().expect("a row");
+    assert_eq!(last.iteration, 10);
+    let again = repro::eval::evaluate_split(
+        net.as_ref(),
+        &data,
+        repro::data::Split::TrainEval,
+        &cfg,
+        Layout::ChannelsLast,
+        1,
+    )
+    .expect("evaluates")[0];
+    assert_eq!(last.train_eval_error, Some(again.error));
+    assert!((last.train_eval_loss.expect("loss") - again.loss).abs() < 1e-6);
+    // Off by default: nothing measured, nothing recorded.
+    let plain = config(&[]);
+    assert!(Dataset::new(&raw, &plain.data, Device::Cpu)
+        .expect("d")
+        .train_eval
+        .is_none());
 }

@@ -188,7 +188,9 @@ impl TrainData for ImageNetData {
         cfg: &RunConfig,
         f: &mut dyn FnMut(EvalBatch) -> Result<()>,
     ) -> Result<()> {
-        if split == Split::Validation {
+        // No held-out validation split; evaluation-mode training error is
+        // refused for image folders by config validation.
+        if split != Split::Test {
             return Ok(());
         }
         for chunk in self.eval_indices(cfg).chunks(EVAL_CHUNK) {

@@ -72,6 +72,9 @@ pub trait TrainData {
 pub enum Split {
     Validation,
     Test,
+    /// The training images of `data.train_eval_images`, seen as test images
+    /// (no augmentation; the network in evaluation mode).
+    TrainEval,
 }
 
 /// A batch of test images as the network sees them, normalised, not augmented.
@@ -135,6 +138,10 @@ impl TrainData for Dataset {
             Split::Test => &self.test,
             Split::Validation => match &self.validation {
                 Some(v) => v,
+                None => return Ok(()),
+            },
+            Split::TrainEval => match &self.train_eval {
+                Some(t) => t,
                 None => return Ok(()),
             },
         };
@@ -231,6 +238,8 @@ pub struct Dataset {
     pub train: DeviceSplit,
     pub validation: Option<DeviceSplit>,
     pub test: DeviceSplit,
+    /// `data.train_eval_images` training images, evaluated like test images.
+    pub train_eval: Option<DeviceSplit>,
     /// Per-pixel mean image of the training split, float [3, 32, 32], 0-255 scale.
     pub mean_image: Tensor,
     /// Per-channel mean and std, float [1, 3, 1, 1], 0-255 scale.
@@ -284,6 +293,18 @@ impl Dataset {
             .to_device(device);
             test = test.select(&perm.narrow(0, 0, cfg.test_subset as i64));
         }
+        let train_eval = match cfg.train_eval_images as i64 {
+            0 => None,
+            want => {
+                // A fixed shuffle (seed 3): image-folder copies list classes in order.
+                let n = want.min(train.len());
+                let perm = with_seed(3, || {
+                    Tensor::randperm(train.len(), (Kind::Int64, Device::Cpu))
+                })
+                .to_device(device);
+                Some(train.select(&perm.narrow(0, 0, n)))
+            }
+        };
         let f = train.images.to_kind(Kind::Float);
         let mean_image = f.mean_dim(&[0i64][..], false, Kind::Float);
         let channel_mean = f.mean_dim(&[0i64, 2, 3][..], true, Kind::Float);
@@ -295,6 +316,7 @@ impl Dataset {
         Ok(Self {
             rgb_pca,
             train,
+            train_eval,
             validation,
             test,
             mean_image,

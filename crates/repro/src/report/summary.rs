@@ -26,6 +26,9 @@ pub struct RunSummary {
     /// Training error (training mode, last logging window that was
     /// evaluated) at the run's last evaluation.
     pub final_train_error_pct: Option<f64>,
+    /// Training error in evaluation mode (`data.train_eval_images`) at the
+    /// run's last evaluation; empty where not measured.
+    pub final_train_eval_error_pct: Option<f64>,
     /// Test error at the run's last evaluation.
     pub final_test_error_pct: Option<f64>,
     /// Lowest test error over the run's evaluations.
@@ -107,7 +110,11 @@ pub fn run_summaries(rows: &[MetricRow]) -> Result<Vec<RunSummary>> {
     let evaluated = all
         .filter(&all.column("test_error").map_err(polars_err)?.is_not_null())
         .map_err(polars_err)?;
-    let last = by_run(&evaluated, &["train_error", "test_error"], "last")?;
+    let last = by_run(
+        &evaluated,
+        &["train_error", "test_error", "train_eval_error"],
+        "last",
+    )?;
     let best = by_run(&evaluated, &["test_error"], "min")?;
     let end = by_run(&all, &["iteration", "wall_time_s"], "max")?;
     // Errors to 1e-4 points and seconds to 0.1 s: finer digits are float noise
@@ -132,6 +139,7 @@ pub fn run_summaries(rows: &[MetricRow]) -> Result<Vec<RunSummary>> {
             fidelity: r.fidelity.as_str().into(),
             final_train_error_pct: pct(l.and_then(|v| v[0])),
             final_test_error_pct: pct(l.and_then(|v| v[1])),
+            final_train_eval_error_pct: pct(l.and_then(|v| v[2])),
             best_test_error_pct: pct(best.get(&key).and_then(|v| v[0])),
             iterations: e[0].unwrap_or(0.0) as i64,
             wall_time_s: round(e[1].unwrap_or(f64::NAN), 1),
@@ -151,6 +159,10 @@ pub struct Arm {
     pub train_error: Option<Stats>,
     /// Test minus training error at the end (how much the arm overfits).
     pub gap: Option<Stats>,
+    /// Training error in evaluation mode at the end (`data.train_eval_images`).
+    pub train_eval_error: Option<Stats>,
+    /// Test minus evaluation-mode training error at the end.
+    pub eval_gap: Option<Stats>,
 }
 
 /// The final numbers of every run and seed as a frame (fractions): `run`,
@@ -169,6 +181,10 @@ fn finals_frame(summaries: &[RunSummary]) -> Result<DataFrame> {
         col("train", &|s| frac(s.final_train_error_pct)),
         col("gap", &|s| {
             Some(frac(s.final_test_error_pct)? - frac(s.final_train_error_pct)?)
+        }),
+        col("train_eval", &|s| frac(s.final_train_eval_error_pct)),
+        col("eval_gap", &|s| {
+            Some(frac(s.final_test_error_pct)? - frac(s.final_train_eval_error_pct)?)
         }),
     ])
     .map_err(polars_err)
@@ -199,7 +215,7 @@ fn by_run_name(df: &DataFrame, column: &str) -> Result<BTreeMap<String, Option<f
 /// (mean, sample std, min and count of each final number).
 pub fn arm_stats(summaries: &[RunSummary]) -> Result<BTreeMap<String, Arm>> {
     let df = finals_frame(summaries)?;
-    let cols = ["test", "train", "gap"];
+    let cols = ["test", "train", "gap", "train_eval", "eval_gap"];
     let g =
         || -> Result<GroupBy<'_>> { Ok(df.group_by(["run"]).map_err(polars_err)?.select(cols)) };
     let aggregates = [
@@ -232,7 +248,9 @@ pub fn arm_stats(summaries: &[RunSummary]) -> Result<BTreeMap<String, Arm>> {
             match col {
                 "test" => arm.test_error = Some(st),
                 "train" => arm.train_error = Some(st),
-                _ => arm.gap = Some(st),
+                "gap" => arm.gap = Some(st),
+                "train_eval" => arm.train_eval_error = Some(st),
+                _ => arm.eval_gap = Some(st),
             }
         }
     }

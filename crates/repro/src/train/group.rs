@@ -503,6 +503,8 @@ impl<'a> Loop<'a> {
             val_error: eval.and_then(|e| e.validation).map(|v| v.error),
             test_loss: eval.map(|e| e.test.loss),
             test_error: eval.map(|e| e.test.error),
+            train_eval_loss: eval.and_then(|e| e.train).map(|t| t.loss),
+            train_eval_error: eval.and_then(|e| e.train).map(|t| t.error),
             // Each run's own images: a fused group trains K times this many.
             images_per_sec: w.images / w.elapsed.max(1e-9),
             wall_time_s: wall,
