@@ -153,7 +153,7 @@ fn a_checkpoint_gives_every_float_back_to_the_last_bit() {
     let tmp = tempfile::tempdir().expect("tmp");
     let part = train_in(&data, &tmp.path().join("run"), Some(5)).expect("trains");
     let template = part.rows.first().expect("a row").clone();
-    let mut f = awkward_floats(3000).into_iter();
+    let mut f = awkward_floats(4000).into_iter();
     let mut next = || f.next().expect("enough floats");
     let rows: Vec<MetricRow> = (0..300)
         .map(|i| MetricRow {

@@ -126,7 +126,7 @@ pub struct VggConfig {
     #[serde(default)]
     pub init_from: Option<String>,
     /// Which layers `init_from` copies. Default: Sec. 3.1's seven layers of net A.
-    #[serde(default, skip_serializing_if = "crate::config::is_default")]
+    #[serde(default, skip_serializing_if = "InitLayers::is_net_a")]
     pub init_layers: InitLayers,
     #[serde(default)]
     pub classes: Option<i64>,
@@ -147,6 +147,13 @@ pub enum InitLayers {
     /// a single-scale model with the same configuration, pre-trained with fixed
     /// S = 384". The source must have this run's configuration.
     All,
+}
+
+impl InitLayers {
+    /// The default, left out of saved configs so that earlier ones keep their hashes.
+    pub fn is_net_a(&self) -> bool {
+        *self == InitLayers::NetA
+    }
 }
 
 fn one() -> i64 {

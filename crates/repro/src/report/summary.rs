@@ -332,7 +332,7 @@ mod tests {
         assert_eq!(lines.len(), 4, "{text}");
         assert!(lines[0].starts_with("run,seed,run_id,fidelity,final_train_error_pct"));
         assert!(
-            lines[1].starts_with("a,1,a-s1,shortened,30.0,35.0,35.0,25,"),
+            lines[1].starts_with("a,1,a-s1,shortened,30.0,,35.0,35.0,25,"),
             "{}",
             lines[1]
         );
