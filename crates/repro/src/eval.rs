@@ -44,31 +44,15 @@ pub fn evaluate(
     layout: Layout,
     seeds_fused: i64,
 ) -> Result<Vec<Evaluation>> {
-    let validation = if data.has_validation() {
-        Some(evaluate_split(
-            net,
-            data,
-            Split::Validation,
-            cfg,
-            layout,
-            seeds_fused,
-        )?)
-    } else {
-        None
-    };
-    let test = evaluate_split(net, data, Split::Test, cfg, layout, seeds_fused)?;
-    let train = if cfg.data.train_eval_images > 0 {
-        Some(evaluate_split(
-            net,
-            data,
-            Split::TrainEval,
-            cfg,
-            layout,
-            seeds_fused,
-        )?)
-    } else {
-        None
-    };
+    let split = |split| evaluate_split(net, data, split, cfg, layout, seeds_fused);
+    let validation = data
+        .has_validation()
+        .then(|| split(Split::Validation))
+        .transpose()?;
+    let test = split(Split::Test)?;
+    let train = (cfg.data.train_eval_images > 0)
+        .then(|| split(Split::TrainEval))
+        .transpose()?;
     Ok((0..seeds_fused as usize)
         .map(|i| Evaluation {
             validation: validation.as_ref().map(|v| v[i]),

@@ -361,37 +361,41 @@ impl Experiment for VggDepth {
         }
         // 5. Multi-scale testing helps (Table 4): D at fixed S, and the
         // jittered D, whose largest test scale is a truly dense (2x2) one.
-        let (best, multi) = Self::multiscale_stats(res, "vgg-d");
-        let (m, v, c5) = compare_lower("multi-scale", multi, "best single scale", best);
-        claims.push(Claim {
-            id: "5".into(),
-            statement: "Multi-scale testing (softmax averaged over 3 scales) beats the best single scale (net D, fixed S)".into(),
-            paper: format!(
+        let multiscale_claim = |id: &str, run: &str, statement: &str, paper: String| {
+            let (best, multi) = Self::multiscale_stats(res, run);
+            let (measured, verdict, comparison) =
+                compare_lower("multi-scale", multi, "best single scale", best);
+            Claim {
+                id: id.into(),
+                statement: statement.into(),
+                paper,
+                measured,
+                verdict,
+                comparison,
+                ..Default::default()
+            }
+        };
+        claims.push(multiscale_claim(
+            "5",
+            "vgg-d",
+            "Multi-scale testing (softmax averaged over 3 scales) beats the best single scale (net D, fixed S)",
+            format!(
                 "D (S = 256): {} at Q in {{224, 256, 288}} (Table 4) vs {} at Q = 256 (Table 3)",
                 res.paper.show("table4.vgg-d.top1"),
                 res.paper.show("table3.vgg-d.top1")
             ),
-            measured: m,
-            verdict: v,
-            comparison: c5,
-            ..Default::default()
-        });
+        ));
         if res.in_profile("vgg-d-jitter") {
-            let (best, multi) = Self::multiscale_stats(res, "vgg-d-jitter");
-            let (m, v, c5b) = compare_lower("multi-scale", multi, "best single scale", best);
-            claims.push(Claim {
-                id: "5b".into(),
-                statement: "Multi-scale testing at Q in {36, 54, 72} (72: a 2x2 dense score map) beats the best single scale (jittered D)".into(),
-                paper: format!(
+            claims.push(multiscale_claim(
+                "5b",
+                "vgg-d-jitter",
+                "Multi-scale testing at Q in {36, 54, 72} (72: a 2x2 dense score map) beats the best single scale (jittered D)",
+                format!(
                     "D (S in [256, 512]): {} at Q in {{256, 384, 512}} (Table 4) vs {} at Q = 384 (Table 3)",
                     res.paper.show("table4.vgg-d-jittered.top1"),
                     res.paper.show("table3.vgg-d-jittered.top1")
                 ),
-                measured: m,
-                verdict: v,
-                comparison: c5b,
-                ..Default::default()
-            });
+            ));
         }
         // Every VGG result says how wide its classifier was (Table 1: 4096).
         let fc = fc_width(res);
