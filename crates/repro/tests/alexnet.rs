@@ -121,7 +121,7 @@ fn shipped_cifar_configs_are_unchanged() {
             "alexnet-overlapping-pooling.toml",
             "non-overlapping",
             89_578,
-            "a4eedef5ba85daad",
+            "cef23da778a4355c",
             [
                 -7.465008820872754e-6,
                 -0.0006432437221519649,
