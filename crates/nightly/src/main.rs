@@ -56,6 +56,11 @@ struct Args {
     /// Write results/SUMMARY.md from the committed results without running anything.
     #[arg(long, conflicts_with_all = ["out", "resume", "compare_only", "baseline"])]
     summary_only: bool,
+    /// The time the whole nightly should take, in minutes (default: 180 for the
+    /// `quick` profile, the 3 hours on 2 cores it is sized for; none otherwise).
+    /// Measured and reported in SUMMARY.md, never a failure.
+    #[arg(long)]
+    budget_minutes: Option<f64>,
     /// Extra flags for every experiment, e.g. `--extra=--no-estimate`.
     #[arg(long, allow_hyphen_values = true)]
     extra: Vec<String>,
@@ -180,6 +185,7 @@ fn nightly(args: &Args) -> anyhow::Result<u8> {
         started_unix: state::now_unix(),
         finished: false,
         exit_code: None,
+        seconds: Default::default(),
     };
     if args.compare_only {
         // What that nightly trained, at its commit, against today's baseline.
@@ -194,6 +200,10 @@ fn nightly(args: &Args) -> anyhow::Result<u8> {
             };
         }
     } else {
+        // A resumed nightly keeps the time its earlier attempts took.
+        if let Some(before) = State::read(&dir).filter(|_| args.resume) {
+            st.seconds = before.seconds;
+        }
         st.write(&dir)?;
     }
     eprintln!(
@@ -208,7 +218,11 @@ fn nightly(args: &Args) -> anyhow::Result<u8> {
         let crashed = if args.compare_only {
             None
         } else {
-            train(args, &root, &dir, e)
+            let start = std::time::Instant::now();
+            let crashed = train(args, &root, &dir, e);
+            *st.seconds.entry(e.clone()).or_default() += start.elapsed().as_secs_f64();
+            st.write(&dir)?;
+            crashed
         };
         all.push(match crashed {
             Some(why) => ExperimentComparison::crashed(e, why),
@@ -276,8 +290,12 @@ fn report(args: &Args, dir: &Path, st: &State, all: &[ExperimentComparison]) -> 
     );
     let names: Vec<String> = all.iter().map(|e| e.experiment.clone()).collect();
     let rows = nightly::collect(dir, &names, &args.profile)?;
+    let budget = args
+        .budget_minutes
+        .or_else(|| state::default_budget_minutes(&st.profile));
     let md = format!(
-        "{head}\n{}",
+        "{head}\n## Time (this machine)\n\n{}\n{}",
+        state::time_markdown(&st.seconds, budget),
         nightly::markdown(&rows).replacen('#', "##", 1)
     );
     write_summary(dir, &md, &rows)?;

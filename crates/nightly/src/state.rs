@@ -5,6 +5,7 @@
 //! a timeout, a reboot) is what `--resume` continues, so that a days-long
 //! `paper` profile resumes from its checkpoints instead of starting over.
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// `<dir>/nightly.json`.
@@ -21,6 +22,43 @@ pub struct State {
     pub finished: bool,
     #[serde(default)]
     pub exit_code: Option<u8>,
+    /// Wall-clock seconds each experiment took to train (its binary's whole
+    /// run: data, probes, training, evaluation, report), summed over the
+    /// attempts of a resumed nightly: what the nightly's time budget is checked
+    /// against.
+    #[serde(default)]
+    pub seconds: BTreeMap<String, f64>,
+}
+
+/// The time a nightly may take, in minutes, when `--budget-minutes` does not
+/// say: every `quick` profile on a 2-core CPU within 3 hours (issue 18, Sec. 4);
+/// other profiles (the `paper` ones on a GPU) have none.
+pub fn default_budget_minutes(profile: &str) -> Option<f64> {
+    (profile == "quick").then_some(180.0)
+}
+
+/// The nightly's time table in Markdown: each experiment's minutes, the total,
+/// and how it stands against `budget` (a measurement, never a failure: the
+/// results decide the exit status).
+pub fn time_markdown(seconds: &BTreeMap<String, f64>, budget_minutes: Option<f64>) -> String {
+    let mut s = String::from("| experiment | minutes |\n|---|---:|\n");
+    for (e, secs) in seconds {
+        s.push_str(&format!("| {e} | {:.1} |\n", secs / 60.0));
+    }
+    let total = seconds.values().sum::<f64>() / 60.0;
+    s.push_str(&format!("| **total** | **{total:.1}** |\n\n"));
+    s.push_str(&match budget_minutes {
+        Some(b) if total <= b => format!(
+            "Within the budget: {total:.1} of {b:.0} minutes ({:.0}%).\n",
+            100.0 * total / b
+        ),
+        Some(b) => format!(
+            "**OVER BUDGET**: {total:.1} minutes against {b:.0} ({:.0}%); shorten the slowest profiles or raise `--budget-minutes`.\n",
+            100.0 * total / b
+        ),
+        None => "No time budget for this profile.\n".to_string(),
+    });
+    s
 }
 
 impl State {
@@ -127,6 +165,7 @@ mod tests {
             started_unix,
             finished,
             exit_code: None,
+            seconds: BTreeMap::new(),
         };
         state(false, 5).write(&a).expect("write");
         let b = t.path().join("b");
@@ -134,5 +173,26 @@ mod tests {
         state(true, 9).write(&b).expect("write");
         assert_eq!(unfinished(t.path(), "paper"), Some(a));
         assert_eq!(unfinished(t.path(), "quick"), None);
+    }
+
+    #[test]
+    fn the_time_table_sums_the_experiments_and_measures_the_budget() {
+        let secs: BTreeMap<String, f64> = [("a".to_string(), 600.0), ("b".to_string(), 1_200.0)]
+            .into_iter()
+            .collect();
+        let within = time_markdown(&secs, Some(60.0));
+        assert!(within.contains("| a | 10.0 |") && within.contains("| **total** | **30.0** |"));
+        assert!(
+            within.contains("Within the budget: 30.0 of 60 minutes (50%)"),
+            "{within}"
+        );
+        let over = time_markdown(&secs, Some(20.0));
+        assert!(
+            over.contains("**OVER BUDGET**: 30.0 minutes against 20 (150%)"),
+            "{over}"
+        );
+        assert!(time_markdown(&secs, None).contains("No time budget"));
+        assert_eq!(default_budget_minutes("quick"), Some(180.0));
+        assert_eq!(default_budget_minutes("paper"), None);
     }
 }

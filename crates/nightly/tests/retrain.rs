@@ -123,6 +123,22 @@ fn retrains_holds_against_its_baseline_and_exits_by_outcome() {
     let summary = read(&fresh.join("SUMMARY.md"));
     let state = nightly::state::State::read(&fresh).expect("nightly.json");
     assert!(state.finished && state.exit_code == Some(0));
+    // Each experiment's training time is recorded and tabled (no budget for smoke).
+    assert_eq!(
+        state.seconds.keys().collect::<Vec<_>>(),
+        EXPERIMENTS.iter().collect::<Vec<_>>()
+    );
+    assert!(
+        state.seconds.values().all(|s| *s > 0.0),
+        "{:?}",
+        state.seconds
+    );
+    assert!(
+        summary.contains("## Time (this machine)")
+            && summary.contains("| **total** |")
+            && summary.contains("No time budget for this profile."),
+        "{summary}"
+    );
     assert!(
         summary.contains(&format!("Commit `{}`", state.commit))
             && summary.contains(&format!("baseline `{}`", base.display()))
