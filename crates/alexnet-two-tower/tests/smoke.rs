@@ -8,9 +8,25 @@ fn smoke_run_writes_metrics_figure_and_report() {
     let rows = repro::metrics::read_parquet(&dir.join("all_runs.parquet")).expect("metrics");
     let names: std::collections::BTreeSet<&str> =
         rows.iter().map(|r| r.run_name.as_str()).collect();
-    assert_eq!(names.len(), 2, "both arms trained: {names:?}");
+    assert_eq!(names.len(), 3, "every arm trained: {names:?}");
     let report = std::fs::read_to_string(dir.join("report.md")).expect("report");
     assert!(report.contains("parameters"), "{report}");
+    // Claim 1 (half width, 19% fewer parameters) is confounded; claim 3 (the
+    // one tower matched within 2%) is not, only short of seeds.
+    let claims: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.join("claims.json")).expect("claims.json"),
+    )
+    .expect("JSON");
+    let reason = |id: &str| {
+        claims["claims"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["id"] == id))
+            .map(|c| c["reason"].as_str().unwrap_or_default().to_string())
+            .unwrap_or_else(|| panic!("no claim {id} in {claims}"))
+    };
+    assert!(reason("1").starts_with("confounded"), "{}", reason("1"));
+    let matched = reason("3");
+    assert!(!matched.contains("confounded") && matched.contains("seeds"), "{matched}");
 }
 
 #[test]
