@@ -13,10 +13,9 @@ fn smoke_run_writes_metrics_figure_and_report() {
     assert!(report.contains("parameters"), "{report}");
     // Claim 1 (half width, 19% fewer parameters) is confounded; claim 3 (the
     // one tower matched within 2%) is not, only short of seeds.
-    let claims: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(dir.join("claims.json")).expect("claims.json"),
-    )
-    .expect("JSON");
+    let claims: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("claims.json")).expect("claims.json"))
+            .expect("JSON");
     let reason = |id: &str| {
         claims["claims"]
             .as_array()
@@ -26,7 +25,10 @@ fn smoke_run_writes_metrics_figure_and_report() {
     };
     assert!(reason("1").starts_with("confounded"), "{}", reason("1"));
     let matched = reason("3");
-    assert!(!matched.contains("confounded") && matched.contains("seeds"), "{matched}");
+    assert!(
+        !matched.contains("confounded") && matched.contains("seeds"),
+        "{matched}"
+    );
 }
 
 #[test]
