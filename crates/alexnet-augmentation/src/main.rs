@@ -101,17 +101,14 @@ impl Experiment for Augmentation {
             if !(res.in_profile(with) && res.in_profile(without)) {
                 continue;
             }
-            let (measured, verdict, comparison) =
-                compare_lower(with, err(with), without, err(without));
             claims.push(Claim {
-                id: id.into(),
-                statement: statement.into(),
-                paper,
-                measured,
-                verdict,
-                comparison,
                 paper_value,
-                ..Default::default()
+                ..Claim::compared(
+                    id,
+                    statement,
+                    paper,
+                    compare_lower(with, err(with), without, err(without)),
+                )
             });
         }
         claims

@@ -134,48 +134,36 @@ impl Experiment for TwoTower {
             .iter()
             .filter(|p| res.in_profile(p.two) && res.in_profile(p.one))
             .map(|&Pair { id, two, one, one_is, net }| {
-                let (measured, verdict, comparison) = compare_lower(
-                    two,
-                    res.runs.arm(two).test_error,
-                    one,
-                    res.runs.arm(one).test_error,
-                );
+                let mut claim = Claim {
+                    paper_value: top1,
+                    ..Claim::compared(
+                        id,
+                        format!("Two towers (grouped convolutions) beat {one_is} ({net})"),
+                        format!("{} (ImageNet)", res.paper.quote(IMAGENET_TOP1)),
+                        compare_lower(
+                            two,
+                            res.runs.arm(two).test_error,
+                            one,
+                            res.runs.arm(one).test_error,
+                        ),
+                    )
+                };
                 // The paper's nets had about the same number of parameters
                 // (Sec. 3.2's footnote): an arm with many more parameters than
                 // the other confounds the towers with capacity.
-                let (measured, verdict) = match (parameters(res, two), parameters(res, one)) {
-                    (Some(a), Some(b)) => {
-                        let differ = (a - b).abs() as f64 / a.min(b) as f64;
-                        let measured =
-                            format!("{measured}; parameters: {two} {a}, {one} {b}");
-                        if differ > MAX_PARAMETER_MISMATCH
-                            && !matches!(verdict, Verdict::NotEvaluated(_))
-                        {
-                            (
-                                measured,
-                                Verdict::Inconclusive(format!(
-                                    "confounded: the arms' parameter counts differ by {:.0}% (the paper's were matched)",
-                                    100.0 * differ
-                                )),
-                            )
-                        } else {
-                            (measured, verdict)
-                        }
+                if let (Some(a), Some(b)) = (parameters(res, two), parameters(res, one)) {
+                    claim.measured = format!("{}; parameters: {two} {a}, {one} {b}", claim.measured);
+                    let differ = (a - b).abs() as f64 / a.min(b) as f64;
+                    if differ > MAX_PARAMETER_MISMATCH
+                        && !matches!(claim.verdict, Verdict::NotEvaluated(_))
+                    {
+                        claim.verdict = Verdict::Inconclusive(format!(
+                            "confounded: the arms' parameter counts differ by {:.0}% (the paper's were matched)",
+                            100.0 * differ
+                        ));
                     }
-                    _ => (measured, verdict),
-                };
-                Claim {
-                    id: id.into(),
-                    statement: format!(
-                        "Two towers (grouped convolutions) beat {one_is} ({net})"
-                    ),
-                    paper: format!("{} (ImageNet)", res.paper.quote(IMAGENET_TOP1)),
-                    measured,
-                    verdict,
-                    comparison,
-                    paper_value: top1,
-                    ..Default::default()
                 }
+                claim
             })
             .collect()
     }

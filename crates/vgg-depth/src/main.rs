@@ -363,17 +363,12 @@ impl Experiment for VggDepth {
         // jittered D, whose largest test scale is a truly dense (2x2) one.
         let multiscale_claim = |id: &str, run: &str, statement: &str, paper: String| {
             let (best, multi) = Self::multiscale_stats(res, run);
-            let (measured, verdict, comparison) =
-                compare_lower("multi-scale", multi, "best single scale", best);
-            Claim {
-                id: id.into(),
-                statement: statement.into(),
+            Claim::compared(
+                id,
+                statement,
                 paper,
-                measured,
-                verdict,
-                comparison,
-                ..Default::default()
-            }
+                compare_lower("multi-scale", multi, "best single scale", best),
+            )
         };
         claims.push(multiscale_claim(
             "5",

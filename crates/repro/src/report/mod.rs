@@ -70,6 +70,25 @@ impl Default for Claim {
 }
 
 impl Claim {
+    /// A comparative claim from one [`compare_lower`] / [`compare_arms`] result
+    /// (measured text, verdict, statistics); other fields at their defaults.
+    pub fn compared(
+        id: &str,
+        statement: impl Into<String>,
+        paper: String,
+        (measured, verdict, comparison): (String, Verdict, Option<Comparison>),
+    ) -> Claim {
+        Claim {
+            id: id.into(),
+            statement: statement.into(),
+            paper,
+            measured,
+            verdict,
+            comparison,
+            ..Default::default()
+        }
+    }
+
     /// The verdict a report shows: a claim that needs fully trained networks
     /// is NOT EVALUATED on a shortened profile, whatever the numbers say.
     pub fn for_profile(mut self, fidelity: Fidelity) -> Self {
