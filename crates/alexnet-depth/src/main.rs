@@ -74,23 +74,19 @@ impl Experiment for Depth {
         PAIRS
             .into_iter()
             .filter(|(_, full, _, _)| res.in_profile(full))
-            .map(|(id, full, cut, net)| {
-                let (measured, verdict, comparison) = compare_lower(
-                    full,
-                    res.runs.arm(full).test_error,
-                    cut,
-                    res.runs.arm(cut).test_error,
-                );
-                Claim {
-                    id: id.into(),
-                    statement: format!("Removing a middle conv layer raises the error ({net})"),
-                    paper: format!("{} (ImageNet)", res.paper.quote(MIDDLE_TOP1)),
-                    measured,
-                    verdict,
-                    comparison,
-                    paper_value: cost,
-                    ..Default::default()
-                }
+            .map(|(id, full, cut, net)| Claim {
+                paper_value: cost,
+                ..Claim::compared(
+                    id,
+                    format!("Removing a middle conv layer raises the error ({net})"),
+                    format!("{} (ImageNet)", res.paper.quote(MIDDLE_TOP1)),
+                    compare_lower(
+                        full,
+                        res.runs.arm(full).test_error,
+                        cut,
+                        res.runs.arm(cut).test_error,
+                    ),
+                )
             })
             .collect()
     }

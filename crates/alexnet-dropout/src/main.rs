@@ -116,7 +116,7 @@ impl Experiment for Dropout {
         // 1. Overfitting without dropout: its test - training gap is larger,
         // the training error measured in evaluation mode (dropout off) at the
         // same evaluation as the test error.
-        let (measured, verdict, comparison) = match (off.eval_gap, on.eval_gap) {
+        let gap = match (off.eval_gap, on.eval_gap) {
             (Some(a), Some(b)) => compare_arms(
                 "gap without dropout",
                 Some(a),
@@ -134,15 +134,12 @@ impl Experiment for Dropout {
                 None,
             ),
         };
-        claims.push(Claim {
-            id: "1".into(),
-            statement: "Without dropout the net overfits: its gap between test error and training error (evaluation mode, dropout off) is larger than with dropout".into(),
-            paper: format!("{} (no number)", res.paper.quote(OVERFITS_WITHOUT)),
-            measured,
-            verdict,
-            comparison,
-            ..Default::default()
-        });
+        claims.push(Claim::compared(
+            "1",
+            "Without dropout the net overfits: its gap between test error and training error (evaluation mode, dropout off) is larger than with dropout",
+            format!("{} (no number)", res.paper.quote(OVERFITS_WITHOUT)),
+            gap,
+        ));
         // 2. Dropout roughly doubles the iterations to converge: per seed pair,
         // the epochs each arm needs to reach the test error both reach (the
         // worse of the two best errors), and their ratio.

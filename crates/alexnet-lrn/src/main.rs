@@ -158,23 +158,19 @@ impl Experiment for Lrn {
             if !res.in_profile(with) || !res.in_profile(without) {
                 continue;
             }
-            let (measured, verdict, comparison) = compare_lower(
-                with,
-                res.runs.arm(with).test_error,
-                without,
-                res.runs.arm(without).test_error,
-            );
             claims.push(Claim {
-                id: id.into(),
-                statement: format!(
-                    "Local response normalisation lowers the test error ({net} net)"
-                ),
-                paper: paper.clone(),
-                measured,
-                verdict,
-                comparison,
                 paper_value: paper_value.is_finite().then_some(paper_value),
-                ..Default::default()
+                ..Claim::compared(
+                    id,
+                    format!("Local response normalisation lowers the test error ({net} net)"),
+                    paper.clone(),
+                    compare_lower(
+                        with,
+                        res.runs.arm(with).test_error,
+                        without,
+                        res.runs.arm(without).test_error,
+                    ),
+                )
             });
         }
         claims

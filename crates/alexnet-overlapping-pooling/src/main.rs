@@ -62,38 +62,31 @@ impl Experiment for Pooling {
 
     fn claims(&self, res: &Results) -> Vec<Claim> {
         let (o, n) = (res.runs.arm("overlapping"), res.runs.arm("non-overlapping"));
-        let (m1, v1, c1) =
-            compare_lower("overlapping", o.test_error, "non-overlapping", n.test_error);
-        // Overfitting: the test - training gap at the end, per seed.
-        let (m2, v2, c2) = compare_arms(
-            "overlapping gap",
-            o.gap,
-            "non-overlapping gap",
-            n.gap,
-            Direction::Lower,
-            None,
-        );
         let top1 = res.paper.value(IMAGENET_TOP1);
         vec![
             Claim {
-                id: "1".into(),
-                statement: "Overlapping pooling lowers the test error".into(),
-                paper: format!("{} (ImageNet)", res.paper.quote(IMAGENET_TOP1)),
-                measured: m1,
-                verdict: v1,
-                comparison: c1,
                 paper_value: top1.is_finite().then_some(top1),
-                ..Default::default()
+                ..Claim::compared(
+                    "1",
+                    "Overlapping pooling lowers the test error",
+                    format!("{} (ImageNet)", res.paper.quote(IMAGENET_TOP1)),
+                    compare_lower("overlapping", o.test_error, "non-overlapping", n.test_error),
+                )
             },
-            Claim {
-                id: "2".into(),
-                statement: "Overlapping pooling makes overfitting slightly harder (smaller test - training gap)".into(),
-                paper: format!("{} (no number)", res.paper.quote("sec3.4.harder-to-overfit")),
-                measured: m2,
-                verdict: v2,
-                comparison: c2,
-                ..Default::default()
-            },
+            // Overfitting: the test - training gap at the end, per seed.
+            Claim::compared(
+                "2",
+                "Overlapping pooling makes overfitting slightly harder (smaller test - training gap)",
+                format!("{} (no number)", res.paper.quote("sec3.4.harder-to-overfit")),
+                compare_arms(
+                    "overlapping gap",
+                    o.gap,
+                    "non-overlapping gap",
+                    n.gap,
+                    Direction::Lower,
+                    None,
+                ),
+            ),
         ]
     }
 }

@@ -233,9 +233,6 @@ impl Experiment for Inception {
             _ => ("—".into(), Verdict::NotEvaluated("needs inception and naive".into())),
         };
         let err = |a: &str| res.runs.arm(a).test_error;
-        let (m2, v2, c2) = compare_lower("inception", err("inception"), "naive", err("naive"));
-        let (m3, v3, c3) = compare_lower("inception", err("inception"), "no-aux", err("no-aux"));
-        let (m4, v4, c4) = compare_lower("inception", err("inception"), "fc-head", err("fc-head"));
         vec![
             Claim {
                 id: "1".into(),
@@ -252,38 +249,34 @@ impl Experiment for Inception {
                 verdict: v1,
                 ..Default::default()
             },
+            // Accuracy of trained networks (Sec. 5 compares final errors).
             Claim {
-                id: "2".into(),
-                statement: "...at no loss of accuracy: the reduced network's test error is not above the naive one's".into(),
-                paper: "Sec. 4/7: the Inception architecture reaches its accuracy at a modest increase of compute".into(),
-                measured: m2,
-                verdict: v2,
-                comparison: c2,
-                // Accuracy of trained networks (Sec. 5 compares final errors).
                 needs: Budget::Full,
-                ..Default::default()
+                ..Claim::compared(
+                    "2",
+                    "...at no loss of accuracy: the reduced network's test error is not above the naive one's",
+                    "Sec. 4/7: the Inception architecture reaches its accuracy at a modest increase of compute".into(),
+                    compare_lower("inception", err("inception"), "naive", err("naive")),
+                )
             },
             Claim {
-                id: "3".into(),
-                statement: "The auxiliary classifiers lower the test error slightly".into(),
-                paper: res.paper.quote("sec5.aux-effect"),
                 paper_value: res.paper.get("sec5.aux-effect").and_then(|n| n.value),
-                measured: m3,
-                verdict: v3,
-                comparison: c3,
-                // Accuracy of trained networks (Sec. 5 compares final errors).
                 needs: Budget::Full,
+                ..Claim::compared(
+                    "3",
+                    "The auxiliary classifiers lower the test error slightly",
+                    res.paper.quote("sec5.aux-effect"),
+                    compare_lower("inception", err("inception"), "no-aux", err("no-aux")),
+                )
             },
             Claim {
-                id: "4".into(),
-                statement: "An average-pooling head beats a fully connected head".into(),
-                paper: res.paper.quote("sec5.avgpool-head-top1-gain"),
-                measured: m4,
-                verdict: v4,
-                comparison: c4,
-                // Accuracy of trained networks (Sec. 5 compares final errors).
                 needs: Budget::Full,
-                ..Default::default()
+                ..Claim::compared(
+                    "4",
+                    "An average-pooling head beats a fully connected head",
+                    res.paper.quote("sec5.avgpool-head-top1-gain"),
+                    compare_lower("inception", err("inception"), "fc-head", err("fc-head")),
+                )
             },
         ]
     }
