@@ -26,10 +26,6 @@ fn run_dirs(dir: &Path, out: &mut Vec<PathBuf>) {
 const HASHED_BEFORE_A_FIELD_WAS_ADDED: &[&str] = &[
     "alexnet-relu-vs-tanh/quick/runs/relu-lr3e-3-s1",
     "alexnet-relu-vs-tanh/quick/runs/tanh-lr1e-2-s1",
-    "resnet-cifar-degradation/quick/runs/plain-20-s1",
-    "resnet-cifar-degradation/quick/runs/plain-56-s1",
-    "resnet-cifar-degradation/quick/runs/resnet-20-s1",
-    "resnet-cifar-degradation/quick/runs/resnet-56-s1",
 ];
 
 #[test]

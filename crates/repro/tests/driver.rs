@@ -197,6 +197,13 @@ fn runs_of_other_training_code_are_refused_unless_restarted_or_allowed() {
             .expect("json");
     assert_eq!(p["training_code"], repro::provenance::TRAINING_CODE);
     assert!(run.join("status.json").is_file());
+    // Its log is the new run's alone: the earlier run's lines went with its rows.
+    let log = std::fs::read_to_string(run.join("train.log")).expect("train.log");
+    assert_eq!(
+        log.matches("started at iteration 0").count(),
+        1,
+        "the restarted run's log keeps the earlier run's lines:\n{log}"
+    );
     // And a plain rerun now reuses it.
     driver::run(&Tiny, &flags(&[])).expect("reuses");
 }

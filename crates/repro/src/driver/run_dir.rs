@@ -211,13 +211,15 @@ impl RunDir {
     }
 
     /// Before training here: a status of an earlier end no longer holds (the
-    /// run trains now), and without a checkpoint to resume from, the rows of
-    /// an earlier attempt or config are not this run's (it starts at iteration
-    /// 0 and writes its own at its first evaluation).
+    /// run trains now), and without a checkpoint to resume from, the rows and
+    /// the log of an earlier attempt or config are not this run's (it starts
+    /// at iteration 0 and writes its own); a resumed run keeps appending to
+    /// its log.
     fn clear_stale(&self) -> Result<()> {
         let mut stale = vec![self.status()];
         if !self.has_checkpoint() {
             stale.push(self.metrics());
+            stale.push(self.train_log());
         }
         for p in stale {
             match std::fs::remove_file(&p) {
