@@ -3,7 +3,7 @@
 use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
 use repro::plot::{arm_panel, epoch_panel, BAND_NOTE};
-use repro::report::{arm_table, compare_lower, Claim, Table};
+use repro::report::{arm_table, Claim, Table};
 
 struct Augmentation;
 
@@ -65,7 +65,6 @@ impl Experiment for Augmentation {
     }
 
     fn claims(&self, res: &Results) -> Vec<Claim> {
-        let err = |a: &str| res.runs.arm(a).test_error;
         let pca = res.paper.quote(PCA_TOP1);
         // The paper's "over 1%" is PCA colour on top of crops and flips (claim
         // 2); it gives no number for translations and reflections, nor for PCA
@@ -103,12 +102,7 @@ impl Experiment for Augmentation {
             }
             claims.push(Claim {
                 paper_value,
-                ..Claim::compared(
-                    id,
-                    statement,
-                    paper,
-                    compare_lower(with, err(with), without, err(without)),
-                )
+                ..Claim::compared(id, statement, paper, res.compare_test_error(with, without))
             });
         }
         claims

@@ -2,7 +2,7 @@
 use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
 use repro::plot::{arm_panel, epoch_panel, BAND_NOTE};
-use repro::report::{arm_table, compare_lower, Claim, Table};
+use repro::report::{arm_table, Claim, Table};
 
 struct Depth;
 
@@ -80,12 +80,7 @@ impl Experiment for Depth {
                     id,
                     format!("Removing a middle conv layer raises the error ({net})"),
                     format!("{} (ImageNet)", res.paper.quote(MIDDLE_TOP1)),
-                    compare_lower(
-                        full,
-                        res.runs.arm(full).test_error,
-                        cut,
-                        res.runs.arm(cut).test_error,
-                    ),
+                    res.compare_test_error(full, cut),
                 )
             })
             .collect()

@@ -2,7 +2,7 @@
 use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
 use repro::plot::{arm_panel, epoch_panel, BAND_NOTE};
-use repro::report::{arm_table, compare_lower, Claim, Table};
+use repro::report::{arm_table, Claim, Table};
 
 struct Lrn;
 
@@ -164,12 +164,7 @@ impl Experiment for Lrn {
                     id,
                     format!("Local response normalisation lowers the test error ({net} net)"),
                     paper.clone(),
-                    compare_lower(
-                        with,
-                        res.runs.arm(with).test_error,
-                        without,
-                        res.runs.arm(without).test_error,
-                    ),
+                    res.compare_test_error(with, without),
                 )
             });
         }

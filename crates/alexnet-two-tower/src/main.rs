@@ -4,7 +4,7 @@ use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
 use repro::models::parameter_count;
 use repro::plot::{arm_panel, epoch_panel, BAND_NOTE};
-use repro::report::{arm_table, compare_lower, Claim, Table, Verdict};
+use repro::report::{arm_table, Claim, Table, Verdict};
 
 struct TwoTower;
 
@@ -140,12 +140,7 @@ impl Experiment for TwoTower {
                         id,
                         format!("Two towers (grouped convolutions) beat {one_is} ({net})"),
                         format!("{} (ImageNet)", res.paper.quote(IMAGENET_TOP1)),
-                        compare_lower(
-                            two,
-                            res.runs.arm(two).test_error,
-                            one,
-                            res.runs.arm(one).test_error,
-                        ),
+                        res.compare_test_error(two, one),
                     )
                 };
                 // The paper's nets had about the same number of parameters

@@ -7,7 +7,7 @@ use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
 use repro::models::{self, counter, ModelConfig};
 use repro::plot::{arm_panel, epoch_panel, BAND_NOTE};
-use repro::report::{arm_table, compare_lower, pct_stats, Budget, Claim, Table, Verdict};
+use repro::report::{arm_table, pct_stats, Budget, Claim, Table, Verdict};
 use std::collections::BTreeMap;
 
 /// Table 1's rows as built here, with their keys in
@@ -232,7 +232,6 @@ impl Experiment for Inception {
             ),
             _ => ("—".into(), Verdict::NotEvaluated("needs inception and naive".into())),
         };
-        let err = |a: &str| res.runs.arm(a).test_error;
         vec![
             Claim {
                 id: "1".into(),
@@ -256,7 +255,7 @@ impl Experiment for Inception {
                     "2",
                     "...at no loss of accuracy: the reduced network's test error is not above the naive one's",
                     "Sec. 4/7: the Inception architecture reaches its accuracy at a modest increase of compute".into(),
-                    compare_lower("inception", err("inception"), "naive", err("naive")),
+                    res.compare_test_error("inception", "naive"),
                 )
             },
             Claim {
@@ -266,7 +265,7 @@ impl Experiment for Inception {
                     "3",
                     "The auxiliary classifiers lower the test error slightly",
                     res.paper.quote("sec5.aux-effect"),
-                    compare_lower("inception", err("inception"), "no-aux", err("no-aux")),
+                    res.compare_test_error("inception", "no-aux"),
                 )
             },
             Claim {
@@ -275,7 +274,7 @@ impl Experiment for Inception {
                     "4",
                     "An average-pooling head beats a fully connected head",
                     res.paper.quote("sec5.avgpool-head-top1-gain"),
-                    compare_lower("inception", err("inception"), "fc-head", err("fc-head")),
+                    res.compare_test_error("inception", "fc-head"),
                 )
             },
         ]

@@ -85,6 +85,20 @@ impl Results {
     pub fn in_profile(&self, name: &str) -> bool {
         self.profile.runs.iter().any(|r| r == name)
     }
+    /// The claim "run `lower` has a lower final test error than run `than`",
+    /// judged over their seeds by the verdict rule (`report::compare_lower`).
+    pub fn compare_test_error(
+        &self,
+        lower: &str,
+        than: &str,
+    ) -> (String, report::Verdict, Option<report::Comparison>) {
+        report::compare_lower(
+            lower,
+            self.runs.arm(lower).test_error,
+            than,
+            self.runs.arm(than).test_error,
+        )
+    }
     /// The resolved config of a run of this name: the profile's own (its first
     /// seed), or for a run of the file outside the profile's grid, the run
     /// resolved under this profile (e.g. to count a table row's parameters).
