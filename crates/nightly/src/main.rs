@@ -293,8 +293,15 @@ fn report(args: &Args, dir: &Path, st: &State, all: &[ExperimentComparison]) -> 
     let budget = args
         .budget_minutes
         .or_else(|| state::default_budget_minutes(&st.profile));
+    // The budget depends on the CPU (README, Profiles: an Intel Xeon takes
+    // about half the time of an AMD EPYC), so the table names it.
+    let machine = format!(
+        "{}, {} CPU threads",
+        repro::provenance::cpu_model(),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     let md = format!(
-        "{head}\n## Time (this machine)\n\n{}\n{}",
+        "{head}\n## Time (this machine: {machine})\n\n{}\n{}",
         state::time_markdown(&st.seconds, budget),
         nightly::markdown(&rows).replacen('#', "##", 1)
     );

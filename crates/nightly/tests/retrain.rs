@@ -134,8 +134,10 @@ fn retrains_holds_against_its_baseline_and_exits_by_outcome() {
         state.seconds
     );
     assert!(
-        summary.contains("## Time (this machine)")
-            && summary.contains("| **total** |")
+        summary.contains(&format!(
+            "## Time (this machine: {}, ",
+            repro::provenance::cpu_model()
+        )) && summary.contains("| **total** |")
             && summary.contains("No time budget for this profile."),
         "{summary}"
     );

@@ -410,16 +410,29 @@ fn killed_at_random_points_and_restarted_equals_an_uninterrupted_run() {
         .map(String::from)
         .to_vec()
     };
-    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let (a, b, c) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("c"),
+    );
+    // The reference run (it also fills the decoded-data cache).
     let r = Command::new(BIN).args(args(&a)).output().expect("runs");
     assert!(r.status.success(), "{}", stderr(&r));
+    // How long one whole run takes on this machine with the cache warm: the
+    // kills fall within the first half of that, so that they land mid-run on a
+    // fast CPU as on a slow one (fixed delays let a fast one finish first).
+    let started = std::time::Instant::now();
+    let r = Command::new(BIN).args(args(&c)).output().expect("runs");
+    assert!(r.status.success(), "{}", stderr(&r));
+    let whole_ms = started.elapsed().as_millis() as u64;
     let run_dir = repro::testing::profile_dir_of(BIN, &args(&b)).join("runs/resnet-20-s1");
-    // SIGKILL at pseudo-random moments, restart with the same command.
+    // SIGKILL at pseudo-random moments (15-45% of a whole run after each
+    // start), restart with the same command.
     let mut seed = 0x9E37_79B9u64;
     let mut kills = 0;
     for _ in 0..6 {
         seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-        let delay = 300 + (seed >> 33) % 2200;
+        let delay = whole_ms * (15 + (seed >> 33) % 31) / 100;
         let mut child = Command::new(BIN)
             .args(args(&b))
             .stderr(std::process::Stdio::null())
@@ -442,7 +455,7 @@ fn killed_at_random_points_and_restarted_equals_an_uninterrupted_run() {
     }
     assert!(
         kills >= 2,
-        "the runs finished before being killed: make them longer"
+        "only {kills} of the restarts were killed before finishing (a whole run: {whole_ms} ms)"
     );
     let r = Command::new(BIN).args(args(&b)).output().expect("runs");
     assert!(r.status.success(), "{}", stderr(&r));
