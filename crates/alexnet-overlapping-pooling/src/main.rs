@@ -2,7 +2,7 @@
 use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
 use repro::plot::{arm_panel, epoch_panel, BAND_NOTE};
-use repro::report::{arm_table, compare_arms, compare_lower, Claim, Direction, Table};
+use repro::report::{arm_table, compare_arms, Claim, Direction, Table};
 
 struct Pooling;
 
@@ -70,7 +70,7 @@ impl Experiment for Pooling {
                     "1",
                     "Overlapping pooling lowers the test error",
                     format!("{} (ImageNet)", res.paper.quote(IMAGENET_TOP1)),
-                    compare_lower("overlapping", o.test_error, "non-overlapping", n.test_error),
+                    res.compare_test_error("overlapping", "non-overlapping"),
                 )
             },
             // Overfitting: the test - training gap at the end, per seed.

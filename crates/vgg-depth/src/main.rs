@@ -322,7 +322,7 @@ impl Experiment for VggDepth {
             ..Default::default()
         });
         // 3. 1x1 convs (C) are worse than 3x3 (D) at the same depth.
-        let (m, v, c3) = compare_lower("vgg-d", err("vgg-d"), "vgg-c", err("vgg-c"));
+        let (m, v, c3) = res.compare_test_error("vgg-d", "vgg-c");
         claims.push(Claim {
             id: "3".into(),
             statement: "At equal depth, 3x3 convolutions (D) beat 1x1 (C): spatial context matters"
@@ -341,8 +341,7 @@ impl Experiment for VggDepth {
         });
         // 4. Scale jittering at training time helps.
         if res.in_profile("vgg-d-jitter") {
-            let (m, v, c4) =
-                compare_lower("vgg-d-jitter", err("vgg-d-jitter"), "vgg-d", err("vgg-d"));
+            let (m, v, c4) = res.compare_test_error("vgg-d-jitter", "vgg-d");
             claims.push(Claim {
                 id: "4".into(),
                 statement: "Scale jittering at training time (S in [36, 72], fine-tuned from S = 54) lowers the error of D against fixed S = 36".into(),
