@@ -61,6 +61,11 @@ struct Args {
     /// Measured and reported in SUMMARY.md, never a failure.
     #[arg(long)]
     budget_minutes: Option<f64>,
+    /// Train every run of every experiment, even one that an earlier experiment
+    /// of this nightly has trained with the same model, data, training config
+    /// and seed (by default that run is copied: `--reuse-runs`, README, Nightly).
+    #[arg(long)]
+    no_reuse_runs: bool,
     /// Extra flags for every experiment, e.g. `--extra=--no-estimate`.
     #[arg(long, allow_hyphen_values = true)]
     extra: Vec<String>,
@@ -263,6 +268,11 @@ fn train(args: &Args, root: &Path, dir: &Path, experiment: &str) -> Option<Strin
     }
     if let Some(d) = &args.data_dir {
         cmd.arg("--data-dir").arg(d);
+    }
+    if !args.no_reuse_runs {
+        // A run two experiments share trains once (plain-20, ResNet-20 A,
+        // the cuda-convnet baseline net): the nightly's 3 hours on 2 cores.
+        cmd.arg("--reuse-runs").arg(dir);
     }
     cmd.args(&args.extra);
     eprintln!("nightly: {experiment} --profile {}", args.profile);

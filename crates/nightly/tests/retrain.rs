@@ -72,6 +72,14 @@ fn assert_retrained(base: &Path, fresh: &Path, since: u64) {
                 serde_json::from_str(&read(&run(fresh).join("provenance.json"))).expect("json");
             let started = prov["started_at_unix"].as_u64().expect("started_at_unix");
             assert!(started >= since, "{e}/{id} started {started} < {since}");
+            // Each experiment may copy a run an earlier one of this nightly
+            // trained (none of these smoke runs share a recipe).
+            let cmd = prov["command"].as_str().expect("command");
+            assert!(
+                cmd.contains(&format!("--reuse-runs {}", fresh.display()))
+                    && prov.get("reused_from").is_none(),
+                "{e}/{id}: {prov}"
+            );
             let wall = |d: &Path| -> Vec<f64> {
                 repro::metrics::read_parquet(&run(d).join("metrics.parquet"))
                     .expect("metrics")

@@ -19,6 +19,11 @@ pub struct Provenance {
     /// This build's `TRAINING_CODE`; empty in runs recorded before it existed.
     #[serde(default)]
     pub training_code: String,
+    /// The run directory this run's results were copied from (`--reuse-runs`:
+    /// the same model, data, training config, seed, training code, data and
+    /// device); absent for a run trained here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reused_from: Option<String>,
 }
 
 /// A short hash of the sources that decide what a run computes and of the
@@ -48,6 +53,7 @@ impl Provenance {
                 .unwrap_or(0),
             command: std::env::args().collect::<Vec<_>>().join(" "),
             training_code: TRAINING_CODE.to_string(),
+            reused_from: None,
         }
     }
 

@@ -267,3 +267,90 @@ fn a_model_too_large_for_the_device_is_refused_before_it_is_built() {
     let gib = cfg.min_training_bytes(128) as f64 / (1u64 << 30) as f64;
     assert!((1.0..64.0).contains(&gib), "ResNet-1202: {gib} GiB");
 }
+
+/// `provenance.json` of a run directory, parsed.
+fn provenance(run: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(run.join("provenance.json")).expect("provenance"))
+        .expect("json")
+}
+
+#[test]
+fn reuse_runs_copies_a_run_of_the_same_recipe_and_trains_any_other() {
+    let _rng = rng_lock();
+    let tmp = tempfile::tempdir().expect("tmp");
+    // The smoke profile's run, under <root>/out/smoke/runs/: the root is tmp.
+    trained(tmp.path(), &[]);
+    let root = tmp.path().display().to_string();
+    let source = tmp.path().join("out/smoke/runs/tiny-s3");
+    let run = |profile: &'static str, extra: &[&str]| {
+        let mut f = vec!["--profile", profile, "--reuse-runs", root.as_str()];
+        f.extend_from_slice(extra);
+        driver::run(&Tiny, &args(tmp.path(), &f)).expect("runs");
+    };
+
+    // The quick profile's run has the same model, data, training config and
+    // seed: it is copied, relabelled as quick's, and says where from.
+    run("quick", &[]);
+    let copy = tmp.path().join("out/quick/runs/tiny-s3");
+    let mut cfg = tiny_run(3, &["train.iterations=10"]);
+    cfg.profile = "quick".into();
+    let status = RunDir::from_path(copy.clone())
+        .ended_with(&cfg)
+        .expect("a status of quick's config");
+    assert_eq!(
+        (status.status, status.iterations),
+        (RunState::Completed, 10)
+    );
+    let rows = |d: &Path| repro::metrics::read_parquet(&d.join("metrics.parquet")).expect("rows");
+    let (from, to) = (rows(&source), rows(&copy));
+    assert!(!to.is_empty() && to.len() == from.len());
+    for (f, t) in from.iter().zip(&to) {
+        assert_eq!(
+            (t.profile.as_str(), &t.config_hash),
+            ("quick", &cfg.config_hash())
+        );
+        assert_ne!(f.config_hash, t.config_hash);
+        let relabelled = repro::metrics::MetricRow {
+            profile: f.profile.clone(),
+            config_hash: f.config_hash.clone(),
+            ..t.clone()
+        };
+        assert_eq!(&relabelled, f, "a copied row differs beyond its labels");
+    }
+    assert_eq!(
+        std::fs::read(copy.join("final-weights.safetensors")).expect("weights"),
+        std::fs::read(source.join("final-weights.safetensors")).expect("weights")
+    );
+    assert_eq!(
+        provenance(&copy)["reused_from"],
+        source.display().to_string()
+    );
+    let log = std::fs::read_to_string(copy.join("train.log")).expect("train.log");
+    assert!(
+        log.contains("reused, not retrained") && !log.contains("started at iteration"),
+        "{log}"
+    );
+    assert!(tmp.path().join("out/quick/report.md").is_file());
+
+    // Another recipe (a changed lr) trains.
+    run("smoke", &["--set", "train.lr=0.02"]);
+    let key =
+        driver::variant_key(&["train.lr=0.02".parse().expect("override")], None).expect("a key");
+    let other = tmp.path().join(format!("out/smoke-{key}/runs/tiny-s3"));
+    assert!(provenance(&other).get("reused_from").is_none());
+    assert!(std::fs::read_to_string(other.join("train.log"))
+        .expect("train.log")
+        .contains("started at iteration 0"));
+
+    // Runs of other training code are no source: the paper profile trains.
+    for p in ["smoke", "quick"] {
+        mark_trained_elsewhere(
+            &tmp.path().join("out").join(p).join("runs/tiny-s3"),
+            "feedbeefcafe",
+        );
+    }
+    run("paper", &[]);
+    assert!(provenance(&tmp.path().join("out/paper/runs/tiny-s3"))
+        .get("reused_from")
+        .is_none());
+}

@@ -59,6 +59,14 @@ pub struct Args {
     /// Without it, either is refused.
     #[arg(long)]
     pub allow_mixed: bool,
+    /// Copy, instead of training again, a run that another experiment or
+    /// profile under DIR (laid out `DIR/<experiment>/<profile>/runs/<run id>/`)
+    /// finished with the same model, data, training config and seed, by this
+    /// build's training code on the same data and device. The copy's
+    /// provenance.json names its source (`reused_from`). The nightly passes its
+    /// own directory. CIFAR-10 runs only.
+    #[arg(long, value_name = "DIR", conflicts_with = "fresh")]
+    pub reuse_runs: Option<PathBuf>,
     /// Print the directory the profile's results go to (it depends on the
     /// profile, the precision and any `--set`/`--config`), then stop.
     #[arg(long, conflicts_with_all = ["plot_only", "estimate_only", "list_runs"])]

@@ -5,6 +5,7 @@ use super::cli::Args;
 use super::groups::plan_groups;
 use super::plan::Plan;
 use super::probes::{self, Layouts};
+use super::reuse;
 use super::run_dir::{OpenRun, RunDir, RunState, StatusFile};
 use super::Experiment;
 use crate::config::{DatasetKind, RunConfig};
@@ -222,8 +223,32 @@ fn train_cifar_runs<E: Experiment>(
         raw.source
     );
     let mut datasets: BTreeMap<String, Dataset> = BTreeMap::new();
+    let mut to_train = Vec::new();
+    for cfg in runs {
+        let found = args.reuse_runs.as_deref().and_then(|root| {
+            let own = opts.plan.run_dir(cfg);
+            if own.has_checkpoint() {
+                return None; // an interrupted run of its own resumes
+            }
+            reuse::find(
+                root,
+                cfg,
+                own.path(),
+                &raw.source_sha256,
+                &opts.device_label,
+            )
+        });
+        match found {
+            Some(source) => {
+                stop_if_signalled()?;
+                let data = dataset_for(&mut datasets, &raw, cfg, opts.device)?;
+                reuse_one(exp, cfg, &source, data, opts)?;
+            }
+            None => to_train.push(*cfg),
+        }
+    }
     let groups = plan_groups(
-        runs,
+        &to_train,
         args.fuse_seeds,
         args.fuse_max(),
         opts.device,
@@ -231,18 +256,7 @@ fn train_cifar_runs<E: Experiment>(
     );
     for group in groups {
         stop_if_signalled()?;
-        let cfg = group[0];
-        // Everything Dataset::new reads: splits, and the RGB PCA that only PCA
-        // colour augmentation computes.
-        let d = &cfg.data;
-        let key = format!(
-            "{}/{}/{}/{:?}",
-            d.validation, d.train_subset, d.test_subset, d.colour
-        );
-        if !datasets.contains_key(&key) {
-            datasets.insert(key.clone(), Dataset::new(&raw, d, opts.device)?);
-        }
-        let data = &datasets[&key];
+        let data = dataset_for(&mut datasets, &raw, group[0], opts.device)?;
         if group.len() > 1 && train_fused_group(exp, &group, data, opts)? {
             continue;
         }
@@ -258,6 +272,48 @@ fn train_cifar_runs<E: Experiment>(
         }
     }
     stop_if_signalled()
+}
+
+/// The dataset `cfg` trains on, built once per distinct data config.
+fn dataset_for<'a>(
+    datasets: &'a mut BTreeMap<String, Dataset>,
+    raw: &cifar10::Cifar10,
+    cfg: &RunConfig,
+    device: Device,
+) -> anyhow::Result<&'a Dataset> {
+    // Everything Dataset::new reads: splits, and the RGB PCA that only PCA
+    // colour augmentation computes.
+    let d = &cfg.data;
+    let key = format!(
+        "{}/{}/{}/{:?}",
+        d.validation, d.train_subset, d.test_subset, d.colour
+    );
+    Ok(match datasets.entry(key) {
+        std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+        std::collections::btree_map::Entry::Vacant(e) => e.insert(Dataset::new(raw, d, device)?),
+    })
+}
+
+/// `--reuse-runs`: writes `source`'s results as `cfg`'s run (`reuse`).
+fn reuse_one<E: Experiment>(
+    exp: &E,
+    cfg: &RunConfig,
+    source: &reuse::Source,
+    data: &Dataset,
+    opts: &RunOptions,
+) -> anyhow::Result<()> {
+    let Some(run) = open_run(cfg, data, Some(data), opts)? else {
+        return Ok(());
+    };
+    reuse::copy_into(
+        exp,
+        cfg,
+        source,
+        &run.dir,
+        data,
+        opts.plan.fidelity,
+        opts.device,
+    )
 }
 
 /// After a stop signal (`train::stop_on_signals`) the run in progress has

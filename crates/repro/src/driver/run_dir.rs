@@ -85,6 +85,10 @@ impl RunDir {
             path: profile_dir.join("runs").join(run_id),
         }
     }
+    /// The run directory at `path` (`<profile dir>/runs/<run id>`).
+    pub fn from_path(path: PathBuf) -> Self {
+        Self { path }
+    }
     pub fn path(&self) -> &Path {
         &self.path
     }
