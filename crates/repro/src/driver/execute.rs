@@ -420,20 +420,7 @@ fn finish_run<E: Experiment>(
 ) -> anyhow::Result<()> {
     crate::metrics::write_parquet(&dir.metrics(), &outcome.rows)?;
     let status = StatusFile::of(cfg, outcome);
-    let last = outcome.rows.iter().rev().find_map(|r| r.test_error);
-    let line = format!(
-        "[{}] {} after {} iterations{}{}",
-        cfg.run_id(),
-        status.status,
-        status.iterations,
-        last.map(|e| format!(", test error {:.2}%", 100.0 * e))
-            .unwrap_or_default(),
-        if outcome.resumed_from > 0 {
-            format!(" (resumed from iteration {})", outcome.resumed_from)
-        } else {
-            String::new()
-        }
-    );
+    let line = status.end_line(cfg, &outcome.rows, outcome.resumed_from);
     crate::say!("{line}");
     crate::progress::append_log(dir.path(), &line);
     if status.status == RunState::Completed {

@@ -159,20 +159,13 @@ pub fn copy_into<E: Experiment>(
             .map_err(|e| anyhow::anyhow!("{}: cannot copy: {e}", weights.display()))?;
         measure(exp, cfg, &weights, data, device, dir.path())?;
     }
-    let last = rows.iter().rev().find_map(|r| r.test_error);
-    let end = format!(
-        "[{}] {} after {} iterations{}",
-        cfg.run_id(),
-        source.status.status,
-        source.status.iterations,
-        last.map(|e| format!(", test error {:.2}%", 100.0 * e))
-            .unwrap_or_default(),
-    );
-    crate::progress::append_log(dir.path(), &end);
-    dir.write_status(&StatusFile {
+    let status = StatusFile {
         config_hash: cfg.config_hash(),
         ..source.status.clone()
-    })?;
+    };
+    let end = status.end_line(cfg, &rows, 0);
+    crate::progress::append_log(dir.path(), &end);
+    dir.write_status(&status)?;
     Ok(())
 }
 

@@ -67,6 +67,32 @@ impl StatusFile {
     }
 }
 
+impl StatusFile {
+    /// The line a run's log and the console end with: `[<run id>] completed
+    /// after N iterations, test error X%`, and where it resumed from.
+    pub fn end_line(
+        &self,
+        cfg: &RunConfig,
+        rows: &[crate::metrics::MetricRow],
+        resumed_from: i64,
+    ) -> String {
+        let last = rows.iter().rev().find_map(|r| r.test_error);
+        format!(
+            "[{}] {} after {} iterations{}{}",
+            cfg.run_id(),
+            self.status,
+            self.iterations,
+            last.map(|e| format!(", test error {:.2}%", 100.0 * e))
+                .unwrap_or_default(),
+            if resumed_from > 0 {
+                format!(" (resumed from iteration {resumed_from})")
+            } else {
+                String::new()
+            }
+        )
+    }
+}
+
 /// The directory of one run.
 #[derive(Debug, Clone)]
 pub struct RunDir {
