@@ -167,8 +167,16 @@ pub fn cpu_model() -> String {
         .unwrap_or_else(|| std::env::consts::ARCH.to_string())
 }
 
+/// Stands in for the `flags` line of /proc/cpuinfo in [`CpuIsa::this_cpu`]: a
+/// space-separated flag list (e.g. `avx2 fma` for an AVX2-only AMD EPYC, or
+/// `avx2 avx512f avx512_bf16 amx_bf16 amx_tile` for a Xeon with AMX). Every
+/// decision the driver takes on the CPU's features (the bf16 refusal, say) can
+/// so be exercised under each answer on any machine; the tests do. Labels made
+/// from an injected set say so, so provenance cannot pass it off as measured.
+pub const CPU_FLAGS_ENV: &str = "REPRO_CPU_FLAGS";
+
 /// The x86 vector extensions that decide which CPU kernels libtorch (oneDNN) runs,
-/// read from the `flags` line of /proc/cpuinfo.
+/// read from the `flags` line of /proc/cpuinfo (or [`CPU_FLAGS_ENV`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CpuIsa {
     pub avx2: bool,
@@ -176,6 +184,8 @@ pub struct CpuIsa {
     /// Native bf16 arithmetic: AVX512-BF16 or AMX-BF16.
     pub bf16: bool,
     pub amx: bool,
+    /// Read from [`CPU_FLAGS_ENV`], not from the machine.
+    pub injected: bool,
 }
 
 impl CpuIsa {
@@ -187,11 +197,24 @@ impl CpuIsa {
             avx512: has("avx512f"),
             bf16: has("avx512_bf16") || has("amx_bf16"),
             amx: has("amx_tile"),
+            injected: false,
         }
     }
 
-    /// This machine's (all false where /proc/cpuinfo is unreadable or not x86).
+    /// This machine's (all false where /proc/cpuinfo is unreadable or not x86),
+    /// or the set [`CPU_FLAGS_ENV`] injects.
     pub fn this_cpu() -> Self {
+        Self::detect(std::env::var(CPU_FLAGS_ENV).ok().as_deref())
+    }
+
+    /// `injected` when given, else this machine's /proc/cpuinfo flags.
+    pub fn detect(injected: Option<&str>) -> Self {
+        if let Some(flags) = injected {
+            return Self {
+                injected: true,
+                ..Self::from_flags(flags)
+            };
+        }
         let flags = std::fs::read_to_string("/proc/cpuinfo")
             .ok()
             .and_then(|s| {
@@ -220,7 +243,12 @@ impl CpuIsa {
         if self.bf16 {
             parts.push("BF16");
         }
-        parts.join(" + ")
+        let label = parts.join(" + ");
+        if self.injected {
+            format!("{label}, injected by {CPU_FLAGS_ENV}")
+        } else {
+            label
+        }
     }
 }
 
@@ -238,6 +266,19 @@ mod tests {
         assert!(xeon.bf16);
         // A flag that merely starts like another is not it.
         assert!(!CpuIsa::from_flags("avx2_x avx512fx").avx2);
+    }
+
+    #[test]
+    fn an_injected_flag_set_stands_in_for_the_machine_and_says_so() {
+        // Both answers, whatever this machine has.
+        let zen3 = CpuIsa::detect(Some("fpu avx fma avx2"));
+        assert!(zen3.injected && !zen3.bf16 && zen3.avx2 && !zen3.avx512);
+        assert_eq!(zen3.label(), "AVX2, injected by REPRO_CPU_FLAGS");
+        let zen4 = CpuIsa::detect(Some("avx2 avx512f avx512_bf16"));
+        assert!(zen4.bf16 && zen4.avx512 && !zen4.amx);
+        // Not injected: the machine's own flags, labelled plainly.
+        let here = CpuIsa::detect(None);
+        assert!(!here.injected && !here.label().contains("injected"));
     }
 }
 

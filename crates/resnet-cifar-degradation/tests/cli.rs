@@ -550,18 +550,35 @@ fn bf16_runs_are_labelled_and_kept_beside_the_fp32_results() {
     let fp32_metrics = out.join("smoke/runs/resnet-20-s1/metrics.parquet");
     let before = std::fs::read(&fp32_metrics).expect("fp32 metrics");
 
-    // On a CPU without bf16 arithmetic (AVX2-only EPYC, say) `--bf16` is refused,
-    // naming the opt-in, before anything is written; with bf16 hardware it trains.
-    let r = run_owned(&args(&["--bf16"]));
-    if repro::provenance::CpuIsa::this_cpu().bf16 {
-        assert!(r.status.success(), "{}", stderr(&r));
-    } else {
-        assert!(!r.status.success(), "bf16 trained on a CPU without bf16");
-        assert!(stderr(&r).contains("--allow-slow-bf16"), "{}", stderr(&r));
-        assert!(!out.join("smoke-bf16").exists(), "refusal wrote results");
-        let r = run_owned(&args(&["--bf16", "--allow-slow-bf16"]));
-        assert!(r.status.success(), "{}", stderr(&r));
-    }
+    // Both answers of the CPU check on every machine: the CPU's features are
+    // injected (an AVX2-only AMD EPYC Zen 3, a Xeon with AMX-BF16), not read.
+    let with_cpu = |flags: &str, a: &[String]| {
+        let out = Command::new(BIN)
+            .args(a)
+            .env(repro::provenance::CPU_FLAGS_ENV, flags)
+            .current_dir(root())
+            .output()
+            .expect("binary runs");
+        eprintln!("$ {flags}: {}\n{}", a.join(" "), stderr(&out));
+        out
+    };
+    let (zen3, xeon) = (
+        "fpu avx fma avx2",
+        "avx2 avx512f avx512_bf16 amx_bf16 amx_tile",
+    );
+    // Without bf16 arithmetic `--bf16` is refused, naming the opt-in, before
+    // anything is written.
+    let r = with_cpu(zen3, &args(&["--bf16"]));
+    assert!(!r.status.success(), "bf16 trained on a CPU without bf16");
+    assert!(stderr(&r).contains("--allow-slow-bf16"), "{}", stderr(&r));
+    assert!(stderr(&r).contains("AVX2, injected"), "{}", stderr(&r));
+    assert!(!out.join("smoke-bf16").exists(), "refusal wrote results");
+    // With bf16 arithmetic it is not refused (checked without training twice).
+    let r = with_cpu(xeon, &args(&["--bf16", "--print-profile-dir"]));
+    assert!(r.status.success(), "{}", stderr(&r));
+    // Asked to, it trains on the CPU without bf16.
+    let r = with_cpu(zen3, &args(&["--bf16", "--allow-slow-bf16"]));
+    assert!(r.status.success(), "{}", stderr(&r));
     assert!(stderr(&r).contains("reduced precision"), "{}", stderr(&r));
     // Beside, not over, the fp32 results.
     assert_eq!(std::fs::read(&fp32_metrics).expect("fp32 metrics"), before);
@@ -593,4 +610,53 @@ fn bf16_runs_are_labelled_and_kept_beside_the_fp32_results() {
         svg.contains("BF16-AUTOCAST, not the paper"),
         "figure caption says bf16"
     );
+}
+
+/// The warning for a GPU that `nvidia-smi` lists but libtorch cannot see, and
+/// its absence, on any machine: a stand-in `nvidia-smi` first on PATH lists a
+/// GPU (or fails, as without a driver), and `CUDA_VISIBLE_DEVICES=""` hides any
+/// real GPU from libtorch.
+#[test]
+fn a_gpu_that_nvidia_smi_lists_but_libtorch_cannot_see_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().expect("tmp");
+    // Both stand-ins are written and closed before either runs (no ETXTBSY).
+    let stand_in = |name: &str, script: &str| {
+        let dir = tmp.path().join(name);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let smi = dir.join("nvidia-smi");
+        std::fs::write(&smi, script).expect("write");
+        std::fs::set_permissions(&smi, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        format!(
+            "{}:{}",
+            dir.display(),
+            std::env::var("PATH").unwrap_or_default()
+        )
+    };
+    let lists_one = stand_in(
+        "gpu",
+        "#!/bin/sh\necho 'GPU 0: NVIDIA H200 (UUID: GPU-test)'\n",
+    );
+    let no_driver = stand_in("none", "#!/bin/sh\nexit 9\n");
+    let estimate = |path: &str| {
+        let out = tmp.path().join("results");
+        let o = Command::new(BIN)
+            .args(["--profile", "smoke", "--estimate-only", "--out"])
+            .arg(&out)
+            .env("PATH", path)
+            .env("CUDA_VISIBLE_DEVICES", "")
+            .current_dir(root())
+            .output()
+            .expect("binary runs");
+        assert!(o.status.success(), "{}", stderr(&o));
+        stderr(&o)
+    };
+    let warned = estimate(&lists_one);
+    assert!(
+        warned.contains("nvidia-smi lists 1 GPU(s) (GPU 0: NVIDIA H200")
+            && warned.contains("runs on the CPU"),
+        "{warned}"
+    );
+    let quiet = estimate(&no_driver);
+    assert!(!quiet.contains("nvidia-smi lists"), "{quiet}");
 }

@@ -197,31 +197,42 @@ impl std::fmt::Display for DeviceSpec {
 impl DeviceSpec {
     /// Whether training would run on the CPU here.
     pub fn is_cpu_here(self) -> bool {
-        self == DeviceSpec::Cpu || (self == DeviceSpec::Auto && !tch::Cuda::is_available())
+        self.is_cpu_with(tch::Cuda::is_available())
+    }
+
+    /// Whether training would run on the CPU on a machine where libtorch does
+    /// (`cuda_available`) or does not see a GPU.
+    pub fn is_cpu_with(self, cuda_available: bool) -> bool {
+        self == DeviceSpec::Cpu || (self == DeviceSpec::Auto && !cuda_available)
     }
 }
 
 /// The device `spec` names, checked against what libtorch sees.
 pub fn select_device(spec: DeviceSpec) -> Result<Device> {
-    let cuda = tch::Cuda::is_available();
-    if !cuda && spec != DeviceSpec::Cpu {
+    let cuda_devices = if tch::Cuda::is_available() {
+        tch::Cuda::device_count().max(0) as usize
+    } else {
+        0
+    };
+    if cuda_devices == 0 && spec != DeviceSpec::Cpu {
         // A GPU the driver lists but libtorch cannot see would silently train on the CPU.
         crate::gpu_probe::warn_if_gpu_invisible();
     }
+    device_for(spec, cuda_devices)
+}
+
+/// The device `spec` names on a machine where libtorch sees `cuda_devices`
+/// GPUs (the decision alone, so that tests can take every branch anywhere).
+pub fn device_for(spec: DeviceSpec, cuda_devices: usize) -> Result<Device> {
     match spec {
-        DeviceSpec::Auto => Ok(if cuda { Device::Cuda(0) } else { Device::Cpu }),
-        DeviceSpec::Cpu => Ok(Device::Cpu),
-        DeviceSpec::Cuda(_) if !cuda => Err(Error::Device(format!(
+        DeviceSpec::Auto if cuda_devices > 0 => Ok(Device::Cuda(0)),
+        DeviceSpec::Auto | DeviceSpec::Cpu => Ok(Device::Cpu),
+        DeviceSpec::Cuda(_) if cuda_devices == 0 => Err(Error::Device(format!(
             "--device {spec}: no CUDA device is available here (libtorch sees none); use --device cpu"
         ))),
-        DeviceSpec::Cuda(i) => {
-            let count = tch::Cuda::device_count() as usize;
-            if i >= count {
-                return Err(Error::Device(format!(
-                    "--device {spec}: only {count} CUDA device(s)"
-                )));
-            }
-            Ok(Device::Cuda(i))
-        }
+        DeviceSpec::Cuda(i) if i >= cuda_devices => Err(Error::Device(format!(
+            "--device {spec}: only {cuda_devices} CUDA device(s)"
+        ))),
+        DeviceSpec::Cuda(i) => Ok(Device::Cuda(i)),
     }
 }

@@ -155,7 +155,12 @@ pub fn main<E: Experiment>(exp: E, crate_name: &str) -> std::process::ExitCode {
 pub fn run<E: Experiment>(exp: &E, args: &Args) -> anyhow::Result<()> {
     let root = repo_root();
     let plan = plan::Plan::new(exp.name(), args, &root)?;
-    probes::check_bf16_hardware(&plan.grid, args.device.is_cpu_here(), args.allow_slow_bf16)?;
+    probes::check_bf16_hardware(
+        &plan.grid,
+        args.device.is_cpu_here(),
+        args.allow_slow_bf16,
+        crate::provenance::CpuIsa::this_cpu(),
+    )?;
     if args.print_profile_dir {
         println!("{}", plan.profile_dir.display());
         return Ok(());

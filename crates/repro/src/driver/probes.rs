@@ -139,15 +139,16 @@ pub fn estimate_costs(todo: &[&RunConfig], device: Device, layouts: &Layouts, pr
 
 /// Refuses bf16 autocast on a CPU that has no bf16 arithmetic: there oneDNN
 /// emulates it, and training runs slower than in fp32, which defeats a speed switch.
+/// `isa` is the CPU's features (`CpuIsa::this_cpu()`; tests pass each answer).
 pub fn check_bf16_hardware(
     grid: &[RunConfig],
     on_cpu: bool,
     allow_slow: bool,
+    isa: crate::provenance::CpuIsa,
 ) -> anyhow::Result<()> {
     let bf16 = grid
         .iter()
         .any(|c| c.train.precision == Precision::Bf16Autocast);
-    let isa = crate::provenance::CpuIsa::this_cpu();
     if bf16 && on_cpu && !isa.bf16 && !allow_slow {
         anyhow::bail!(
             "--bf16 on this CPU ({}): it has no bf16 arithmetic (AVX512-BF16 or AMX-BF16), \
