@@ -298,6 +298,25 @@ fn a_report_removes_the_temporary_files_of_killed_writes() {
 }
 
 #[test]
+fn generated_data_in_the_binary_layout_is_a_copy_and_never_paper() {
+    use repro::config::Fidelity;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tiny_cifar(&tmp.path().join("data"), 20, 20).expect("data");
+    let raw = cifar10::load(
+        &cifar10::Source::Path(data),
+        &tmp.path().join("cache"),
+        &|_| {},
+    )
+    .expect("loads");
+    assert_eq!(raw.label, cifar10::UNVERIFIED_BINARY_LABEL);
+    assert!(repro::data::is_stand_in(&raw.label));
+    assert_eq!(
+        repro::data::run_fidelity(Fidelity::Paper, &raw.label, true),
+        Fidelity::Analogue
+    );
+}
+
+#[test]
 fn a_seed_given_twice_is_refused() {
     let _rng = rng_lock();
     let tmp = tempfile::tempdir().expect("tmp");
