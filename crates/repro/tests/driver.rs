@@ -233,6 +233,16 @@ fn a_report_from_two_training_codes_is_refused_unless_allowed() {
         text.contains("feedbeefca"),
         "the report names the commits: {text}"
     );
+    // And the training codes beside them: the other run's and this build's.
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("| training code |"))
+        .unwrap_or_else(|| panic!("no training code in the header: {text}"));
+    assert!(
+        line.contains("00000000 (commit feedbeefca")
+            && line.contains(repro::provenance::TRAINING_CODE),
+        "{line}"
+    );
 }
 
 #[test]

@@ -9,7 +9,7 @@ use crate::config::Fidelity;
 use crate::data::is_stand_in;
 use crate::error::{Error, Result};
 use crate::metrics::{read_parquet, write_parquet, Hyperparameters, MetricRow, COMBINED_FILE};
-use crate::provenance::Provenance;
+use crate::provenance::{Provenance, TRAINING_CODE};
 use crate::report::{self, Header};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -73,7 +73,7 @@ fn collect<E: Experiment>(exp: &E, plan: &Plan) -> Result<Results> {
     }
     check_one_dataset(&rows, plan)?;
     super::stale::check_one_code(&trained_by, plan.allow_mixed)?;
-    let header = header(exp, plan, &rows, commits, commands);
+    let header = header(exp, plan, &rows, commits, commands, &trained_by);
     Ok(Results {
         runs: report::Runs::new(&rows)?,
         rows,
@@ -183,6 +183,36 @@ fn remove_stale_temps(plan: &Plan) {
 /// any one file write (a report, a figure, a checkpoint) takes.
 const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
+/// The training code(s) of the runs (`trained_by`: each run's provenance), for
+/// the report's header: this build's hash alone when it trained every run;
+/// otherwise each hash with the commits that recorded it (several with
+/// `--allow-mixed`), then this build's, which drew the report.
+fn training_codes(trained_by: &[(String, Provenance)]) -> String {
+    let mut by_code: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for (_, p) in trained_by {
+        let code = if p.training_code.is_empty() {
+            "none recorded"
+        } else {
+            p.training_code.as_str()
+        };
+        by_code.entry(code).or_default().insert(p.commit_label());
+    }
+    if by_code.keys().all(|c| *c == TRAINING_CODE) {
+        return TRAINING_CODE.to_string();
+    }
+    let runs: Vec<String> = by_code
+        .iter()
+        .map(|(code, commits)| {
+            let commits: Vec<&str> = commits.iter().map(String::as_str).collect();
+            format!("{code} (commit {})", commits.join(", "))
+        })
+        .collect();
+    format!(
+        "runs trained by {}; report drawn by {TRAINING_CODE}",
+        runs.join(", ")
+    )
+}
+
 /// The distinct values of one column, sorted.
 fn distinct(rows: &[MetricRow], f: impl Fn(&MetricRow) -> &String) -> Vec<String> {
     let mut v: Vec<String> = rows.iter().map(|r| f(r).clone()).collect();
@@ -197,6 +227,7 @@ fn header<E: Experiment>(
     rows: &[MetricRow],
     mut commits: Vec<String>,
     mut commands: Vec<String>,
+    trained_by: &[(String, Provenance)],
 ) -> Header {
     commands.sort();
     commands.dedup();
@@ -228,6 +259,7 @@ fn header<E: Experiment>(
         precisions: distinct(rows, |r| &r.precision),
         seeds: plan.seeds.clone(),
         commit,
+        training_code: training_codes(trained_by),
         command: if commands.is_empty() {
             drawn
         } else {
