@@ -10,6 +10,7 @@
 //! so two experiments started together download once.
 use crate::hash::hex;
 use crate::layout::{self, Kind, BATCHES_DIR};
+use crate::release::Marker;
 use crate::tree::Tree;
 use crate::{cache, finish, temp_name, Cifar10, DataError};
 use fileio::sync_dir;
@@ -23,9 +24,6 @@ use std::time::Duration;
 /// Name of the archive inside the cache directory.
 pub const ARCHIVE_NAME: &str = "cifar-10-binary.tar.gz";
 const LOCK_NAME: &str = ".cifar-10-download.lock";
-/// Written into the extracted folder: which archive (SHA-256) it came from, so
-/// a folder left from a different archive is not reused.
-const MARKER_NAME: &str = ".source-sha256";
 /// Prefixes of temporary names; leftovers from a killed run are removed.
 const PART_PREFIX: &str = ".cifar-10-binary.tar.gz";
 const EXTRACT_PREFIX: &str = ".cifar-10-extract";
@@ -56,10 +54,14 @@ impl Drop for TempGuard {
     }
 }
 
+/// Downloads (unless already there and verified against `md5`) and loads the
+/// archive at `url`; it is the official release when `md5`, which it was
+/// verified against, is `official_md5`, the published one.
 pub(crate) fn load(
     url: &str,
     md5: &str,
     cache_dir: &Path,
+    official_md5: &str,
     log: &dyn Fn(&str),
 ) -> Result<Cifar10, DataError> {
     fs::create_dir_all(cache_dir).map_err(|e| DataError::io(cache_dir, "creating directory", e))?;
@@ -72,6 +74,7 @@ pub(crate) fn load(
 
     let archive = cache_dir.join(ARCHIVE_NAME);
     let sha = ensure_archive(url, md5, &archive, log)?;
+    let official = md5.trim().eq_ignore_ascii_case(official_md5.trim());
     if let Some(c) = cache::load(cache_dir, &sha, log) {
         log(&format!(
             "CIFAR-10: loaded from cache {}",
@@ -80,12 +83,12 @@ pub(crate) fn load(
         return Ok(Cifar10 {
             train: c.train,
             test: c.test,
-            label: c.label,
+            label: crate::relabel(c.label, official),
             source_sha256: sha,
             source: url.to_string(),
         });
     }
-    let batches = ensure_extracted(&archive, &sha, cache_dir, log)?;
+    let batches = ensure_extracted(&archive, md5, &sha, cache_dir, log)?;
     let tree = Tree::Dir { root: batches };
     let plan = layout::plan(&tree)?;
     if plan.kind != Kind::Binary {
@@ -98,6 +101,7 @@ pub(crate) fn load(
         &contents,
         sha,
         url.to_string(),
+        official,
         cache_dir,
         log,
     )
@@ -234,18 +238,20 @@ fn fetch(url: &str, part: &Path, log: &dyn Fn(&str)) -> Result<(String, String),
     ))
 }
 
-/// Returns `<cache_dir>/cifar-10-batches-bin`, extracting the archive there
-/// unless a complete extraction of this very archive already exists.
+/// Returns `<cache_dir>/cifar-10-batches-bin`, extracting the archive (of
+/// MD5 `md5`, SHA-256 `sha`) there unless a complete extraction of this very
+/// archive already exists. The folder's marker (`release::Marker`) says which
+/// archive it came from, and what its batch files were.
 fn ensure_extracted(
     archive: &Path,
+    md5: &str,
     sha: &str,
     cache_dir: &Path,
     log: &dyn Fn(&str),
 ) -> Result<PathBuf, DataError> {
     let target = cache_dir.join(BATCHES_DIR);
-    let marker = target.join(MARKER_NAME);
     if target.is_dir() {
-        if fs::read_to_string(&marker).is_ok_and(|s| s.trim() == sha) {
+        if Marker::read(&target).is_some_and(|m| m.archive_sha256 == sha) {
             return Ok(target);
         }
         log(&format!(
@@ -280,8 +286,7 @@ fn ensure_extracted(
             path: archive.to_path_buf(),
         });
     }
-    fs::write(inner.join(MARKER_NAME), sha)
-        .map_err(|e| DataError::io(inner.join(MARKER_NAME), "writing", e))?;
+    Marker::write(&inner, md5, sha)?;
     for entry in fs::read_dir(&inner)
         .map_err(|e| DataError::io(&inner, "listing directory", e))?
         .flatten()

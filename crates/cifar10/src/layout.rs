@@ -15,6 +15,15 @@ const TRAIN_BATCHES: [&str; 5] = [
     "data_batch_5.bin",
 ];
 const TEST_BATCH: &str = "test_batch.bin";
+/// Every batch file of the official layout: the training batches, then the test batch.
+pub(crate) const BATCH_FILES: [&str; 6] = [
+    TRAIN_BATCHES[0],
+    TRAIN_BATCHES[1],
+    TRAIN_BATCHES[2],
+    TRAIN_BATCHES[3],
+    TRAIN_BATCHES[4],
+    TEST_BATCH,
+];
 /// The folder the official archive unpacks to.
 pub(crate) const BATCHES_DIR: &str = "cifar-10-batches-bin";
 const IMAGE_EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];

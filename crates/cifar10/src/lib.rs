@@ -7,7 +7,8 @@
 //! hash: the first load of a 60,000-JPEG archive decodes it, later loads read
 //! one verified flat file. Copies that are not the official binary carry a
 //! different [`Cifar10::label`], because lossy re-encodings change accuracy
-//! and results on them must say so.
+//! and results on them must say so; data in the binary layout is the official
+//! release only where its origin was verified (see [`load`]).
 //!
 //! No libtorch here: the training crates turn these arrays into tensors.
 use std::borrow::Cow;
@@ -19,6 +20,7 @@ mod download;
 mod error;
 mod hash;
 mod layout;
+mod release;
 mod tree;
 
 pub use download::ARCHIVE_NAME;
@@ -50,10 +52,20 @@ pub const JPEG_COPY_SHA256: &str =
 /// Label of results on the shared JPEG q75 copy: JPEG is lossy, so accuracy on
 /// it is not comparable to plain CIFAR-10.
 pub const JPEG_COPY_LABEL: &str = "CIFAR-10 (JPEG q75 copy)";
-/// Label of the official binary data (downloaded or given).
+/// Label of the official binary data, verified (see [`load`]).
 pub const OFFICIAL_LABEL: &str = "CIFAR-10";
+/// Label of data in the official binary layout whose origin could not be
+/// verified (a directory given by hand, an archive with another MD5): it may
+/// be relabelled, re-encoded or otherwise changed, so it is a copy.
+pub const UNVERIFIED_BINARY_LABEL: &str = "CIFAR-10 (unverified binary copy)";
 /// Label of any other image-folder copy: possibly re-encoded, so not plain CIFAR-10.
 pub const IMAGE_FOLDER_LABEL: &str = "CIFAR-10 (image-folder copy)";
+/// Whether `label` names a copy of CIFAR-10 rather than the verified official
+/// release: results on it stand in for the papers' data.
+pub fn is_copy(label: &str) -> bool {
+    [JPEG_COPY_LABEL, IMAGE_FOLDER_LABEL, UNVERIFIED_BINARY_LABEL].contains(&label)
+}
+
 /// Bytes per image: 3 planes (R, G, B) of 32x32.
 pub const IMAGE_BYTES: usize = 3 * 32 * 32;
 
@@ -98,7 +110,7 @@ pub struct Cifar10 {
     /// 10,000 images for the real dataset.
     pub test: Split,
     /// What to call this data in results: [`OFFICIAL_LABEL`],
-    /// [`JPEG_COPY_LABEL`] or [`IMAGE_FOLDER_LABEL`].
+    /// [`UNVERIFIED_BINARY_LABEL`], [`JPEG_COPY_LABEL`] or [`IMAGE_FOLDER_LABEL`].
     pub label: String,
     /// SHA-256 of the archive file, or for a directory, of the sorted relative
     /// paths and contents of the files used (see [`load`]).
@@ -147,61 +159,136 @@ impl Source {
 /// its length (u64 little-endian) and its contents. For an archive it is the
 /// SHA-256 of the archive file. For a `Path` source the cache is best-effort:
 /// if it cannot be written the load still succeeds (with a log line).
+///
+/// Data in the binary layout is labelled [`OFFICIAL_LABEL`] only when its
+/// origin was verified against [`OFFICIAL_MD5`], the MD5 published for the
+/// official archive: a download or a given `.tar.gz` whose MD5 is that one, or
+/// a directory this crate extracted from such an archive with its batch files
+/// unchanged since. Anything else in that layout is
+/// [`UNVERIFIED_BINARY_LABEL`].
 pub fn load(source: &Source, cache_dir: &Path, log: &dyn Fn(&str)) -> Result<Cifar10, DataError> {
+    load_recognising(source, cache_dir, OFFICIAL_MD5, log)
+}
+
+/// [`load`], recognising as the official release the archive of MD5
+/// `official_md5` instead of [`OFFICIAL_MD5`] (for tests, which cannot use
+/// the real archive).
+pub fn load_recognising(
+    source: &Source,
+    cache_dir: &Path,
+    official_md5: &str,
+    log: &dyn Fn(&str),
+) -> Result<Cifar10, DataError> {
     match source {
-        Source::Download { url, md5 } => download::load(url, md5, cache_dir, log),
-        Source::Path(p) => load_path(p, cache_dir, log),
-    }
-}
-
-fn load_path(path: &Path, cache_dir: &Path, log: &dyn Fn(&str)) -> Result<Cifar10, DataError> {
-    let meta = std::fs::metadata(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            DataError::NotFound {
-                path: path.to_path_buf(),
+        Source::Download { url, md5 } => download::load(url, md5, cache_dir, official_md5, log),
+        Source::Path(p) => {
+            if std::fs::metadata(p)
+                .map_err(|e| not_found_or_io(p, e))?
+                .is_dir()
+            {
+                load_dir(p, cache_dir, official_md5, log)
+            } else {
+                load_archive(p, cache_dir, official_md5, log)
             }
-        } else {
-            DataError::io(path, "inspecting", e)
         }
-    })?;
-    let source = path.display().to_string();
-    if meta.is_dir() {
-        let tree = Tree::Dir {
-            root: path.to_path_buf(),
-        };
-        // Plan from names first: layout errors come before reading anything big.
-        let plan = layout::plan(&tree)?;
-        log(&format!(
-            "CIFAR-10: reading {} files from {source}",
-            plan.items().count()
-        ));
-        let contents = layout::read_used(&tree, &plan)?;
-        let mut files: Vec<(&str, &[u8])> = plan
-            .items()
-            .map(|i| i.rel.as_str())
-            .zip(contents.iter().map(|c| &c[..]))
-            .collect();
-        files.sort_by(|a, b| a.0.cmp(b.0));
-        let sha = hash::sha256_of_files(files);
-        if let Some(hit) = from_cache(cache_dir, &sha, &source, log) {
-            return Ok(hit);
-        }
-        finish(&tree, &plan, &contents, sha, source, cache_dir, log)
-    } else {
-        log(&format!("CIFAR-10: hashing {source}"));
-        let sha = hash::sha256_file(path)?;
-        if let Some(hit) = from_cache(cache_dir, &sha, &source, log) {
-            return Ok(hit);
-        }
-        log(&format!("CIFAR-10: reading archive {source}"));
-        let tree = tree::read_archive(path)?;
-        let plan = layout::plan(&tree)?;
-        let contents = layout::read_used(&tree, &plan)?;
-        finish(&tree, &plan, &contents, sha, source, cache_dir, log)
     }
 }
 
-fn from_cache(cache_dir: &Path, sha: &str, source: &str, log: &dyn Fn(&str)) -> Option<Cifar10> {
+fn load_dir(
+    path: &Path,
+    cache_dir: &Path,
+    official_md5: &str,
+    log: &dyn Fn(&str),
+) -> Result<Cifar10, DataError> {
+    let source = path.display().to_string();
+    let tree = Tree::Dir {
+        root: path.to_path_buf(),
+    };
+    // Plan from names first: layout errors come before reading anything big.
+    let plan = layout::plan(&tree)?;
+    log(&format!(
+        "CIFAR-10: reading {} files from {source}",
+        plan.items().count()
+    ));
+    let contents = layout::read_used(&tree, &plan)?;
+    let mut files: Vec<(&str, &[u8])> = plan
+        .items()
+        .map(|i| i.rel.as_str())
+        .zip(contents.iter().map(|c| &c[..]))
+        .collect();
+    files.sort_by(|a, b| a.0.cmp(b.0));
+    let sha = hash::sha256_of_files(files);
+    let official = plan.kind == Kind::Binary
+        && release::extracted_official(&tree, &plan, &contents, official_md5);
+    say_if_unverified(plan.kind, official, &source, log);
+    if let Some(hit) = from_cache(cache_dir, &sha, &source, official, log) {
+        return Ok(hit);
+    }
+    finish(
+        &tree, &plan, &contents, sha, source, official, cache_dir, log,
+    )
+}
+
+fn load_archive(
+    path: &Path,
+    cache_dir: &Path,
+    official_md5: &str,
+    log: &dyn Fn(&str),
+) -> Result<Cifar10, DataError> {
+    let source = path.display().to_string();
+    log(&format!("CIFAR-10: hashing {source}"));
+    let (md5, sha) = hash::md5_and_sha256_file(path)?;
+    let official = md5.eq_ignore_ascii_case(official_md5.trim());
+    if let Some(hit) = from_cache(cache_dir, &sha, &source, official, log) {
+        say_if_unverified_label(&hit.label, &source, log);
+        return Ok(hit);
+    }
+    log(&format!("CIFAR-10: reading archive {source}"));
+    let tree = tree::read_archive(path)?;
+    let plan = layout::plan(&tree)?;
+    say_if_unverified(plan.kind, official, &source, log);
+    let contents = layout::read_used(&tree, &plan)?;
+    finish(
+        &tree, &plan, &contents, sha, source, official, cache_dir, log,
+    )
+}
+
+/// Says why binary-layout data is labelled a copy, and what would make it the
+/// official release.
+fn say_if_unverified(kind: Kind, official: bool, source: &str, log: &dyn Fn(&str)) {
+    if kind == Kind::Binary && !official {
+        say_if_unverified_label(UNVERIFIED_BINARY_LABEL, source, log);
+    }
+}
+
+fn say_if_unverified_label(label: &str, source: &str, log: &dyn Fn(&str)) {
+    if label == UNVERIFIED_BINARY_LABEL {
+        log(&format!(
+            "CIFAR-10: {source} is in the official binary layout, but not verifiably the official \
+             release (an archive whose MD5 is the published {OFFICIAL_MD5}, or a folder extracted \
+             from one by this program): labelled \"{UNVERIFIED_BINARY_LABEL}\", and results on it \
+             are at most `analogue`. Give that archive (or no --data, to download it) for `paper` results"
+        ));
+    }
+}
+
+fn not_found_or_io(path: &Path, e: std::io::Error) -> DataError {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        DataError::NotFound {
+            path: path.to_path_buf(),
+        }
+    } else {
+        DataError::io(path, "inspecting", e)
+    }
+}
+
+fn from_cache(
+    cache_dir: &Path,
+    sha: &str,
+    source: &str,
+    official: bool,
+    log: &dyn Fn(&str),
+) -> Option<Cifar10> {
     let c = cache::load(cache_dir, sha, log)?;
     log(&format!(
         "CIFAR-10: loaded from cache {}",
@@ -210,28 +297,45 @@ fn from_cache(cache_dir: &Path, sha: &str, source: &str, log: &dyn Fn(&str)) -> 
     Some(Cifar10 {
         train: c.train,
         test: c.test,
-        label: c.label,
+        label: relabel(c.label, official),
         source_sha256: sha.to_string(),
         source: source.to_string(),
     })
 }
 
-/// What to call data of layout `kind` whose source hashes to `sha`.
-fn label_for(kind: Kind, sha: &str) -> &'static str {
+/// What to call data of layout `kind` whose source hashes to `sha`;
+/// `official`: whether its origin was verified (see [`load`]).
+fn label_for(kind: Kind, sha: &str, official: bool) -> &'static str {
     match kind {
-        Kind::Binary => OFFICIAL_LABEL,
+        Kind::Binary if official => OFFICIAL_LABEL,
+        Kind::Binary => UNVERIFIED_BINARY_LABEL,
         Kind::Folder if sha == JPEG_COPY_SHA256 => JPEG_COPY_LABEL,
         Kind::Folder => IMAGE_FOLDER_LABEL,
     }
 }
 
-/// Decodes, labels and caches a planned source (the common tail of all sources).
+/// A cached label, for this load: whether binary data is the official release
+/// depends on where it was loaded from this time (the cache is keyed by the
+/// contents, and caches written before origins were verified say
+/// [`OFFICIAL_LABEL`] for any binary data).
+pub(crate) fn relabel(cached: String, official: bool) -> String {
+    if cached == OFFICIAL_LABEL || cached == UNVERIFIED_BINARY_LABEL {
+        label_for(Kind::Binary, "", official).to_string()
+    } else {
+        cached
+    }
+}
+
+/// Decodes, labels and caches a planned source (the common tail of all
+/// sources: each passes what it found out, hence the many arguments).
+#[allow(clippy::too_many_arguments)]
 fn finish(
     tree: &Tree,
     plan: &Plan,
     contents: &[Cow<'_, [u8]>],
     sha: String,
     source: String,
+    official: bool,
     cache_dir: &Path,
     log: &dyn Fn(&str),
 ) -> Result<Cifar10, DataError> {
@@ -240,7 +344,7 @@ fn finish(
         contents.len()
     ));
     let (train, test) = layout::decode(tree, plan, contents)?;
-    let label = label_for(plan.kind, &sha).to_string();
+    let label = label_for(plan.kind, &sha, official).to_string();
     match cache::store(cache_dir, &sha, &label, &train, &test) {
         Ok(p) => log(&format!("CIFAR-10: wrote cache {}", p.display())),
         Err(e) => log(&format!(
@@ -272,4 +376,23 @@ pub(crate) fn temp_name(dir: &Path, prefix: &str, suffix: &str) -> PathBuf {
         "{prefix}.{}-{n}-{nanos}{suffix}",
         std::process::id()
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cached_binary_labels_follow_this_loads_origin() {
+        // A cache written before origins were verified says "CIFAR-10".
+        for cached in [OFFICIAL_LABEL, UNVERIFIED_BINARY_LABEL] {
+            assert_eq!(relabel(cached.into(), false), UNVERIFIED_BINARY_LABEL);
+            assert_eq!(relabel(cached.into(), true), OFFICIAL_LABEL);
+        }
+        for copy in [JPEG_COPY_LABEL, IMAGE_FOLDER_LABEL] {
+            assert_eq!(relabel(copy.into(), true), copy);
+        }
+        assert!(!is_copy(OFFICIAL_LABEL) && is_copy(UNVERIFIED_BINARY_LABEL));
+        assert!(!is_copy("ImageNet image folder (/data/imagenet)"));
+    }
 }

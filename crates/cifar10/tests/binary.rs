@@ -1,7 +1,7 @@
 //! The official binary layout, as a directory and as a `.tar.gz`.
 mod common;
 
-use cifar10::{load, Source, OFFICIAL_LABEL};
+use cifar10::{load, load_recognising, Source, OFFICIAL_LABEL, UNVERIFIED_BINARY_LABEL};
 use common::*;
 use std::fs;
 
@@ -20,7 +20,11 @@ fn binary_directory_round_trips_exactly() {
     expected.assert_matches(&d);
     assert_eq!(d.train.len(), 35);
     assert_eq!(d.test.len(), 7);
-    assert_eq!(d.label, OFFICIAL_LABEL);
+    // The binary layout alone does not make the official release: a directory
+    // of unknown origin is a copy (it may be relabelled or re-encoded).
+    assert_eq!(d.label, UNVERIFIED_BINARY_LABEL);
+    assert!(cifar10::is_copy(&d.label));
+    assert!(log.contains("not verifiably the official release"));
     assert_eq!(d.source, data.display().to_string());
     assert_eq!(d.source_sha256.len(), 64);
     // Record 0 of test_batch.bin is test image 0, record 3 of data_batch_2.bin is train image 10.
@@ -56,9 +60,24 @@ fn binary_tar_gz_round_trips_and_hashes_the_archive() {
     )
     .unwrap();
     expected.assert_matches(&d);
-    assert_eq!(d.label, OFFICIAL_LABEL);
-    let sha = sha256_hex(&fs::read(&archive).unwrap());
+    // Not the archive whose MD5 is published: a copy.
+    assert_eq!(d.label, UNVERIFIED_BINARY_LABEL);
+    let bytes = fs::read(&archive).unwrap();
+    let sha = sha256_hex(&bytes);
     assert_eq!(d.source_sha256, sha);
+    // The archive whose MD5 is the published one (here: stood in for by this
+    // archive's) is the official release, from the cache too.
+    for cache in ["cache", "cache-2"] {
+        let d = load_recognising(
+            &Source::Path(archive.clone()),
+            &tmp.path().join(cache),
+            &md5_hex(&bytes).to_uppercase(),
+            &|_| {},
+        )
+        .unwrap();
+        assert_eq!(d.label, OFFICIAL_LABEL, "{cache}");
+        expected.assert_matches(&d);
+    }
 
     // Members at the archive root (`./data_batch_1.bin`) work too.
     let flat = tmp.path().join("flat.tar.gz");

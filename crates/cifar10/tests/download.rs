@@ -1,7 +1,7 @@
 //! `Source::Download` against a local HTTP server started by the test.
 mod common;
 
-use cifar10::{load, DataError, Source, OFFICIAL_LABEL};
+use cifar10::{load, load_recognising, DataError, Source, OFFICIAL_LABEL, UNVERIFIED_BINARY_LABEL};
 use common::*;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -125,7 +125,9 @@ fn good_download_loads_then_uses_the_cache() {
         md5: md5.to_uppercase(), // case does not matter
     };
     let log = Log::default();
-    let d = load(&source, &cache, &log.f()).unwrap();
+    // This archive stands in for the official one: its MD5 is taken as the
+    // published one.
+    let d = load_recognising(&source, &cache, &md5, &log.f()).unwrap();
     expected.assert_matches(&d);
     assert_eq!(d.label, OFFICIAL_LABEL);
     assert_eq!(d.source, server.url);
@@ -161,6 +163,73 @@ fn good_download_loads_then_uses_the_cache() {
     assert!(cache
         .join("cifar-10-batches-bin/data_batch_1.bin")
         .is_file());
+}
+
+#[test]
+fn only_a_folder_extracted_from_the_published_archive_and_unchanged_is_official() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (bytes, md5, expected) = official_like(tmp.path());
+    let server = Server::start(Mode::Full(bytes));
+    let cache = tmp.path().join("cache");
+    let source = Source::Download {
+        url: server.url.clone(),
+        md5: md5.clone(),
+    };
+    // An archive of another MD5 than the published one: downloaded and
+    // verified against the MD5 given, but not the official release.
+    let d = load(&source, &cache, &|_| {}).unwrap();
+    assert_eq!(d.label, UNVERIFIED_BINARY_LABEL);
+    // Taken as the published archive (its MD5 injected), it is, from the cache too.
+    let d = load_recognising(&source, &cache, &md5, &|_| {}).unwrap();
+    assert_eq!(d.label, OFFICIAL_LABEL);
+
+    // The folder extracted from it, given as a directory.
+    let extracted = cache.join("cifar-10-batches-bin");
+    let as_dir = |dir: &std::path::Path, cache: &str| {
+        let d = load_recognising(
+            &Source::Path(dir.to_path_buf()),
+            &tmp.path().join(cache),
+            &md5,
+            &|_| {},
+        )
+        .unwrap();
+        expected.assert_matches(&d);
+        d.label
+    };
+    assert_eq!(as_dir(&extracted, "c1"), OFFICIAL_LABEL);
+    // ...its parent, in which the loader finds it, too.
+    assert_eq!(as_dir(&cache, "c2"), OFFICIAL_LABEL);
+    // ...but not against the real published MD5: this is not that archive.
+    let d = load(
+        &Source::Path(extracted.clone()),
+        &tmp.path().join("c3"),
+        &|_| {},
+    )
+    .unwrap();
+    assert_eq!(d.label, UNVERIFIED_BINARY_LABEL);
+
+    // A copy without the extraction's marker is of unknown origin.
+    let copy = tmp.path().join("copy");
+    std::fs::create_dir_all(&copy).unwrap();
+    for name in BATCHES {
+        std::fs::copy(extracted.join(name), copy.join(name)).unwrap();
+    }
+    assert_eq!(as_dir(&copy, "c4"), UNVERIFIED_BINARY_LABEL);
+
+    // A relabelled one (the marker kept, one label byte changed) is a copy.
+    let batch = extracted.join("data_batch_1.bin");
+    let mut b = std::fs::read(&batch).unwrap();
+    b[0] = (b[0] + 1) % 10;
+    std::fs::write(&batch, &b).unwrap();
+    let d = load_recognising(
+        &Source::Path(extracted.clone()),
+        &tmp.path().join("c5"),
+        &md5,
+        &|_| {},
+    )
+    .unwrap();
+    assert_eq!(d.label, UNVERIFIED_BINARY_LABEL);
+    assert_eq!(d.train.labels[0], b[0]);
 }
 
 #[test]

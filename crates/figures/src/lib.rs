@@ -513,7 +513,7 @@ pub fn render(fig: &Figure, stem: &Path) -> Result<[PathBuf; 2], PlotError> {
     // The bitmap backend saves by path and picks the encoder from the
     // extension, hence the `.png` ending of the temporary name.
     let png_file =
-        AtomicFile::with_temp_suffix(&png_path, ".tmp.png").map_err(io_error(&png_path))?;
+        AtomicFile::with_temp_suffix(&png_path, PNG_TEMP_SUFFIX).map_err(io_error(&png_path))?;
     {
         let root = BitMapBackend::new(png_file.temp_path(), size).into_drawing_area();
         draw::figure(&root, fig)
@@ -529,6 +529,31 @@ pub fn render(fig: &Figure, stem: &Path) -> Result<[PathBuf; 2], PlotError> {
         source: e.source,
     })?;
     Ok([svg_path, png_path])
+}
+
+/// The suffix of the PNG's temporary file (the SVG's is `fileio::TEMP_SUFFIX`).
+const PNG_TEMP_SUFFIX: &str = ".tmp.png";
+
+/// Removes the temporary files that a [`render`] of `stem` killed before its
+/// commit left behind (`.<stem>.svg.<random>.tmp`,
+/// `.<stem>.png.<random>.tmp.png`), whatever their age, and nothing else.
+/// Only for a caller that knows no other process renders `stem` now (it holds
+/// a lock that every renderer of `stem` takes): a live render's files would
+/// go too. Returns the paths removed.
+///
+/// # Errors
+///
+/// Reading the directory (a missing one holds nothing: no error).
+pub fn remove_leftovers(stem: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut removed = Vec::new();
+    for (ext, suffix) in [(".svg", fileio::TEMP_SUFFIX), (".png", PNG_TEMP_SUFFIX)] {
+        match fileio::remove_temps_of(&with_suffix(stem, ext), suffix) {
+            Ok(r) => removed.extend(r),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(removed)
 }
 
 fn with_suffix(stem: &Path, suffix: &str) -> PathBuf {

@@ -30,6 +30,44 @@ fn png_is_valid(path: &Path, fig: &Figure) {
 }
 
 #[test]
+fn leftovers_of_a_killed_render_are_removed_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let stem = dir.path().join("fig6");
+    let fig = samples::resnet_fig6();
+    render(&fig, &stem).unwrap();
+    // What a render killed before its commit leaves (a moment ago): the
+    // temporary files exactly as the writer names them.
+    let killed = [
+        fileio::AtomicFile::new(&dir.path().join("fig6.svg")).unwrap(),
+        fileio::AtomicFile::with_temp_suffix(&dir.path().join("fig6.png"), ".tmp.png").unwrap(),
+    ];
+    let left: Vec<_> = killed.iter().map(|f| f.temp_path().to_path_buf()).collect();
+    killed.into_iter().for_each(std::mem::forget);
+    // Names that only look alike, and another figure's temporary file.
+    let others = [
+        ".fig6.png.abcdef.tmp",
+        ".fig6.svg.abcdef.tmp.png",
+        ".fig7.png.abcdef.tmp.png",
+    ];
+    for o in others {
+        fs::write(dir.path().join(o), "x").unwrap();
+    }
+    let mut removed = figures::remove_leftovers(&stem).unwrap();
+    removed.sort();
+    let mut expected = left.clone();
+    expected.sort();
+    assert_eq!(removed, expected);
+    for o in others {
+        assert!(dir.path().join(o).exists(), "{o} removed");
+    }
+    assert!(stem.with_extension("png").is_file() && stem.with_extension("svg").is_file());
+    // A stem in a directory that does not exist has nothing left over.
+    assert!(figures::remove_leftovers(&dir.path().join("none/fig"))
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
 fn three_panel_figure_writes_svg_and_png() {
     let dir = tempfile::tempdir().unwrap();
     let fig = samples::resnet_fig6();

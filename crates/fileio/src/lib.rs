@@ -85,7 +85,7 @@ impl AtomicFile {
     /// [`io::ErrorKind::InvalidInput`] if `target` has no file name; any
     /// error creating the directory or the temporary file.
     pub fn new(target: &Path) -> io::Result<Self> {
-        Self::with_temp_suffix(target, ".tmp")
+        Self::with_temp_suffix(target, TEMP_SUFFIX)
     }
 
     /// Like [`AtomicFile::new`], with the temporary name ending in `suffix`
@@ -271,14 +271,56 @@ pub fn is_temp_name(name: &str) -> bool {
             _ => return false,
         },
     };
-    match stem.rsplit_once('.') {
-        Some((target, random)) => {
-            !target.is_empty()
-                && random.len() == RANDOM_CHARS
-                && random.bytes().all(|b| b.is_ascii_alphanumeric())
+    target_of_stem(stem).is_some()
+}
+
+/// `<target>` of `<target>.<6 random letters or digits>`, the part of a
+/// temporary file's name between the leading dot and the suffix.
+fn target_of_stem(stem: &str) -> Option<&str> {
+    let (target, random) = stem.rsplit_once('.')?;
+    (!target.is_empty()
+        && random.len() == RANDOM_CHARS
+        && random.bytes().all(|b| b.is_ascii_alphanumeric()))
+    .then_some(target)
+}
+
+/// The temporary-file suffix of [`AtomicFile::new`].
+pub const TEMP_SUFFIX: &str = ".tmp";
+
+/// The name of the file that `name` is a temporary file of, when `name` is
+/// exactly what [`AtomicFile::with_temp_suffix`] creates with `suffix`
+/// (`.<target>.<6 random letters or digits><suffix>`; [`TEMP_SUFFIX`] for
+/// [`AtomicFile::new`]).
+pub fn temp_target<'a>(name: &'a str, suffix: &str) -> Option<&'a str> {
+    target_of_stem(name.strip_prefix('.')?.strip_suffix(suffix)?)
+}
+
+/// Removes the temporary files that [`AtomicFile`]s for `target` created with
+/// `suffix` left in its directory (a writer killed before its commit),
+/// whatever their age: for a caller that knows no other process writes
+/// `target` now (it holds a lock that every writer of `target` takes).
+/// Plain files only. Returns the paths removed.
+///
+/// # Errors
+///
+/// Reading the directory; a file that cannot be removed is skipped.
+pub fn remove_temps_of(target: &Path, suffix: &str) -> io::Result<Vec<PathBuf>> {
+    let Some(want) = target.file_name().and_then(|n| n.to_str()) else {
+        return Ok(Vec::new());
+    };
+    let mut removed = Vec::new();
+    for entry in fs::read_dir(parent_dir(target))? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name.to_str().and_then(|n| temp_target(n, suffix)) != Some(want) {
+            continue;
         }
-        None => false,
+        let is_file = fs::symlink_metadata(entry.path()).is_ok_and(|m| m.is_file());
+        if is_file && fs::remove_file(entry.path()).is_ok() {
+            removed.push(entry.path());
+        }
     }
+    Ok(removed)
 }
 
 /// Removes the temporary files of [`AtomicFile`]s that a killed process left
@@ -575,6 +617,54 @@ mod tests {
             remove_stale_temps(dir.path(), std::time::Duration::ZERO).unwrap(),
             [dir.path().join(".summary.csv.q1w2e3.tmp")]
         );
+    }
+
+    #[test]
+    fn temps_of_one_target_are_removed_whatever_their_age() {
+        let dir = tempfile::tempdir().unwrap();
+        let make = |name: &str| File::create(dir.path().join(name)).unwrap();
+        // What a killed render of fig6 leaves: just now, not old.
+        for f in [
+            AtomicFile::new(&dir.path().join("fig6.svg")).unwrap(),
+            AtomicFile::with_temp_suffix(&dir.path().join("fig6.png"), ".tmp.png").unwrap(),
+        ] {
+            f.tmp.into_temp_path().keep().unwrap();
+        }
+        make(".fig6.png.abcdef.tmp"); // not the png writer's suffix
+        make(".fig6.svg.abcdef.tmp.png"); // nor the svg's
+        make(".fig7.png.abcdef.tmp.png");
+        make(".fig6.png.abcde.tmp.png");
+        make("fig6.png");
+        let removed = |target: &str, suffix: &str| {
+            remove_temps_of(&dir.path().join(target), suffix)
+                .unwrap()
+                .into_iter()
+                .map(|p| p.file_name().unwrap().to_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        };
+        let svg = removed("fig6.svg", TEMP_SUFFIX);
+        assert!(
+            svg.len() == 1 && svg[0].starts_with(".fig6.svg."),
+            "{svg:?}"
+        );
+        let png = removed("fig6.png", ".tmp.png");
+        assert!(
+            png.len() == 1 && png[0].starts_with(".fig6.png."),
+            "{png:?}"
+        );
+        assert_eq!(
+            names(dir.path()),
+            [
+                ".fig6.png.abcde.tmp.png",
+                ".fig6.png.abcdef.tmp",
+                ".fig6.svg.abcdef.tmp.png",
+                ".fig7.png.abcdef.tmp.png",
+                "fig6.png"
+            ]
+        );
+        assert_eq!(temp_target(".r.md.a1B2c3.tmp", TEMP_SUFFIX), Some("r.md"));
+        assert_eq!(temp_target(".r.md.a1B2c3.tmp", ".tmp.png"), None);
+        assert_eq!(temp_target("r.md.a1B2c3.tmp", TEMP_SUFFIX), None);
     }
 
     #[test]

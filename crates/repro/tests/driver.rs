@@ -233,6 +233,16 @@ fn a_report_from_two_training_codes_is_refused_unless_allowed() {
         text.contains("feedbeefca"),
         "the report names the commits: {text}"
     );
+    // And the training codes beside them: the other run's and this build's.
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("| training code |"))
+        .unwrap_or_else(|| panic!("no training code in the header: {text}"));
+    assert!(
+        line.contains("00000000 (commit feedbeefca")
+            && line.contains(repro::provenance::TRAINING_CODE),
+        "{line}"
+    );
 }
 
 #[test]
@@ -353,4 +363,79 @@ fn reuse_runs_copies_a_run_of_the_same_recipe_and_trains_any_other() {
     assert!(provenance(&tmp.path().join("out/paper/runs/tiny-s3"))
         .get("reused_from")
         .is_none());
+}
+
+/// Flips 4 bytes inside the last tensor's data of a safetensors file: the file
+/// still parses, its numbers are wrong.
+fn corrupt_weights(path: &Path) {
+    let mut bytes = std::fs::read(path).expect("weights");
+    let n = bytes.len();
+    for b in &mut bytes[n - 8..n - 4] {
+        *b ^= 0x5a;
+    }
+    std::fs::write(path, bytes).expect("write");
+}
+
+/// `status.json` of a run directory, parsed.
+fn status_json(run: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(run.join("status.json")).expect("status")).expect("json")
+}
+
+#[test]
+fn reuse_runs_refuses_final_weights_changed_after_they_were_written() {
+    let _rng = rng_lock();
+    let tmp = tempfile::tempdir().expect("tmp");
+    trained(tmp.path(), &[]);
+    let source = tmp.path().join("out/smoke/runs/tiny-s3");
+    let weights = source.join("final-weights.safetensors");
+    let written = repro::io::sha256_file(&weights).expect("sha");
+    corrupt_weights(&weights);
+    let found = repro::io::sha256_file(&weights).expect("sha");
+    let root = tmp.path().display().to_string();
+    let e = driver::run(
+        &Tiny,
+        &args(tmp.path(), &["--profile", "quick", "--reuse-runs", &root]),
+    )
+    .expect_err("copied corrupted weights")
+    .to_string();
+    assert!(
+        e.contains(&weights.display().to_string()) && e.contains(&written) && e.contains(&found),
+        "{e}"
+    );
+    assert!(
+        !tmp.path().join("out/quick/runs/tiny-s3").exists(),
+        "the refused run's directory was written"
+    );
+    // The digest the run recorded when it wrote its weights, in its status.
+    assert_eq!(
+        status_json(&source)["final_weights_sha256"],
+        written.as_str()
+    );
+}
+
+#[test]
+fn reuse_runs_passes_over_final_weights_without_a_recorded_digest() {
+    let _rng = rng_lock();
+    let tmp = tempfile::tempdir().expect("tmp");
+    trained(tmp.path(), &[]);
+    let source = tmp.path().join("out/smoke/runs/tiny-s3");
+    // As a run written before digests were recorded.
+    let mut status = status_json(&source);
+    status
+        .as_object_mut()
+        .expect("an object")
+        .remove("final_weights_sha256");
+    std::fs::write(source.join("status.json"), status.to_string()).expect("write");
+
+    let root = tmp.path().display().to_string();
+    driver::run(
+        &Tiny,
+        &args(tmp.path(), &["--profile", "quick", "--reuse-runs", &root]),
+    )
+    .expect("trains");
+    let own = tmp.path().join("out/quick/runs/tiny-s3");
+    assert!(provenance(&own).get("reused_from").is_none());
+    assert!(std::fs::read_to_string(own.join("train.log"))
+        .expect("train.log")
+        .contains("started at iteration 0"));
 }

@@ -278,11 +278,18 @@ fn a_report_removes_the_temporary_files_of_killed_writes() {
         put(profile.join(".report.md.Ab3dE9.tmp"), hours_ago),
         put(profile.join(".fig.png.x1Y2z3.tmp.png"), hours_ago),
         put(run.join(".metrics.parquet.Qw3rT5.tmp"), hours_ago),
-    ];
-    // Another process's write in progress, and files that only look similar.
-    let kept = [
+        // A report's own file: under the report lock, however young, it can
+        // only be a killed report write's.
         put(
             profile.join(".summary.csv.Zx9cV8.tmp"),
+            std::time::SystemTime::now(),
+        ),
+    ];
+    // Another process's write in progress (of a file the report does not
+    // write), and files that only look similar.
+    let kept = [
+        put(
+            profile.join(".notes.md.Zx9cV8.tmp"),
             std::time::SystemTime::now(),
         ),
         put(profile.join(".notes.tmp"), hours_ago),
@@ -294,6 +301,90 @@ fn a_report_removes_the_temporary_files_of_killed_writes() {
     }
     for p in &kept {
         assert!(p.exists(), "{} removed", p.display());
+    }
+}
+
+#[test]
+fn generated_data_in_the_binary_layout_is_a_copy_and_never_paper() {
+    use repro::config::Fidelity;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tiny_cifar(&tmp.path().join("data"), 20, 20).expect("data");
+    let raw = cifar10::load(
+        &cifar10::Source::Path(data),
+        &tmp.path().join("cache"),
+        &|_| {},
+    )
+    .expect("loads");
+    assert_eq!(raw.label, cifar10::UNVERIFIED_BINARY_LABEL);
+    assert!(repro::data::is_stand_in(&raw.label));
+    assert_eq!(
+        repro::data::run_fidelity(Fidelity::Paper, &raw.label, true),
+        Fidelity::Analogue
+    );
+}
+
+/// The tiny experiment with one figure, `fig6` (the tiny run's error curves).
+struct WithFigure;
+
+impl driver::Experiment for WithFigure {
+    fn name(&self) -> &'static str {
+        "t"
+    }
+    fn figures(&self, res: &driver::Results) -> Vec<(String, repro::figures::Figure)> {
+        let panel = repro::plot::iteration_panel(res, "tiny", &["tiny"]);
+        let fig = repro::figures::Figure::new("fig6", res.header.caption(), vec![panel]);
+        vec![("fig6".into(), fig)]
+    }
+    fn tables(&self, _res: &driver::Results) -> Vec<repro::report::Table> {
+        Vec::new()
+    }
+    fn claims(&self, _res: &driver::Results) -> Vec<repro::report::Claim> {
+        Vec::new()
+    }
+}
+
+/// The temporary file of a write of `target` killed before its commit, named
+/// as `fileio::AtomicFile` (which the report and figure writers use) names it.
+fn killed_write(target: &Path, suffix: &str) -> PathBuf {
+    let f = fileio::AtomicFile::with_temp_suffix(target, suffix).expect("temp file");
+    let path = f.temp_path().to_path_buf();
+    std::mem::forget(f); // as a killed process: nothing removes it
+    path
+}
+
+#[test]
+fn a_report_rerun_right_after_a_killed_one_removes_its_figures_temporary_files() {
+    let _rng = rng_lock();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let profile = trained(tmp.path());
+    let draw = || {
+        driver::run(
+            &WithFigure,
+            &args(tmp.path(), &["--seeds", "1,2", "--plot-only"]),
+        )
+    };
+    draw().expect("draws");
+    assert!(profile.join("fig6.png").is_file() && profile.join("fig6.svg").is_file());
+    // A `kill -9` while fig6 was being written leaves its temporary files,
+    // named as the writer names them; the report is drawn again a moment later.
+    let killed = [
+        killed_write(&profile.join("fig6.svg"), ".tmp"),
+        killed_write(&profile.join("fig6.png"), ".tmp.png"),
+    ];
+    // Look-alikes that are not the writer's temporary files stay.
+    let kept = [
+        profile.join(".fig6.png.abcdef.tmp"),
+        profile.join(".fig6.svg.abcdef.tmp.png"),
+    ];
+    for k in &kept {
+        std::fs::write(k, "x").expect("write");
+    }
+    draw().expect("draws again");
+    for k in &killed {
+        assert!(!k.exists(), "{} left behind", k.display());
+    }
+    for k in &kept {
+        assert!(k.exists(), "{} removed", k.display());
     }
 }
 

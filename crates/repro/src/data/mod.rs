@@ -18,10 +18,11 @@ pub use cifar10::{Cifar10, Source, JPEG_COPY_LABEL};
 /// device (`Dataset`) or ImageNet decoded from an image folder per batch
 /// (`imagenet::ImageNetData`).
 /// Whether results on data of this label stand in for the paper's data: a
-/// re-encoded CIFAR-10 copy (JPEG is lossy) is not the official release, so
-/// its results are at most `analogue`.
+/// CIFAR-10 copy (re-encoded: JPEG is lossy; or binary data not verified to
+/// be the official release) is not the official release, so its results are
+/// at most `analogue`.
 pub fn is_stand_in(dataset_label: &str) -> bool {
-    dataset_label == cifar10::JPEG_COPY_LABEL || dataset_label == cifar10::IMAGE_FOLDER_LABEL
+    cifar10::is_copy(dataset_label)
 }
 
 /// A result's label given the dataset and numerics it actually ran with:

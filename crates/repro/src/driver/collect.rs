@@ -9,7 +9,7 @@ use crate::config::Fidelity;
 use crate::data::is_stand_in;
 use crate::error::{Error, Result};
 use crate::metrics::{read_parquet, write_parquet, Hyperparameters, MetricRow, COMBINED_FILE};
-use crate::provenance::Provenance;
+use crate::provenance::{Provenance, TRAINING_CODE};
 use crate::report::{self, Header};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -73,7 +73,7 @@ fn collect<E: Experiment>(exp: &E, plan: &Plan) -> Result<Results> {
     }
     check_one_dataset(&rows, plan)?;
     super::stale::check_one_code(&trained_by, plan.allow_mixed)?;
-    let header = header(exp, plan, &rows, commits, commands);
+    let header = header(exp, plan, &rows, commits, commands, &trained_by);
     Ok(Results {
         runs: report::Runs::new(&rows)?,
         rows,
@@ -179,9 +179,84 @@ fn remove_stale_temps(plan: &Plan) {
     }
 }
 
+/// The report's lock file in the profile directory: every writer of the
+/// report's files holds it while it writes them.
+const REPORT_LOCK: &str = ".report.lock";
+
+/// Waits for, then holds (as long as the returned file lives) the profile's
+/// report lock: two processes drawing the same report take turns, so neither
+/// takes the other's temporary files for a killed write's.
+fn lock_report(profile_dir: &std::path::Path) -> Result<std::fs::File> {
+    use crate::error::IoContext;
+    std::fs::create_dir_all(profile_dir).at(profile_dir)?;
+    let path = profile_dir.join(REPORT_LOCK);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .at(&path)?;
+    file.lock().at(&path)?;
+    Ok(file)
+}
+
+/// Under the report lock, the temporary files of the report's own files
+/// (`.report.md.<random>.tmp`, `.fig6.png.<random>.tmp.png`, ...) can only be
+/// a killed write's: they go now, however young (a rerun right after a
+/// `kill -9` finds them minutes old). Other files' temporary files are left
+/// to `remove_stale_temps`'s age rule.
+fn remove_killed_report_writes<'a>(
+    profile_dir: &std::path::Path,
+    figures: impl Iterator<Item = &'a str>,
+) {
+    let mut removed = Vec::new();
+    for name in [COMBINED_FILE, "summary.csv", "report.md", "claims.json"] {
+        removed.extend(
+            fileio::remove_temps_of(&profile_dir.join(name), fileio::TEMP_SUFFIX)
+                .unwrap_or_default(),
+        );
+    }
+    for stem in figures {
+        removed.extend(figures::remove_leftovers(&profile_dir.join(stem)).unwrap_or_default());
+    }
+    for f in removed {
+        crate::say!("removed {} (left by a killed write)", f.display());
+    }
+}
+
 /// How old a temporary file must be to count as left behind: far longer than
 /// any one file write (a report, a figure, a checkpoint) takes.
 const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// The training code(s) of the runs (`trained_by`: each run's provenance), for
+/// the report's header: this build's hash alone when it trained every run;
+/// otherwise each hash with the commits that recorded it (several with
+/// `--allow-mixed`), then this build's, which drew the report.
+fn training_codes(trained_by: &[(String, Provenance)]) -> String {
+    let mut by_code: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for (_, p) in trained_by {
+        let code = if p.training_code.is_empty() {
+            "none recorded"
+        } else {
+            p.training_code.as_str()
+        };
+        by_code.entry(code).or_default().insert(p.commit_label());
+    }
+    if by_code.keys().all(|c| *c == TRAINING_CODE) {
+        return TRAINING_CODE.to_string();
+    }
+    let runs: Vec<String> = by_code
+        .iter()
+        .map(|(code, commits)| {
+            let commits: Vec<&str> = commits.iter().map(String::as_str).collect();
+            format!("{code} (commit {})", commits.join(", "))
+        })
+        .collect();
+    format!(
+        "runs trained by {}; report drawn by {TRAINING_CODE}",
+        runs.join(", ")
+    )
+}
 
 /// The distinct values of one column, sorted.
 fn distinct(rows: &[MetricRow], f: impl Fn(&MetricRow) -> &String) -> Vec<String> {
@@ -197,6 +272,7 @@ fn header<E: Experiment>(
     rows: &[MetricRow],
     mut commits: Vec<String>,
     mut commands: Vec<String>,
+    trained_by: &[(String, Provenance)],
 ) -> Header {
     commands.sort();
     commands.dedup();
@@ -228,6 +304,7 @@ fn header<E: Experiment>(
         precisions: distinct(rows, |r| &r.precision),
         seeds: plan.seeds.clone(),
         commit,
+        training_code: training_codes(trained_by),
         command: if commands.is_empty() {
             drawn
         } else {
@@ -281,11 +358,14 @@ fn run_state(res: &Results, id: &str) -> String {
 
 /// Combined metrics, figures, report.
 pub fn write_outputs<E: Experiment>(exp: &E, res: &Results) -> Result<()> {
+    let _lock = lock_report(&res.profile_dir)?;
+    let figs = exp.figures(res);
+    remove_killed_report_writes(&res.profile_dir, figs.iter().map(|(stem, _)| stem.as_str()));
     // Its own name: a glob over `**/metrics.parquet` reads each row once.
     write_parquet(&res.profile_dir.join(COMBINED_FILE), &res.rows)?;
     report::write_csv(&res.profile_dir.join("summary.csv"), &res.runs.summaries)?;
     let mut stems = Vec::new();
-    for (stem, fig) in exp.figures(res) {
+    for (stem, fig) in figs {
         figures::render(&fig, &res.profile_dir.join(&stem))?;
         stems.push(stem);
     }

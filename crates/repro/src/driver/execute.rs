@@ -225,10 +225,10 @@ fn train_cifar_runs<E: Experiment>(
     let mut datasets: BTreeMap<String, Dataset> = BTreeMap::new();
     let mut to_train = Vec::new();
     for cfg in runs {
-        let found = args.reuse_runs.as_deref().and_then(|root| {
+        let found = args.reuse_runs.as_deref().map(|root| {
             let own = opts.plan.run_dir(cfg);
             if own.has_checkpoint() {
-                return None; // an interrupted run of its own resumes
+                return Ok(None); // an interrupted run of its own resumes
             }
             reuse::find(
                 root,
@@ -238,6 +238,7 @@ fn train_cifar_runs<E: Experiment>(
                 &opts.device_label,
             )
         });
+        let found = found.transpose()?.flatten();
         match found {
             Some(source) => {
                 stop_if_signalled()?;
@@ -371,30 +372,32 @@ fn train_one<E: Experiment>(
     cifar: Option<&Dataset>,
     opts: &RunOptions,
 ) -> anyhow::Result<()> {
+    // Checked before the run's directory is opened: a refusal writes nothing.
+    let init = match models::init_from(&cfg.model) {
+        models::InitFrom::Run { run, layers } => Some((init_source(cfg, run, opts.plan)?, layers)),
+        models::InitFrom::Random => None,
+    };
     let Some(run) = open_run(cfg, data, cifar, opts)? else {
         return Ok(());
     };
     train::seed_init(cfg.seed);
     let vs = VarStore::new(opts.device);
     let net = models::build(&vs.root(), &cfg.model)?;
-    if let models::InitFrom::Run { run, layers } = models::init_from(&cfg.model) {
-        init_from_run(&vs, cfg, run, layers, opts.plan)?;
+    if let Some((src, layers)) = init {
+        // VGG Sec. 3.1: the named layers of the earlier run, or all of them.
+        train::transfer::init_from(&vs, &src, layers)?;
     }
     let ctx = context(data, opts, run.dir.path(), opts.layout(cfg));
     let outcome = train::train_run(cfg, net.as_ref(), &vs, &ctx)?;
     finish_run(exp, cfg, &outcome, net.as_ref(), &vs, cifar, &run.dir)
 }
 
-/// VGG Sec. 3.1: start from the trained net of an earlier run (same seed):
-/// the named layers, or all of them (`layers` None).
-fn init_from_run(
-    vs: &VarStore,
-    cfg: &RunConfig,
-    from: &str,
-    layers: Option<&[&str]>,
-    plan: &Plan,
-) -> anyhow::Result<()> {
-    let src = RunDir::new(&plan.profile_dir, &format!("{from}-s{}", cfg.seed)).final_weights();
+/// VGG Sec. 3.1: the final weights of the earlier run `from` (same seed) that
+/// `cfg` starts from (`model.init_from`), present and as that run wrote them
+/// (the digest its status recorded).
+fn init_source(cfg: &RunConfig, from: &str, plan: &Plan) -> anyhow::Result<std::path::PathBuf> {
+    let dir = RunDir::new(&plan.profile_dir, &format!("{from}-s{}", cfg.seed));
+    let src = dir.final_weights();
     if !src.is_file() {
         anyhow::bail!(
             "run `{}`: model.init_from = \"{from}\": no trained weights at {}; list \"{from}\" before \"{}\" in the profile's runs (or train it first)",
@@ -403,8 +406,23 @@ fn init_from_run(
             cfg.name
         );
     }
-    train::transfer::init_from(vs, &src, layers)?;
-    Ok(())
+    let status = dir
+        .read_status()
+        .filter(|s| s.status == RunState::Completed)
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "run `{}`: model.init_from = \"{from}\": {} does not say that `{from}` completed",
+                cfg.run_id(),
+                dir.status().display()
+            )
+        })?;
+    dir.check_final_weights(&status).map_err(|e| {
+        anyhow::anyhow!(
+            "run `{}`: model.init_from = \"{from}\": {e}; not trained from them: retrain `{from}` (--runs {from} --fresh)",
+            cfg.run_id()
+        )
+    })?;
+    Ok(src)
 }
 
 /// After training: the run's metrics, final weights, the experiment's
@@ -419,13 +437,15 @@ fn finish_run<E: Experiment>(
     dir: &RunDir,
 ) -> anyhow::Result<()> {
     crate::metrics::write_parquet(&dir.metrics(), &outcome.rows)?;
-    let status = StatusFile::of(cfg, outcome);
+    let mut status = StatusFile::of(cfg, outcome);
     let line = status.end_line(cfg, &outcome.rows, outcome.resumed_from);
     crate::say!("{line}");
     crate::progress::append_log(dir.path(), &line);
     if status.status == RunState::Completed {
-        // Kept for runs that initialise from this one (git-ignored).
-        train::transfer::save_final(vs, dir.path())?;
+        // Kept for runs that initialise from this one (git-ignored), with its
+        // digest in the status, checked by whatever uses the file later.
+        let weights = train::transfer::save_final(vs, dir.path())?;
+        status.final_weights_sha256 = Some(crate::io::sha256_file(&weights)?);
         if let Some(d) = cifar {
             exp.after_run(cfg, net, d, dir.path())?;
         }

@@ -13,7 +13,7 @@
 //! measurements of the trained net (`Experiment::after_run`) are made again
 //! from those weights. The run's `provenance.json` names the source
 //! (`reused_from`) and its `train.log` says it was not retrained.
-use super::run_dir::{RunDir, RunState, StatusFile};
+use super::run_dir::{RunDir, RunState, StatusFile, WeightsError};
 use super::Experiment;
 use crate::config::{Fidelity, Precision, RunConfig};
 use crate::data::{run_fidelity, Dataset, TrainData};
@@ -34,30 +34,36 @@ pub struct Source {
 /// diverged) with `cfg`'s model, data, training config and seed, trained by
 /// this build's training code on the data of `dataset_sha256` on
 /// `device_label`, with its metrics and final weights present; never the run's
-/// own directory `own`.
+/// own directory `own`. A completed run's final weights must match the digest
+/// its status recorded: a run without one is passed over (said so), a
+/// mismatch is an error (the file was changed after it was written).
 pub fn find(
     root: &Path,
     cfg: &RunConfig,
     own: &Path,
     dataset_sha256: &str,
     device_label: &str,
-) -> Option<Source> {
+) -> anyhow::Result<Option<Source>> {
     let own = std::fs::canonicalize(own).unwrap_or_else(|_| own.to_path_buf());
-    candidates(root).into_iter().find_map(|path| {
+    for path in candidates(root) {
         if std::fs::canonicalize(&path).is_ok_and(|p| p == own) {
-            return None;
+            continue;
         }
         let dir = RunDir::from_path(path);
-        let status = dir.read_status()?;
+        let Some(status) = dir.read_status() else {
+            continue;
+        };
         let ended = matches!(status.status, RunState::Completed | RunState::Diverged);
-        let prov = dir.read_provenance()?;
-        let same_run = prov.training_code == TRAINING_CODE
-            && prov.dataset_sha256 == dataset_sha256
-            && prov.device == device_label
-            && same_recipe(&dir, cfg);
-        (ended && same_run && dir.metrics().is_file() && has_weights(&dir, &status))
-            .then_some(Source { dir, status })
-    })
+        let same_run = dir.read_provenance().is_some_and(|prov| {
+            prov.training_code == TRAINING_CODE
+                && prov.dataset_sha256 == dataset_sha256
+                && prov.device == device_label
+        }) && same_recipe(&dir, cfg);
+        if ended && same_run && dir.metrics().is_file() && weights_usable(&dir, &status, cfg)? {
+            return Ok(Some(Source { dir, status }));
+        }
+    }
+    Ok(None)
 }
 
 /// Every `<root>/*/*/runs/*/` directory, sorted.
@@ -99,9 +105,29 @@ fn same_recipe(dir: &RunDir, cfg: &RunConfig) -> bool {
     relabelled == *cfg
 }
 
-/// A completed run keeps its final weights; a diverged one has none.
-fn has_weights(dir: &RunDir, status: &StatusFile) -> bool {
-    status.status != RunState::Completed || dir.final_weights().is_file()
+/// A diverged run has no final weights; a completed one has them as it wrote
+/// them. Weights whose digest was not recorded cannot be verified: that run
+/// is no source (this run trains instead, which costs time, never results).
+fn weights_usable(dir: &RunDir, status: &StatusFile, cfg: &RunConfig) -> anyhow::Result<bool> {
+    if status.status != RunState::Completed {
+        return Ok(true);
+    }
+    match dir.check_final_weights(status) {
+        Ok(()) => Ok(true),
+        Err(WeightsError::Missing { .. }) => Ok(false),
+        Err(e @ WeightsError::Unrecorded { .. }) => {
+            crate::say!(
+                "[{}] not reused from {}: {e}",
+                cfg.run_id(),
+                dir.path().display()
+            );
+            Ok(false)
+        }
+        Err(e) => Err(anyhow::anyhow!(
+            "[{}] --reuse-runs: {e}; not copied: retrain that run, or remove its directory",
+            cfg.run_id()
+        )),
+    }
 }
 
 /// `rows` of another run, as this run's: its experiment, profile, name, id,
@@ -154,9 +180,11 @@ pub fn copy_into<E: Experiment>(
     crate::progress::append_log(dir.path(), &line);
     metrics::write_parquet(&dir.metrics(), &rows)?;
     if source.status.status == RunState::Completed {
+        // The bytes written are the bytes checked (once more: `find` checked
+        // the file before this run's directory was opened).
         let weights = dir.final_weights();
-        std::fs::copy(source.dir.final_weights(), &weights)
-            .map_err(|e| anyhow::anyhow!("{}: cannot copy: {e}", weights.display()))?;
+        let bytes = source.dir.read_final_weights(&source.status)?;
+        crate::io::write_bytes_atomic(&weights, &bytes)?;
         measure(exp, cfg, &weights, data, device, dir.path())?;
     }
     let status = StatusFile {

@@ -40,6 +40,12 @@ pub struct StatusFile {
     pub status: RunState,
     pub config_hash: String,
     pub iterations: i64,
+    /// SHA-256 of `final-weights.safetensors` as the run wrote it (completed
+    /// runs). Runs that start from these weights (`model.init_from`) or copy
+    /// them (`--reuse-runs`) check it first: a changed file is refused, not
+    /// trained from. Absent in runs written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_weights_sha256: Option<String>,
 }
 
 impl StatusFile {
@@ -63,6 +69,7 @@ impl StatusFile {
             status,
             config_hash: cfg.config_hash(),
             iterations,
+            final_weights_sha256: None,
         }
     }
 }
@@ -277,5 +284,95 @@ impl RunDir {
         let json = serde_json::to_string_pretty(status)
             .map_err(|e| crate::Error::Other(format!("status: {e}")))?;
         write_bytes_atomic(&self.status(), json.as_bytes())
+    }
+
+    /// Checks the final weights here against the digest `status` (this run's
+    /// status) recorded when the run wrote them.
+    pub fn check_final_weights(&self, status: &StatusFile) -> Result<(), WeightsError> {
+        let path = self.final_weights();
+        let expected = self.recorded_weights_digest(status)?;
+        let found = fileio::sha256_file(&path).map_err(|e| WeightsError::read(&path, e))?;
+        self.same_digest(expected, found)
+    }
+
+    /// The final weights here, read once and checked as [`Self::check_final_weights`]
+    /// does: the bytes checked are the bytes returned.
+    pub fn read_final_weights(&self, status: &StatusFile) -> Result<Vec<u8>, WeightsError> {
+        let path = self.final_weights();
+        let expected = self.recorded_weights_digest(status)?;
+        let bytes = std::fs::read(&path).map_err(|e| WeightsError::read(&path, e))?;
+        self.same_digest(expected, crate::io::sha256_hex(&bytes))?;
+        Ok(bytes)
+    }
+
+    /// Weights without a recorded digest (a run written before digests were
+    /// recorded) cannot be told apart from corrupted ones, so they count as
+    /// unverifiable and are not used: accepting them with a warning would let
+    /// exactly the fault this check exists for (a changed file) through for
+    /// every such run, whereas the cost of refusing is retraining one run.
+    fn recorded_weights_digest<'a>(&self, status: &'a StatusFile) -> Result<&'a str, WeightsError> {
+        status
+            .final_weights_sha256
+            .as_deref()
+            .ok_or_else(|| WeightsError::Unrecorded {
+                path: self.final_weights(),
+                status: self.status(),
+            })
+    }
+
+    fn same_digest(&self, expected: &str, found: String) -> Result<(), WeightsError> {
+        if found == expected {
+            return Ok(());
+        }
+        Err(WeightsError::Mismatch {
+            path: self.final_weights(),
+            status: self.status(),
+            expected: expected.to_string(),
+            found,
+        })
+    }
+}
+
+/// Why a run's final weights are not used to initialise or copy a run.
+#[derive(Debug, thiserror::Error)]
+pub enum WeightsError {
+    #[error("{}: missing", path.display())]
+    Missing { path: PathBuf },
+    #[error(
+        "{}: no SHA-256 of it is recorded in {} (the run was written before final weights were checksummed), so it cannot be verified",
+        path.display(),
+        status.display()
+    )]
+    Unrecorded { path: PathBuf, status: PathBuf },
+    #[error(
+        "{}: its SHA-256 is {found}, but {} recorded {expected} when the run wrote it: the file was changed after it was written",
+        path.display(),
+        status.display()
+    )]
+    Mismatch {
+        path: PathBuf,
+        status: PathBuf,
+        expected: String,
+        found: String,
+    },
+    #[error("{}: cannot read: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl WeightsError {
+    fn read(path: &Path, e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            WeightsError::Missing {
+                path: path.to_path_buf(),
+            }
+        } else {
+            WeightsError::Io {
+                path: path.to_path_buf(),
+                source: e,
+            }
+        }
     }
 }

@@ -354,6 +354,12 @@ pub struct Header {
     pub precisions: Vec<String>,
     pub seeds: Vec<u64>,
     pub commit: String,
+    /// The training code (`provenance::TRAINING_CODE`) that trained the runs,
+    /// as `commit` names their commits: one hash when it is this build's;
+    /// otherwise (`--allow-mixed`, or runs of an older build) each hash with
+    /// the commits that recorded it, and the one that drew the report.
+    #[serde(default)]
+    pub training_code: String,
     /// The command lines as run: those that trained the runs (from their
     /// provenance) and the one that drew this report.
     pub command: String,
@@ -484,6 +490,7 @@ fn header_markdown(s: &mut String, header: &Header) {
     let _ = writeln!(s, "| device | {} |", header.devices.join(", "));
     let _ = writeln!(s, "| seeds | {:?} |", header.seeds);
     let _ = writeln!(s, "| commit | `{}` |", header.commit);
+    let _ = writeln!(s, "| training code | `{}` |", header.training_code);
     let _ = writeln!(s, "| command | `{}` |\n", header.command);
 }
 
