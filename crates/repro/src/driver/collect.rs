@@ -281,20 +281,25 @@ fn run_state(res: &Results, id: &str) -> String {
 
 /// Combined metrics, figures, report.
 pub fn write_outputs<E: Experiment>(exp: &E, res: &Results) -> Result<()> {
-    // Its own name: a glob over `**/metrics.parquet` reads each row once.
-    write_parquet(&res.profile_dir.join(COMBINED_FILE), &res.rows)?;
-    report::write_csv(&res.profile_dir.join("summary.csv"), &res.runs.summaries)?;
-    let mut stems = Vec::new();
-    for (stem, fig) in exp.figures(res) {
-        figures::render(&fig, &res.profile_dir.join(&stem))?;
-        stems.push(stem);
-    }
+    // Everything is drawn before anything is written: a paper number the
+    // figures, claims or tables quote and the numbers file lacks stops here,
+    // with the outputs of the last good report left as they were.
+    let drawn = exp.figures(res);
     let claims: Vec<report::Claim> = exp
         .claims(res)
         .into_iter()
         .map(|c| c.for_profile(res.header.fidelity))
         .collect();
     let tables = exp.tables(res);
+    res.paper.check_found()?;
+    // Its own name: a glob over `**/metrics.parquet` reads each row once.
+    write_parquet(&res.profile_dir.join(COMBINED_FILE), &res.rows)?;
+    report::write_csv(&res.profile_dir.join("summary.csv"), &res.runs.summaries)?;
+    let mut stems = Vec::new();
+    for (stem, fig) in drawn {
+        figures::render(&fig, &res.profile_dir.join(&stem))?;
+        stems.push(stem);
+    }
     let runs: Vec<(String, String)> = res
         .configs
         .keys()
