@@ -19,10 +19,22 @@
 //!   same, and every baseline run and claim must still be there.
 //!
 //! Runs and claims new in the fresh results are listed, not counted against it.
+//!
+//! **Data.** These tolerances hold between two trainings on the same data
+//! only. An experiment whose baseline was trained on other data (another
+//! dataset label or source sha256, e.g. the official CIFAR-10 against the
+//! JPEG q75 copy) is refused ([`Status::OtherData`], exit status 2) unless
+//! `--cross-dataset` is given; then it is compared across datasets, labelled
+//! so ([`ExperimentComparison::cross_dataset`]): no tolerance between two
+//! datasets has been measured (a lossy re-encoding moves test errors by an
+//! unknown amount), so its numbers and verdicts are listed, not judged, and
+//! only a crash or a disappeared run or claim counts against it.
+use repro::provenance::Provenance;
+use repro::report::{Claim, ClaimsFile};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Standard deviations a number may move: 3 leaves about 0.3% false alarms per
 /// number for Gaussian seed noise (two-sided), so a nightly of some 50 numbers
@@ -45,18 +57,117 @@ pub struct RunRow {
     pub seed: u64,
     pub run_id: String,
     pub final_test_error_pct: f64,
+    /// The data's label (absent from files of hand-made baselines).
+    #[serde(default)]
+    pub dataset: String,
 }
 
 /// One claim of `claims.json`, the numbers compared.
 #[derive(Debug, Clone)]
 pub struct ClaimNumbers {
     pub id: String,
-    /// "PASS", "FAIL", "INCONCLUSIVE" or "NOT EVALUATED" (without the reason).
+    /// "PASS", "FAIL", "INCONCLUSIVE" or "NOT EVALUATED" (without the reason,
+    /// which carries numbers).
     pub verdict: String,
     pub effect: Option<f64>,
     pub std_error: Option<f64>,
     pub n_a: Option<f64>,
     pub n_b: Option<f64>,
+}
+
+impl From<&Claim> for ClaimNumbers {
+    fn from(c: &Claim) -> Self {
+        let cmp = c.comparison.as_ref();
+        ClaimNumbers {
+            id: c.id.clone(),
+            verdict: c.verdict.name().into(),
+            effect: cmp.map(|x| x.effect),
+            std_error: cmp.map(|x| x.std_error),
+            n_a: cmp.map(|x| x.n_a as f64),
+            n_b: cmp.map(|x| x.n_b as f64),
+        }
+    }
+}
+
+/// The data an experiment's runs were trained on: the dataset labels (the
+/// report header's, `summary.csv`'s and each run's provenance) and the source
+/// sha256 each run's provenance records.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataIdentity {
+    pub names: BTreeSet<String>,
+    pub sha256: BTreeSet<String>,
+}
+
+impl std::fmt::Display for DataIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
+        let shas: Vec<&str> = self
+            .sha256
+            .iter()
+            .map(|s| match s.get(..12) {
+                _ if s.is_empty() => "none recorded",
+                Some(short) => short,
+                None => s.as_str(),
+            })
+            .collect();
+        write!(f, "`{}` (sha256 {})", names.join("`, `"), shas.join(", "))
+    }
+}
+
+/// One side of a comparison, `<dir>/<experiment>/<profile>/`: its claims,
+/// runs and data, each file read and checked.
+#[derive(Debug, Clone)]
+pub struct Results {
+    pub dir: PathBuf,
+    pub claims: ClaimsFile,
+    pub runs: Vec<RunRow>,
+    pub data: DataIdentity,
+}
+
+impl Results {
+    /// Reads `claims.json`, `summary.csv` and every listed run's
+    /// `runs/<run_id>/provenance.json`; an error names the file.
+    pub fn read(dir: &Path) -> anyhow::Result<Self> {
+        let claims = read_claims(&dir.join("claims.json"))?;
+        let runs = read_runs(&dir.join("summary.csv"))?;
+        let mut data = DataIdentity::default();
+        data.names.extend(claims.header.datasets.iter().cloned());
+        for r in &runs {
+            let p = dir.join("runs").join(&r.run_id).join("provenance.json");
+            let bytes = std::fs::read(&p)
+                .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", p.display()))?;
+            let prov: Provenance = serde_json::from_slice(&bytes).map_err(|e| {
+                anyhow::anyhow!("{}: not a valid provenance.json: {e}", p.display())
+            })?;
+            data.names.insert(prov.dataset);
+            data.sha256.insert(prov.dataset_sha256);
+            if !r.dataset.is_empty() {
+                data.names.insert(r.dataset.clone());
+            }
+        }
+        Ok(Results {
+            dir: dir.to_path_buf(),
+            claims,
+            runs,
+            data,
+        })
+    }
+}
+
+/// The baseline of an experiment, `<baseline>/<experiment>/<profile>/`,
+/// read and checked before the nightly trains anything (a bad file would
+/// otherwise fail the nightly hours later); `None` where it has no
+/// `claims.json` (no baseline: the experiment is listed, not compared).
+pub fn read_baseline(
+    experiment: &str,
+    profile: &str,
+    baseline: &Path,
+) -> anyhow::Result<Option<Results>> {
+    let dir = baseline.join(experiment).join(profile);
+    if !dir.join("claims.json").is_file() {
+        return Ok(None);
+    }
+    Results::read(&dir).map(Some)
 }
 
 /// What became of one baseline number.
@@ -104,6 +215,18 @@ pub enum Status {
     NoBaseline(String),
     /// Crashed or could not start (why).
     Crashed(String),
+    /// Trained on other data than its baseline, and `--cross-dataset` was not
+    /// given: not compared (why, naming both).
+    OtherData(String),
+    /// Not trained: the nightly stopped before it (why).
+    Skipped(String),
+}
+
+/// A comparison across datasets (`--cross-dataset`): what each side trained on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrossDataset {
+    pub baseline: DataIdentity,
+    pub fresh: DataIdentity,
 }
 
 /// One experiment of the nightly.
@@ -113,27 +236,53 @@ pub struct ExperimentComparison {
     pub status: Status,
     /// The baseline's commit label (its claims.json header), if any.
     pub baseline_commit: String,
+    /// Set where the baseline was trained on other data and `--cross-dataset`
+    /// allowed the comparison: numbers and verdicts beyond tolerance are
+    /// listed, not counted (see the module's rule). `null`: the same data.
+    #[serde(default)]
+    pub cross_dataset: Option<CrossDataset>,
     pub checks: Vec<Check>,
 }
 
 impl ExperimentComparison {
-    pub fn crashed(experiment: &str, why: String) -> Self {
+    fn new(experiment: &str, status: Status) -> Self {
         ExperimentComparison {
             experiment: experiment.into(),
-            status: Status::Crashed(why),
+            status,
             baseline_commit: String::new(),
+            cross_dataset: None,
             checks: Vec::new(),
         }
     }
 
+    pub fn crashed(experiment: &str, why: String) -> Self {
+        Self::new(experiment, Status::Crashed(why))
+    }
+
+    /// Not trained: the nightly stopped before it (why).
+    pub fn skipped(experiment: &str, why: String) -> Self {
+        Self::new(experiment, Status::Skipped(why))
+    }
+
+    /// The checks that count against the nightly: across datasets only what
+    /// disappeared (numbers and verdicts there have no known tolerance).
     pub fn regressions(&self) -> impl Iterator<Item = &Check> {
-        self.checks.iter().filter(|c| c.outcome.is_regression())
+        let cross = self.cross_dataset.is_some();
+        self.checks.iter().filter(move |c| {
+            c.outcome.is_regression() && (!cross || c.outcome == Outcome::Disappeared)
+        })
     }
 }
 
-/// 0 all held, 1 a regression, 2 a run crashed or could not start.
+/// 0 all held, 1 a regression, 2 a run crashed or could not start, or an
+/// experiment's baseline was trained on other data (without `--cross-dataset`).
 pub fn exit_code(all: &[ExperimentComparison]) -> u8 {
-    if all.iter().any(|e| matches!(e.status, Status::Crashed(_))) {
+    if all.iter().any(|e| {
+        matches!(
+            e.status,
+            Status::Crashed(_) | Status::OtherData(_) | Status::Skipped(_)
+        )
+    }) {
         2
     } else if all.iter().any(|e| e.regressions().next().is_some()) {
         1
@@ -151,37 +300,9 @@ pub fn read_runs(path: &Path) -> anyhow::Result<Vec<RunRow>> {
         .collect()
 }
 
-/// Reads the numbers of an experiment's `claims.json` (either schema).
-pub fn read_claims(path: &Path) -> anyhow::Result<(String, Vec<ClaimNumbers>)> {
-    let bytes =
-        std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", path.display()))?;
-    let v: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| anyhow::anyhow!("{}: not valid JSON: {e}", path.display()))?;
-    let Some(claims) = v["claims"].as_array() else {
-        anyhow::bail!("{}: no `claims` list", path.display());
-    };
-    let claims = claims
-        .iter()
-        .map(|c| ClaimNumbers {
-            id: c["id"].as_str().unwrap_or_default().to_string(),
-            verdict: verdict_kind(&crate::verdict_of(c)).to_string(),
-            effect: c["effect"].as_f64(),
-            std_error: c["std_error"].as_f64(),
-            n_a: c["n_a"].as_f64(),
-            n_b: c["n_b"].as_f64(),
-        })
-        .collect();
-    let commit = v["header"]["commit"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    Ok((commit, claims))
-}
-
-/// "INCONCLUSIVE (1 vs 1 seeds)" -> "INCONCLUSIVE": verdicts compare without
-/// their reasons, which carry numbers.
-fn verdict_kind(v: &str) -> &str {
-    v.split(" (").next().unwrap_or(v)
+/// Reads an experiment's `claims.json` through the type that wrote it.
+pub fn read_claims(path: &Path) -> anyhow::Result<ClaimsFile> {
+    Ok(ClaimsFile::read(path)?)
 }
 
 /// Pooled sample standard deviation of the final test error over the arms
@@ -316,45 +437,78 @@ pub fn compare_claims(base: &[ClaimNumbers], fresh: &[ClaimNumbers]) -> Vec<Chec
     out
 }
 
-/// Compares `<fresh>/<experiment>/<profile>` with `<baseline>/<experiment>/<profile>`.
-/// A baseline without `claims.json` is no baseline; unreadable files are errors
-/// naming them.
+/// Compares `<fresh>/<experiment>/<profile>` with `<baseline>/<experiment>/<profile>`
+/// (see [`read_baseline`] and [`compare_with`]): an unreadable baseline file
+/// is an error naming it.
 pub fn compare_experiment(
     experiment: &str,
     profile: &str,
     baseline: &Path,
     fresh: &Path,
+    cross_dataset: bool,
 ) -> anyhow::Result<ExperimentComparison> {
-    let b = baseline.join(experiment).join(profile);
-    let f = fresh.join(experiment).join(profile);
-    let mut cmp = ExperimentComparison {
-        experiment: experiment.into(),
-        status: Status::Compared,
-        baseline_commit: String::new(),
-        checks: Vec::new(),
+    let base = read_baseline(experiment, profile, baseline)?;
+    Ok(compare_with(
+        experiment,
+        &baseline.join(experiment).join(profile),
+        base.as_ref(),
+        &fresh.join(experiment).join(profile),
+        cross_dataset,
+    ))
+}
+
+/// Compares the fresh results in `fresh` with the baseline of `base_dir`,
+/// read before training (`None`: it has none). Fresh results that are
+/// missing or unreadable are the experiment's crash: the nightly still
+/// writes its summary.
+pub fn compare_with(
+    experiment: &str,
+    base_dir: &Path,
+    base: Option<&Results>,
+    fresh: &Path,
+    cross_dataset: bool,
+) -> ExperimentComparison {
+    let Some(base) = base else {
+        let why = format!("{} missing", base_dir.join("claims.json").display());
+        return ExperimentComparison::new(experiment, Status::NoBaseline(why));
     };
-    if !b.join("claims.json").is_file() {
-        cmp.status = Status::NoBaseline(format!("{} missing", b.join("claims.json").display()));
-        return Ok(cmp);
-    }
     for file in ["claims.json", "summary.csv"] {
-        if !f.join(file).is_file() {
-            let why = format!("finished without writing {}", f.join(file).display());
-            return Ok(ExperimentComparison::crashed(experiment, why));
+        if !fresh.join(file).is_file() {
+            let why = format!("finished without writing {}", fresh.join(file).display());
+            return ExperimentComparison::crashed(experiment, why);
         }
     }
-    let (commit, base_claims) = read_claims(&b.join("claims.json"))?;
-    let (_, fresh_claims) = read_claims(&f.join("claims.json"))?;
-    cmp.baseline_commit = commit;
-    let base_runs = if b.join("summary.csv").is_file() {
-        read_runs(&b.join("summary.csv"))?
-    } else {
-        Vec::new()
+    let f = match Results::read(fresh) {
+        Ok(f) => f,
+        Err(e) => {
+            let why = format!("its results are unreadable: {e:#}");
+            return ExperimentComparison::crashed(experiment, why);
+        }
     };
-    cmp.checks = compare_runs(&base_runs, &read_runs(&f.join("summary.csv"))?);
+    let mut cmp = ExperimentComparison::new(experiment, Status::Compared);
+    cmp.baseline_commit.clone_from(&base.claims.header.commit);
+    if base.data != f.data {
+        if !cross_dataset {
+            cmp.status = Status::OtherData(format!(
+                "the baseline {} was trained on {}, this nightly on {}: the tolerances hold on the same data only; train on the baseline's data (--data), or pass --cross-dataset to compare across datasets (numbers listed, not judged)",
+                base.dir.display(),
+                base.data,
+                f.data
+            ));
+            return cmp;
+        }
+        cmp.cross_dataset = Some(CrossDataset {
+            baseline: base.data.clone(),
+            fresh: f.data.clone(),
+        });
+    }
+    cmp.checks = compare_runs(&base.runs, &f.runs);
+    let numbers = |r: &Results| -> Vec<ClaimNumbers> {
+        r.claims.claims.iter().map(ClaimNumbers::from).collect()
+    };
     cmp.checks
-        .extend(compare_claims(&base_claims, &fresh_claims));
-    Ok(cmp)
+        .extend(compare_claims(&numbers(base), &numbers(&f)));
+    cmp
 }
 
 /// The comparison as Markdown: one line per experiment, then every number that
@@ -381,9 +535,11 @@ pub fn markdown(all: &[ExperimentComparison]) -> String {
                 v.join("<br>")
             }
         };
-        let result = match &e.status {
+        let mut result = match &e.status {
             Status::Crashed(why) => format!("**CRASHED** ({})", crate::esc(why)),
             Status::NoBaseline(why) => format!("no baseline ({})", crate::esc(why)),
+            Status::OtherData(why) => format!("**OTHER DATA**, not compared ({})", crate::esc(why)),
+            Status::Skipped(why) => format!("**NOT RUN** ({})", crate::esc(why)),
             Status::Compared if e.regressions().next().is_some() => "**REGRESSION**".into(),
             Status::Compared => format!(
                 "held ({} numbers)",
@@ -393,6 +549,14 @@ pub fn markdown(all: &[ExperimentComparison]) -> String {
                     .count()
             ),
         };
+        if let Some(x) = &e.cross_dataset {
+            let _ = write!(
+                result,
+                "<br>**CROSS-DATASET**: baseline on {}, this nightly on {}; numbers and verdicts beyond tolerance listed, not counted",
+                crate::esc(&x.baseline.to_string()),
+                crate::esc(&x.fresh.to_string())
+            );
+        }
         let _ = writeln!(
             s,
             "| {} | {result} | {} | {} | {} | `{}` |",
@@ -409,7 +573,7 @@ pub fn markdown(all: &[ExperimentComparison]) -> String {
 /// The tolerance rule in one paragraph, for the nightly's SUMMARY.md.
 pub fn rule() -> String {
     format!(
-        "Tolerance: a run's final test error holds within {K_SIGMA} x sqrt(2) x max(pooled seed std of the baseline's arms, {SEED_STD_FLOOR_PCT} points) ({:.2} points at the floor, where every arm has n = 1); a claim's effect within {K_SIGMA} x sqrt(se_baseline² + se_fresh²), each standard error at least {SEED_STD_FLOOR_PCT} x sqrt(1/n_a + 1/n_b); a verdict must not change, and no baseline run or claim may disappear. Exit status: 0 all held, 1 a regression, 2 a run crashed or could not start.",
+        "Tolerance: a run's final test error holds within {K_SIGMA} x sqrt(2) x max(pooled seed std of the baseline's arms, {SEED_STD_FLOOR_PCT} points) ({:.2} points at the floor, where every arm has n = 1); a claim's effect within {K_SIGMA} x sqrt(se_baseline² + se_fresh²), each standard error at least {SEED_STD_FLOOR_PCT} x sqrt(1/n_a + 1/n_b); a verdict must not change, and no baseline run or claim may disappear. These hold on the baseline's data only: an experiment trained on other data (another dataset label or source sha256) is refused, unless `--cross-dataset` compares it across datasets, where no tolerance is known: its numbers and verdicts are listed, not counted, and only a crash or a disappeared run or claim fails it. Exit status: 0 all held, 1 a regression, 2 a run crashed or could not start, or an experiment was trained on other data than its baseline (without `--cross-dataset`).",
         run_tolerance(None)
     )
 }

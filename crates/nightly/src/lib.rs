@@ -34,7 +34,9 @@ impl Row {
     }
 }
 
-/// Reads `<results>/<experiment>/<profile>/claims.json` of the given experiments.
+/// Reads `<results>/<experiment>/<profile>/claims.json` of the given
+/// experiments (through the type that wrote them); a missing file is skipped,
+/// an unreadable one is an error naming it.
 pub fn collect(results: &Path, experiments: &[String], profile: &str) -> anyhow::Result<Vec<Row>> {
     let mut rows = Vec::new();
     for e in experiments {
@@ -42,64 +44,24 @@ pub fn collect(results: &Path, experiments: &[String], profile: &str) -> anyhow:
         if !path.exists() {
             continue;
         }
-        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path)?)
-            .map_err(|err| anyhow::anyhow!("{}: not valid JSON: {err}", path.display()))?;
-        let h = &v["header"];
-        let s = |x: &serde_json::Value| x.as_str().unwrap_or_default().to_string();
-        for c in v["claims"].as_array().cloned().unwrap_or_default() {
-            let verdict = verdict_of(&c);
+        let file = repro::report::ClaimsFile::read(&path)?;
+        let h = &file.header;
+        for c in file.claims {
             rows.push(Row {
                 experiment: e.clone(),
                 profile: profile.into(),
-                id: s(&c["id"]),
-                statement: s(&c["statement"]),
-                paper: s(&c["paper"]),
-                // `note` since claims.json schema 2; `measured` before.
-                measured: s(if c["note"].is_string() {
-                    &c["note"]
-                } else {
-                    &c["measured"]
-                }),
-                verdict,
-                dataset: h["datasets"]
-                    .as_array()
-                    .map(|d| d.iter().map(s).collect::<Vec<_>>().join(", "))
-                    .unwrap_or_default(),
-                fidelity: fidelity_of(h),
-                commit: s(&h["commit"]),
+                id: c.id,
+                statement: c.statement,
+                paper: c.paper,
+                measured: c.measured,
+                verdict: c.verdict.label(),
+                dataset: h.datasets.join(", "),
+                fidelity: h.fidelity.to_string(),
+                commit: h.commit.clone(),
             });
         }
     }
     Ok(rows)
-}
-
-/// "PASS", "FAIL", "INCONCLUSIVE (why)" or "NOT EVALUATED (why)" from a claim
-/// of either claims.json layout: schema 2 (`"verdict": "pass"`, `"reason"`)
-/// or the first (`"Pass"`, `{"NotEvaluated": why}`).
-pub(crate) fn verdict_of(c: &serde_json::Value) -> String {
-    let reason = c["reason"].as_str().unwrap_or_default();
-    match &c["verdict"] {
-        serde_json::Value::String(s) => match s.as_str() {
-            "pass" | "Pass" => "PASS".into(),
-            "fail" | "Fail" => "FAIL".into(),
-            "inconclusive" => format!("INCONCLUSIVE ({reason})"),
-            _ => format!("NOT EVALUATED ({reason})"),
-        },
-        other => format!(
-            "NOT EVALUATED ({})",
-            other["NotEvaluated"].as_str().unwrap_or_default()
-        ),
-    }
-}
-
-/// The header's label; reports written before labels existed carry only
-/// `faithful`, read conservatively (never `paper`).
-fn fidelity_of(h: &serde_json::Value) -> String {
-    match h["fidelity"].as_str() {
-        Some(f) => f.to_string(),
-        None if h["faithful"].as_bool() == Some(true) => "analogue".into(),
-        None => "shortened".into(),
-    }
 }
 
 /// `SUMMARY.csv`: the summary's rows for spreadsheets (one per claim).

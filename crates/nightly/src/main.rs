@@ -4,13 +4,21 @@
 //! each run's final test error and each claim with the committed results (the
 //! baseline, `results/<experiment>/<profile>/`), under the tolerance rule of
 //! `nightly::compare`. Exit status: 0 all held, 1 a regression, 2 a run crashed
-//! or could not start (or the nightly's own input was bad).
+//! or could not start, an experiment was trained on other data than its
+//! baseline (without `--cross-dataset`), or the nightly's own input was bad
+//! (every baseline file is read before anything trains).
+//!
+//! What it prints is a view of its files: a closed stderr (`2>&1 | head`)
+//! drops lines (`repro::say!`) and never loses `nightly.json`, `SUMMARY.md`
+//! or `comparison.json`.
 //!
 //! `--summary-only` writes `results/SUMMARY.md` (+ `SUMMARY.csv`,
 //! `summary.json`) from the committed results, training nothing.
 use clap::Parser;
-use nightly::compare::{self, ExperimentComparison};
+use nightly::compare::{self, ExperimentComparison, Results, Status};
 use nightly::state::{self, State};
+use repro::say;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
@@ -54,8 +62,16 @@ struct Args {
     #[arg(long)]
     bin_dir: Option<PathBuf>,
     /// Write results/SUMMARY.md from the committed results without running anything.
-    #[arg(long, conflicts_with_all = ["out", "resume", "compare_only", "baseline"])]
+    #[arg(long, conflicts_with_all = ["out", "resume", "compare_only", "baseline", "cross_dataset"])]
     summary_only: bool,
+    /// Compare an experiment whose baseline was trained on other data (another
+    /// dataset label or source sha256, e.g. the official CIFAR-10 against the
+    /// committed results' JPEG copy) across datasets: labelled so in SUMMARY.md,
+    /// comparison.json and nightly.json, its numbers and verdicts listed but not
+    /// judged (no tolerance between two datasets is known). Without it such an
+    /// experiment is refused (exit status 2) and no further one is trained.
+    #[arg(long)]
+    cross_dataset: bool,
     /// The time the whole nightly should take, in minutes (default: 180 for the
     /// `quick` profile, the 3 hours on 2 cores it is sized for; none otherwise).
     /// Measured and reported in SUMMARY.md, never a failure.
@@ -81,7 +97,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            say!("error: {}", format!("{e:#}").replace('\n', " "));
             ExitCode::from(2)
         }
     }
@@ -118,7 +134,7 @@ fn summary_only(args: &Args) -> anyhow::Result<u8> {
     let regressions = nightly::regressions(&before, &now);
     write_summary(&results, &nightly::markdown(&now), &now)?;
     for (b, n) in &regressions {
-        eprintln!(
+        say!(
             "REGRESSION {}: was PASS ({}), now {} ({})",
             b.key(),
             b.measured,
@@ -138,7 +154,7 @@ fn write_summary(dir: &Path, md: &str, rows: &[nightly::Row]) -> anyhow::Result<
     write("SUMMARY.md", md.to_string())?;
     write("SUMMARY.csv", nightly::csv_text(rows)?)?;
     write("summary.json", serde_json::to_string_pretty(rows)?)?;
-    eprintln!("nightly: wrote {}", dir.join("SUMMARY.md").display());
+    say!("nightly: wrote {}", dir.join("SUMMARY.md").display());
     Ok(())
 }
 
@@ -172,7 +188,6 @@ fn nightly_dir(args: &Args, root: &Path, commit: &str) -> anyhow::Result<PathBuf
 
 fn nightly(args: &Args) -> anyhow::Result<u8> {
     let root = repro::driver::repo_root();
-    let mut experiments = selected(&root, &args.only)?;
     let baseline = args
         .baseline
         .clone()
@@ -180,6 +195,22 @@ fn nightly(args: &Args) -> anyhow::Result<u8> {
         .unwrap_or_else(|| root.join("results"));
     let commit = state::commit_label(&root);
     let dir = nightly_dir(args, &root, &commit)?;
+    let before = State::read(&dir);
+    let experiments = match &before {
+        // What that nightly trained, at its commit, against today's baseline.
+        Some(b) if args.compare_only && args.only.is_none() => b.experiments.clone(),
+        _ => selected(&root, &args.only)?,
+    };
+    // Every baseline file the comparison reads, before anything is trained or
+    // written: a truncated claims.json would otherwise fail the nightly at its
+    // end, hours later.
+    let mut baselines = BTreeMap::new();
+    for e in &experiments {
+        baselines.insert(
+            e.clone(),
+            compare::read_baseline(e, &args.profile, &baseline)?,
+        );
+    }
     std::fs::create_dir_all(&dir)
         .map_err(|e| anyhow::anyhow!("{}: cannot create: {e}", dir.display()))?;
     let mut st = State {
@@ -191,55 +222,106 @@ fn nightly(args: &Args) -> anyhow::Result<u8> {
         finished: false,
         exit_code: None,
         seconds: Default::default(),
+        cross_dataset: Vec::new(),
     };
-    if args.compare_only {
-        // What that nightly trained, at its commit, against today's baseline.
-        if let Some(before) = State::read(&dir) {
-            if args.only.is_none() {
-                experiments.clone_from(&before.experiments);
-            }
+    match before {
+        Some(before) if args.compare_only => {
             st = State {
                 baseline: st.baseline,
                 experiments: experiments.clone(),
                 ..before
             };
         }
-    } else {
-        // A resumed nightly keeps the time its earlier attempts took.
-        if let Some(before) = State::read(&dir).filter(|_| args.resume) {
-            st.seconds = before.seconds;
+        before => {
+            // A resumed nightly keeps the time its earlier attempts took.
+            if let Some(before) = before.filter(|_| args.resume) {
+                st.seconds = before.seconds;
+            }
+            st.write(&dir)?;
         }
-        st.write(&dir)?;
     }
-    eprintln!(
+    say!(
         "nightly: {} at {commit}, profile {}, into {}, baseline {}",
         experiments.join(", "),
         args.profile,
         dir.display(),
         baseline.display()
     );
-    let mut all = Vec::new();
-    for e in &experiments {
-        let crashed = if args.compare_only {
-            None
-        } else {
-            let start = std::time::Instant::now();
-            let crashed = train(args, &root, &dir, e);
-            *st.seconds.entry(e.clone()).or_default() += start.elapsed().as_secs_f64();
-            st.write(&dir)?;
-            crashed
-        };
-        all.push(match crashed {
-            Some(why) => ExperimentComparison::crashed(e, why),
-            None => compare::compare_experiment(e, &args.profile, &baseline, &dir)?,
-        });
-    }
+    let all = train_and_compare(args, &root, &dir, &baseline, &baselines, &mut st)?;
     let code = compare::exit_code(&all);
+    st.cross_dataset = all
+        .iter()
+        .filter(|e| e.cross_dataset.is_some())
+        .map(|e| e.experiment.clone())
+        .collect();
     report(args, &dir, &st, &all)?;
     st.finished = true;
     st.exit_code = Some(code);
     st.write(&dir)?;
+    // Printed once the files are complete: stderr is only a view of them.
+    say!("{}", compare::markdown(&all));
+    if !st.cross_dataset.is_empty() {
+        say!("nightly: {}", cross_dataset_note(&st.cross_dataset));
+    }
     Ok(code)
+}
+
+/// Trains (unless --compare-only) and compares each experiment in turn.
+fn train_and_compare(
+    args: &Args,
+    root: &Path,
+    dir: &Path,
+    baseline: &Path,
+    baselines: &BTreeMap<String, Option<Results>>,
+    st: &mut State,
+) -> anyhow::Result<Vec<ExperimentComparison>> {
+    let mut all = Vec::new();
+    let mut stopped: Option<String> = None;
+    for e in &st.experiments.clone() {
+        if let Some(why) = &stopped {
+            all.push(ExperimentComparison::skipped(e, why.clone()));
+            continue;
+        }
+        let crashed = if args.compare_only {
+            None
+        } else {
+            let start = std::time::Instant::now();
+            let crashed = train(args, root, dir, e);
+            *st.seconds.entry(e.clone()).or_default() += start.elapsed().as_secs_f64();
+            st.write(dir)?;
+            crashed
+        };
+        let cmp = match crashed {
+            Some(why) => ExperimentComparison::crashed(e, why),
+            None => compare::compare_with(
+                e,
+                &baseline.join(e).join(&args.profile),
+                baselines.get(e).and_then(Option::as_ref),
+                &dir.join(e).join(&args.profile),
+                args.cross_dataset,
+            ),
+        };
+        if let Status::OtherData(why) = &cmp.status {
+            say!("nightly: {e}: OTHER DATA: {why}");
+            // Every experiment of a nightly trains on the same data: the
+            // next ones would be refused too, after their hours of training.
+            if !args.compare_only {
+                stopped = Some(format!(
+                    "not trained: the nightly stopped after {e}, which was trained on other data than its baseline"
+                ));
+            }
+        }
+        all.push(cmp);
+    }
+    Ok(all)
+}
+
+/// The label of a cross-dataset comparison, for SUMMARY.md and stderr.
+fn cross_dataset_note(experiments: &[String]) -> String {
+    format!(
+        "**CROSS-DATASET comparison** (`--cross-dataset`) for {}: their baselines were trained on other data (see the table), and no tolerance between two datasets is known: their numbers and verdicts are listed, not judged; only a crash or a disappeared run or claim fails them.",
+        experiments.join(", ")
+    )
 }
 
 /// Trains one experiment's profile into `<dir>/<experiment>/<profile>`; why it
@@ -275,7 +357,7 @@ fn train(args: &Args, root: &Path, dir: &Path, experiment: &str) -> Option<Strin
         cmd.arg("--reuse-runs").arg(dir);
     }
     cmd.args(&args.extra);
-    eprintln!("nightly: {experiment} --profile {}", args.profile);
+    say!("nightly: {experiment} --profile {}", args.profile);
     match cmd.status() {
         Ok(s) if s.success() => None,
         Ok(s) => Some(format!("{experiment} exited with {s}")),
@@ -288,8 +370,13 @@ fn train(args: &Args, root: &Path, dir: &Path, experiment: &str) -> Option<Strin
 /// comparison appended to --step-summary.
 fn report(args: &Args, dir: &Path, st: &State, all: &[ExperimentComparison]) -> anyhow::Result<()> {
     let table = compare::markdown(all);
+    let cross = if st.cross_dataset.is_empty() {
+        String::new()
+    } else {
+        format!("{}\n\n", cross_dataset_note(&st.cross_dataset))
+    };
     let head = format!(
-        "# Nightly {}\n\nCommit `{}`, profile `{}`, trained from scratch into `{}`; baseline `{}` (each experiment's `<baseline>/<experiment>/{}/`, its commit in the table).\n\n{}\n\n## Comparison with the baseline\n\n{table}",
+        "# Nightly {}\n\nCommit `{}`, profile `{}`, trained from scratch into `{}`; baseline `{}` (each experiment's `<baseline>/<experiment>/{}/`, its commit in the table).\n\n{cross}{}\n\n## Comparison with the baseline\n\n{table}",
         dir.file_name().map(|f| f.to_string_lossy()).unwrap_or_default(),
         st.commit,
         st.profile,
@@ -319,7 +406,6 @@ fn report(args: &Args, dir: &Path, st: &State, all: &[ExperimentComparison]) -> 
     let p = dir.join("comparison.json");
     std::fs::write(&p, serde_json::to_string_pretty(all)?)
         .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", p.display()))?;
-    eprintln!("{table}");
     if let Some(s) = &args.step_summary {
         use std::io::Write as _;
         std::fs::OpenOptions::new()

@@ -28,6 +28,12 @@ pub struct State {
     /// against.
     #[serde(default)]
     pub seconds: BTreeMap<String, f64>,
+    /// The experiments compared with a baseline trained on other data
+    /// (`--cross-dataset`: numbers and verdicts listed, not judged;
+    /// comparison.json says on which data); empty: every comparison was on
+    /// the baseline's data.
+    #[serde(default)]
+    pub cross_dataset: Vec<String>,
 }
 
 /// The time a nightly may take, in minutes, when `--budget-minutes` does not
@@ -166,6 +172,7 @@ mod tests {
             finished,
             exit_code: None,
             seconds: BTreeMap::new(),
+            cross_dataset: Vec::new(),
         };
         state(false, 5).write(&a).expect("write");
         let b = t.path().join("b");

@@ -1,21 +1,53 @@
 //! The summary and its regression check.
 use nightly::{collect, markdown, regressions};
+use repro::config::Fidelity;
+use repro::report::{Claim, ClaimsFile, Header, Verdict, CLAIMS_SCHEMA, RULE};
 
-fn claims(dir: &std::path::Path, exp: &str, verdicts: &[(&str, &str)]) {
+/// `<dir>/<exp>/quick/claims.json` with these claims, written by the type the
+/// experiments write it with.
+fn write(dir: &std::path::Path, exp: &str, fidelity: Fidelity, claims: Vec<Claim>) {
     let d = dir.join(exp).join("quick");
     std::fs::create_dir_all(&d).expect("mkdir");
-    let claims: Vec<serde_json::Value> = verdicts
+    let file = ClaimsFile {
+        schema: CLAIMS_SCHEMA,
+        rule: RULE.into(),
+        header: Header {
+            datasets: vec!["CIFAR-10 (JPEG q75 copy)".into()],
+            fidelity,
+            commit: "abc".into(),
+            ..Default::default()
+        },
+        claims,
+    };
+    let json = serde_json::to_string(&file).expect("json");
+    std::fs::write(d.join("claims.json"), json).expect("write");
+}
+
+fn claim(id: &str, verdict: Verdict, note: &str) -> Claim {
+    Claim {
+        id: id.into(),
+        statement: "s".into(),
+        paper: "p".into(),
+        measured: note.into(),
+        verdict,
+        ..Default::default()
+    }
+}
+
+/// Claims with verdicts "Pass", "Fail" or a NOT EVALUATED reason.
+fn claims(dir: &std::path::Path, exp: &str, verdicts: &[(&str, &str)]) {
+    let claims = verdicts
         .iter()
         .map(|(id, v)| {
             let verdict = match *v {
-                "Pass" | "Fail" => serde_json::json!(v),
-                why => serde_json::json!({ "NotEvaluated": why }),
+                "Pass" => Verdict::Pass,
+                "Fail" => Verdict::Fail,
+                why => Verdict::NotEvaluated(why.into()),
             };
-            serde_json::json!({"id": id, "statement": "s", "paper": "p", "measured": "m", "verdict": verdict})
+            claim(id, verdict, "m")
         })
         .collect();
-    let v = serde_json::json!({"header": {"datasets": ["CIFAR-10 (JPEG q75 copy)"], "faithful": false, "commit": "abc"}, "claims": claims});
-    std::fs::write(d.join("claims.json"), v.to_string()).expect("write");
+    write(dir, exp, Fidelity::Shortened, claims);
 }
 
 #[test]
@@ -59,20 +91,18 @@ fn a_claim_that_passed_and_now_fails_is_a_regression() {
 }
 
 #[test]
-fn schema_2_claims_read_with_their_reasons_and_counts() {
+fn claims_read_with_their_reasons_and_counts() {
     let t = tempfile::tempdir().expect("tmp");
-    let d = t.path().join("alexnet-lrn").join("quick");
-    std::fs::create_dir_all(&d).expect("mkdir");
-    let v = serde_json::json!({
-        "schema": 2,
-        "header": {"datasets": ["CIFAR-10"], "fidelity": "analogue", "commit": "abc"},
-        "claims": [
-            {"id": "1", "statement": "s", "paper": "p", "note": "n1", "verdict": "pass", "effect": -1.0},
-            {"id": "2", "statement": "s", "paper": "p", "note": "n2", "verdict": "inconclusive", "reason": "1 vs 1 seeds"},
-            {"id": "3", "statement": "s", "paper": "p", "note": "n3", "verdict": "not_evaluated", "reason": "needs fully trained networks"}
-        ]
-    });
-    std::fs::write(d.join("claims.json"), v.to_string()).expect("write");
+    let claims = vec![
+        claim("1", Verdict::Pass, "n1"),
+        claim("2", Verdict::Inconclusive("1 vs 1 seeds".into()), "n2"),
+        claim(
+            "3",
+            Verdict::NotEvaluated("needs fully trained networks".into()),
+            "n3",
+        ),
+    ];
+    write(t.path(), "alexnet-lrn", Fidelity::Analogue, claims);
     let rows = collect(t.path(), &["alexnet-lrn".to_string()], "quick").expect("collect");
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[0].verdict, "PASS");
@@ -84,4 +114,25 @@ fn schema_2_claims_read_with_their_reasons_and_counts() {
         md.contains("1 PASS, 0 FAIL, 1 INCONCLUSIVE, 1 NOT EVALUATED."),
         "{md}"
     );
+}
+
+#[test]
+fn a_claims_file_of_another_layout_is_an_error_naming_it() {
+    let t = tempfile::tempdir().expect("tmp");
+    let d = t.path().join("alexnet-lrn/quick");
+    std::fs::create_dir_all(&d).expect("mkdir");
+    // The first layout (no `schema`), and schema 2 without its header's fields.
+    for text in [
+        r#"{"header": {"commit": "abc"}, "claims": [{"id": "1", "verdict": "Pass"}]}"#,
+        r#"{"schema": 2, "rule": "r", "header": {"commit": "abc"}, "claims": []}"#,
+    ] {
+        std::fs::write(d.join("claims.json"), text).expect("write");
+        let e = collect(t.path(), &["alexnet-lrn".to_string()], "quick")
+            .expect_err("another layout")
+            .to_string();
+        assert!(
+            e.contains(&d.join("claims.json").display().to_string()),
+            "{e}"
+        );
+    }
 }

@@ -12,8 +12,9 @@
 //! words, optional).
 use crate::error::{Error, Result};
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// One number of a paper, with where it comes from.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -63,11 +64,33 @@ fn trim_number(v: f64) -> String {
 }
 
 /// The numbers of one paper's CSV file.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Default)]
 pub struct PaperNumbers {
     /// The file they were read from (empty for [`PaperNumbers::default`]).
     pub path: PathBuf,
     by_key: BTreeMap<String, PaperNumber>,
+    /// Keys looked up that the file lacks (a deleted or renamed row): each
+    /// shows as "—" where it is quoted, and [`PaperNumbers::check_found`]
+    /// then refuses the report, naming the file and the keys. A lock, not a
+    /// `RefCell`: reports are drawn from a shared `&Results`.
+    missing: Mutex<BTreeSet<String>>,
+}
+
+impl Clone for PaperNumbers {
+    fn clone(&self) -> Self {
+        Self {
+            path: self.path.clone(),
+            by_key: self.by_key.clone(),
+            missing: Mutex::new(self.missing_keys().into_iter().collect()),
+        }
+    }
+}
+
+/// The same file's numbers (whatever was looked up in them).
+impl PartialEq for PaperNumbers {
+    fn eq(&self, other: &Self) -> bool {
+        self.path == other.path && self.by_key == other.by_key
+    }
 }
 
 impl PaperNumbers {
@@ -104,17 +127,62 @@ impl PaperNumbers {
         Ok(Self {
             path: path.to_path_buf(),
             by_key,
+            missing: Mutex::default(),
         })
     }
 
-    /// The number under `key`. A key missing from the file is a defect of the
-    /// experiment crate; it shows as a "—" in reports (and fails
-    /// `tests/papers.rs`), never as a made-up number.
+    /// The number under `key`. A key missing from the file (a deleted row, a
+    /// renamed key) is recorded: it shows as "—" where the report quotes it,
+    /// never as a made-up number, and [`PaperNumbers::check_found`] refuses
+    /// the report before it is written.
     pub fn get(&self, key: &str) -> Option<&PaperNumber> {
-        self.by_key.get(key)
+        let found = self.by_key.get(key);
+        if found.is_none() {
+            self.missing
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(key.to_string());
+        }
+        found
     }
 
-    /// The value under `key`, NaN where there is none.
+    /// The keys looked up so far that the file lacks, sorted.
+    pub fn missing_keys(&self) -> Vec<String> {
+        self.missing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// An error naming the file and every key looked up that it lacks: a
+    /// report quoting them would show "—" where the paper's number belongs.
+    pub fn check_found(&self) -> Result<()> {
+        let missing = self.missing_keys();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let keys = missing
+            .iter()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if self.path.as_os_str().is_empty() {
+            return Err(Error::Config(format!(
+                "the report quotes the paper's numbers {keys}, but the experiment file names no numbers file (`[experiment] numbers`)"
+            )));
+        }
+        Err(Error::File {
+            path: self.path.clone(),
+            msg: format!(
+                "no row with key {keys}, which the report quotes (a deleted or renamed row?): restore it; the report was not written"
+            ),
+        })
+    }
+
+    /// The value under `key`, NaN where there is none (a statement without a
+    /// number; a missing key is also recorded, see [`PaperNumbers::get`]).
     pub fn value(&self, key: &str) -> f64 {
         self.get(key).and_then(|n| n.value).unwrap_or(f64::NAN)
     }
@@ -198,6 +266,32 @@ mod tests {
         assert!(n.value("words").is_nan());
         assert_eq!(n.show("missing"), "—");
         assert_eq!(n.of_experiment("e").count(), 4);
+    }
+
+    #[test]
+    fn a_missing_key_is_recorded_and_refused_naming_the_file_and_key() {
+        let n = load(&format!(
+            "{HEADER}e,here,1,%,T,\ne,words,,,Sec. 1,no number\n"
+        ))
+        .expect("valid");
+        // Present keys, with or without a number, are no miss.
+        assert_eq!(n.show("here"), "1%");
+        assert!(n.value("words").is_nan());
+        n.check_found().expect("nothing missing yet");
+        // Each kind of lookup records a missing key.
+        assert_eq!(n.cite("gone.a"), "—");
+        assert!(n.value("gone.b").is_nan());
+        assert_eq!(n.missing_keys(), ["gone.a", "gone.b"]);
+        let e = n.check_found().expect_err("missing keys").to_string();
+        assert!(
+            e.contains("p.csv") && e.contains("`gone.a`, `gone.b`"),
+            "{e}"
+        );
+        // Without a numbers file, any lookup is a miss.
+        let none = PaperNumbers::default();
+        assert_eq!(none.show("k"), "—");
+        let e = none.check_found().expect_err("no file").to_string();
+        assert!(e.contains("`k`") && e.contains("numbers"), "{e}");
     }
 
     #[test]

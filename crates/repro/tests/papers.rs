@@ -141,3 +141,71 @@ fn committed_reports_quote_their_papers_numbers() {
         missing.join("\n")
     );
 }
+
+/// Quotes the paper's number under its key in a claim (as the experiment
+/// crates do), on the tiny experiment.
+struct Quoting(String);
+
+impl repro::driver::Experiment for Quoting {
+    fn name(&self) -> &'static str {
+        "t"
+    }
+    fn figures(&self, _: &repro::driver::Results) -> Vec<(String, repro::figures::Figure)> {
+        Vec::new()
+    }
+    fn tables(&self, _: &repro::driver::Results) -> Vec<repro::report::Table> {
+        Vec::new()
+    }
+    fn claims(&self, res: &repro::driver::Results) -> Vec<repro::report::Claim> {
+        vec![repro::report::Claim {
+            id: "1".into(),
+            statement: "s".into(),
+            paper: res.paper.cite(&self.0),
+            ..Default::default()
+        }]
+    }
+}
+
+#[test]
+fn a_quoted_number_missing_from_its_csv_stops_the_report_naming_file_and_key() {
+    use repro::testing::{rng_lock, snapshot, tiny_args, tiny_setup, TINY_EXPERIMENT};
+    let _rng = rng_lock();
+    let tmp = tempfile::tempdir().expect("tmp");
+    // A temporary copy of a committed numbers file without its first row.
+    let text = std::fs::read_to_string(root().join("experiments/papers/resnet-2015.csv"))
+        .expect("committed CSV");
+    let mut lines: Vec<&str> = text.lines().collect();
+    let deleted = lines.remove(1);
+    let key = |line: &str| line.split(',').nth(1).expect("key").to_string();
+    let (gone, kept) = (key(deleted), key(lines[1]));
+    let csv = tmp.path().join("papers/resnet-2015.csv");
+    std::fs::create_dir_all(csv.parent().expect("dir")).expect("mkdir");
+    std::fs::write(&csv, lines.join("\n") + "\n").expect("write");
+    let toml = TINY_EXPERIMENT
+        .replace(
+            "paper = \"test\"",
+            "paper = \"test\"\nnumbers = \"papers/resnet-2015.csv\"",
+        )
+        .replace("iterations = 40", "iterations = 10");
+    tiny_setup(tmp.path(), &toml);
+    let args = |extra: &[&str]| tiny_args(tmp.path(), &[&["--profile", "smoke"], extra].concat());
+    repro::driver::run(&Quoting(kept.clone()), &args(&[])).expect("trains and reports");
+    let out = tmp.path().join("out/smoke");
+    let before = snapshot(&out);
+    // The row's key, quoted after the row was deleted: an error naming the
+    // file and the key, and the last report left as it was.
+    let e = repro::driver::run(&Quoting(gone.clone()), &args(&["--plot-only"]))
+        .expect_err("a quoted key the CSV lacks")
+        .to_string();
+    assert!(
+        e.contains(&csv.display().to_string()) && e.contains(&format!("`{gone}`")),
+        "{e}"
+    );
+    assert!(before == snapshot(&out), "the report was rewritten");
+    assert!(
+        std::fs::read_to_string(out.join("report.md"))
+            .expect("report.md")
+            .contains(&PaperNumbers::load(&csv).expect("csv").cite(&kept)),
+        "the first report quotes `{kept}`"
+    );
+}

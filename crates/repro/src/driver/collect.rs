@@ -359,22 +359,26 @@ fn run_state(res: &Results, id: &str) -> String {
 /// Combined metrics, figures, report.
 pub fn write_outputs<E: Experiment>(exp: &E, res: &Results) -> Result<()> {
     let _lock = lock_report(&res.profile_dir)?;
-    let figs = exp.figures(res);
-    remove_killed_report_writes(&res.profile_dir, figs.iter().map(|(stem, _)| stem.as_str()));
-    // Its own name: a glob over `**/metrics.parquet` reads each row once.
-    write_parquet(&res.profile_dir.join(COMBINED_FILE), &res.rows)?;
-    report::write_csv(&res.profile_dir.join("summary.csv"), &res.runs.summaries)?;
-    let mut stems = Vec::new();
-    for (stem, fig) in figs {
-        figures::render(&fig, &res.profile_dir.join(&stem))?;
-        stems.push(stem);
-    }
+    // Everything is drawn before anything is written: a paper number the
+    // figures, claims or tables quote and the numbers file lacks stops here,
+    // with the outputs of the last good report left as they were.
+    let drawn = exp.figures(res);
+    remove_killed_report_writes(&res.profile_dir, drawn.iter().map(|(stem, _)| stem.as_str()));
     let claims: Vec<report::Claim> = exp
         .claims(res)
         .into_iter()
         .map(|c| c.for_profile(res.header.fidelity))
         .collect();
     let tables = exp.tables(res);
+    res.paper.check_found()?;
+    // Its own name: a glob over `**/metrics.parquet` reads each row once.
+    write_parquet(&res.profile_dir.join(COMBINED_FILE), &res.rows)?;
+    report::write_csv(&res.profile_dir.join("summary.csv"), &res.runs.summaries)?;
+    let mut stems = Vec::new();
+    for (stem, fig) in drawn {
+        figures::render(&fig, &res.profile_dir.join(&stem))?;
+        stems.push(stem);
+    }
     let runs: Vec<(String, String)> = res
         .configs
         .keys()

@@ -5,7 +5,7 @@ mod summary;
 mod verdict;
 
 use crate::config::Fidelity;
-use crate::error::Result;
+use crate::error::{Error, IoContext, Result};
 use crate::io::write_bytes_atomic;
 use crate::metrics::{MetricRow, RowKind};
 use polars::prelude::{NamedFrom, Series};
@@ -411,6 +411,43 @@ impl Header {
 /// points for errors; `p` is one-sided in the paper's direction.
 pub const CLAIMS_SCHEMA: u32 = 2;
 
+/// `claims.json` as [`write`] writes it and summaries (the nightly) read it
+/// back: one type on both sides, so that a change of the layout is a compile
+/// error in its readers, not a silently empty field.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClaimsFile {
+    pub schema: u32,
+    pub rule: String,
+    pub header: Header,
+    pub claims: Vec<Claim>,
+}
+
+impl ClaimsFile {
+    /// Reads a `claims.json` of [`CLAIMS_SCHEMA`]; errors name the file.
+    pub fn read(path: &Path) -> Result<Self> {
+        let bad = |msg: String| Error::File {
+            path: path.to_path_buf(),
+            msg,
+        };
+        let bytes = std::fs::read(path).at(path)?;
+        // The version first: another schema's fields would fail with a less
+        // useful message than the version's.
+        #[derive(Deserialize)]
+        struct Version {
+            schema: Option<u32>,
+        }
+        let v: Version = serde_json::from_slice(&bytes)
+            .map_err(|e| bad(format!("not a valid claims.json: {e}")))?;
+        if v.schema != Some(CLAIMS_SCHEMA) {
+            return Err(bad(format!(
+                "claims.json schema {}, this build reads schema {CLAIMS_SCHEMA}: redraw it with the experiment's `--plot-only`",
+                v.schema.map_or_else(|| "1 (none given)".into(), |s| s.to_string())
+            )));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| bad(format!("not a valid claims.json: {e}")))
+    }
+}
+
 /// Writes `report.md` (and `claims.json` beside it for summaries).
 pub fn write(
     dir: &Path,
@@ -439,12 +476,16 @@ pub fn write(
         "\nMetrics: `all_runs.parquet` (all runs; schema in `crates/repro/src/metrics.rs`); per-run config, provenance, `metrics.parquet` and `train.log` under `runs/`.\nRegenerate figures and this report from the metrics alone with `--plot-only`."
     );
     write_bytes_atomic(&dir.join("report.md"), s.as_bytes())?;
-    let json = serde_json::json!({
-        "schema": CLAIMS_SCHEMA,
-        "rule": RULE,
-        "header": header,
-        "claims": claims,
-    });
+    let file = ClaimsFile {
+        schema: CLAIMS_SCHEMA,
+        rule: RULE.into(),
+        header: header.clone(),
+        claims: claims.to_vec(),
+    };
+    // Through a `Value`, whose maps are sorted: the key order of the files
+    // written before `ClaimsFile` existed.
+    let json =
+        serde_json::to_value(&file).map_err(|e| Error::Other(format!("claims.json: {e}")))?;
     write_bytes_atomic(
         &dir.join("claims.json"),
         serde_json::to_string_pretty(&json)
@@ -718,6 +759,28 @@ mod tests {
             (Some("inconclusive"), Some("one seed"))
         );
         assert!(j.get("effect").is_none());
+    }
+
+    #[test]
+    fn claims_json_reads_back_through_its_type_and_refuses_another_schema() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let header = Header {
+            datasets: vec!["CIFAR-10".into()],
+            commit: "abc".into(),
+            ..Header::default()
+        };
+        let c = claim(Verdict::Inconclusive("one seed".into()), None);
+        write(dir.path(), &header, std::slice::from_ref(&c), &[], &[], &[]).expect("write");
+        let path = dir.path().join("claims.json");
+        let back = ClaimsFile::read(&path).expect("reads back");
+        assert_eq!((back.schema, back.claims), (CLAIMS_SCHEMA, vec![c]));
+        assert_eq!(back.header.datasets, header.datasets);
+        let text = std::fs::read_to_string(&path).expect("read");
+        // Keys sorted, as the files written before the type existed.
+        assert!(text.find("\"claims\"") < text.find("\"header\""), "{text}");
+        std::fs::write(&path, text.replace("\"schema\": 2", "\"schema\": 3")).expect("write");
+        let e = ClaimsFile::read(&path).expect_err("schema 3").to_string();
+        assert!(e.contains("claims.json") && e.contains("schema 3"), "{e}");
     }
 
     #[test]

@@ -44,10 +44,21 @@ impl Verdict {
 
     pub fn label(&self) -> String {
         match self {
-            Verdict::Pass => "PASS".into(),
-            Verdict::Fail => "FAIL".into(),
-            Verdict::Inconclusive(why) => format!("INCONCLUSIVE ({why})"),
-            Verdict::NotEvaluated(why) => format!("NOT EVALUATED ({why})"),
+            Verdict::Pass | Verdict::Fail => self.name().into(),
+            Verdict::Inconclusive(why) | Verdict::NotEvaluated(why) => {
+                format!("{} ({why})", self.name())
+            }
+        }
+    }
+
+    /// "PASS", "FAIL", "INCONCLUSIVE" or "NOT EVALUATED": the label without
+    /// its reason (which carries numbers), as verdicts are compared.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Fail => "FAIL",
+            Verdict::Inconclusive(_) => "INCONCLUSIVE",
+            Verdict::NotEvaluated(_) => "NOT EVALUATED",
         }
     }
 
