@@ -23,6 +23,15 @@ pub(super) fn resume_group(lp: &Loop, sgd: &mut Sgd, state: &mut State) -> Resul
     if loaded.len() != lp.runs.len() || loaded.iter().any(|l| l.1.iteration != at) {
         return Err(mixed_checkpoints(lp.runs, &loaded));
     }
+    if at > lp.cfg.train.iterations {
+        return Err(Error::Checkpoint {
+            path: first.0.join(checkpoint::META_FILE),
+            msg: format!(
+                "is at iteration {at}, past the run's end (train.iterations = {}); rerun with --fresh",
+                lp.cfg.train.iterations
+            ),
+        });
+    }
     let tensors: Vec<&[(String, Tensor)]> = loaded.iter().map(|l| l.2.as_slice()).collect();
     let dirs: Vec<&Path> = loaded.iter().map(|l| l.0).collect();
     restore(lp.vs, sgd, &tensors, &dirs)?;
