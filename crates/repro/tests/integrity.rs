@@ -187,6 +187,40 @@ fn recompute_state_checksum(dir: &Path) {
     std::fs::write(&path, serde_json::to_vec(&manifest).expect("JSON")).expect("write");
 }
 
+/// Issue 32, case 1 at the library level: a checkpoint records its data, and
+/// a resume on other data (here the same images with every label moved to
+/// (l + 1) mod 10) is refused naming both.
+#[test]
+fn a_checkpoint_does_not_resume_on_other_data() {
+    let _rng = rng_lock();
+    let raw = synthetic(256, 64);
+    let cfg = tiny_run(3, &[]);
+    let data = Dataset::new(&raw, &cfg.data, Device::Cpu).expect("dataset");
+    let mut moved = raw.clone();
+    for l in moved.train.labels.iter_mut().chain(&mut moved.test.labels) {
+        *l = (*l + 1) % 10;
+    }
+    moved.source_sha256 = "1".repeat(64);
+    let other = Dataset::new(&moved, &cfg.data, Device::Cpu).expect("dataset");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let part = train_in(&data, tmp.path(), Some(25)).expect("trains");
+    assert_eq!(part.status, RunStatus::Interrupted { iteration: 30 });
+    let e = match train_in(&other, tmp.path(), None) {
+        Ok(out) => panic!(
+            "resumed on other data from iteration {}, {:?}",
+            out.resumed_from, out.status
+        ),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        e.contains(&"0".repeat(16)) && e.contains(&"1".repeat(16)) && e.contains("--fresh"),
+        "{e}"
+    );
+    // The same data still resumes it.
+    let done = train_in(&data, tmp.path(), None).expect("resumes");
+    assert_eq!((done.status, done.resumed_from), (RunStatus::Completed, 30));
+}
+
 /// Floats of every magnitude with all 52 mantissa bits used: 17 significant
 /// digits, the ones a decimal reader rounds wrongly if any.
 fn awkward_floats(n: usize) -> Vec<f64> {
@@ -242,6 +276,8 @@ fn a_checkpoint_gives_every_float_back_to_the_last_bit() {
         rows,
         epoch_acc: [next(), next(), next()],
         channels_last: Some(true),
+        data: None,
+        threads: Some(1),
     };
     let dir = tmp.path().join("ckpt");
     let tensors = [("w".to_string(), Tensor::from_slice(&[1.5f32, -2.0]))];

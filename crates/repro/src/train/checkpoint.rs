@@ -21,6 +21,7 @@ use super::schedule::LrState;
 use crate::error::{Error, IoContext, Result};
 use crate::io::{sha256_hex, write_bytes_atomic};
 use crate::metrics::MetricRow;
+use crate::provenance::DataIdentity;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::Path;
@@ -53,6 +54,15 @@ pub struct CheckpointMeta {
     /// floating-point sums).
     #[serde(default)]
     pub channels_last: Option<bool>,
+    /// The data the run trains on: a resume on other data is refused (the
+    /// run would be trained on two datasets). None in older checkpoints.
+    #[serde(default)]
+    pub data: Option<DataIdentity>,
+    /// libtorch's intra-op thread count when saved: the order of the float
+    /// sums, so a resume keeps it to stay bit-identical. None in older
+    /// checkpoints.
+    #[serde(default)]
+    pub threads: Option<i32>,
 }
 
 /// `checkpoint.json`: which files make the checkpoint, and their digests.
@@ -231,7 +241,8 @@ pub fn load(dir: &Path) -> Result<Option<Loaded>> {
 }
 
 /// The state of the checkpoint in `dir`, if there is one, checked as [`load`]
-/// checks it but without reading the tensors.
+/// checks it but without reading the tensors: what a driver reads before
+/// resuming a run (its data, its thread count).
 pub fn read_state(dir: &Path) -> Result<Option<CheckpointMeta>> {
     Ok(read_manifest_and_state(dir)?.map(|(_, meta)| meta))
 }
