@@ -24,6 +24,65 @@ pub struct Provenance {
     /// device); absent for a run trained here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reused_from: Option<String>,
+    /// Resumes of this run with another libtorch thread count than its
+    /// checkpoint was written with (an explicit `--threads`): floating-point
+    /// sums are split by thread, so from each such iteration on the run's
+    /// numbers are no longer bit-identical to an uninterrupted run's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thread_changes: Vec<ThreadChange>,
+}
+
+/// A resume with another thread count (`Provenance::thread_changes`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ThreadChange {
+    /// The iteration the run resumed at.
+    pub iteration: i64,
+    /// The thread count its checkpoint was written with.
+    pub from: i32,
+    /// The thread count it resumed with.
+    pub to: i32,
+}
+
+/// The data a run trains on, as its provenance and its checkpoints record
+/// it: the dataset's label and its source's SHA-256 (empty where the source
+/// has none, an image folder, whose label then decides).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DataIdentity {
+    pub label: String,
+    pub sha256: String,
+}
+
+impl DataIdentity {
+    pub fn of(data: &dyn crate::data::TrainData) -> Self {
+        Self {
+            label: data.label().to_string(),
+            sha256: data.source_sha256().to_string(),
+        }
+    }
+
+    /// Whether `self` and `other` are records of the same data: the same
+    /// source digest where both have one (the same bytes, whatever they are
+    /// called), else the same label.
+    pub fn same_data(&self, other: &DataIdentity) -> bool {
+        if self.sha256.is_empty() || other.sha256.is_empty() {
+            self.label == other.label
+        } else {
+            self.sha256 == other.sha256
+        }
+    }
+}
+
+impl std::fmt::Display for DataIdentity {
+    /// "`CIFAR-10` (source sha256 d877bdec11f54282)": two copies of one label
+    /// are told apart by their digests.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}`", self.label)?;
+        if !self.sha256.is_empty() {
+            let short: String = self.sha256.chars().take(16).collect();
+            write!(f, " (source sha256 {short})")?;
+        }
+        Ok(())
+    }
 }
 
 /// A short hash of the sources that decide what a run computes and of the
@@ -54,6 +113,15 @@ impl Provenance {
             command: std::env::args().collect::<Vec<_>>().join(" "),
             training_code: TRAINING_CODE.to_string(),
             reused_from: None,
+            thread_changes: Vec::new(),
+        }
+    }
+
+    /// The data the run was trained on, as recorded here.
+    pub fn data(&self) -> DataIdentity {
+        DataIdentity {
+            label: self.dataset.clone(),
+            sha256: self.dataset_sha256.clone(),
         }
     }
 

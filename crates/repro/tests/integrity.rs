@@ -129,6 +129,98 @@ fn an_edited_checkpoint_is_refused_naming_the_file() {
     }
 }
 
+/// Issue 32, case 13: an edit of the checkpoint's iteration with the
+/// manifest's checksum recomputed (so that the checksums pass) is refused:
+/// the state's iteration must be its last row's and the one its files were
+/// written at. (Forward, the run claimed iterations it never trained;
+/// backward, it trained them twice from later weights.)
+#[test]
+fn a_checkpoint_edited_with_its_checksum_recomputed_is_refused() {
+    let _rng = rng_lock();
+    let raw = synthetic(256, 64);
+    let cfg = tiny_run(3, &[]);
+    let data = Dataset::new(&raw, &cfg.data, Device::Cpu).expect("dataset");
+    for edited_to in [300, 20] {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let part = train_in(&data, tmp.path(), Some(25)).expect("trains");
+        assert_eq!(part.status, RunStatus::Interrupted { iteration: 30 });
+        edit_checkpoint_json(tmp.path(), &move |o: &mut serde_json::Map<
+            String,
+            Value,
+        >| {
+            if !(o.contains_key("lr_state") && o.get("iteration") == Some(&Value::from(30))) {
+                return false;
+            }
+            o.insert("iteration".into(), Value::from(edited_to));
+            true
+        });
+        recompute_state_checksum(tmp.path());
+        let e = match train_in(&data, tmp.path(), None) {
+            Ok(out) => panic!(
+                "a checkpoint edited to iteration {edited_to} was trusted: resumed from {}, {:?}",
+                out.resumed_from, out.status
+            ),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            e.contains(&format!("iteration {edited_to}"))
+                && e.contains("iteration 30")
+                && e.contains(".state.json")
+                && e.contains("--fresh"),
+            "{e}"
+        );
+    }
+}
+
+/// What an editor who knows the format does after editing the state: puts
+/// the state file's new digest into the manifest.
+fn recompute_state_checksum(dir: &Path) {
+    let path = dir.join(checkpoint::META_FILE);
+    let mut manifest: Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("manifest")).expect("JSON");
+    let state = manifest["state_file"]
+        .as_str()
+        .expect("state_file")
+        .to_string();
+    let digest = repro::io::sha256_hex(&std::fs::read(dir.join(state)).expect("state"));
+    manifest["state_sha256"] = Value::from(digest);
+    std::fs::write(&path, serde_json::to_vec(&manifest).expect("JSON")).expect("write");
+}
+
+/// Issue 32, case 1 at the library level: a checkpoint records its data, and
+/// a resume on other data (here the same images with every label moved to
+/// (l + 1) mod 10) is refused naming both.
+#[test]
+fn a_checkpoint_does_not_resume_on_other_data() {
+    let _rng = rng_lock();
+    let raw = synthetic(256, 64);
+    let cfg = tiny_run(3, &[]);
+    let data = Dataset::new(&raw, &cfg.data, Device::Cpu).expect("dataset");
+    let mut moved = raw.clone();
+    for l in moved.train.labels.iter_mut().chain(&mut moved.test.labels) {
+        *l = (*l + 1) % 10;
+    }
+    moved.source_sha256 = "1".repeat(64);
+    let other = Dataset::new(&moved, &cfg.data, Device::Cpu).expect("dataset");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let part = train_in(&data, tmp.path(), Some(25)).expect("trains");
+    assert_eq!(part.status, RunStatus::Interrupted { iteration: 30 });
+    let e = match train_in(&other, tmp.path(), None) {
+        Ok(out) => panic!(
+            "resumed on other data from iteration {}, {:?}",
+            out.resumed_from, out.status
+        ),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        e.contains(&"0".repeat(16)) && e.contains(&"1".repeat(16)) && e.contains("--fresh"),
+        "{e}"
+    );
+    // The same data still resumes it.
+    let done = train_in(&data, tmp.path(), None).expect("resumes");
+    assert_eq!((done.status, done.resumed_from), (RunStatus::Completed, 30));
+}
+
 /// Floats of every magnitude with all 52 mantissa bits used: 17 significant
 /// digits, the ones a decimal reader rounds wrongly if any.
 fn awkward_floats(n: usize) -> Vec<f64> {
@@ -155,7 +247,8 @@ fn a_checkpoint_gives_every_float_back_to_the_last_bit() {
     let template = part.rows.first().expect("a row").clone();
     let mut f = awkward_floats(4000).into_iter();
     let mut next = || f.next().expect("enough floats");
-    let rows: Vec<MetricRow> = (0..300)
+    // A checkpoint's last row is at its iteration (the load checks it).
+    let rows: Vec<MetricRow> = (1..=300)
         .map(|i| MetricRow {
             iteration: i,
             epoch: next(),
@@ -172,8 +265,8 @@ fn a_checkpoint_gives_every_float_back_to_the_last_bit() {
         })
         .collect();
     let meta = checkpoint::CheckpointMeta {
-        config_hash: "h".into(),
-        seed: 3,
+        config_hash: template.config_hash.clone(),
+        seed: template.seed as u64,
         iteration: 300,
         lr_state: train::schedule::LrState {
             plateau_best: Some(next()),
@@ -183,6 +276,8 @@ fn a_checkpoint_gives_every_float_back_to_the_last_bit() {
         rows,
         epoch_acc: [next(), next(), next()],
         channels_last: Some(true),
+        data: None,
+        threads: Some(1),
     };
     let dir = tmp.path().join("ckpt");
     let tensors = [("w".to_string(), Tensor::from_slice(&[1.5f32, -2.0]))];

@@ -43,6 +43,12 @@ pub fn run_fidelity(
 pub trait TrainData {
     /// "CIFAR-10", "CIFAR-10 (JPEG q75 copy)", "ImageNet image folder (...)".
     fn label(&self) -> &str;
+    /// SHA-256 of the data's source, which checkpoints record so that a run
+    /// never resumes on other data; empty where the source has none (an image
+    /// folder: its label then identifies it).
+    fn source_sha256(&self) -> &str {
+        ""
+    }
     fn train_len(&self) -> i64;
     /// Device on which the epoch permutation is indexed.
     fn index_device(&self) -> Device;
@@ -95,6 +101,9 @@ const EVAL_BATCH: i64 = 500;
 impl TrainData for Dataset {
     fn label(&self) -> &str {
         &self.label
+    }
+    fn source_sha256(&self) -> &str {
+        &self.source_sha256
     }
     fn train_len(&self) -> i64 {
         self.train.len()

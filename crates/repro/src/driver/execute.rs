@@ -13,7 +13,7 @@ use crate::data::{imagenet::ImageNetData, Dataset, TrainData};
 use crate::error::IoContext;
 use crate::layout::Layout;
 use crate::models::{self, Network};
-use crate::provenance::device_name;
+use crate::provenance::{device_name, DataIdentity};
 use crate::train::{self, RunStatus, TrainContext};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -28,6 +28,10 @@ struct RunOptions<'a> {
     device_label: String,
     fresh: bool,
     layouts: Layouts,
+    /// `--threads`, when given.
+    threads: Option<i32>,
+    /// libtorch's intra-op thread count when training began.
+    default_threads: i32,
 }
 
 impl RunOptions<'_> {
@@ -36,6 +40,30 @@ impl RunOptions<'_> {
             .get(&cfg.run_id())
             .copied()
             .unwrap_or(Layout::Nchw)
+    }
+
+    /// These options for training `runs` (one run or a fused group), with
+    /// libtorch's thread count set to the one they train with: `--threads`
+    /// when given; else, for runs that resume, the count their checkpoint was
+    /// written with (float sums are split by thread: a resume with another
+    /// count is not bit-identical to an uninterrupted run); else the count
+    /// training began with. The device label says it.
+    fn with_threads_for(&self, runs: &[&RunConfig]) -> Self {
+        let recorded = || {
+            runs.iter()
+                .find_map(|c| super::resumed::recorded_threads(&self.plan.run_dir(c)))
+        };
+        let n = self
+            .threads
+            .or_else(|| (!self.fresh).then(recorded).flatten())
+            .unwrap_or(self.default_threads);
+        if n != tch::get_num_threads() {
+            tch::set_num_threads(n);
+        }
+        Self {
+            device_label: device_name(self.device),
+            ..self.clone()
+        }
     }
 }
 
@@ -49,9 +77,11 @@ pub fn train_planned<E: Experiment>(exp: &E, plan: &Plan, args: &Args) -> anyhow
     check_fits(&plan.todo(args.fresh), device)?;
     check_writable(&plan.profile_dir)?;
     let device_label = device_name(device);
-    if !args.estimate_only {
-        super::stale::settle(plan, args)?;
-    }
+    let raw = if args.estimate_only {
+        None
+    } else {
+        settle_with_data(plan, args)?
+    };
     let todo = plan.todo(args.fresh);
     announce(exp, plan, todo.len(), &device_label);
     if args.estimate_only {
@@ -73,6 +103,8 @@ pub fn train_planned<E: Experiment>(exp: &E, plan: &Plan, args: &Args) -> anyhow
         device_label,
         fresh: args.fresh,
         layouts,
+        threads: args.threads,
+        default_threads: tch::get_num_threads(),
     };
     let (cifar, folder): (Vec<&RunConfig>, Vec<&RunConfig>) = todo
         .into_iter()
@@ -81,9 +113,88 @@ pub fn train_planned<E: Experiment>(exp: &E, plan: &Plan, args: &Args) -> anyhow
         train_folder_runs(exp, &folder, args, &opts)?;
     }
     if !cifar.is_empty() {
-        train_cifar_runs(exp, &cifar, args, &opts)?;
+        let raw = match raw {
+            Some(raw) => raw,
+            None => load_cifar(plan, args)?,
+        };
+        train_cifar_runs(exp, &cifar, &raw, args, &opts)?;
     }
     Ok(true)
+}
+
+/// Settles the stale runs (`stale::settle`): those of other training code,
+/// and, once this invocation's CIFAR-10 data is loaded, those trained on
+/// other data. The data is loaded when CIFAR-10 runs are left to train, or
+/// when `--data` names it and selected runs have results or checkpoints to
+/// check against it (never just to check: no download for that). Returns the
+/// data when CIFAR-10 runs are left to train.
+fn settle_with_data(plan: &Plan, args: &Args) -> anyhow::Result<Option<cifar10::Cifar10>> {
+    let cifar = |c: &&RunConfig| c.data.dataset == DatasetKind::Cifar10;
+    let cifar_left = |plan: &Plan| plan.todo(args.fresh).iter().any(cifar);
+    let mut raw = None;
+    if cifar_left(plan) || (args.data.is_some() && has_cifar_records(plan)) {
+        raw = Some(load_cifar(plan, args)?);
+    }
+    super::stale::settle(plan, args, raw.as_ref().map(identity).as_ref())?;
+    if raw.is_none() && cifar_left(plan) {
+        // Runs started over (--fresh-stale) are left to train now: the data
+        // they train on is loaded, and the runs on other data start over too.
+        let loaded = load_cifar(plan, args)?;
+        super::stale::settle(plan, args, Some(&identity(&loaded)))?;
+        raw = Some(loaded);
+    }
+    Ok(raw.filter(|_| cifar_left(plan)))
+}
+
+/// Whether a selected CIFAR-10 run ended or holds a checkpoint: has a data
+/// record to check.
+fn has_cifar_records(plan: &Plan) -> bool {
+    plan.grid
+        .iter()
+        .filter(|c| c.data.dataset == DatasetKind::Cifar10)
+        .any(|c| {
+            let dir = plan.run_dir(c);
+            dir.ended_with(c).is_some() || dir.has_checkpoint()
+        })
+}
+
+/// The identity of the CIFAR-10 data `--data` names, when selected runs have
+/// records to check against it (`--list-runs` lists those on other data as
+/// stale); None without `--data` (nothing is downloaded just to check).
+pub(super) fn data_to_check(plan: &Plan, args: &Args) -> anyhow::Result<Option<DataIdentity>> {
+    if args.data.is_none() || !has_cifar_records(plan) {
+        return Ok(None);
+    }
+    Ok(Some(identity(&load_cifar(plan, args)?)))
+}
+
+/// CIFAR-10 from `--data` (or the official download) through the decoded-data cache.
+pub(super) fn load_cifar(plan: &Plan, args: &Args) -> anyhow::Result<cifar10::Cifar10> {
+    let data_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| plan.root.join("data"));
+    let source = match &args.data {
+        Some(p) => cifar10::Source::Path(p.clone()),
+        None => cifar10::Source::official(),
+    };
+    let raw = cifar10::load(&source, &data_dir, &|m| crate::say!("data: {m}"))?;
+    crate::say!(
+        "data: {} ({} train, {} test images) from {}",
+        raw.label,
+        raw.train.len(),
+        raw.test.len(),
+        raw.source
+    );
+    Ok(raw)
+}
+
+/// What a run on `raw` records as its data.
+pub(super) fn identity(raw: &cifar10::Cifar10) -> DataIdentity {
+    DataIdentity {
+        label: raw.label.clone(),
+        sha256: raw.source_sha256.clone(),
+    }
 }
 
 /// Refuses, before anything is built or written, a run whose model cannot fit
@@ -203,25 +314,10 @@ fn train_folder_runs<E: Experiment>(
 fn train_cifar_runs<E: Experiment>(
     exp: &E,
     runs: &[&RunConfig],
+    raw: &cifar10::Cifar10,
     args: &Args,
     opts: &RunOptions,
 ) -> anyhow::Result<()> {
-    let data_dir = args
-        .data_dir
-        .clone()
-        .unwrap_or_else(|| opts.plan.root.join("data"));
-    let source = match &args.data {
-        Some(p) => cifar10::Source::Path(p.clone()),
-        None => cifar10::Source::official(),
-    };
-    let raw = cifar10::load(&source, &data_dir, &|m| crate::say!("data: {m}"))?;
-    crate::say!(
-        "data: {} ({} train, {} test images) from {}",
-        raw.label,
-        raw.train.len(),
-        raw.test.len(),
-        raw.source
-    );
     let mut datasets: BTreeMap<String, Dataset> = BTreeMap::new();
     let mut to_train = Vec::new();
     for cfg in runs {
@@ -242,7 +338,7 @@ fn train_cifar_runs<E: Experiment>(
         match found {
             Some(source) => {
                 stop_if_signalled()?;
-                let data = dataset_for(&mut datasets, &raw, cfg, opts.device)?;
+                let data = dataset_for(&mut datasets, raw, cfg, opts.device)?;
                 reuse_one(exp, cfg, &source, data, opts)?;
             }
             None => to_train.push(*cfg),
@@ -257,7 +353,7 @@ fn train_cifar_runs<E: Experiment>(
     );
     for group in groups {
         stop_if_signalled()?;
-        let data = dataset_for(&mut datasets, &raw, group[0], opts.device)?;
+        let data = dataset_for(&mut datasets, raw, group[0], opts.device)?;
         if group.len() > 1 && train_fused_group(exp, &group, data, opts)? {
             continue;
         }
@@ -303,6 +399,7 @@ fn reuse_one<E: Experiment>(
     data: &Dataset,
     opts: &RunOptions,
 ) -> anyhow::Result<()> {
+    let opts = &opts.with_threads_for(&[cfg]);
     let Some(run) = open_run(cfg, data, Some(data), opts)? else {
         return Ok(());
     };
@@ -377,6 +474,7 @@ fn train_one<E: Experiment>(
         models::InitFrom::Run { run, layers } => Some((init_source(cfg, run, opts.plan)?, layers)),
         models::InitFrom::Random => None,
     };
+    let opts = &opts.with_threads_for(&[cfg]);
     let Some(run) = open_run(cfg, data, cifar, opts)? else {
         return Ok(());
     };
@@ -475,6 +573,7 @@ fn train_fused_group<E: Experiment>(
         .map(|c| c.run_id())
         .collect::<Vec<_>>()
         .join(" + ");
+    let opts = &opts.with_threads_for(group);
     let Some(open) = open_group(group, data, opts, &label)? else {
         return Ok(false);
     };

@@ -14,6 +14,7 @@ mod execute;
 mod groups;
 mod plan;
 mod probes;
+mod resumed;
 mod reuse;
 mod run_dir;
 mod stale;

@@ -126,15 +126,21 @@ impl Plan {
     /// `--list-runs`: one JSON line per selected run, the task list of `sweep`.
     /// `state`: `done` (finished with this config), `resume` (has a
     /// checkpoint), `new`, or `stale` (finished or checkpointed by other
-    /// training code than this build's: `--fresh-stale` lists it as `new`,
-    /// `--allow-mixed` as what it is). A closed pipe ends the list quietly.
-    pub fn list_runs(&self, args: &super::cli::Args) -> std::io::Result<()> {
+    /// training code than this build's, or, when `--data` is given, on other
+    /// data: `--fresh-stale` lists it as `new`, `--allow-mixed` as what it
+    /// is). A closed pipe ends the list quietly.
+    pub fn list_runs(&self, args: &super::cli::Args) -> anyhow::Result<()> {
         use std::io::Write;
         let fresh = args.fresh;
+        let data = if fresh {
+            None
+        } else {
+            super::execute::data_to_check(self, args)?
+        };
         let mut out = std::io::stdout().lock();
         for cfg in &self.grid {
             let dir = self.run_dir(cfg);
-            let stale = !fresh && super::stale::stale_run(self, cfg).is_some();
+            let stale = !fresh && super::stale::stale_run(self, cfg, data.as_ref()).is_some();
             let state = if stale && args.fresh_stale {
                 "new"
             } else if stale && !args.allow_mixed {

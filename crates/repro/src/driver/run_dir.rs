@@ -7,7 +7,7 @@ use crate::config::RunConfig;
 use crate::data::TrainData;
 use crate::error::{IoContext, Result};
 use crate::io::write_bytes_atomic;
-use crate::provenance::Provenance;
+use crate::provenance::{DataIdentity, Provenance};
 use crate::train::{self, checkpoint, RunStatus};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -235,9 +235,23 @@ impl RunDir {
         if fresh {
             checkpoint::remove(&self.path);
         }
+        let data_id = DataIdentity {
+            label: data.label().to_string(),
+            sha256: source_sha256.to_string(),
+        };
+        // A resume keeps its checkpoint's data (or is refused, before anything
+        // here is rewritten) and records a change of thread count.
+        let thread_change = super::resumed::check(&self, &cfg.run_id(), &data_id)?;
+        let earlier = self
+            .has_checkpoint()
+            .then(|| self.read_provenance())
+            .flatten();
         self.clear_stale()?;
         write_bytes_atomic(&self.config(), cfg.to_toml()?.as_bytes())?;
-        let prov = Provenance::collect(root, device_label, data.label(), source_sha256);
+        let mut prov = Provenance::collect(root, device_label, data.label(), source_sha256);
+        // The thread changes of earlier resumes stay on record.
+        prov.thread_changes = earlier.map(|p| p.thread_changes).unwrap_or_default();
+        prov.thread_changes.extend(thread_change);
         let json = serde_json::to_string_pretty(&prov)
             .map_err(|e| crate::Error::Other(format!("provenance: {e}")))?;
         write_bytes_atomic(&self.provenance(), json.as_bytes())?;

@@ -14,11 +14,14 @@
 //! current manifest names), then the manifest is replaced atomically, then
 //! the files it no longer names are removed: a kill at any moment leaves the
 //! old or the new checkpoint complete. A checksum mismatch in either file
-//! (an edited iteration, edited rows, a flipped bit) is refused, never trusted.
+//! (an edited iteration, edited rows, a flipped bit) is refused, never trusted;
+//! so is a state whose iteration disagrees with its own rows or with the
+//! iteration its files were named for (an edit with its checksum recomputed).
 use super::schedule::LrState;
 use crate::error::{Error, IoContext, Result};
 use crate::io::{sha256_hex, write_bytes_atomic};
 use crate::metrics::MetricRow;
+use crate::provenance::DataIdentity;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::Path;
@@ -51,6 +54,15 @@ pub struct CheckpointMeta {
     /// floating-point sums).
     #[serde(default)]
     pub channels_last: Option<bool>,
+    /// The data the run trains on: a resume on other data is refused (the
+    /// run would be trained on two datasets). None in older checkpoints.
+    #[serde(default)]
+    pub data: Option<DataIdentity>,
+    /// libtorch's intra-op thread count when saved: the order of the float
+    /// sums, so a resume keeps it to stay bit-identical. None in older
+    /// checkpoints.
+    #[serde(default)]
+    pub threads: Option<i32>,
 }
 
 /// `checkpoint.json`: which files make the checkpoint, and their digests.
@@ -218,6 +230,25 @@ fn corrupt(path: &Path, msg: String) -> Error {
 /// Loads the checkpoint in `dir`, if there is one. A file that does not match
 /// the manifest's digest, or a missing or unreadable one, is an error naming it.
 pub fn load(dir: &Path) -> Result<Option<Loaded>> {
+    let Some((manifest, meta)) = read_manifest_and_state(dir)? else {
+        return Ok(None);
+    };
+    let tpath = dir.join(&manifest.tensors_file);
+    verified(&tpath, &manifest.tensors_sha256, "tensor")?;
+    let tensors =
+        Tensor::load_multi(&tpath).map_err(|e| corrupt(&tpath, format!("cannot load: {e}")))?;
+    Ok(Some((meta, tensors)))
+}
+
+/// The state of the checkpoint in `dir`, if there is one, checked as [`load`]
+/// checks it but without reading the tensors: what a driver reads before
+/// resuming a run (its data, its thread count).
+pub fn read_state(dir: &Path) -> Result<Option<CheckpointMeta>> {
+    Ok(read_manifest_and_state(dir)?.map(|(_, meta)| meta))
+}
+
+/// The manifest and the verified, consistent state of `dir`'s checkpoint.
+fn read_manifest_and_state(dir: &Path) -> Result<Option<(Manifest, CheckpointMeta)>> {
     let manifest_path = dir.join(META_FILE);
     if !manifest_path.exists() {
         return Ok(None);
@@ -238,13 +269,53 @@ pub fn load(dir: &Path) -> Result<Option<Loaded>> {
         .map_err(|e| corrupt(&manifest_path, format!("unreadable ({e})")))?;
     let state_path = dir.join(&manifest.state_file);
     let state = verified(&state_path, &manifest.state_sha256, "state")?;
-    let tpath = dir.join(&manifest.tensors_file);
-    verified(&tpath, &manifest.tensors_sha256, "tensor")?;
     let meta =
         parse_state(&state).map_err(|e| corrupt(&state_path, format!("unreadable ({e})")))?;
-    let tensors =
-        Tensor::load_multi(&tpath).map_err(|e| corrupt(&tpath, format!("cannot load: {e}")))?;
-    Ok(Some((meta, tensors)))
+    consistent(&manifest, &meta).map_err(|msg| corrupt(&state_path, msg))?;
+    Ok(Some((manifest, meta)))
+}
+
+/// Checks that cost nothing and that a genuine checkpoint always passes: the
+/// checksums only show that the files are the ones the manifest names, and a
+/// hand edit can recompute them. A checkpoint is written at the end of a
+/// logging window, so its last row is at its iteration; its files are named
+/// for that iteration; every row is the run's (its config hash and seed).
+fn consistent(manifest: &Manifest, meta: &CheckpointMeta) -> std::result::Result<(), String> {
+    let it = meta.iteration;
+    let edited = "the state was edited (and the manifest's checksum recomputed) or is damaged";
+    for name in [&manifest.state_file, &manifest.tensors_file] {
+        let named = name
+            .strip_prefix(PREFIX)
+            .and_then(|r| r.split('-').next())
+            .and_then(|n| n.parse::<i64>().ok());
+        if named != Some(it) {
+            return Err(format!(
+                "the state says iteration {it}, but its file {name} was written at {}: {edited}",
+                named.map_or_else(
+                    || "an unknown iteration".into(),
+                    |n| format!("iteration {n}")
+                )
+            ));
+        }
+    }
+    let last = meta.rows.last().map(|r| r.iteration);
+    if last != Some(it) {
+        return Err(format!(
+            "the state says iteration {it}, but its last metrics row is {}: {edited}",
+            last.map_or_else(|| "missing".into(), |l| format!("at iteration {l}"))
+        ));
+    }
+    if let Some(r) = meta
+        .rows
+        .iter()
+        .find(|r| r.config_hash != meta.config_hash || r.seed != meta.seed as i64)
+    {
+        return Err(format!(
+            "a metrics row at iteration {} is of config {} seed {}, the state of config {} seed {}: {edited}",
+            r.iteration, r.config_hash, r.seed, meta.config_hash, meta.seed
+        ));
+    }
+    Ok(())
 }
 
 /// Removes a run's checkpoint files (after completion, or with --fresh): the

@@ -7,6 +7,7 @@ use super::{checkpoint, GroupRun};
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::models::fuse;
+use crate::provenance::DataIdentity;
 use std::collections::HashMap;
 use std::path::Path;
 use tch::nn::VarStore;
@@ -15,13 +16,22 @@ use tch::Tensor;
 /// Continues from the runs' checkpoints, when they have them: all runs of a
 /// group at one iteration, each belonging to its run's config and seed.
 pub(super) fn resume_group(lp: &Loop, sgd: &mut Sgd, state: &mut State) -> Result<()> {
-    let loaded = load_group(lp.runs, &lp.hashes)?;
+    let loaded = load_group(lp.runs, &lp.hashes, &DataIdentity::of(lp.ctx.data))?;
     let Some(first) = loaded.first() else {
         return Ok(());
     };
     let at = first.1.iteration;
     if loaded.len() != lp.runs.len() || loaded.iter().any(|l| l.1.iteration != at) {
         return Err(mixed_checkpoints(lp.runs, &loaded));
+    }
+    if at > lp.cfg.train.iterations {
+        return Err(Error::Checkpoint {
+            path: first.0.join(checkpoint::META_FILE),
+            msg: format!(
+                "is at iteration {at}, past the run's end (train.iterations = {}); rerun with --fresh",
+                lp.cfg.train.iterations
+            ),
+        });
     }
     let tensors: Vec<&[(String, Tensor)]> = loaded.iter().map(|l| l.2.as_slice()).collect();
     let dirs: Vec<&Path> = loaded.iter().map(|l| l.0).collect();
@@ -39,17 +49,32 @@ pub(super) fn resume_group(lp: &Loop, sgd: &mut Sgd, state: &mut State) -> Resul
 
 type LoadedRun<'a> = (&'a Path, checkpoint::CheckpointMeta, Vec<(String, Tensor)>);
 
-/// The checkpoints the runs have, each checked to be its run's.
-fn load_group<'a>(runs: &'a [GroupRun<'a>], hashes: &[String]) -> Result<Vec<LoadedRun<'a>>> {
+/// The checkpoints the runs have, each checked to be its run's, on `data`.
+fn load_group<'a>(
+    runs: &'a [GroupRun<'a>],
+    hashes: &[String],
+    data: &DataIdentity,
+) -> Result<Vec<LoadedRun<'a>>> {
     let mut loaded = Vec::new();
     for (r, hash) in runs.iter().zip(hashes) {
         if let Some((meta, tensors)) = checkpoint::load(r.run_dir)? {
+            let path = r.run_dir.join(checkpoint::META_FILE);
             if meta.config_hash != *hash || meta.seed != r.cfg.seed {
                 return Err(Error::Checkpoint {
-                    path: r.run_dir.join(checkpoint::META_FILE),
+                    path,
                     msg: format!(
                         "belongs to another configuration (hash {} seed {}, this run {} seed {}); rerun with --fresh",
                         meta.config_hash, meta.seed, hash, r.cfg.seed
+                    ),
+                });
+            }
+            if let Some(theirs) = meta.data.as_ref().filter(|d| !d.same_data(data)) {
+                return Err(Error::Checkpoint {
+                    path,
+                    msg: format!(
+                        "was written training on {theirs}, not on this run's data {data}: \
+                         resuming would train one run on two datasets. Rerun with the data it was \
+                         trained on, or with --fresh to start it over on this data"
                     ),
                 });
             }
@@ -93,6 +118,8 @@ pub(super) fn save_group(lp: &Loop, sgd: &Sgd, state: &State) -> Result<()> {
             rows: state.rows[i].clone(),
             epoch_acc: state.epoch_acc[i],
             channels_last: Some(lp.ctx.layout.is_channels_last()),
+            data: Some(DataIdentity::of(lp.ctx.data)),
+            threads: Some(tch::get_num_threads()),
         };
         let tensors = run_tensors(lp.vs, &velocity, lp.k, i as i64, lp.ctx.layout);
         checkpoint::save(r.run_dir, meta, &tensors)?;
