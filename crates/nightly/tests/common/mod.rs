@@ -42,6 +42,7 @@ pub fn write_results(
             command: String::new(),
             training_code: "abc".into(),
             reused_from: None,
+            thread_changes: Vec::new(),
         };
         let run_dir = dir.join("runs").join(&id);
         std::fs::create_dir_all(&run_dir).expect("mkdir");

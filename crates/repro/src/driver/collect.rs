@@ -363,7 +363,10 @@ pub fn write_outputs<E: Experiment>(exp: &E, res: &Results) -> Result<()> {
     // figures, claims or tables quote and the numbers file lacks stops here,
     // with the outputs of the last good report left as they were.
     let drawn = exp.figures(res);
-    remove_killed_report_writes(&res.profile_dir, drawn.iter().map(|(stem, _)| stem.as_str()));
+    remove_killed_report_writes(
+        &res.profile_dir,
+        drawn.iter().map(|(stem, _)| stem.as_str()),
+    );
     let claims: Vec<report::Claim> = exp
         .claims(res)
         .into_iter()
