@@ -12,6 +12,11 @@
 //! The experiment binary decides what is left to do (`--list-runs`): finished
 //! runs are never resubmitted, interrupted ones resume from their checkpoints,
 //! and its per-run lock makes a retried or duplicated task harmless.
+//!
+//! Exit status (`repro::exit`, docs/exit-codes.md): 0 done, 1 a task failed or
+//! did not finish, 2 bad input, 75 stopped by a signal with the running tasks
+//! checkpointed (or tasks interrupted more than `--max-requeues` times): the
+//! same command resumes; 130 after a second signal.
 mod local;
 mod merge;
 mod slurm;
@@ -62,7 +67,10 @@ pub struct Selection {
 #[derive(Parser, Debug)]
 #[command(
     name = "sweep",
-    after_help = "Merge (validate the per-run Parquet files, redraw the combined table, figures and report):\n  sweep merge EXPERIMENT --profile P [--seeds ..] [--set ..] [--out DIR]"
+    after_help = format!(
+        "Merge (validate the per-run Parquet files, redraw the combined table, figures and report):\n  sweep merge EXPERIMENT --profile P [--seeds ..] [--set ..] [--out DIR]\n\n{}",
+        repro::exit::HELP
+    )
 )]
 pub struct Launch {
     #[command(flatten)]
@@ -101,6 +109,12 @@ pub struct Launch {
     /// --local: train only; merge later with `sweep merge`.
     #[arg(long)]
     pub no_merge: bool,
+    /// A task interrupted at a checkpoint (exit 75) is started again to resume
+    /// at most this many times: --local, a task signalled on its own (the
+    /// sweep's own stop signal starts nothing again); --slurm, a task stopped
+    /// before its time limit (Slurm's `SLURM_RESTART_COUNT` counts them).
+    #[arg(long, default_value_t = 3)]
+    pub max_requeues: usize,
     /// --slurm: block until the array and merge jobs are done; fail if a task did not finish.
     #[arg(long, requires = "slurm")]
     pub wait: bool,
@@ -114,7 +128,7 @@ pub struct Launch {
 }
 
 #[derive(Parser, Debug)]
-#[command(name = "sweep merge")]
+#[command(name = "sweep merge", after_help = repro::exit::HELP)]
 struct MergeCmd {
     #[command(flatten)]
     sel: Selection,
@@ -123,7 +137,8 @@ struct MergeCmd {
 /// The experiment must be one of `experiments/*.toml` with its crate: the
 /// registry `nightly` takes its list from too.
 fn registered(sel: &Selection) -> anyhow::Result<()> {
-    repro::registry::find(&repro::driver::repo_root(), &sel.experiment)?;
+    repro::registry::find(&repro::driver::repo_root(), &sel.experiment)
+        .map_err(|e| repro::exit::BadInput(e.to_string()))?;
     Ok(())
 }
 
@@ -147,13 +162,7 @@ fn main() -> ExitCode {
                 }
             })
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            // One line, whatever the causes' messages contain.
-            let msg = format!("{e:#}").replace('\n', " ");
-            eprintln!("error: {msg}");
-            ExitCode::FAILURE
-        }
-    }
+    // One line, whatever the causes' messages contain; the status from the
+    // workspace's table (75: stopped at checkpoints, the same command resumes).
+    repro::exit::finish(result)
 }

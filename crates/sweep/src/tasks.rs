@@ -52,11 +52,12 @@ impl Sweep {
                 .with_file_name(&sel.experiment),
         };
         if !bin.is_file() {
-            bail!(
+            return Err(repro::exit::BadInput(format!(
                 "experiment binary {} not found: build it (`cargo build --release -p {}`) or pass --bin",
                 bin.display(),
                 sel.experiment
-            );
+            ))
+            .into());
         }
         let out = match &sel.out {
             Some(o) => absolute(o)?,
