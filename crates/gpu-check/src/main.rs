@@ -58,7 +58,8 @@ const AGREE_FLOOR_GRADIENT: f64 = 1e-2;
 
 #[derive(Parser, Debug)]
 #[command(
-    about = "The GPU check for a borrowed GPU: CUDA, agreement, throughput vs PyTorch, the ResNet-20 recipe as far as it fits, fused seeds, peak memory"
+    about = "The GPU check for a borrowed GPU: CUDA, agreement, throughput vs PyTorch, the ResNet-20 recipe as far as it fits, fused seeds, peak memory",
+    after_help = repro::exit::HELP
 )]
 struct Args {
     /// On the CPU with a few steps each (seconds): checks that every step runs.
@@ -941,13 +942,7 @@ fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn main() -> std::process::ExitCode {
-    match run(Args::parse()) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    repro::exit::finish(run(Args::parse()))
 }
 
 /// Step 3's PyTorch columns for model `m`: NCHW and channels-last rates, peak

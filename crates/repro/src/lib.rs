@@ -14,6 +14,7 @@ pub mod data;
 pub mod driver;
 pub mod error;
 pub mod eval;
+pub mod exit;
 pub mod gpu_probe;
 pub mod io;
 pub mod layout;

@@ -55,7 +55,7 @@ pub const RUN_FILE: &str = "metrics.parquet";
 pub const COMBINED_FILE: &str = "all_runs.parquet";
 
 /// What a metrics row summarises.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RowKind {
     /// One logging window: the training loss and error of its steps.
@@ -503,6 +503,43 @@ fn read_hyperparameters(c: &Columns, rows: &mut [MetricRow]) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// The rows a run writes that `rows` lacks, as (kind, iteration), for a run
+/// with training config `train` that ended at iteration `end`. The training
+/// loop ends a logging window at every multiple of `log_every`, `eval_every`
+/// and `checkpoint_every` (below `train.iterations`), at every epoch's end and
+/// at the last iteration; each window writes a `window` row, each epoch's end
+/// an `epoch` row too. A valid file with rows deleted in the middle would
+/// otherwise be drawn (and merged) as if complete. Iterations per epoch come
+/// from the rows' own `epoch` column (`iteration / per epoch`), since they
+/// follow from the data's size, not from the config.
+pub fn missing_rows(train: &TrainConfig, end: i64, rows: &[MetricRow]) -> Vec<(RowKind, i64)> {
+    let per_epoch = rows
+        .iter()
+        .find(|r| r.epoch > 0.0 && r.iteration > 0)
+        .map(|r| (r.iteration as f64 / r.epoch).round() as i64)
+        .filter(|p| *p > 0);
+    let every = |i: i64, n: i64| n > 0 && i % n == 0;
+    let epoch_end = |i: i64| per_epoch.is_some_and(|p| every(i, p));
+    let have: std::collections::HashSet<(RowKind, i64)> =
+        rows.iter().map(|r| (r.kind, r.iteration)).collect();
+    let mut missing = Vec::new();
+    for i in 1..=end {
+        let window = every(i, train.log_every)
+            || every(i, train.eval_every)
+            || (every(i, train.checkpoint_every) && i < train.iterations)
+            || epoch_end(i)
+            || i == train.iterations
+            || i == end;
+        if window && !have.contains(&(RowKind::Window, i)) {
+            missing.push((RowKind::Window, i));
+        }
+        if epoch_end(i) && !have.contains(&(RowKind::Epoch, i)) {
+            missing.push((RowKind::Epoch, i));
+        }
+    }
+    missing
 }
 
 /// Writes `rows` to `path` atomically.

@@ -157,8 +157,12 @@ pub struct Checkout {
 
 impl Checkout {
     pub fn of(root: &Path) -> Self {
+        // Read-only: `--no-optional-locks` keeps `git status` from refreshing
+        // the index, which takes `.git/index.lock` in the user's checkout (a
+        // `git commit` there at that moment would fail on it).
         let git = |args: &[&str]| {
             Command::new("git")
+                .arg("--no-optional-locks")
                 .args(args)
                 .current_dir(root)
                 .output()
@@ -362,6 +366,33 @@ mod dirty_tests {
             .status()
             .is_ok_and(|s| s.success());
         assert!(ok, "git {args:?}");
+    }
+
+    /// Issue 32, case 14: recording provenance never writes the user's
+    /// index (`git status` without `--no-optional-locks` refreshes it under
+    /// `.git/index.lock`).
+    #[test]
+    fn provenance_leaves_the_git_index_alone() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let d = dir.path();
+        std::fs::write(d.join("main.rs"), "a").expect("write");
+        git(d, &["init", "-q"]);
+        git(d, &["add", "."]);
+        git(d, &["commit", "-qm", "init"]);
+        // Same bytes, newer mtime: the index's stat data is out of date, which
+        // a plain `git status` repairs by rewriting the index.
+        let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+        std::fs::File::options()
+            .write(true)
+            .open(d.join("main.rs"))
+            .and_then(|f| f.set_modified(later))
+            .expect("touch");
+        let index = std::fs::read(d.join(".git/index")).expect("index");
+        assert!(!Checkout::of(d).git_dirty);
+        assert!(
+            std::fs::read(d.join(".git/index")).expect("index") == index,
+            "the index was rewritten"
+        );
     }
 
     #[test]

@@ -12,6 +12,11 @@
 //! The experiment binary decides what is left to do (`--list-runs`): finished
 //! runs are never resubmitted, interrupted ones resume from their checkpoints,
 //! and its per-run lock makes a retried or duplicated task harmless.
+//!
+//! Exit status (`repro::exit`, docs/exit-codes.md): 0 done, 1 a task failed or
+//! did not finish, 2 bad input, 75 stopped by a signal with the running tasks
+//! checkpointed (or tasks interrupted more than `--max-requeues` times): the
+//! same command resumes; 130 after a second signal.
 mod local;
 mod merge;
 mod slurm;
@@ -62,7 +67,10 @@ pub struct Selection {
 #[derive(Parser, Debug)]
 #[command(
     name = "sweep",
-    after_help = "Merge (validate the per-run Parquet files, redraw the combined table, figures and report):\n  sweep merge EXPERIMENT --profile P [--seeds ..] [--set ..] [--out DIR]"
+    after_help = format!(
+        "Merge (validate the per-run Parquet files, redraw the combined table, figures and report):\n  sweep merge EXPERIMENT --profile P [--seeds ..] [--set ..] [--out DIR]\n\n{}",
+        repro::exit::HELP
+    )
 )]
 pub struct Launch {
     #[command(flatten)]
@@ -101,6 +109,12 @@ pub struct Launch {
     /// --local: train only; merge later with `sweep merge`.
     #[arg(long)]
     pub no_merge: bool,
+    /// A task interrupted at a checkpoint (exit 75) is started again to resume
+    /// at most this many times: --local, a task signalled on its own (the
+    /// sweep's own stop signal starts nothing again); --slurm, a task stopped
+    /// before its time limit (Slurm's `SLURM_RESTART_COUNT` counts them).
+    #[arg(long, default_value_t = 3)]
+    pub max_requeues: usize,
     /// --slurm: block until the array and merge jobs are done; fail if a task did not finish.
     #[arg(long, requires = "slurm")]
     pub wait: bool,
@@ -114,16 +128,34 @@ pub struct Launch {
 }
 
 #[derive(Parser, Debug)]
-#[command(name = "sweep merge")]
+#[command(name = "sweep merge", after_help = repro::exit::HELP)]
 struct MergeCmd {
     #[command(flatten)]
     sel: Selection,
 }
 
+impl Launch {
+    /// `--data` and `--data-dir` as the experiment binary takes them, made
+    /// absolute (tasks run from other directories, under Slurm on other nodes).
+    pub fn data_args(&self) -> anyhow::Result<Vec<std::ffi::OsString>> {
+        let mut a = Vec::new();
+        for (flag, path) in [("--data", &self.data), ("--data-dir", &self.data_dir)] {
+            if let Some(p) = path {
+                let abs = std::path::absolute(p).map_err(|e| {
+                    anyhow::anyhow!("{}: cannot make the path absolute: {e}", p.display())
+                })?;
+                a.extend([flag.into(), abs.into_os_string()]);
+            }
+        }
+        Ok(a)
+    }
+}
+
 /// The experiment must be one of `experiments/*.toml` with its crate: the
 /// registry `nightly` takes its list from too.
 fn registered(sel: &Selection) -> anyhow::Result<()> {
-    repro::registry::find(&repro::driver::repo_root(), &sel.experiment)?;
+    repro::registry::find(&repro::driver::repo_root(), &sel.experiment)
+        .map_err(|e| repro::exit::BadInput(e.to_string()))?;
     Ok(())
 }
 
@@ -139,7 +171,8 @@ fn main() -> ExitCode {
         let l = Launch::parse_from(argv);
         registered(&l.sel)
             .and_then(|()| tasks::Sweep::new(l.sel.clone()))
-            .and_then(|s| {
+            .and_then(|mut s| {
+                s.data_args = l.data_args()?;
                 if l.slurm {
                     slurm::submit(&s, &l)
                 } else {
@@ -147,13 +180,7 @@ fn main() -> ExitCode {
                 }
             })
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            // One line, whatever the causes' messages contain.
-            let msg = format!("{e:#}").replace('\n', " ");
-            eprintln!("error: {msg}");
-            ExitCode::FAILURE
-        }
-    }
+    // One line, whatever the causes' messages contain; the status from the
+    // workspace's table (75: stopped at checkpoints, the same command resumes).
+    repro::exit::finish(result)
 }

@@ -5,7 +5,42 @@
 //! atomically) and the combined table is read back and checked.
 use crate::tasks::Sweep;
 use anyhow::{anyhow, bail, Context, Result};
+use std::ffi::{OsStr, OsString};
+use std::path::Path;
 use std::process::Command;
+
+/// The command that merges this sweep, for the user to run: with every flag
+/// that selects its results (`--set`, `--config`, `--seeds`, `--out`, ...),
+/// since a merge without them looks at another profile directory.
+pub fn hint(s: &Sweep, bin: Option<&Path>) -> String {
+    let mut words: Vec<OsString> = vec!["merge".into(), s.sel.experiment.clone().into()];
+    if let Some(b) = bin {
+        words.extend(["--bin".into(), b.into()]);
+    }
+    words.extend(s.common_args());
+    if let Some(seeds) = &s.sel.seeds {
+        words.extend(["--seeds".into(), seeds.into()]);
+    }
+    let mut line = String::from("scripts/sweep");
+    for w in &words {
+        line.push(' ');
+        line.push_str(&shell_word(w));
+    }
+    line
+}
+
+/// A word as bash reads it back: as is when it is plain, else single-quoted.
+fn shell_word(w: &OsStr) -> String {
+    let s = w.to_string_lossy();
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=,:@%+".contains(c));
+    if plain {
+        s.into_owned()
+    } else {
+        crate::slurm::quote(w)
+    }
+}
 
 /// Merges; returns the number of rows of the combined table.
 pub fn merge(s: &Sweep) -> Result<usize> {
@@ -26,7 +61,7 @@ pub fn merge(s: &Sweep) -> Result<usize> {
         if r.is_empty() {
             bail!("{}: no rows", path.display());
         }
-        check_ends_where_status_says(&dir, &r)?;
+        check_complete(&dir, &r)?;
         if let Some(x) = r.iter().find(|x| x.run_id != t.run_id) {
             bail!(
                 "{}: holds rows of run `{}`, expected `{}`",
@@ -45,7 +80,7 @@ pub fn merge(s: &Sweep) -> Result<usize> {
         );
     }
     if !missing.is_empty() {
-        eprintln!(
+        repro::say!(
             "sweep merge: {} run(s) not finished, left out of the report (drawn as far as they have got if training now): {}",
             missing.len(),
             missing.join(", ")
@@ -59,7 +94,10 @@ pub fn merge(s: &Sweep) -> Result<usize> {
     let o = cmd
         .output()
         .with_context(|| format!("running {}", s.bin.display()))?;
-    eprint!("{}", String::from_utf8_lossy(&o.stderr));
+    let said = String::from_utf8_lossy(&o.stderr);
+    if !said.trim_end().is_empty() {
+        repro::say!("{}", said.trim_end());
+    }
     if !o.status.success() {
         let err = String::from_utf8_lossy(&o.stderr);
         let last = err.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
@@ -88,36 +126,26 @@ pub fn merge(s: &Sweep) -> Result<usize> {
             combined.display()
         );
     }
-    eprintln!(
+    repro::say!(
         "sweep merge: {merged} run(s), {rows} rows -> {}",
         combined.display()
     );
     Ok(rows)
 }
 
-/// A finished run's file holds rows up to the iteration its `status.json`
-/// says it ended at. A valid Parquet file cut to fewer rows (or a stale one)
-/// would otherwise be drawn with an earlier test error as the final one.
-fn check_ends_where_status_says(
-    dir: &repro::driver::RunDir,
-    rows: &[repro::metrics::MetricRow],
-) -> Result<()> {
-    use repro::driver::RunState;
-    let Some(status) = dir.read_status() else {
+/// A finished run's file holds every row its config makes the training loop
+/// write, up to the iteration its `status.json` says it ended at (the
+/// experiment binary's own check, `repro::driver::check_complete`). A valid
+/// Parquet file cut to fewer rows, or with rows deleted, would otherwise be
+/// merged (and drawn with an earlier test error as the final one).
+fn check_complete(dir: &repro::driver::RunDir, rows: &[repro::metrics::MetricRow]) -> Result<()> {
+    if dir.read_status().is_none() {
         bail!("{}: missing or unreadable", dir.status().display());
-    };
-    if !matches!(status.status, RunState::Completed | RunState::Diverged) {
-        return Ok(());
     }
-    let last = rows.last().map_or(-1, |r| r.iteration);
-    if last != status.iterations {
-        bail!(
-            "{}: its last row is iteration {last}, but {} says the run {} at iteration {}: the file is cut or stale; rerun the run with --fresh",
-            dir.metrics().display(),
-            dir.status().display(),
-            status.status,
-            status.iterations
-        );
-    }
-    Ok(())
+    let path = dir.config();
+    let cfg = std::fs::read_to_string(&path)
+        .map_err(anyhow::Error::from)
+        .and_then(|t| repro::config::RunConfig::from_saved_toml(&t).map_err(Into::into))
+        .with_context(|| format!("{}: the run's config cannot be read", path.display()))?;
+    repro::driver::check_complete(dir, &cfg.train, rows).map_err(|e| anyhow!("{e}"))
 }

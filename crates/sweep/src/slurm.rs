@@ -4,7 +4,8 @@
 //! `manifest.tsv` (array index -> run, seed), `task.sh` (reads its line of the
 //! manifest, runs that one run into the shared results directory), `merge.sh`,
 //! the job ids and the logs. Before a time limit Slurm sends SIGUSR1: the run
-//! checkpoints and the task requeues itself. Tasks are `--requeue`d on node failure: the
+//! checkpoints and exits 75 (interrupted, resumable) and the task requeues
+//! itself, at most `--max-requeues` times. Tasks are `--requeue`d on node failure: the
 //! experiment binary resumes a run from its checkpoint, skips a finished one and
 //! refuses a run another process holds the lock of, so a retry is always safe.
 //! Finished runs are left out of the manifest, so resubmitting the same sweep
@@ -12,6 +13,7 @@
 use crate::tasks::{summary, waves, Sweep, Task};
 use crate::Launch;
 use anyhow::{bail, Context, Result};
+use repro::say;
 use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -23,7 +25,7 @@ use std::process::Command;
 const WARN_BEFORE_LIMIT_S: u32 = 120;
 
 /// Single-quotes a word for bash.
-fn quote(s: &OsStr) -> String {
+pub(crate) fn quote(s: &OsStr) -> String {
     format!("'{}'", s.to_string_lossy().replace('\'', r"'\''"))
 }
 
@@ -79,14 +81,14 @@ fn copy_binary(bin: &Path, dir: &Path) -> Result<std::path::PathBuf> {
 pub fn submit(s: &Sweep, l: &Launch) -> Result<()> {
     let tasks = s.list(true)?;
     let todo: Vec<&Task> = tasks.iter().filter(|t| !t.done()).collect();
-    eprintln!(
+    say!(
         "sweep: {} `{}`: {}",
         s.sel.experiment,
         s.sel.profile,
         summary(&tasks)
     );
     if todo.is_empty() {
-        eprintln!("sweep: nothing to submit");
+        say!("sweep: nothing to submit");
         if l.wait {
             crate::merge::merge(s)?;
         }
@@ -121,15 +123,7 @@ pub fn submit(s: &Sweep, l: &Launch) -> Result<()> {
     let mut fixed: Vec<String> = s.common_args().iter().map(|a| quote(a)).collect::<Vec<_>>();
     fixed.extend(["--no-estimate", "--no-report"].map(String::from));
     fixed.extend(["--device".into(), quote(OsStr::new(&l.device))]);
-    if let Some(d) = &l.data {
-        fixed.extend(["--data".into(), quote(std::path::absolute(d)?.as_os_str())]);
-    }
-    if let Some(d) = &l.data_dir {
-        fixed.extend([
-            "--data-dir".into(),
-            quote(std::path::absolute(d)?.as_os_str()),
-        ]);
-    }
+    fixed.extend(s.data_args.iter().map(|a| quote(a)));
     let task_sh = format!(
         r#"#!/usr/bin/env bash
 # Written by `sweep`: array task i trains line i of the manifest (one run, one seed).
@@ -141,8 +135,10 @@ IFS=$'\t' read -r _ run seed run_id _ <<<"$line"
 threads=${{SLURM_CPUS_PER_TASK:-${{SLURM_CPUS_ON_NODE:-}}}}
 echo "sweep task $SLURM_ARRAY_TASK_ID: $run_id on $(hostname) (restart count ${{SLURM_RESTART_COUNT:-0}})" >&2
 # Slurm signals this shell (--signal=B:USR1@{warn_s}) before the time limit: the
-# run checkpoints where it is and stops, and the task puts itself back in the
-# queue, where it resumes from that checkpoint. SIGTERM (scancel) is passed on.
+# run checkpoints where it is and exits 75 (interrupted, resumable: see
+# docs/exit-codes.md), and the task puts itself back in the queue, where it
+# resumes from that checkpoint, at most {max_requeues} time(s) (--max-requeues).
+# SIGTERM (scancel) is passed on.
 requeue=0
 trap 'requeue=1; kill -USR1 "$child" 2>/dev/null || true' USR1
 trap 'kill -TERM "$child" 2>/dev/null || true' TERM
@@ -153,14 +149,21 @@ wait "$child"; rc=$?
 # `wait` returns early when a trapped signal arrives: wait for the run itself.
 while kill -0 "$child" 2>/dev/null; do wait "$child"; rc=$?; done
 set -e
-if [ "$requeue" = 1 ]; then
-  echo "sweep task $SLURM_ARRAY_TASK_ID: time limit near, checkpointed; requeueing" >&2
-  scontrol requeue "${{SLURM_ARRAY_JOB_ID}}_${{SLURM_ARRAY_TASK_ID}}"
-  exit 0
+restarts=${{SLURM_RESTART_COUNT:-0}}
+if [ "$rc" = 75 ] && [ "$requeue" = 1 ]; then
+  if [ "$restarts" -lt {max_requeues} ]; then
+    echo "sweep task $SLURM_ARRAY_TASK_ID: time limit near, interrupted at a checkpoint; requeueing (restart $((restarts + 1)) of at most {max_requeues})" >&2
+    scontrol requeue "${{SLURM_ARRAY_JOB_ID}}_${{SLURM_ARRAY_TASK_ID}}"
+    exit 0
+  fi
+  echo "sweep task $SLURM_ARRAY_TASK_ID: interrupted at a checkpoint, not requeued: restarted $restarts time(s) already (--max-requeues {max_requeues}); submit the same sweep again to resume it" >&2
+elif [ "$rc" = 75 ]; then
+  echo "sweep task $SLURM_ARRAY_TASK_ID: interrupted at a checkpoint by a signal; submit the same sweep again to resume it" >&2
 fi
 exit "$rc"
 "#,
         warn_s = WARN_BEFORE_LIMIT_S,
+        max_requeues = l.max_requeues,
         manifest = quote(manifest_path.as_os_str()),
         bin = quote(bin.as_os_str()),
         fixed = fixed.join(" "),
@@ -210,7 +213,7 @@ exit "$rc"
         }
         array_args.extend(l.sbatch_args.iter().cloned());
         array_id = sbatch(&array_args, &task_path)?;
-        eprintln!(
+        say!(
             "sweep: submitted array job {array_id} ({} task(s){}); manifest {}",
             wave.len(),
             if ids.is_empty() {
@@ -238,12 +241,10 @@ exit "$rc"
     let merge = sbatch(&merge_sbatch, &merge_path);
     if !l.wait {
         let merge_id = merge?;
-        eprintln!(
-            "sweep: merge job {merge_id} runs after it (log {}); or run `scripts/sweep merge {} --profile {} --out {}`",
+        say!(
+            "sweep: merge job {merge_id} runs after it (log {}); or run `{}`",
             dir.join("merge.out").display(),
-            s.sel.experiment,
-            s.sel.profile,
-            s.out.display()
+            crate::merge::hint(s, Some(&bin))
         );
         return Ok(());
     }
@@ -268,7 +269,7 @@ exit "$rc"
             dir.join("merge.out").display()
         )
     })?;
-    eprintln!(
+    say!(
         "sweep: all {} task(s) done and merged: {}",
         tasks.len(),
         s.profile_dir().join("report.md").display()

@@ -13,8 +13,11 @@ pub struct Task {
     pub seed: u64,
     pub run_id: String,
     /// `done` (finished with this config: skipped), `resume` (has a checkpoint),
-    /// `new`, or `stale` (trained by other code; a sweep refuses it).
+    /// `new`, or `stale` (trained by other code or on other data; a sweep refuses it).
     pub state: String,
+    /// What makes a `stale` run stale (`other training code (...)`, `other data (...)`).
+    #[serde(default)]
+    pub why: Option<String>,
     /// Run id this task starts from (VGG's deeper nets start from net A's weights).
     #[serde(default)]
     pub after: Option<String>,
@@ -36,6 +39,9 @@ pub struct Sweep {
     /// the profile, or a directory of its own for another precision or
     /// `--set`/`--config` changes).
     profile_dir: PathBuf,
+    /// `--data`/`--data-dir` of a launch, passed to `--list-runs` too: a run
+    /// finished on other data is then `stale`, not `done` (a merge has none).
+    pub data_args: Vec<OsString>,
 }
 
 fn absolute(p: &Path) -> Result<PathBuf> {
@@ -52,11 +58,12 @@ impl Sweep {
                 .with_file_name(&sel.experiment),
         };
         if !bin.is_file() {
-            bail!(
+            return Err(repro::exit::BadInput(format!(
                 "experiment binary {} not found: build it (`cargo build --release -p {}`) or pass --bin",
                 bin.display(),
                 sel.experiment
-            );
+            ))
+            .into());
         }
         let out = match &sel.out {
             Some(o) => absolute(o)?,
@@ -72,6 +79,7 @@ impl Sweep {
             bin,
             out,
             profile_dir: PathBuf::new(),
+            data_args: Vec::new(),
         };
         sweep.profile_dir = sweep.ask_profile_dir()?;
         Ok(sweep)
@@ -127,7 +135,9 @@ impl Sweep {
     /// The selected tasks (`runs = true`: restricted by `--runs`; otherwise the whole grid of the seeds).
     pub fn list(&self, runs: bool) -> Result<Vec<Task>> {
         let mut cmd = Command::new(&self.bin);
-        cmd.arg("--list-runs").args(self.common_args());
+        cmd.arg("--list-runs")
+            .args(self.common_args())
+            .args(&self.data_args);
         if self.sel.fresh_stale {
             cmd.arg("--fresh-stale");
         }
@@ -166,14 +176,17 @@ impl Sweep {
             }
             tasks.push(t);
         }
-        let stale: Vec<&str> = tasks
+        let stale: Vec<String> = tasks
             .iter()
             .filter(|t| t.state == "stale")
-            .map(|t| t.run_id.as_str())
+            .map(|t| match &t.why {
+                Some(why) => format!("{} ({why})", t.run_id),
+                None => t.run_id.clone(),
+            })
             .collect();
         if !stale.is_empty() {
             bail!(
-                "{} run(s) under {} were trained by other training code than {}'s: {}. Retrain them with --fresh-stale, or reuse them with --allow-mixed",
+                "{} run(s) under {} are stale for {}: {}. Retrain them with --fresh-stale, or reuse them with --allow-mixed",
                 stale.len(),
                 self.profile_dir.display(),
                 self.bin.display(),
@@ -248,6 +261,7 @@ mod tests {
             run_id: id.into(),
             state: "new".into(),
             after: after.map(String::from),
+            why: None,
         }
     }
 

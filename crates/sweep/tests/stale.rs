@@ -16,6 +16,11 @@ fn mark_trained_elsewhere(run_dir: &Path) {
     std::fs::write(&path, serde_json::to_vec(&p).expect("json")).expect("write");
 }
 
+/// Another tiny CIFAR-10 (other images: another size of the training set).
+fn tiny_cifar_other(tmp: &Path) -> std::path::PathBuf {
+    repro::testing::tiny_cifar(&tmp.join("other-data"), 201, 201).expect("generate data")
+}
+
 fn state_listed(bin: &str, out: &str, extra: &[&str]) -> String {
     let mut a = vec![
         "--profile",
@@ -64,6 +69,7 @@ fn runs_of_other_training_code_are_refused_by_a_sweep_unless_retrained_or_allowe
             && err.contains("--allow-mixed"),
         "{err}"
     );
+    assert!(err.contains("other training code"), "{err}");
     assert_intact(&before);
 
     // --allow-mixed: reused as it is, the report drawn from it.
@@ -87,4 +93,25 @@ fn runs_of_other_training_code_are_refused_by_a_sweep_unless_retrained_or_allowe
             .expect("json");
     assert_ne!(p["training_code"], "00000000", "not retrained");
     assert_eq!(state_listed(b, o, &[]), "done");
+
+    // The run on other data (issue 32, case 5, through a sweep): `--list-runs`
+    // is given the sweep's `--data`, so the finished run is stale, not `done`
+    // (skipped, its old report redrawn), and the refusal says why.
+    let after_retrain = snapshot(&out);
+    let other = tiny_cifar_other(tmp.path());
+    let mut on_other = args.clone();
+    let at = on_other
+        .iter()
+        .position(|a| *a == "--data")
+        .expect("--data")
+        + 1;
+    on_other[at] = other.to_str().expect("UTF-8");
+    let r = run(SWEEP, &on_other);
+    let err = stderr(&r);
+    assert!(!r.status.success(), "swept over a run on other data: {err}");
+    assert!(
+        err.contains("plain-20-s1") && err.contains("other data"),
+        "{err}"
+    );
+    assert_intact(&after_retrain);
 }

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
 #[command(
-    about = "Receptive field, stride (jump) and output size per layer of an experiment's networks"
+    about = "Receptive field, stride (jump) and output size per layer of an experiment's networks",
+    after_help = repro::exit::HELP
 )]
 struct Args {
     /// An experiment name (`vgg-depth`, read from experiments/) or a path to its TOML file.
@@ -22,13 +23,7 @@ struct Args {
 }
 
 fn main() -> std::process::ExitCode {
-    match run(Args::parse()) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
-            std::process::ExitCode::FAILURE
-        }
-    }
+    repro::exit::finish(run(Args::parse()))
 }
 
 fn run(args: Args) -> anyhow::Result<()> {

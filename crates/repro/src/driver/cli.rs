@@ -8,6 +8,7 @@ use tch::Device;
 
 /// Flags shared by every experiment binary.
 #[derive(Parser, Debug, Clone)]
+#[command(after_help = crate::exit::HELP)]
 pub struct Args {
     /// Profile of the experiment file: `paper` (the paper's recipe), `quick` (shortened, for a laptop), `smoke` (seconds).
     #[arg(long, default_value = "paper")]

@@ -5,10 +5,12 @@
 use super::plan::Plan;
 use super::run_dir::{RunDir, RunState};
 use super::{Experiment, Results};
-use crate::config::Fidelity;
+use crate::config::{Fidelity, TrainConfig};
 use crate::data::is_stand_in;
 use crate::error::{Error, Result};
-use crate::metrics::{read_parquet, write_parquet, Hyperparameters, MetricRow, COMBINED_FILE};
+use crate::metrics::{
+    missing_rows, read_parquet, write_parquet, Hyperparameters, MetricRow, RowKind, COMBINED_FILE,
+};
 use crate::provenance::{Provenance, TRAINING_CODE};
 use crate::report::{self, Header};
 use std::collections::{BTreeMap, BTreeSet};
@@ -50,7 +52,7 @@ fn collect<E: Experiment>(exp: &E, plan: &Plan) -> Result<Results> {
             continue;
         }
         let mut run_rows = read_parquet(&dir.metrics())?;
-        check_complete(&dir, &run_rows)?;
+        check_complete(&dir, &cfg.train, &run_rows)?;
         if dir.read_status().is_none() {
             let at = run_rows.last().map(|r| r.iteration).unwrap_or(0);
             crate::say!(
@@ -109,9 +111,11 @@ fn included(dir: &RunDir, id: &str, cfg: &crate::config::RunConfig) -> bool {
 }
 
 /// A run that ended holds rows up to the iteration its `status.json` says it
-/// ended at: a cut or stale `metrics.parquet` (a valid file of fewer rows)
-/// would otherwise report an earlier test error as the final one.
-pub(crate) fn check_complete(dir: &RunDir, rows: &[MetricRow]) -> Result<()> {
+/// ended at, and every row its config makes the training loop write on the
+/// way (`metrics::missing_rows`): a cut, stale or edited `metrics.parquet` (a
+/// valid file of fewer rows) would otherwise report an earlier test error as
+/// the final one, or curves with holes. `sweep merge` checks the same.
+pub fn check_complete(dir: &RunDir, train: &TrainConfig, rows: &[MetricRow]) -> Result<()> {
     let Some(status) = dir.read_status() else {
         return Ok(());
     };
@@ -119,19 +123,56 @@ pub(crate) fn check_complete(dir: &RunDir, rows: &[MetricRow]) -> Result<()> {
         return Ok(());
     }
     let last = rows.last().map(|r| r.iteration);
-    if last == Some(status.iterations) {
+    if last != Some(status.iterations) {
+        return Err(Error::File {
+            path: dir.metrics(),
+            msg: format!(
+                "its last row is iteration {}, but {} says the run {} at iteration {}: the file is cut or stale; rerun the run with --fresh",
+                last.map_or_else(|| "none (no rows)".into(), |i| i.to_string()),
+                dir.status().display(),
+                status.status,
+                status.iterations
+            ),
+        });
+    }
+    let missing = missing_rows(train, status.iterations, rows);
+    if missing.is_empty() {
         return Ok(());
     }
     Err(Error::File {
         path: dir.metrics(),
         msg: format!(
-            "its last row is iteration {}, but {} says the run {} at iteration {}: the file is cut or stale; rerun the run with --fresh",
-            last.map_or_else(|| "none (no rows)".into(), |i| i.to_string()),
+            "{} row(s) missing, at iteration(s) {}: the run's config (train.iterations = {}, \
+             log_every = {}, eval_every = {}, checkpoint_every = {}; {} ended at {}) writes one at each; \
+             the file is cut or edited; rerun the run with --fresh",
+            missing.len(),
+            list_missing(&missing),
+            train.iterations,
+            train.log_every,
+            train.eval_every,
+            train.checkpoint_every,
             dir.status().display(),
-            status.status,
             status.iterations
         ),
     })
+}
+
+/// `5, 10, 15 (epoch)`: the first few, then how many more.
+fn list_missing(missing: &[(RowKind, i64)]) -> String {
+    const SHOWN: usize = 12;
+    let mut s = missing
+        .iter()
+        .take(SHOWN)
+        .map(|(k, i)| match k {
+            RowKind::Window => i.to_string(),
+            RowKind::Epoch => format!("{i} (epoch row)"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    if missing.len() > SHOWN {
+        s.push_str(&format!(" and {} more", missing.len() - SHOWN));
+    }
+    s
 }
 
 /// One report is drawn from runs on one dataset: curves and claims of runs

@@ -415,12 +415,14 @@ fn reuse_one<E: Experiment>(
 }
 
 /// After a stop signal (`train::stop_on_signals`) the run in progress has
-/// checkpointed and stopped; no further run starts.
+/// checkpointed and stopped; no further run starts. The binary then exits
+/// `exit::INTERRUPTED` (75), which callers (`sweep`, Slurm) read as "resume".
 fn stop_if_signalled() -> anyhow::Result<()> {
     if train::stop_requested() {
-        anyhow::bail!(
-            "stopped by a signal: the run in progress saved a checkpoint; the same command resumes it"
-        );
+        return Err(crate::exit::Interrupted(
+            "stopped by a signal: the run in progress saved a checkpoint; the same command resumes it".into(),
+        )
+        .into());
     }
     Ok(())
 }

@@ -20,7 +20,7 @@ mod run_dir;
 mod stale;
 
 pub use cli::{select_device, Args, DeviceSpec, FuseMode, LayoutMode};
-pub use collect::write_outputs;
+pub use collect::{check_complete, write_outputs};
 pub use plan::{profile_dir_name, variant_key};
 pub use probes::{human_time, long_job_warning, time_group_steps, time_steps};
 pub use run_dir::{RunDir, RunState, StatusFile};
@@ -130,8 +130,10 @@ pub fn repo_root() -> PathBuf {
 }
 
 /// The binary's `main`: parse flags, run, and on failure print one line
-/// (`error: ...`, the cause chain joined) and exit non-zero. `crate_name` is
-/// the calling crate's `env!("CARGO_PKG_NAME")`, which must be the experiment's name.
+/// (`error: ...`, the cause chain joined) and exit with the status of
+/// `crate::exit` (75 after a signal stopped the run at a checkpoint).
+/// `crate_name` is the calling crate's `env!("CARGO_PKG_NAME")`, which must be
+/// the experiment's name.
 pub fn main<E: Experiment>(exp: E, crate_name: &str) -> std::process::ExitCode {
     let args = Args::parse();
     let result = if exp.name() == crate_name {
@@ -142,13 +144,7 @@ pub fn main<E: Experiment>(exp: E, crate_name: &str) -> std::process::ExitCode {
             exp.name()
         ))
     };
-    match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            crate::say!("error: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    crate::exit::finish(result)
 }
 
 /// Plan, train what is left (unless `--plot-only`), then draw the report

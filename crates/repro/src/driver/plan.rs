@@ -128,7 +128,8 @@ impl Plan {
     /// checkpoint), `new`, or `stale` (finished or checkpointed by other
     /// training code than this build's, or, when `--data` is given, on other
     /// data: `--fresh-stale` lists it as `new`, `--allow-mixed` as what it
-    /// is). A closed pipe ends the list quietly.
+    /// is); `why` says what makes a `stale` run stale. A closed pipe ends the
+    /// list quietly.
     pub fn list_runs(&self, args: &super::cli::Args) -> anyhow::Result<()> {
         use std::io::Write;
         let fresh = args.fresh;
@@ -140,7 +141,15 @@ impl Plan {
         let mut out = std::io::stdout().lock();
         for cfg in &self.grid {
             let dir = self.run_dir(cfg);
-            let stale = !fresh && super::stale::stale_run(self, cfg, data.as_ref()).is_some();
+            let why = if fresh {
+                None
+            } else {
+                super::stale::stale_run(self, cfg, data.as_ref()).map(|s| match s.why {
+                    super::stale::Why::Code { .. } => format!("other training code ({})", s.why),
+                    super::stale::Why::Data { .. } => format!("other data ({})", s.why),
+                })
+            };
+            let stale = why.is_some();
             let state = if stale && args.fresh_stale {
                 "new"
             } else if stale && !args.allow_mixed {
@@ -160,7 +169,7 @@ impl Plan {
             };
             let line = serde_json::json!({
                 "run": cfg.name, "seed": cfg.seed, "run_id": cfg.run_id(), "state": state,
-                "after": after,
+                "after": after, "why": if state == "stale" { why } else { None },
             });
             match writeln!(out, "{line}") {
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),

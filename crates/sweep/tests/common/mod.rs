@@ -120,3 +120,81 @@ pub fn finished_sweep(tmp: &Path, out: &Path, extra: &[&str]) {
     let r = run(SWEEP, &args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(r.status.success(), "{}", stderr(&r));
 }
+
+/// Flags that make the smoke runs train far longer than a test waits (so a
+/// signal finds them training) and stop at a signal within 5 iterations.
+pub const LONG_RUN: [&str; 6] = [
+    "--set",
+    "train.iterations=100000",
+    "--set",
+    "train.eval_every=1000",
+    "--set",
+    "train.checkpoint_every=1000",
+];
+
+/// Waits until `path` contains `text` `times` times (panics after 5 minutes).
+pub fn wait_for_text(path: &Path, text: &str, times: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    loop {
+        let now = std::fs::read_to_string(path).unwrap_or_default();
+        if now.matches(text).count() >= times {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} never said `{text}` {times} time(s):\n{now}",
+            path.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Waits for `child` to exit (kills it and panics after 5 minutes).
+pub fn wait_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            return s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("process {} did not exit", child.id());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Sends `sig` to process `pid` (a negative pid: to its process group).
+pub fn signal(pid: i32, sig: i32) {
+    // SAFETY: kill(2) touches no memory of this process.
+    let r = unsafe { libc::kill(pid, sig) };
+    assert_eq!(r, 0, "kill({pid}, {sig})");
+}
+
+/// The processes whose parent is `pid` (from /proc).
+pub fn children_of(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            continue;
+        };
+        let ppid = rest.split_whitespace().nth(1).and_then(|p| p.parse().ok());
+        if ppid == Some(pid) {
+            if let Some(p) = e.file_name().to_str().and_then(|s| s.parse().ok()) {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Stderr of a process, sent to a file: the file.
+pub fn stderr_file(dir: &Path, name: &str) -> (PathBuf, std::fs::File) {
+    let p = dir.join(name);
+    let f = std::fs::File::create(&p).expect("stderr file");
+    (p, f)
+}
