@@ -37,6 +37,8 @@ fn main() {
         .unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=REPRO_LIBTORCH_VERSION={v}");
 
+    build_commit(&manifest);
+
     let tch = versions.iter().find(|v| v.starts_with("tch ")).cloned();
     training_code(&manifest, &[tch.unwrap_or_default(), v]);
 
@@ -99,4 +101,33 @@ fn collect_files(p: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
             collect_files(&e.path(), out);
         }
     }
+}
+
+/// `REPRO_BUILD_COMMIT`: the commit this build was made from (`--version`),
+/// "unknown" outside a git checkout. Rebuilt when HEAD or the branch it names
+/// moves (a commit, a checkout); uncommitted edits are the runs' provenance's
+/// business (`git_dirty`), not the binary's name.
+fn build_commit(manifest: &std::path::Path) {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .arg("--no-optional-locks")
+            .args(args)
+            .current_dir(manifest)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    for what in ["HEAD", "packed-refs"] {
+        if let Some(p) = git(&["rev-parse", "--git-path", what]) {
+            println!("cargo:rerun-if-changed={}", manifest.join(p).display());
+        }
+    }
+    if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
+        if let Some(p) = git(&["rev-parse", "--git-path", &branch]) {
+            println!("cargo:rerun-if-changed={}", manifest.join(p).display());
+        }
+    }
+    let commit = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=REPRO_BUILD_COMMIT={commit}");
 }

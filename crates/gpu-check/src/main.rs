@@ -59,7 +59,9 @@ const AGREE_FLOOR_GRADIENT: f64 = 1e-2;
 #[derive(Parser, Debug)]
 #[command(
     about = "The GPU check for a borrowed GPU: CUDA, agreement, throughput vs PyTorch, the ResNet-20 recipe as far as it fits, fused seeds, peak memory",
-    after_help = repro::exit::HELP
+    after_help = repro::exit::HELP,
+    version = repro::version::short(),
+    long_version = repro::version::long()
 )]
 struct Args {
     /// On the CPU with a few steps each (seconds): checks that every step runs.

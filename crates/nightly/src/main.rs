@@ -23,7 +23,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 #[derive(Parser, Debug)]
-#[command(name = "nightly")]
+#[command(
+    name = "nightly",
+    version = repro::version::short(),
+    long_version = repro::version::long()
+)]
 struct Args {
     /// Only these experiments (comma-separated; default: every `experiments/*.toml`).
     #[arg(long, value_delimiter = ',')]

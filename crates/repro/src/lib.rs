@@ -29,6 +29,7 @@ pub mod registry;
 pub mod report;
 pub mod testing;
 pub mod train;
+pub mod version;
 
 pub use error::{Error, Result};
 pub use figures;

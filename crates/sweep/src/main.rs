@@ -67,6 +67,8 @@ pub struct Selection {
 #[derive(Parser, Debug)]
 #[command(
     name = "sweep",
+    version = repro::version::short(),
+    long_version = repro::version::long(),
     after_help = format!(
         "Merge (validate the per-run Parquet files, redraw the combined table, figures and report):\n  sweep merge EXPERIMENT --profile P [--seeds ..] [--set ..] [--out DIR]\n\n{}",
         repro::exit::HELP
@@ -128,7 +130,12 @@ pub struct Launch {
 }
 
 #[derive(Parser, Debug)]
-#[command(name = "sweep merge", after_help = repro::exit::HELP)]
+#[command(
+    name = "sweep merge",
+    after_help = repro::exit::HELP,
+    version = repro::version::short(),
+    long_version = repro::version::long()
+)]
 struct MergeCmd {
     #[command(flatten)]
     sel: Selection,

@@ -9,8 +9,11 @@ use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
 #[command(
+    name = "receptive-field",
     about = "Receptive field, stride (jump) and output size per layer of an experiment's networks",
-    after_help = repro::exit::HELP
+    after_help = repro::exit::HELP,
+    version = repro::version::short(),
+    long_version = repro::version::long()
 )]
 struct Args {
     /// An experiment name (`vgg-depth`, read from experiments/) or a path to its TOML file.

@@ -8,7 +8,11 @@ use tch::Device;
 
 /// Flags shared by every experiment binary.
 #[derive(Parser, Debug, Clone)]
-#[command(after_help = crate::exit::HELP)]
+#[command(
+    after_help = crate::exit::HELP,
+    version = crate::version::short(),
+    long_version = crate::version::long()
+)]
 pub struct Args {
     /// Profile of the experiment file: `paper` (the paper's recipe), `quick` (shortened, for a laptop), `smoke` (seconds).
     #[arg(long, default_value = "paper")]

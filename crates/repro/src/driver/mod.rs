@@ -32,7 +32,6 @@ use crate::metrics::MetricRow;
 use crate::models::Network;
 use crate::papers::PaperNumbers;
 use crate::report::{self, Claim, Header, Table};
-use clap::Parser;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -134,8 +133,12 @@ pub fn repo_root() -> PathBuf {
 /// `crate::exit` (75 after a signal stopped the run at a checkpoint).
 /// `crate_name` is the calling crate's `env!("CARGO_PKG_NAME")`, which must be
 /// the experiment's name.
-pub fn main<E: Experiment>(exp: E, crate_name: &str) -> std::process::ExitCode {
-    let args = Args::parse();
+pub fn main<E: Experiment>(exp: E, crate_name: &'static str) -> std::process::ExitCode {
+    use clap::{CommandFactory, FromArgMatches};
+    // The binary's own name in `--version` and `--help` (the flags are
+    // declared here, in `repro`, whose name clap would print otherwise).
+    let matches = Args::command().name(crate_name).get_matches();
+    let args = Args::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let result = if exp.name() == crate_name {
         run(&exp, &args)
     } else {
