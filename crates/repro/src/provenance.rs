@@ -53,13 +53,6 @@ pub struct DataIdentity {
 }
 
 impl DataIdentity {
-    pub fn of(data: &dyn crate::data::TrainData) -> Self {
-        Self {
-            label: data.label().to_string(),
-            sha256: data.source_sha256().to_string(),
-        }
-    }
-
     /// Whether `self` and `other` are records of the same data: the same
     /// source digest where both have one (the same bytes, whatever they are
     /// called), else the same label.

@@ -16,6 +16,10 @@ const LAYERS: &[(&str, u32)] = &[
     ("gpu_probe", 1),
     ("papers", 1),
     ("registry", 1),
+    // The exit-status table every binary ends with.
+    ("exit", 1),
+    // What `--version` prints (the training-code hash is provenance's).
+    ("version", 2),
     // Builders with their own configs.
     ("models", 2),
     // The experiment file and the resolved run config (which holds a model config).

@@ -49,6 +49,13 @@ pub trait TrainData {
     fn source_sha256(&self) -> &str {
         ""
     }
+    /// Label and source digest, as checkpoints and provenance record them.
+    fn identity(&self) -> crate::provenance::DataIdentity {
+        crate::provenance::DataIdentity {
+            label: self.label().to_string(),
+            sha256: self.source_sha256().to_string(),
+        }
+    }
     fn train_len(&self) -> i64;
     /// Device on which the epoch permutation is indexed.
     fn index_device(&self) -> Device;

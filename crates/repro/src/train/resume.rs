@@ -16,7 +16,7 @@ use tch::Tensor;
 /// Continues from the runs' checkpoints, when they have them: all runs of a
 /// group at one iteration, each belonging to its run's config and seed.
 pub(super) fn resume_group(lp: &Loop, sgd: &mut Sgd, state: &mut State) -> Result<()> {
-    let loaded = load_group(lp.runs, &lp.hashes, &DataIdentity::of(lp.ctx.data))?;
+    let loaded = load_group(lp.runs, &lp.hashes, &lp.ctx.data.identity())?;
     let Some(first) = loaded.first() else {
         return Ok(());
     };
@@ -118,7 +118,7 @@ pub(super) fn save_group(lp: &Loop, sgd: &Sgd, state: &State) -> Result<()> {
             rows: state.rows[i].clone(),
             epoch_acc: state.epoch_acc[i],
             channels_last: Some(lp.ctx.layout.is_channels_last()),
-            data: Some(DataIdentity::of(lp.ctx.data)),
+            data: Some(lp.ctx.data.identity()),
             threads: Some(tch::get_num_threads()),
         };
         let tensors = run_tensors(lp.vs, &velocity, lp.k, i as i64, lp.ctx.layout);
