@@ -118,15 +118,20 @@ fn build_commit(manifest: &std::path::Path) {
             .filter(|o| o.status.success())
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     };
-    for what in ["HEAD", "packed-refs"] {
+    // Only files that exist: cargo reruns a build script whose watched file is
+    // missing on every build, which would rebuild this crate each time.
+    let watch = |what: &str| {
         if let Some(p) = git(&["rev-parse", "--git-path", what]) {
-            println!("cargo:rerun-if-changed={}", manifest.join(p).display());
+            let p = manifest.join(p);
+            if p.exists() {
+                println!("cargo:rerun-if-changed={}", p.display());
+            }
         }
-    }
+    };
+    watch("HEAD");
+    watch("packed-refs");
     if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
-        if let Some(p) = git(&["rev-parse", "--git-path", &branch]) {
-            println!("cargo:rerun-if-changed={}", manifest.join(p).display());
-        }
+        watch(&branch);
     }
     let commit = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=REPRO_BUILD_COMMIT={commit}");

@@ -76,13 +76,13 @@ struct Args {
     /// CIFAR-10: an archive or directory (the JPEG copy in the package). Default:
     /// ../shared/datasets/cifar-10-jpeg.tar.gz beside the repository when it exists,
     /// else synthetic images in a dry run, else the official download.
-    #[arg(long)]
+    #[arg(long, env = "REPRO_DATA")]
     data: Option<PathBuf>,
     /// Synthetic images instead of CIFAR-10 (quick tests of the check itself).
     #[arg(long, conflicts_with = "data")]
     synthetic_data: bool,
     /// The decode cache for --data (default <repository>/data).
-    #[arg(long)]
+    #[arg(long, env = "REPRO_DATA_DIR")]
     data_dir: Option<PathBuf>,
     /// The folder with resnet-cifar-degradation.toml (default <repository>/experiments).
     #[arg(long)]

@@ -35,10 +35,10 @@ struct Args {
     #[arg(long, default_value = "quick")]
     profile: String,
     /// Passed to every experiment (default: each downloads the official CIFAR-10).
-    #[arg(long)]
+    #[arg(long, env = "REPRO_DATA")]
     data: Option<PathBuf>,
     /// Decoded-data cache passed to every experiment (`--data-dir`).
-    #[arg(long)]
+    #[arg(long, env = "REPRO_DATA_DIR")]
     data_dir: Option<PathBuf>,
     /// The committed results (default: results/ in the repository): the input of
     /// --summary-only, and the baseline unless --baseline says otherwise.
