@@ -29,6 +29,9 @@ fn student_t_upper_matches_tables_and_scipy() {
         );
     }
     assert!((student_t_upper(1.0, 1.0) - 0.25).abs() < 1e-12);
+    // Symmetric about 0.
+    assert!((student_t_upper(0.0, 5.0) - 0.5).abs() < 1e-12);
+    assert!((student_t_upper(-1.812_461, 10.0) - 0.95).abs() < 1e-5);
     assert!(student_t_upper(f64::NAN, 3.0).is_nan());
     assert!(student_t_upper(1.0, 0.0).is_nan());
 }
