@@ -86,58 +86,22 @@ fn read(path: &Path, source_sha256: &str) -> Result<Cached, String> {
     file.read_exact(&mut fixed)
         .map_err(|_| "shorter than its header")?;
     sha.update(fixed);
-    let u32_at =
-        |o: usize| u32::from_le_bytes([fixed[o], fixed[o + 1], fixed[o + 2], fixed[o + 3]]);
-    let u64_at = |o: usize| {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(&fixed[o..o + 8]);
-        u64::from_le_bytes(b)
-    };
-    if &fixed[..8] != MAGIC {
-        return Err("not a cifar10 cache file (bad magic)".into());
-    }
-    if u32_at(8) != VERSION {
-        return Err(format!(
-            "format version {} (this build reads {VERSION})",
-            u32_at(8)
-        ));
-    }
-    let (n_train, n_test) = (u64_at(12), u64_at(20));
-    if fixed[28..60] != want_sha {
-        return Err(format!(
-            "built for source {}, not {source_sha256}",
-            hex(&fixed[28..60])
-        ));
-    }
-    let label_len = u32_at(60) as usize;
-    if label_len > MAX_LABEL {
-        return Err(format!("label length {label_len} is implausible"));
-    }
-    // Check the size before allocating anything: counts come from the file.
-    let record = IMAGE_BYTES as u64 + 1;
-    let expected_len = n_train
-        .checked_add(n_test)
-        .and_then(|n| n.checked_mul(record))
-        .and_then(|p| p.checked_add((FIXED_HEADER + label_len + 32) as u64));
-    if expected_len != Some(file_len) {
-        return Err(format!(
-            "size {file_len} bytes does not match its header ({n_train} train + {n_test} test images); truncated?"
-        ));
-    }
-    let mut label = vec![0u8; label_len];
+    let header = Header::parse(&fixed, &want_sha, source_sha256)?;
+    header.check_len(file_len)?;
     let mut fill = |buf: &mut [u8]| -> Result<(), String> {
         file.read_exact(buf)
             .map_err(|e| format!("read failed: {e}"))?;
         sha.update(&*buf);
         Ok(())
     };
+    let mut label = vec![0u8; header.label_len];
     fill(&mut label)?;
     let label = String::from_utf8(label).map_err(|_| "label is not UTF-8")?;
     // Sizes were checked against the real file length above, so allocations
     // are bounded by the file size; the conversions only fail on 32-bit targets.
     let too_big = || "too large for this platform's address space".to_string();
-    let n_train = usize::try_from(n_train).map_err(|_| too_big())?;
-    let n_test = usize::try_from(n_test).map_err(|_| too_big())?;
+    let n_train = usize::try_from(header.n_train).map_err(|_| too_big())?;
+    let n_test = usize::try_from(header.n_test).map_err(|_| too_big())?;
     let mut split = |n: usize| -> Result<Split, String> {
         let mut images = vec![0u8; n.checked_mul(IMAGE_BYTES).ok_or_else(too_big)?];
         let mut labels = vec![0u8; n];
@@ -153,6 +117,79 @@ fn read(path: &Path, source_sha256: &str) -> Result<Cached, String> {
     if sha.finalize().as_slice() != trailer {
         return Err("checksum mismatch (corrupted)".into());
     }
+    check_splits(&train, &test)?;
+    Ok(Cached { train, test, label })
+}
+
+/// The counts a cache file's fixed header declares.
+struct Header {
+    n_train: u64,
+    n_test: u64,
+    label_len: usize,
+}
+
+impl Header {
+    /// Checks the magic, the format version and the source digest (`want_sha`,
+    /// `source_sha256` as given) of a fixed header, and reads its counts.
+    fn parse(
+        fixed: &[u8; FIXED_HEADER],
+        want_sha: &[u8],
+        source_sha256: &str,
+    ) -> Result<Self, String> {
+        let u32_at =
+            |o: usize| u32::from_le_bytes([fixed[o], fixed[o + 1], fixed[o + 2], fixed[o + 3]]);
+        let u64_at = |o: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&fixed[o..o + 8]);
+            u64::from_le_bytes(b)
+        };
+        if &fixed[..8] != MAGIC {
+            return Err("not a cifar10 cache file (bad magic)".into());
+        }
+        if u32_at(8) != VERSION {
+            return Err(format!(
+                "format version {} (this build reads {VERSION})",
+                u32_at(8)
+            ));
+        }
+        if fixed[28..60] != *want_sha {
+            return Err(format!(
+                "built for source {}, not {source_sha256}",
+                hex(&fixed[28..60])
+            ));
+        }
+        let label_len = u32_at(60) as usize;
+        if label_len > MAX_LABEL {
+            return Err(format!("label length {label_len} is implausible"));
+        }
+        Ok(Header {
+            n_train: u64_at(12),
+            n_test: u64_at(20),
+            label_len,
+        })
+    }
+
+    /// The file's size must be what the header declares: checked before
+    /// anything is allocated, since the counts come from the file.
+    fn check_len(&self, file_len: u64) -> Result<(), String> {
+        let record = IMAGE_BYTES as u64 + 1;
+        let expected_len = self
+            .n_train
+            .checked_add(self.n_test)
+            .and_then(|n| n.checked_mul(record))
+            .and_then(|p| p.checked_add((FIXED_HEADER + self.label_len + 32) as u64));
+        if expected_len != Some(file_len) {
+            return Err(format!(
+                "size {file_len} bytes does not match its header ({} train + {} test images); truncated?",
+                self.n_train, self.n_test
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Both splits hold images, and every label is a CIFAR-10 class.
+fn check_splits(train: &Split, test: &Split) -> Result<(), String> {
     if train.is_empty() || test.is_empty() {
         return Err("a split is empty".into());
     }
@@ -164,7 +201,7 @@ fn read(path: &Path, source_sha256: &str) -> Result<Cached, String> {
     {
         return Err("a label is outside 0..=9".into());
     }
-    Ok(Cached { train, test, label })
+    Ok(())
 }
 
 /// Writes the cache atomically (`fileio::write_atomic`: temporary file in the

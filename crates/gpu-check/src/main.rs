@@ -334,7 +334,7 @@ impl Check {
             device: self.device,
             run_dir,
             resume: false,
-            device_label: repro::provenance::device_name(self.device),
+            device_label: repro::runtime::device_name(self.device),
             fidelity: repro::config::Fidelity::Shortened,
             stop_at_checkpoint_after: None,
             progress: false,
@@ -378,7 +378,7 @@ impl Check {
             ),
             format!(
                 "- device under test: {}",
-                repro::provenance::device_name(self.device)
+                repro::runtime::device_name(self.device)
             ),
             format!(
                 "- nvidia-smi: {}; driver {}",
@@ -595,7 +595,7 @@ impl Check {
     /// Step 3: harness vs PyTorch eager, every model, precision and layout.
     fn step3(&mut self, data: &Dataset) -> anyhow::Result<()> {
         let (steps, batch) = self.timing();
-        let label = repro::provenance::device_name(self.device);
+        let label = repro::runtime::device_name(self.device);
         self.report.line(&format!(
             "## 3. Throughput: the harness's training loop vs PyTorch eager (at {:.0} s)\n",
             self.clock.elapsed()

@@ -29,8 +29,8 @@
 //! datasets has been measured (a lossy re-encoding moves test errors by an
 //! unknown amount), so its numbers and verdicts are listed, not judged, and
 //! only a crash or a disappeared run or claim counts against it.
-use repro::provenance::Provenance;
-use repro::report::{Claim, ClaimsFile};
+use records::provenance::Provenance;
+use records::report::{Claim, ClaimsFile};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;

@@ -44,7 +44,7 @@ pub fn collect(results: &Path, experiments: &[String], profile: &str) -> anyhow:
         if !path.exists() {
             continue;
         }
-        let file = repro::report::ClaimsFile::read(&path)?;
+        let file = records::report::ClaimsFile::read(&path)?;
         let h = &file.header;
         for c in file.claims {
             rows.push(Row {

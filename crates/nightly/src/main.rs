@@ -9,7 +9,7 @@
 //! (every baseline file is read before anything trains).
 //!
 //! What it prints is a view of its files: a closed stderr (`2>&1 | head`)
-//! drops lines (`repro::say!`) and never loses `nightly.json`, `SUMMARY.md`
+//! drops lines (`records::say!`) and never loses `nightly.json`, `SUMMARY.md`
 //! or `comparison.json`.
 //!
 //! `--summary-only` writes `results/SUMMARY.md` (+ `SUMMARY.csv`,
@@ -17,7 +17,7 @@
 use clap::Parser;
 use nightly::compare::{self, ExperimentComparison, Results, Status};
 use nightly::state::{self, State};
-use repro::say;
+use records::say;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -25,8 +25,8 @@ use std::process::{Command, ExitCode};
 #[derive(Parser, Debug)]
 #[command(
     name = "nightly",
-    version = repro::version::short(),
-    long_version = repro::version::long()
+    version = records::version::short(),
+    long_version = records::version::long_torch_free()
 )]
 struct Args {
     /// Only these experiments (comma-separated; default: every `experiments/*.toml`).
@@ -109,7 +109,7 @@ fn main() -> ExitCode {
 
 /// The experiments to run: `--only`, checked against the registry, or all of it.
 fn selected(root: &Path, only: &Option<Vec<String>>) -> anyhow::Result<Vec<String>> {
-    let all: Vec<String> = repro::registry::discover(root)?
+    let all: Vec<String> = records::registry::discover(root)?
         .into_iter()
         .map(|e| e.name)
         .collect();
@@ -117,7 +117,7 @@ fn selected(root: &Path, only: &Option<Vec<String>>) -> anyhow::Result<Vec<Strin
         None => Ok(all),
         Some(o) => {
             for e in o {
-                repro::registry::find(root, e).map_err(|err| anyhow::anyhow!("--only: {err}"))?;
+                records::registry::find(root, e).map_err(|err| anyhow::anyhow!("--only: {err}"))?;
             }
             Ok(o.clone())
         }
@@ -125,7 +125,7 @@ fn selected(root: &Path, only: &Option<Vec<String>>) -> anyhow::Result<Vec<Strin
 }
 
 fn summary_only(args: &Args) -> anyhow::Result<u8> {
-    let root = repro::driver::repo_root();
+    let root = records::repo_root();
     let results = args.results.clone().unwrap_or_else(|| root.join("results"));
     // All experiments go into the summary, not only --only.
     let all = selected(&root, &None)?;
@@ -191,7 +191,7 @@ fn nightly_dir(args: &Args, root: &Path, commit: &str) -> anyhow::Result<PathBuf
 }
 
 fn nightly(args: &Args) -> anyhow::Result<u8> {
-    let root = repro::driver::repo_root();
+    let root = records::repo_root();
     let baseline = args
         .baseline
         .clone()
@@ -398,7 +398,7 @@ fn report(args: &Args, dir: &Path, st: &State, all: &[ExperimentComparison]) -> 
     // about half the time of an AMD EPYC), so the table names it.
     let machine = format!(
         "{}, {} CPU threads",
-        repro::provenance::cpu_model(),
+        records::provenance::cpu_model(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     let md = format!(

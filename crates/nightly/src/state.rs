@@ -109,7 +109,7 @@ pub fn utc_date(unix: u64) -> String {
 /// The checkout's commit, 10 hex digits, with `+dirty` when tracked files
 /// outside `results/` changed: the experiments' provenance label.
 pub fn commit_label(root: &Path) -> String {
-    repro::provenance::Checkout::of(root).label()
+    records::provenance::Checkout::of(root).label()
 }
 
 /// A directory under `root` that does not exist yet: `<date>-<commit>`, or

@@ -1,7 +1,7 @@
 //! One set of conventions across the workspace's binaries (issue 29): every
-//! binary answers `--help` (with the exit-status table, `repro::exit::HELP`,
+//! binary answers `--help` (with the exit-status table, `records::exit::HELP`,
 //! where the binary uses that table) and `--version` with this build's commit,
-//! training-code hash, libraries and CUDA (`repro::version`), exit 0. The
+//! training-code hash, libraries and CUDA (`records::version`), exit 0. The
 //! binaries are the experiments the registry finds plus the tools; all are
 //! built beside `nightly` by `cargo test --workspace`.
 use std::path::{Path, PathBuf};
@@ -14,8 +14,8 @@ fn binaries() -> Vec<PathBuf> {
         .parent()
         .expect("bin dir")
         .to_path_buf();
-    let root = repro::driver::repo_root();
-    let mut names: Vec<String> = repro::registry::discover(&root)
+    let root = records::repo_root();
+    let mut names: Vec<String> = records::registry::discover(&root)
         .expect("experiments")
         .into_iter()
         .map(|e| e.name)
@@ -60,19 +60,19 @@ fn every_binary_answers_help_and_version_the_same_way() {
         // nightly keeps its own summary statuses (0 held, 1 regression, 2 crash).
         if name != "nightly" {
             assert!(
-                help.contains(repro::exit::HELP),
+                help.contains(records::exit::HELP),
                 "{name}: no exit-status table in --help"
             );
         }
         let long = run(&bin, "--version");
         assert!(
-            long.starts_with(&format!("{name} {}", repro::version::short())),
+            long.starts_with(&format!("{name} {}", records::version::short())),
             "{name}: {long}"
         );
         assert!(
             long.contains(&format!(
                 "training code: {}",
-                repro::provenance::TRAINING_CODE
+                records::provenance::TRAINING_CODE
             )),
             "{name}: {long}"
         );
@@ -83,7 +83,7 @@ fn every_binary_answers_help_and_version_the_same_way() {
         let short = run(&bin, "-V");
         assert_eq!(
             short.trim(),
-            format!("{name} {}", repro::version::short()),
+            format!("{name} {}", records::version::short()),
             "{name}"
         );
     }

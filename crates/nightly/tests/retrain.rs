@@ -2,7 +2,7 @@
 //! data): it retrains into a fresh directory, holds against a baseline of the
 //! same code, exits 1 when a baseline number is edited beyond tolerance and 2
 //! when a run cannot start.
-use repro::testing::snapshot;
+use records::testing::snapshot;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -81,7 +81,7 @@ fn assert_retrained(base: &Path, fresh: &Path, since: u64) {
                 "{e}/{id}: {prov}"
             );
             let wall = |d: &Path| -> Vec<f64> {
-                repro::metrics::read_parquet(&run(d).join("metrics.parquet"))
+                records::metrics::read_parquet(&run(d).join("metrics.parquet"))
                     .expect("metrics")
                     .iter()
                     .map(|r| r.wall_time_s)
@@ -115,7 +115,7 @@ fn edit_baseline(base: &Path, e: &str) {
 #[test]
 fn retrains_holds_against_its_baseline_and_exits_by_outcome() {
     let t = tempfile::tempdir().expect("tmp");
-    let data = repro::testing::tiny_cifar(&t.path().join("data"), 200, 200).expect("data");
+    let data = records::testing::tiny_cifar(&t.path().join("data"), 200, 200).expect("data");
     let (base, fresh) = (t.path().join("base"), t.path().join("n1"));
     let both = EXPERIMENTS.join(",");
     // The baseline: a first nightly (against no baseline: nothing to compare).
@@ -144,7 +144,7 @@ fn retrains_holds_against_its_baseline_and_exits_by_outcome() {
     assert!(
         summary.contains(&format!(
             "## Time (this machine: {}, ",
-            repro::provenance::cpu_model()
+            records::provenance::cpu_model()
         )) && summary.contains("| **total** |")
             && summary.contains("No time budget for this profile."),
         "{summary}"

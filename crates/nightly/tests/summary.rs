@@ -1,7 +1,7 @@
 //! The summary and its regression check.
 use nightly::{collect, markdown, regressions};
-use repro::config::Fidelity;
-use repro::report::{Claim, ClaimsFile, Header, Verdict, CLAIMS_SCHEMA, RULE};
+use records::fidelity::Fidelity;
+use records::report::{Claim, ClaimsFile, Header, Verdict, CLAIMS_SCHEMA, RULE};
 
 /// `<dir>/<exp>/quick/claims.json` with these claims, written by the type the
 /// experiments write it with.

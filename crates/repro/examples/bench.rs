@@ -27,7 +27,7 @@ use repro::config::{ExperimentFile, Precision};
 use repro::data::Dataset;
 use repro::driver::select_device;
 use repro::layout::Layout;
-use repro::provenance::device_name;
+use repro::runtime::device_name;
 use std::path::{Path, PathBuf};
 use tch::Device;
 

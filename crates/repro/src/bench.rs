@@ -57,9 +57,9 @@ seeds = [0]
 "#;
 
 /// libtorch's version as its Python package states it ("2.13.0+cu130"), at build time.
-pub const LIBTORCH_VERSION: &str = env!("REPRO_LIBTORCH_VERSION");
+pub const LIBTORCH_VERSION: &str = engine::runtime::LIBTORCH_VERSION;
 /// The versions of tch, torch-sys, polars and plotters this was built with.
-pub const DEP_VERSIONS: &str = env!("REPRO_DEP_VERSIONS");
+pub const DEP_VERSIONS: &str = records::version::DEP_VERSIONS;
 
 /// The models of [`CONFIG`], in table order.
 pub const MODELS: [&str; 4] = ["convnet", "resnet-20", "resnet-56", "resnet-110"];

@@ -1,35 +1,24 @@
-//! Core of the CNN paper reproductions (AlexNet 2012, VGG 2014, ResNet 2015).
+//! The driver of the CNN paper reproductions (AlexNet 2012, VGG 2014,
+//! GoogLeNet 2014, ResNet 2015): the shared command line every experiment
+//! binary runs (`driver`), the figure panels drawn from its results (`plot`),
+//! benchmarks (`bench`) and test support (`testing`).
 //!
-//! The modules follow the data flow:
-//! `data` (CIFAR-10 on the device, batched augmentation) -> `models` (builders
-//! with the papers' knobs) -> `train` (SGD, schedules by iteration, loop,
-//! checkpoints) -> `metrics` (Parquet) -> `report` (paper vs measured, claims),
-//! with figures drawn by the `figures` crate and the shared command line in
-//! `experiment`. Configuration is data: `config` reads `experiments/<name>.toml`.
+//! It sits on the two crates below it: `engine` computes runs (data, models,
+//! training, evaluation) and `records` writes and reads what runs record
+//! (metrics, provenance, run directories, reports and verdicts). Their modules
+//! are re-exported here so that an experiment crate needs only `repro`.
 #![warn(clippy::too_many_lines)]
 
 pub mod bench;
-pub mod config;
-pub mod data;
 pub mod driver;
-pub mod error;
-pub mod eval;
 pub mod exit;
 pub mod gpu_probe;
-pub mod io;
-pub mod layout;
-pub mod metrics;
-pub mod models;
-pub mod papers;
 pub mod plot;
-pub mod precision;
-pub mod progress;
-pub mod provenance;
-pub mod registry;
-pub mod report;
 pub mod testing;
-pub mod train;
 pub mod version;
 
-pub use error::{Error, Result};
-pub use figures;
+pub use engine::{config, data, error, eval, layout, models, precision, runtime, train};
+pub use engine::{Error, Result};
+pub use records::figures;
+pub use records::{fidelity, io, metrics, papers, progress, provenance, recipe, registry, report};
+pub use records::{run_dir, say};

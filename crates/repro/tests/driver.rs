@@ -2,7 +2,7 @@
 //! it trains, records each run's state, skips what has ended with the same
 //! config, lists runs for sweeps, and refuses another experiment's file.
 use clap::Parser;
-use repro::driver::{self, Args, RunDir, RunState};
+use repro::driver::{self, Args, RunDir, RunDirWithConfig, RunState};
 use repro::testing::{
     rng_lock, snapshot, tiny_args as args, tiny_run, tiny_setup as setup, TinyExperiment as Tiny,
     TINY_EXPERIMENT,

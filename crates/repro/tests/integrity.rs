@@ -413,7 +413,7 @@ fn generated_data_in_the_binary_layout_is_a_copy_and_never_paper() {
     assert_eq!(raw.label, cifar10::UNVERIFIED_BINARY_LABEL);
     assert!(repro::data::is_stand_in(&raw.label));
     assert_eq!(
-        repro::data::run_fidelity(Fidelity::Paper, &raw.label, true),
+        repro::data::run_fidelity(Fidelity::Paper, &raw.label, "fp32"),
         Fidelity::Analogue
     );
 }

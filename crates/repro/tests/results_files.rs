@@ -444,7 +444,7 @@ fn schedules_are_described_in_short_and_hyperparameters_come_from_the_config() {
         schedule_text(&warm.train),
         "constant+warmup(lr=0.01,until<0.8)"
     );
-    let h = Hyperparameters::of(&tiny_run(1, &["data.augment=\"flip\""]));
+    let h = tiny_run(1, &["data.augment=\"flip\""]).hyperparameters();
     assert_eq!(
         h,
         Hyperparameters {

@@ -5,9 +5,9 @@
 //! training code. The tiny experiment, driven as the binaries drive it.
 use repro::config::ExperimentFile;
 use repro::data::Dataset;
-use repro::driver::{self, Args, RunDir};
+use repro::driver::{self, Args, RunDir, RunDirWithConfig};
 use repro::layout::Layout;
-use repro::provenance::device_name;
+use repro::runtime::device_name;
 use repro::testing::{
     rng_lock, snapshot, test_context, tiny_setup, untimed_metrics, TinyExperiment as Tiny,
     TINY_EXPERIMENT,

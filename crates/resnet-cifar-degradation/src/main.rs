@@ -85,7 +85,10 @@ impl Experiment for Degradation {
             return Ok(());
         }
         let layer: Vec<f64> = (1..=stds.len()).map(|i| i as f64).collect();
-        write_f64_table(&run_dir.join(RESPONSES), &[("layer", layer), ("std", stds)])
+        Ok(write_f64_table(
+            &run_dir.join(RESPONSES),
+            &[("layer", layer), ("std", stds)],
+        )?)
     }
 
     fn figures(&self, res: &Results) -> Vec<(String, Figure)> {

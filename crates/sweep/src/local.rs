@@ -6,7 +6,7 @@
 //! Stopping: each task runs in a process group of its own, so that Ctrl-C at
 //! the terminal reaches the sweep alone, which passes SIGINT or SIGTERM (and
 //! SIGHUP, as SIGTERM) on to every running task exactly once, starts nothing
-//! more and waits for them: each checkpoints and exits 75 (`repro::exit`),
+//! more and waits for them: each checkpoints and exits 75 (`records::exit`),
 //! then the sweep exits 75 too, and the same command resumes. A second signal
 //! is passed on too (the tasks stop at once) and the sweep exits 130. A task
 //! that exits 75 while the sweep is not stopping (a signal sent to it alone)
@@ -14,8 +14,8 @@
 use crate::tasks::{summary, Sweep, Task};
 use crate::Launch;
 use anyhow::{bail, Context, Result};
-use repro::exit;
-use repro::say;
+use records::exit;
+use records::say;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use std::collections::{BTreeMap, VecDeque};
 use std::os::unix::process::{CommandExt, ExitStatusExt};

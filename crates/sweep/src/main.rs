@@ -13,7 +13,7 @@
 //! runs are never resubmitted, interrupted ones resume from their checkpoints,
 //! and its per-run lock makes a retried or duplicated task harmless.
 //!
-//! Exit status (`repro::exit`, docs/exit-codes.md): 0 done, 1 a task failed or
+//! Exit status (`records::exit`, docs/exit-codes.md): 0 done, 1 a task failed or
 //! did not finish, 2 bad input, 75 stopped by a signal with the running tasks
 //! checkpointed (or tasks interrupted more than `--max-requeues` times): the
 //! same command resumes; 130 after a second signal.
@@ -67,11 +67,11 @@ pub struct Selection {
 #[derive(Parser, Debug)]
 #[command(
     name = "sweep",
-    version = repro::version::short(),
-    long_version = repro::version::long(),
+    version = records::version::short(),
+    long_version = records::version::long_torch_free(),
     after_help = format!(
         "Merge (validate the per-run Parquet files, redraw the combined table, figures and report):\n  sweep merge EXPERIMENT --profile P [--seeds ..] [--set ..] [--out DIR]\n\n{}",
-        repro::exit::HELP
+        records::exit::HELP
     )
 )]
 pub struct Launch {
@@ -132,9 +132,9 @@ pub struct Launch {
 #[derive(Parser, Debug)]
 #[command(
     name = "sweep merge",
-    after_help = repro::exit::HELP,
-    version = repro::version::short(),
-    long_version = repro::version::long()
+    after_help = records::exit::HELP,
+    version = records::version::short(),
+    long_version = records::version::long_torch_free()
 )]
 struct MergeCmd {
     #[command(flatten)]
@@ -161,8 +161,8 @@ impl Launch {
 /// The experiment must be one of `experiments/*.toml` with its crate: the
 /// registry `nightly` takes its list from too.
 fn registered(sel: &Selection) -> anyhow::Result<()> {
-    repro::registry::find(&repro::driver::repo_root(), &sel.experiment)
-        .map_err(|e| repro::exit::BadInput(e.to_string()))?;
+    records::registry::find(&records::repo_root(), &sel.experiment)
+        .map_err(|e| records::exit::BadInput(e.to_string()))?;
     Ok(())
 }
 
@@ -189,5 +189,5 @@ fn main() -> ExitCode {
     };
     // One line, whatever the causes' messages contain; the status from the
     // workspace's table (75: stopped at checkpoints, the same command resumes).
-    repro::exit::finish(result)
+    records::exit::finish(result)
 }

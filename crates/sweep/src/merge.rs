@@ -55,9 +55,9 @@ pub fn merge(s: &Sweep) -> Result<usize> {
             missing.push(t.run_id.as_str());
             continue;
         }
-        let dir = repro::driver::RunDir::new(&pdir, &t.run_id);
+        let dir = records::run_dir::RunDir::new(&pdir, &t.run_id);
         let path = dir.metrics();
-        let r = repro::metrics::read_parquet(&path).map_err(|e| anyhow!("{e}"))?;
+        let r = records::metrics::read_parquet(&path).map_err(|e| anyhow!("{e}"))?;
         if r.is_empty() {
             bail!("{}: no rows", path.display());
         }
@@ -80,7 +80,7 @@ pub fn merge(s: &Sweep) -> Result<usize> {
         );
     }
     if !missing.is_empty() {
-        repro::say!(
+        records::say!(
             "sweep merge: {} run(s) not finished, left out of the report (drawn as far as they have got if training now): {}",
             missing.len(),
             missing.join(", ")
@@ -96,7 +96,7 @@ pub fn merge(s: &Sweep) -> Result<usize> {
         .with_context(|| format!("running {}", s.bin.display()))?;
     let said = String::from_utf8_lossy(&o.stderr);
     if !said.trim_end().is_empty() {
-        repro::say!("{}", said.trim_end());
+        records::say!("{}", said.trim_end());
     }
     if !o.status.success() {
         let err = String::from_utf8_lossy(&o.stderr);
@@ -107,7 +107,7 @@ pub fn merge(s: &Sweep) -> Result<usize> {
             last.trim().trim_start_matches("error: ")
         );
     }
-    let combined = pdir.join(repro::metrics::COMBINED_FILE);
+    let combined = pdir.join(records::metrics::COMBINED_FILE);
     // The finished runs' rows, all of them (a run still training elsewhere
     // is drawn too, as far as it has got, and is not counted here).
     let done: std::collections::BTreeSet<&str> = tasks
@@ -115,7 +115,7 @@ pub fn merge(s: &Sweep) -> Result<usize> {
         .filter(|t| t.done())
         .map(|t| t.run_id.as_str())
         .collect();
-    let n = repro::metrics::read_parquet(&combined)
+    let n = records::metrics::read_parquet(&combined)
         .map_err(|e| anyhow!("{e}"))?
         .iter()
         .filter(|r| done.contains(r.run_id.as_str()))
@@ -126,7 +126,7 @@ pub fn merge(s: &Sweep) -> Result<usize> {
             combined.display()
         );
     }
-    repro::say!(
+    records::say!(
         "sweep merge: {merged} run(s), {rows} rows -> {}",
         combined.display()
     );
@@ -135,17 +135,21 @@ pub fn merge(s: &Sweep) -> Result<usize> {
 
 /// A finished run's file holds every row its config makes the training loop
 /// write, up to the iteration its `status.json` says it ended at (the
-/// experiment binary's own check, `repro::driver::check_complete`). A valid
+/// experiment binary's own check, `records::run_dir::check_complete`). A valid
 /// Parquet file cut to fewer rows, or with rows deleted, would otherwise be
 /// merged (and drawn with an earlier test error as the final one).
-fn check_complete(dir: &repro::driver::RunDir, rows: &[repro::metrics::MetricRow]) -> Result<()> {
+fn check_complete(
+    dir: &records::run_dir::RunDir,
+    rows: &[records::metrics::MetricRow],
+) -> Result<()> {
     if dir.read_status().is_none() {
         bail!("{}: missing or unreadable", dir.status().display());
     }
-    let path = dir.config();
-    let cfg = std::fs::read_to_string(&path)
-        .map_err(anyhow::Error::from)
-        .and_then(|t| repro::config::RunConfig::from_saved_toml(&t).map_err(Into::into))
-        .with_context(|| format!("{}: the run's config cannot be read", path.display()))?;
-    repro::driver::check_complete(dir, &cfg.train, rows).map_err(|e| anyhow!("{e}"))
+    let train = records::run_dir::saved_train_config(dir).with_context(|| {
+        format!(
+            "{}: the run's config cannot be read",
+            dir.config().display()
+        )
+    })?;
+    records::run_dir::check_complete(dir, &train, rows).map_err(|e| anyhow!("{e}"))
 }

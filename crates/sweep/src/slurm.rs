@@ -13,7 +13,7 @@
 use crate::tasks::{summary, waves, Sweep, Task};
 use crate::Launch;
 use anyhow::{bail, Context, Result};
-use repro::say;
+use records::say;
 use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -30,7 +30,7 @@ pub(crate) fn quote(s: &OsStr) -> String {
 }
 
 fn write_script(path: &Path, text: &str) -> Result<()> {
-    repro::io::write_bytes_atomic(path, text.as_bytes())?;
+    records::io::write_bytes_atomic(path, text.as_bytes())?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
         .with_context(|| format!("{}: chmod", path.display()))
 }
@@ -114,7 +114,7 @@ pub fn submit(s: &Sweep, l: &Launch) -> Result<()> {
         ));
     }
     let manifest_path = dir.join("manifest.tsv");
-    repro::io::write_bytes_atomic(&manifest_path, manifest.as_bytes())?;
+    records::io::write_bytes_atomic(&manifest_path, manifest.as_bytes())?;
 
     // The tasks run a copy of the experiment binary taken now: a rebuild during
     // the sweep (`cargo build` replaces target/release/<experiment>) never
@@ -226,7 +226,7 @@ exit "$rc"
         ids.push(array_id.clone());
         first += wave.len();
     }
-    repro::io::write_bytes_atomic(&dir.join("array-job-id"), ids.join("\n").as_bytes())?;
+    records::io::write_bytes_atomic(&dir.join("array-job-id"), ids.join("\n").as_bytes())?;
 
     let mut merge_sbatch = vec![
         format!("--dependency=afterany:{array_id}"),

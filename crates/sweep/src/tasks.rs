@@ -58,7 +58,7 @@ impl Sweep {
                 .with_file_name(&sel.experiment),
         };
         if !bin.is_file() {
-            return Err(repro::exit::BadInput(format!(
+            return Err(records::exit::BadInput(format!(
                 "experiment binary {} not found: build it (`cargo build --release -p {}`) or pass --bin",
                 bin.display(),
                 sel.experiment
@@ -67,9 +67,7 @@ impl Sweep {
         }
         let out = match &sel.out {
             Some(o) => absolute(o)?,
-            None => repro::driver::repo_root()
-                .join("results")
-                .join(&sel.experiment),
+            None => records::repo_root().join("results").join(&sel.experiment),
         };
         if let Some(c) = &sel.config {
             sel.config = Some(absolute(c)?);

@@ -1,5 +1,5 @@
 //! Issue 32, cases 7 and 8: stopping. A run stopped at a checkpoint by a
-//! signal exits 75 (`repro::exit::INTERRUPTED`), not 1 like a crash; `sweep
+//! signal exits 75 (`records::exit::INTERRUPTED`), not 1 like a crash; `sweep
 //! --local` passes Ctrl-C or SIGTERM on to its tasks, waits for their
 //! checkpoints and exits 75 itself (no orphaned trainers, no "FAILED"), starts
 //! again a task interrupted on its own (up to `--max-requeues`), and keeps
@@ -7,7 +7,7 @@
 mod common;
 use common::*;
 use libc::{SIGINT, SIGTERM};
-use repro::driver::{RunDir, RunState};
+use records::run_dir::{RunDir, RunState};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -75,7 +75,7 @@ fn a_run_stopped_by_a_signal_exits_75_and_a_second_signal_130() {
     let out = tmp.path().join("out");
     let args = long_args(tmp.path(), &out);
     let bin = exp_bin();
-    let profile_dir = repro::testing::profile_dir_of(bin.to_str().expect("UTF-8"), &args);
+    let profile_dir = records::testing::profile_dir_of(bin.to_str().expect("UTF-8"), &args);
     let log = started(&profile_dir, "plain-20-s1");
 
     let (err_path, err) = stderr_file(tmp.path(), "first.err");
@@ -92,7 +92,7 @@ fn a_run_stopped_by_a_signal_exits_75_and_a_second_signal_130() {
     let e = std::fs::read_to_string(&err_path).unwrap_or_default();
     assert_eq!(
         status.code(),
-        Some(i32::from(repro::exit::INTERRUPTED)),
+        Some(i32::from(records::exit::INTERRUPTED)),
         "{e}"
     );
     assert!(e.contains("interrupted: stopped by a signal"), "{e}");
@@ -105,7 +105,7 @@ fn a_run_stopped_by_a_signal_exits_75_and_a_second_signal_130() {
     let out = tmp.path().join("out-2");
     let mut args = long_args(tmp.path(), &out);
     args.extend(["--set", "train.log_every=100000"].map(String::from));
-    let profile_dir = repro::testing::profile_dir_of(bin.to_str().expect("UTF-8"), &args);
+    let profile_dir = records::testing::profile_dir_of(bin.to_str().expect("UTF-8"), &args);
     let (err_path, err) = stderr_file(tmp.path(), "second.err");
     let mut child = Command::new(&bin)
         .args(&args)
@@ -126,7 +126,7 @@ fn a_run_stopped_by_a_signal_exits_75_and_a_second_signal_130() {
     let e = std::fs::read_to_string(&err_path).unwrap_or_default();
     assert_eq!(
         status.code(),
-        Some(i32::from(repro::exit::SECOND_SIGNAL)),
+        Some(i32::from(records::exit::SECOND_SIGNAL)),
         "{e}"
     );
 }
@@ -137,7 +137,7 @@ fn ctrl_c_or_sigterm_on_a_local_sweep_checkpoints_its_tasks_and_exits_75() {
     let out = tmp.path().join("out");
     let bin = exp_bin();
     let args = long_args(tmp.path(), &out);
-    let profile_dir = repro::testing::profile_dir_of(bin.to_str().expect("UTF-8"), &args);
+    let profile_dir = records::testing::profile_dir_of(bin.to_str().expect("UTF-8"), &args);
     let ids = ["plain-20-s1", "resnet-20-s1"];
 
     // Ctrl-C at a terminal: SIGINT to the sweep's whole process group.
@@ -157,7 +157,7 @@ fn ctrl_c_or_sigterm_on_a_local_sweep_checkpoints_its_tasks_and_exits_75() {
     let e = std::fs::read_to_string(&err_path).unwrap_or_default();
     assert_eq!(
         status.code(),
-        Some(i32::from(repro::exit::INTERRUPTED)),
+        Some(i32::from(records::exit::INTERRUPTED)),
         "{e}"
     );
     assert!(!e.contains("FAILED") && !e.contains("error:"), "{e}");
@@ -186,7 +186,7 @@ fn ctrl_c_or_sigterm_on_a_local_sweep_checkpoints_its_tasks_and_exits_75() {
     let e = std::fs::read_to_string(&err_path).unwrap_or_default();
     assert_eq!(
         status.code(),
-        Some(i32::from(repro::exit::INTERRUPTED)),
+        Some(i32::from(records::exit::INTERRUPTED)),
         "{e}"
     );
     assert!(e.contains("2 to run (2 resuming from checkpoints)"), "{e}");
@@ -214,7 +214,7 @@ fn a_task_interrupted_on_its_own_is_requeued_up_to_max_requeues() {
     let out = tmp.path().join("out");
     let bin = exp_bin();
     let args = long_args(tmp.path(), &out);
-    let profile_dir = repro::testing::profile_dir_of(bin.to_str().expect("UTF-8"), &args);
+    let profile_dir = records::testing::profile_dir_of(bin.to_str().expect("UTF-8"), &args);
     let log = started(&profile_dir, "plain-20-s1");
     let (err_path, err) = stderr_file(tmp.path(), "sweep.err");
     let mut sweep = long_sweep(
@@ -241,7 +241,7 @@ fn a_task_interrupted_on_its_own_is_requeued_up_to_max_requeues() {
     let e = std::fs::read_to_string(&err_path).unwrap_or_default();
     assert_eq!(
         status.code(),
-        Some(i32::from(repro::exit::INTERRUPTED)),
+        Some(i32::from(records::exit::INTERRUPTED)),
         "{e}"
     );
     assert!(

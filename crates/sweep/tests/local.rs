@@ -35,7 +35,7 @@ fn local_pool_runs_every_task_in_parallel_then_merges_and_skips_them_next_time()
         assert!(status.contains("\"completed\""), "{id}: {status}");
         assert!(dir.join("sweep/logs").join(format!("{id}.log")).exists());
     }
-    let rows = repro::metrics::read_parquet(&dir.join("all_runs.parquet")).expect("merged");
+    let rows = records::metrics::read_parquet(&dir.join("all_runs.parquet")).expect("merged");
     let mut got: Vec<&str> = rows.iter().map(|r| r.run_id.as_str()).collect();
     got.dedup();
     assert_eq!(got, ids);

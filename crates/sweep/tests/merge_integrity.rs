@@ -15,10 +15,10 @@ fn a_valid_but_short_run_parquet_stops_the_merge_and_keeps_the_merged_outputs() 
     let merged = snapshot(&dir);
     // Cut to its first half of rows, as a valid Parquet file.
     let short = dir.join("runs/plain-20-s1/metrics.parquet");
-    let rows = repro::metrics::read_parquet(&short).expect("rows");
+    let rows = records::metrics::read_parquet(&short).expect("rows");
     assert!(rows.len() >= 2, "{} rows", rows.len());
     let kept = &rows[..rows.len() / 2];
-    repro::metrics::write_parquet(&short, kept).expect("write");
+    records::metrics::write_parquet(&short, kept).expect("write");
     let before = snapshot(&dir);
     let o = out.to_str().expect("UTF-8");
     let r = run(
@@ -70,7 +70,7 @@ fn a_run_parquet_with_middle_rows_deleted_stops_the_merge() {
     let dir = out.join("smoke");
     let merged = snapshot(&dir);
     let holed = dir.join("runs/plain-20-s1/metrics.parquet");
-    let rows = repro::metrics::read_parquet(&holed).expect("rows");
+    let rows = records::metrics::read_parquet(&holed).expect("rows");
     // Smoke: 30 iterations, a row every 5.
     let iterations: Vec<i64> = rows.iter().map(|r| r.iteration).collect();
     assert_eq!(iterations, [5, 10, 15, 20, 25, 30]);
@@ -79,7 +79,7 @@ fn a_run_parquet_with_middle_rows_deleted_stops_the_merge() {
         .filter(|r| r.iteration != 10 && r.iteration != 20)
         .cloned()
         .collect();
-    repro::metrics::write_parquet(&holed, &kept).expect("write");
+    records::metrics::write_parquet(&holed, &kept).expect("write");
     let before = snapshot(&dir);
     let o = out.to_str().expect("UTF-8");
     let r = run(

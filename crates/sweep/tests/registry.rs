@@ -1,4 +1,4 @@
-//! `sweep` takes its experiments from `experiments/*.toml` (`repro::registry`),
+//! `sweep` takes its experiments from `experiments/*.toml` (`records::registry`),
 //! the list `nightly` uses: any other name is refused before anything runs.
 mod common;
 use common::{run, stderr, SWEEP};

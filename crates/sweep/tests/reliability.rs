@@ -184,7 +184,7 @@ fn a_full_or_read_only_output_directory_fails_clearly_and_keeps_earlier_results(
     assert!(r.status.success(), "{}", stderr(&r));
     assert!(stderr(&r).contains("1 to train"), "{}", stderr(&r));
     let owned: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    let profile_dir = repro::testing::profile_dir_of(bin.to_str().expect("utf-8 path"), &owned);
+    let profile_dir = records::testing::profile_dir_of(bin.to_str().expect("utf-8 path"), &owned);
     let earlier = snapshot(&profile_dir.join("runs"));
 
     // Read-only (root writes through chmod 555, not through a read-only mount).

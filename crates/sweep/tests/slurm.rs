@@ -3,7 +3,7 @@
 //! missing cluster fails instead of skipping).
 mod common;
 use common::*;
-use repro::testing::untimed_metrics as metrics_without_timing;
+use records::testing::untimed_metrics as metrics_without_timing;
 use std::path::Path;
 use std::process::Command;
 
@@ -78,7 +78,7 @@ fn slurm_array_sweep_skips_finished_runs_resumes_interrupted_ones_and_merges() {
         .expect("runs");
     assert!(r.status.success(), "{}", stderr(&r));
     let profile_dir =
-        repro::testing::profile_dir_of(bin.to_str().expect("utf-8 path"), &exp_args("resnet-20"));
+        records::testing::profile_dir_of(bin.to_str().expect("utf-8 path"), &exp_args("resnet-20"));
     let run_dir = profile_dir.join("runs/resnet-20-s1");
     let mut child = Command::new(&bin)
         .args(exp_args("resnet-20"))
@@ -159,13 +159,13 @@ fn slurm_array_sweep_skips_finished_runs_resumes_interrupted_ones_and_merges() {
             status.contains("\"completed\"") && status.contains("\"iterations\": 40"),
             "{id}: {status}"
         );
-        repro::metrics::read_parquet(&run.join("metrics.parquet")).expect("run metrics");
+        records::metrics::read_parquet(&run.join("metrics.parquet")).expect("run metrics");
         assert!(
             !run.join("checkpoint.json").exists(),
             "{id}: checkpoint removed"
         );
     }
-    let rows = repro::metrics::read_parquet(&dir.join("all_runs.parquet")).expect("merged");
+    let rows = records::metrics::read_parquet(&dir.join("all_runs.parquet")).expect("merged");
     let mut got: Vec<&str> = rows.iter().map(|r| r.run_id.as_str()).collect();
     got.dedup();
     assert_eq!(
@@ -236,7 +236,7 @@ fn a_time_limit_signal_checkpoints_requeues_and_resumes_bit_identically() {
     args.extend(owned.iter().map(String::as_str));
     let r = run(SWEEP, &args);
     assert!(r.status.success(), "{}", stderr(&r));
-    let profile_dir = repro::testing::profile_dir_of(bin.to_str().expect("utf-8"), &owned);
+    let profile_dir = records::testing::profile_dir_of(bin.to_str().expect("utf-8"), &owned);
     let run_dir = profile_dir.join("runs/resnet-20-s1");
     let subs = slurm_dirs(&profile_dir);
     let job = std::fs::read_to_string(subs[0].join("array-job-id")).expect("job id");
@@ -277,7 +277,8 @@ fn a_time_limit_signal_checkpoints_requeues_and_resumes_bit_identically() {
     assert!(text.contains("requeueing"), "{text}");
     assert!(text.contains("resumed from iteration"), "{text}");
     assert!(text.contains("restart count 1"), "{text}");
-    let ref_dir = repro::testing::profile_dir_of(bin.to_str().expect("utf-8"), &common(&reference));
+    let ref_dir =
+        records::testing::profile_dir_of(bin.to_str().expect("utf-8"), &common(&reference));
     assert_eq!(
         metrics_without_timing(&run_dir.join("metrics.parquet")),
         metrics_without_timing(&ref_dir.join("runs/resnet-20-s1/metrics.parquet")),

@@ -66,14 +66,14 @@ fn slurm_tasks_requeue_on_exit_75_up_to_max_requeues_and_the_merge_hint_keeps_se
     let mut exp_args: Vec<String> = ["--profile", "smoke", "--out"].map(String::from).to_vec();
     exp_args.push(out.display().to_string());
     exp_args.extend(LONG_RUN.map(String::from));
-    let profile_dir = repro::testing::profile_dir_of(bin.to_str().expect("UTF-8"), &exp_args);
+    let profile_dir = records::testing::profile_dir_of(bin.to_str().expect("UTF-8"), &exp_args);
     let task = std::fs::read_dir(profile_dir.join("sweep"))
         .expect("sweep dir")
         .flatten()
         .map(|d| d.path().join("task.sh"))
         .find(|p| p.is_file())
         .expect("task.sh");
-    let log = repro::driver::RunDir::new(&profile_dir, "plain-20-s1").train_log();
+    let log = records::run_dir::RunDir::new(&profile_dir, "plain-20-s1").train_log();
     let calls = fake.join("calls.log");
     // Array task 0 as Slurm runs it, signalled before its time limit (SIGUSR1).
     let run_task = |restarts: &str, wait_for: &str, name: &str| {
@@ -106,7 +106,7 @@ fn slurm_tasks_requeue_on_exit_75_up_to_max_requeues_and_the_merge_hint_keeps_se
     let (status, e) = run_task("1", "resumed from its checkpoint", "task-2.err");
     assert_eq!(
         status.code(),
-        Some(i32::from(repro::exit::INTERRUPTED)),
+        Some(i32::from(records::exit::INTERRUPTED)),
         "{e}"
     );
     assert!(e.contains("not requeued"), "{e}");

@@ -18,7 +18,7 @@ fn mark_trained_elsewhere(run_dir: &Path) {
 
 /// Another tiny CIFAR-10 (other images: another size of the training set).
 fn tiny_cifar_other(tmp: &Path) -> std::path::PathBuf {
-    repro::testing::tiny_cifar(&tmp.join("other-data"), 201, 201).expect("generate data")
+    records::testing::tiny_cifar(&tmp.join("other-data"), 201, 201).expect("generate data")
 }
 
 fn state_listed(bin: &str, out: &str, extra: &[&str]) -> String {

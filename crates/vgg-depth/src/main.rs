@@ -124,10 +124,10 @@ impl Experiment for VggDepth {
             q_col.push(if set.len() == 1 { set[0] as f64 } else { 0.0 });
             err_col.push(test.first().map_or(f64::NAN, |t| t.error));
         }
-        write_f64_table(
+        Ok(write_f64_table(
             &run_dir.join(MULTISCALE),
             &[("q", q_col), ("test_error", err_col)],
-        )
+        )?)
     }
 
     fn figures(&self, res: &Results) -> Vec<(String, Figure)> {

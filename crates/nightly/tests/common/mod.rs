@@ -1,9 +1,9 @@
 //! Hand-made results directories, written through the types the experiments
-//! write them with: `claims.json` (`repro::report::ClaimsFile`), `summary.csv`
+//! write them with: `claims.json` (`records::report::ClaimsFile`), `summary.csv`
 //! and each run's `provenance.json`.
 #![allow(dead_code)]
-use repro::provenance::Provenance;
-use repro::report::{Claim, ClaimsFile, Comparison, Header, Verdict, CLAIMS_SCHEMA, RULE};
+use records::provenance::Provenance;
+use records::report::{Claim, ClaimsFile, Comparison, Header, Verdict, CLAIMS_SCHEMA, RULE};
 use std::path::Path;
 
 /// The data the committed results were trained on, and another copy.
@@ -23,7 +23,7 @@ pub fn write_results(
     std::fs::create_dir_all(dir).expect("mkdir");
     let mut csv = String::from("run,seed,run_id,fidelity,final_train_error_pct,final_test_error_pct,best_test_error_pct,iterations,wall_time_s,dataset,device,precision,config_hash\n");
     for (run, seed, err) in runs {
-        let id = format!("{run}-s{seed}");
+        let id = records::run_dir::run_id(run, *seed);
         csv += &format!(
             "{run},{seed},{id},shortened,1,{err},1,10,1.5,{},cpu,fp32,abc\n",
             data.0
@@ -43,6 +43,7 @@ pub fn write_results(
             training_code: "abc".into(),
             reused_from: None,
             thread_changes: Vec::new(),
+            segments: Vec::new(),
         };
         let run_dir = dir.join("runs").join(&id);
         std::fs::create_dir_all(&run_dir).expect("mkdir");

@@ -3,16 +3,16 @@
 //! without training). Runs training at the time are drawn as far as their
 //! metrics go, and the report says so.
 use super::plan::Plan;
-use super::run_dir::{RunDir, RunState};
+use super::run_dir::RunDir;
+use super::run_dir::RunDirWithConfig;
 use super::{Experiment, Results};
-use crate::config::{Fidelity, TrainConfig};
-use crate::data::is_stand_in;
+use crate::config::Fidelity;
+use crate::data::run_lowerings;
 use crate::error::{Error, Result};
-use crate::metrics::{
-    missing_rows, read_parquet, write_parquet, Hyperparameters, MetricRow, RowKind, COMBINED_FILE,
-};
+use crate::metrics::{read_parquet, write_parquet, MetricRow, COMBINED_FILE};
 use crate::provenance::{Provenance, TRAINING_CODE};
 use crate::report::{self, Header};
+use records::fidelity::Lowering;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Draws the report of the plan's profile, or says why there is none yet.
@@ -52,7 +52,7 @@ fn collect<E: Experiment>(exp: &E, plan: &Plan) -> Result<Results> {
             continue;
         }
         let mut run_rows = read_parquet(&dir.metrics())?;
-        check_complete(&dir, &cfg.train, &run_rows)?;
+        records::run_dir::check_complete(&dir, &cfg.train, &run_rows)?;
         if dir.read_status().is_none() {
             let at = run_rows.last().map(|r| r.iteration).unwrap_or(0);
             crate::say!(
@@ -62,7 +62,7 @@ fn collect<E: Experiment>(exp: &E, plan: &Plan) -> Result<Results> {
         }
         // Rows written before the hyperparameter columns existed get them from
         // the run's config (the one it ended with).
-        let hyper = Hyperparameters::of(cfg);
+        let hyper = cfg.hyperparameters();
         for r in run_rows.iter_mut().filter(|r| r.lacks_hyperparameters()) {
             r.set_hyperparameters(&hyper);
         }
@@ -108,71 +108,6 @@ fn included(dir: &RunDir, id: &str, cfg: &crate::config::RunConfig) -> bool {
         crate::say!("[{id}] stopped before its end (killed?) and is not training now: left out until a rerun resumes it");
     }
     false
-}
-
-/// A run that ended holds rows up to the iteration its `status.json` says it
-/// ended at, and every row its config makes the training loop write on the
-/// way (`metrics::missing_rows`): a cut, stale or edited `metrics.parquet` (a
-/// valid file of fewer rows) would otherwise report an earlier test error as
-/// the final one, or curves with holes. `sweep merge` checks the same.
-pub fn check_complete(dir: &RunDir, train: &TrainConfig, rows: &[MetricRow]) -> Result<()> {
-    let Some(status) = dir.read_status() else {
-        return Ok(());
-    };
-    if !matches!(status.status, RunState::Completed | RunState::Diverged) {
-        return Ok(());
-    }
-    let last = rows.last().map(|r| r.iteration);
-    if last != Some(status.iterations) {
-        return Err(Error::File {
-            path: dir.metrics(),
-            msg: format!(
-                "its last row is iteration {}, but {} says the run {} at iteration {}: the file is cut or stale; rerun the run with --fresh",
-                last.map_or_else(|| "none (no rows)".into(), |i| i.to_string()),
-                dir.status().display(),
-                status.status,
-                status.iterations
-            ),
-        });
-    }
-    let missing = missing_rows(train, status.iterations, rows);
-    if missing.is_empty() {
-        return Ok(());
-    }
-    Err(Error::File {
-        path: dir.metrics(),
-        msg: format!(
-            "{} row(s) missing, at iteration(s) {}: the run's config (train.iterations = {}, \
-             log_every = {}, eval_every = {}, checkpoint_every = {}; {} ended at {}) writes one at each; \
-             the file is cut or edited; rerun the run with --fresh",
-            missing.len(),
-            list_missing(&missing),
-            train.iterations,
-            train.log_every,
-            train.eval_every,
-            train.checkpoint_every,
-            dir.status().display(),
-            status.iterations
-        ),
-    })
-}
-
-/// `5, 10, 15 (epoch)`: the first few, then how many more.
-fn list_missing(missing: &[(RowKind, i64)]) -> String {
-    const SHOWN: usize = 12;
-    let mut s = missing
-        .iter()
-        .take(SHOWN)
-        .map(|(k, i)| match k {
-            RowKind::Window => i.to_string(),
-            RowKind::Epoch => format!("{i} (epoch row)"),
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    if missing.len() > SHOWN {
-        s.push_str(&format!(" and {} more", missing.len() - SHOWN));
-    }
-    s
 }
 
 /// One report is drawn from runs on one dataset: curves and claims of runs
@@ -320,7 +255,7 @@ fn header<E: Experiment>(
     let drawn: String = std::env::args().collect::<Vec<_>>().join(" ");
     commits.sort();
     commits.dedup();
-    let drawn_by = Provenance::collect(&plan.root, "", "", "").commit_label();
+    let drawn_by = crate::provenance::Checkout::of(&plan.root).label();
     let commit = match commits.as_slice() {
         [] => drawn_by,
         [one] if *one == drawn_by => drawn_by,
@@ -355,20 +290,19 @@ fn header<E: Experiment>(
 }
 
 /// Why the report's label is lower than the profile's: the plan's reasons,
-/// stand-in datasets and reduced precision.
+/// and what lowered each run (`data::run_lowerings`: stand-in datasets,
+/// reduced precision), each said once.
 fn fidelity_notes(plan: &Plan, rows: &[MetricRow]) -> Vec<String> {
     let mut notes = plan.fidelity_notes.clone();
     for d in distinct(rows, |r| &r.dataset) {
-        if is_stand_in(&d) {
-            notes.push(format!("data: {d}, not the official release"));
-        }
+        notes.extend(run_lowerings(&d, "fp32").iter().map(|w| w.to_string()));
     }
     let reduced: Vec<String> = distinct(rows, |r| &r.precision)
         .into_iter()
         .filter(|p| p != "fp32")
         .collect();
     if !reduced.is_empty() {
-        notes.push(format!("numerics: {}, not fp32", reduced.join(", ")));
+        notes.push(Lowering::ReducedPrecision(reduced.join(", ")).to_string());
     }
     notes
 }
@@ -420,7 +354,7 @@ pub fn write_outputs<E: Experiment>(exp: &E, res: &Results) -> Result<()> {
     report::write_csv(&res.profile_dir.join("summary.csv"), &res.runs.summaries)?;
     let mut stems = Vec::new();
     for (stem, fig) in drawn {
-        figures::render(&fig, &res.profile_dir.join(&stem))?;
+        figures::render(&fig, &res.profile_dir.join(&stem)).map_err(records::Error::from)?;
         stems.push(stem);
     }
     let runs: Vec<(String, String)> = res

@@ -7,13 +7,15 @@ use super::plan::Plan;
 use super::probes::{self, Layouts};
 use super::reuse;
 use super::run_dir::{OpenRun, RunDir, RunState, StatusFile};
+use super::run_dir::{RunDirWithConfig, StatusOf};
 use super::Experiment;
 use crate::config::{DatasetKind, RunConfig};
 use crate::data::{imagenet::ImageNetData, Dataset, TrainData};
 use crate::error::IoContext;
 use crate::layout::Layout;
 use crate::models::{self, Network};
-use crate::provenance::{device_name, DataIdentity};
+use crate::provenance::DataIdentity;
+use crate::runtime::device_name;
 use crate::train::{self, RunStatus, TrainContext};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -496,7 +498,7 @@ fn train_one<E: Experiment>(
 /// `cfg` starts from (`model.init_from`), present and as that run wrote them
 /// (the digest its status recorded).
 fn init_source(cfg: &RunConfig, from: &str, plan: &Plan) -> anyhow::Result<std::path::PathBuf> {
-    let dir = RunDir::new(&plan.profile_dir, &format!("{from}-s{}", cfg.seed));
+    let dir = RunDir::new(&plan.profile_dir, &records::run_dir::run_id(from, cfg.seed));
     let src = dir.final_weights();
     if !src.is_file() {
         anyhow::bail!(

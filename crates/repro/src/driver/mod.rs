@@ -20,10 +20,11 @@ mod run_dir;
 mod stale;
 
 pub use cli::{select_device, Args, DeviceSpec, FuseMode, LayoutMode};
-pub use collect::{check_complete, write_outputs};
+pub use collect::write_outputs;
 pub use plan::{profile_dir_name, variant_key};
 pub use probes::{human_time, long_job_warning, time_group_steps, time_steps};
-pub use run_dir::{RunDir, RunState, StatusFile};
+pub use records::run_dir::check_complete;
+pub use run_dir::{RunDir, RunDirWithConfig, RunState, StatusFile, StatusOf};
 
 use crate::config::{ExperimentFile, ProfileHeader, RunConfig};
 use crate::data::Dataset;

@@ -3,10 +3,12 @@
 //! where their results go, and which of them are left to train.
 use super::cli::Args;
 use super::run_dir::RunDir;
+use super::run_dir::RunDirWithConfig;
 use crate::config::{ExperimentFile, Fidelity, Override, ProfileHeader, RunConfig};
 use crate::models;
 use crate::papers::PaperNumbers;
 use crate::precision;
+use records::fidelity::Lowering;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -164,7 +166,7 @@ impl Plan {
             // A run that starts from another run's trained weights (VGG's net A)
             // must wait for it: sweeps order their tasks by `after`.
             let after = match models::init_from(&cfg.model) {
-                models::InitFrom::Run { run, .. } => Some(format!("{run}-s{}", cfg.seed)),
+                models::InitFrom::Run { run, .. } => Some(records::run_dir::run_id(run, cfg.seed)),
                 models::InitFrom::Random => None,
             };
             let line = serde_json::json!({
@@ -180,7 +182,7 @@ impl Plan {
     }
 }
 
-/// The profile's label, lowered to at most `analogue` by anything that makes
+/// The profile's label, lowered (`records::fidelity`) by anything that makes
 /// the runs differ from the profile as written: `--set`, `--bf16`/`--tf32`,
 /// or another experiment file than `experiments/<name>.toml`.
 fn fidelity(
@@ -191,19 +193,17 @@ fn fidelity(
     root: &Path,
     experiment: &str,
 ) -> (Fidelity, Vec<String>) {
-    let mut notes = Vec::new();
+    let mut why = Vec::new();
     if !overrides.is_empty() {
-        let list: Vec<String> = overrides.iter().map(|o| o.to_string()).collect();
-        notes.push(format!("overridden: {}", list.join(", ")));
+        why.push(Lowering::Overridden(
+            overrides.iter().map(|o| o.to_string()).collect(),
+        ));
     }
     if args.config.is_some() && !is_default_config(config_path, root, experiment) {
-        notes.push(format!("--config {}", config_path.display()));
+        why.push(Lowering::OtherConfigFile(config_path.display().to_string()));
     }
-    let mut fidelity = profile.fidelity;
-    if !notes.is_empty() {
-        fidelity = fidelity.lowest(Fidelity::Analogue);
-    }
-    (fidelity, notes)
+    let notes = why.iter().map(|w| w.to_string()).collect();
+    (profile.fidelity.lowered_by(&why), notes)
 }
 
 /// The profile's directory name: `<profile>[-<precision>][-set-<hash>]`.

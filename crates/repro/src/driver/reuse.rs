@@ -13,9 +13,10 @@
 //! measurements of the trained net (`Experiment::after_run`) are made again
 //! from those weights. The run's `provenance.json` names the source
 //! (`reused_from`) and its `train.log` says it was not retrained.
+use super::run_dir::StatusOf;
 use super::run_dir::{RunDir, RunState, StatusFile, WeightsError};
 use super::Experiment;
-use crate::config::{Fidelity, Precision, RunConfig};
+use crate::config::{Fidelity, RunConfig};
 use crate::data::{run_fidelity, Dataset, TrainData};
 use crate::metrics::{self, MetricRow};
 use crate::provenance::{Provenance, TRAINING_CODE};
@@ -137,7 +138,7 @@ pub fn relabel(rows: &mut [MetricRow], cfg: &RunConfig, planned: Fidelity, datas
     let fidelity = run_fidelity(
         planned,
         dataset_label,
-        cfg.train.precision == Precision::Fp32,
+        crate::precision::label(cfg.train.precision),
     );
     let hash = cfg.config_hash();
     for r in rows {

@@ -8,6 +8,7 @@
 //! A report is likewise drawn from one training code's runs unless `--allow-mixed`.
 use super::cli::Args;
 use super::plan::Plan;
+use super::run_dir::RunDirWithConfig;
 use crate::config::{DatasetKind, RunConfig};
 use crate::provenance::{DataIdentity, Provenance, TRAINING_CODE};
 use std::collections::BTreeMap;

@@ -22,7 +22,7 @@ pub fn exp_bin() -> PathBuf {
 
 /// A tiny generated CIFAR-10 (random pixels) under `dir`.
 pub fn data(dir: &Path) -> PathBuf {
-    repro::testing::tiny_cifar(&dir.join("data"), 200, 200).expect("generate data")
+    records::testing::tiny_cifar(&dir.join("data"), 200, 200).expect("generate data")
 }
 
 pub fn run(cmd: &str, args: &[&str]) -> Output {
@@ -56,7 +56,7 @@ pub fn stderr(o: &Output) -> String {
 }
 
 #[allow(unused_imports)]
-pub use repro::testing::snapshot;
+pub use records::testing::snapshot;
 
 /// Asserts each file of `before` still has its bytes.
 pub fn assert_intact(before: &[(PathBuf, Vec<u8>)]) {

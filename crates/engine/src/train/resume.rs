@@ -7,7 +7,7 @@ use super::{checkpoint, GroupRun};
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::models::fuse;
-use crate::provenance::DataIdentity;
+use records::provenance::DataIdentity;
 use std::collections::HashMap;
 use std::path::Path;
 use tch::nn::VarStore;

@@ -30,6 +30,29 @@ pub struct Provenance {
     /// numbers are no longer bit-identical to an uninterrupted run's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub thread_changes: Vec<ThreadChange>,
+    /// The stretches of training this run was trained in, one per process
+    /// that trained it (a run stopped at a checkpoint and resumed, on this
+    /// machine or another, after a commit or not), oldest first; the last is
+    /// the one the fields above describe. A run resumed on another CPU kind or
+    /// by other training code is still one run, and says so here. Absent in
+    /// runs recorded before segments were.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub segments: Vec<Segment>,
+}
+
+/// One process's stretch of a run's training (`Provenance::segments`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Segment {
+    /// The iteration it started (resumed) at: 0 for the first.
+    pub from_iteration: i64,
+    pub started_at_unix: u64,
+    /// The device, with the CPU's model and thread count.
+    pub device: String,
+    pub git_commit: String,
+    pub git_dirty: bool,
+    pub training_code: String,
+    pub libtorch_version: String,
+    pub threads: i32,
 }
 
 /// A resume with another thread count (`Provenance::thread_changes`).
@@ -78,13 +101,31 @@ impl std::fmt::Display for DataIdentity {
     }
 }
 
-/// A short hash of the sources that decide what a run computes and of the
-/// tch/libtorch versions (see `build.rs`): two builds with the same value
-/// train the same numbers from the same config, seed and data.
+/// A short hash of the sources that decide what a run computes (the engine
+/// crate whole, the readers) and of the tch version (see `build.rs`): two
+/// builds with the same value train the same numbers from the same config,
+/// seed and data.
 pub const TRAINING_CODE: &str = env!("REPRO_TRAINING_CODE");
 
+/// What the engine reports of the libtorch it runs on (`engine::runtime`):
+/// a torch-free record of it, so that this crate does not link libtorch.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Runtime {
+    /// libtorch's version as its Python package states it (`2.13.0+cpu`).
+    pub libtorch_version: String,
+    pub cuda_available: bool,
+    /// libtorch's intra-op thread count.
+    pub threads: i32,
+}
+
 impl Provenance {
-    pub fn collect(root: &Path, device: &str, dataset: &str, dataset_sha256: &str) -> Self {
+    pub fn collect(
+        root: &Path,
+        runtime: &Runtime,
+        device: &str,
+        dataset: &str,
+        dataset_sha256: &str,
+    ) -> Self {
         let Checkout {
             git_commit,
             git_dirty,
@@ -92,11 +133,11 @@ impl Provenance {
         Self {
             git_commit,
             git_dirty,
-            crate_versions: env!("REPRO_DEP_VERSIONS").to_string(),
-            libtorch_version: env!("REPRO_LIBTORCH_VERSION").to_string(),
+            crate_versions: crate::version::DEP_VERSIONS.to_string(),
+            libtorch_version: runtime.libtorch_version.clone(),
             device: device.to_string(),
-            cuda_available: tch::Cuda::is_available(),
-            threads: tch::get_num_threads(),
+            cuda_available: runtime.cuda_available,
+            threads: runtime.threads,
             dataset: dataset.to_string(),
             dataset_sha256: dataset_sha256.to_string(),
             started_at_unix: std::time::SystemTime::now()
@@ -107,7 +148,44 @@ impl Provenance {
             training_code: TRAINING_CODE.to_string(),
             reused_from: None,
             thread_changes: Vec::new(),
+            segments: Vec::new(),
         }
+    }
+
+    /// This process's stretch of training, from `from_iteration`.
+    pub fn segment(&self, from_iteration: i64) -> Segment {
+        Segment {
+            from_iteration,
+            started_at_unix: self.started_at_unix,
+            device: self.device.clone(),
+            git_commit: self.git_commit.clone(),
+            git_dirty: self.git_dirty,
+            training_code: self.training_code.clone(),
+            libtorch_version: self.libtorch_version.clone(),
+            threads: self.threads,
+        }
+    }
+
+    /// `self` (written as a run starts or resumes at `from_iteration`) with
+    /// the run's segments: those of `earlier` (the provenance of the
+    /// checkpoint it resumes; one written before segments were recorded counts
+    /// as one segment from 0) and this one. A fresh start has one segment.
+    pub fn with_segments(mut self, earlier: Option<&Provenance>, from_iteration: i64) -> Self {
+        let mut segments = match earlier {
+            Some(e) if from_iteration > 0 && e.segments.is_empty() => vec![e.segment(0)],
+            Some(e) if from_iteration > 0 => e.segments.clone(),
+            _ => Vec::new(),
+        };
+        segments.push(self.segment(from_iteration));
+        self.segments = segments;
+        self
+    }
+
+    /// Whether the run's segments ran on more than one device or training code.
+    pub fn mixed_segments(&self) -> bool {
+        let differs =
+            |f: fn(&Segment) -> &str| self.segments.windows(2).any(|w| f(&w[0]) != f(&w[1]));
+        differs(|s| &s.device) || differs(|s| &s.training_code)
     }
 
     /// The data the run was trained on, as recorded here.
@@ -194,28 +272,6 @@ impl Checkout {
         } else {
             short
         }
-    }
-}
-
-/// "NVIDIA H200" or "cpu: <model>, N threads".
-pub fn device_name(device: tch::Device) -> String {
-    match device {
-        tch::Device::Cuda(i) => {
-            let name = Command::new("nvidia-smi")
-                .args([
-                    "--query-gpu=name",
-                    "--format=csv,noheader",
-                    &format!("--id={i}"),
-                ])
-                .output()
-                .ok()
-                .filter(|o| o.status.success())
-                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| "unknown GPU".into());
-            format!("cuda:{i} ({name})")
-        }
-        _ => format!("cpu ({}, {} threads)", cpu_model(), tch::get_num_threads()),
     }
 }
 
@@ -399,9 +455,35 @@ mod dirty_tests {
         git(d, &["add", "."]);
         git(d, &["commit", "-qm", "init"]);
         std::fs::write(d.join("results/report.md"), "b").expect("write");
-        assert!(!Provenance::collect(d, "", "", "").git_dirty);
+        assert!(!Provenance::collect(d, &Runtime::default(), "", "", "").git_dirty);
         std::fs::write(d.join("main.rs"), "b").expect("write");
-        let p = Provenance::collect(d, "", "", "");
+        let p = Provenance::collect(d, &Runtime::default(), "", "", "");
         assert!(p.git_dirty && p.commit_label().ends_with("+dirty"));
+    }
+
+    #[test]
+    fn a_resumed_run_keeps_its_earlier_segments_and_adds_its_own() {
+        let d = Path::new(".");
+        let mut first = Provenance::collect(d, &Runtime::default(), "cpu (A)", "", "");
+        first.training_code = "aaaa".into();
+        let first = first.with_segments(None, 0);
+        assert_eq!(first.segments.len(), 1);
+        assert!(!first.mixed_segments());
+        let mut second = Provenance::collect(d, &Runtime::default(), "cpu (B)", "", "");
+        second.training_code = "bbbb".into();
+        let second = second.with_segments(Some(&first), 1200);
+        let from: Vec<i64> = second.segments.iter().map(|s| s.from_iteration).collect();
+        assert_eq!(from, vec![0, 1200]);
+        assert_eq!(second.segments[0].training_code, "aaaa");
+        assert_eq!(second.segments[1].device, "cpu (B)");
+        assert!(second.mixed_segments());
+        // A provenance from before segments counts as one, from 0.
+        let mut old = first.clone();
+        old.segments.clear();
+        let third = second.clone().with_segments(Some(&old), 500);
+        assert_eq!(third.segments.len(), 2);
+        assert_eq!(third.segments[0].from_iteration, 0);
+        // A fresh start forgets the earlier run's segments.
+        assert_eq!(second.with_segments(Some(&first), 0).segments.len(), 1);
     }
 }

@@ -6,6 +6,7 @@
 //! a handful of kernels: no per-image loop and no host round trip.
 use crate::config::{Augment, Colour, DataConfig, Normalize, RunConfig};
 use crate::error::{Error, Result};
+use crate::seeds::{with_split_seed, DataSplit};
 use tch::{Device, Kind, Tensor};
 
 pub mod colour;
@@ -25,19 +26,28 @@ pub fn is_stand_in(dataset_label: &str) -> bool {
     cifar10::is_copy(dataset_label)
 }
 
-/// A result's label given the dataset and numerics it actually ran with:
-/// the plan's label, at most `analogue` on a stand-in dataset or outside fp32
-/// (the papers trained in fp32).
+/// What lowers a run's label in the data and numerics it actually ran with
+/// (the papers trained in fp32 on the official data).
+pub fn run_lowerings(dataset_label: &str, precision: &str) -> Vec<records::fidelity::Lowering> {
+    use records::fidelity::Lowering;
+    let mut why = Vec::new();
+    if is_stand_in(dataset_label) {
+        why.push(Lowering::StandInData(dataset_label.to_string()));
+    }
+    if precision != "fp32" {
+        why.push(Lowering::ReducedPrecision(precision.to_string()));
+    }
+    why
+}
+
+/// A result's label given the dataset and numerics it actually ran with
+/// (`records::fidelity`'s rule over `run_lowerings`).
 pub fn run_fidelity(
     planned: crate::config::Fidelity,
     dataset_label: &str,
-    fp32: bool,
+    precision: &str,
 ) -> crate::config::Fidelity {
-    if is_stand_in(dataset_label) || !fp32 {
-        planned.lowest(crate::config::Fidelity::Analogue)
-    } else {
-        planned
-    }
+    planned.lowered_by(&run_lowerings(dataset_label, precision))
 }
 
 pub trait TrainData {
@@ -50,8 +60,8 @@ pub trait TrainData {
         ""
     }
     /// Label and source digest, as checkpoints and provenance record them.
-    fn identity(&self) -> crate::provenance::DataIdentity {
-        crate::provenance::DataIdentity {
+    fn identity(&self) -> records::provenance::DataIdentity {
+        records::provenance::DataIdentity {
             label: self.label().to_string(),
             sha256: self.source_sha256().to_string(),
         }
@@ -284,8 +294,10 @@ impl Dataset {
             )));
         }
         let (train, validation) = if validation_n > 0 {
-            let perm =
-                with_seed(0, || Tensor::randperm(n, (Kind::Int64, Device::Cpu))).to_device(device);
+            let perm = with_split_seed(DataSplit::Validation, || {
+                Tensor::randperm(n, (Kind::Int64, Device::Cpu))
+            })
+            .to_device(device);
             let train = full.select(&perm.narrow(0, 0, n - validation_n));
             let val = full.select(&perm.narrow(0, n - validation_n, validation_n));
             (train, Some(val))
@@ -294,7 +306,7 @@ impl Dataset {
         };
         let train = if cfg.train_subset > 0 && (cfg.train_subset as i64) < train.len() {
             // Stratification is unnecessary at these sizes; a seeded shuffle keeps classes balanced on average.
-            let perm = with_seed(1, || {
+            let perm = with_split_seed(DataSplit::TrainSubset, || {
                 Tensor::randperm(train.len(), (Kind::Int64, Device::Cpu))
             })
             .to_device(device);
@@ -304,7 +316,7 @@ impl Dataset {
         };
         if cfg.test_subset > 0 && (cfg.test_subset as i64) < test.len() {
             // A fixed shuffle first: image-folder copies list the test set class by class.
-            let perm = with_seed(2, || {
+            let perm = with_split_seed(DataSplit::TestSubset, || {
                 Tensor::randperm(test.len(), (Kind::Int64, Device::Cpu))
             })
             .to_device(device);
@@ -313,9 +325,9 @@ impl Dataset {
         let train_eval = match cfg.train_eval_images as i64 {
             0 => None,
             want => {
-                // A fixed shuffle (seed 3): image-folder copies list classes in order.
+                // A fixed shuffle: image-folder copies list classes in order.
                 let n = want.min(train.len());
-                let perm = with_seed(3, || {
+                let perm = with_split_seed(DataSplit::TrainEvalImages, || {
                     Tensor::randperm(train.len(), (Kind::Int64, Device::Cpu))
                 })
                 .to_device(device);
@@ -379,28 +391,8 @@ impl Dataset {
 /// AlexNet Sec. 4.1: "alpha_i is drawn from a Gaussian with mean zero and standard deviation 0.1".
 pub const PCA_ALPHA_STD: f64 = 0.1;
 
-/// Runs `f` with the global libtorch generator seeded by `seed`. Every random
-/// draw of training derives from (run seed, step) this way, so a resumed run
-/// replays exactly the data order, augmentation and dropout masks of an
-/// uninterrupted one without saving generator state.
-pub fn with_seed<T>(seed: u64, f: impl FnOnce() -> T) -> T {
-    tch::manual_seed(seed as i64);
-    f()
-}
-
-/// A stream seed for (run seed, purpose, index), spread by SplitMix64.
-pub fn derive_seed(seed: u64, purpose: u64, index: u64) -> u64 {
-    let mut z = seed
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        .wrapping_add(purpose.wrapping_mul(0xBF58_476D_1CE4_E5B9))
-        .wrapping_add(index);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    (z ^ (z >> 31)) & 0x7FFF_FFFF_FFFF_FFFF
-}
-
 /// Batched augmentation of a float NCHW batch on its device, with the global
-/// generator (seed it first, see `with_seed`).
+/// generator (seed it first, see `seeds::with_seed`).
 pub fn augment_data(x: &Tensor, cfg: &DataConfig) -> Tensor {
     match cfg.augment {
         Augment::None => x.shallow_clone(),

@@ -42,9 +42,10 @@
 //! without parsing `knobs` or the run's `config.toml`. Files written before
 //! they existed read with them null (numbers) or empty (text), as a glob
 //! reader sees them too (DuckDB: `union_by_name = true`).
-use crate::config::{Fidelity, RunConfig, Schedule, TrainConfig};
 use crate::error::{Error, IoContext, Result};
+use crate::fidelity::Fidelity;
 use crate::io::write_atomic;
+use crate::recipe::{DataConfig, Schedule, TrainConfig};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -148,12 +149,12 @@ pub struct Hyperparameters {
 }
 
 impl Hyperparameters {
-    pub fn of(cfg: &RunConfig) -> Self {
+    /// From a run's three config tables (`model` is the engine's model config).
+    pub fn of(model: &impl Serialize, data: &DataConfig, t: &TrainConfig) -> Self {
         // The serde names, as the experiment files spell them.
         let tag = |v: serde_json::Value| v.as_str().map(str::to_string).unwrap_or_default();
-        let t = &cfg.train;
         Self {
-            family: serde_json::to_value(&cfg.model)
+            family: serde_json::to_value(model)
                 .map(|v| tag(v["family"].clone()))
                 .unwrap_or_default(),
             lr_base: Some(t.lr),
@@ -161,7 +162,7 @@ impl Hyperparameters {
             momentum: Some(t.momentum),
             weight_decay: Some(t.weight_decay),
             schedule: schedule_text(t),
-            augment: serde_json::to_value(cfg.data.augment)
+            augment: serde_json::to_value(data.augment)
                 .map(tag)
                 .unwrap_or_default(),
         }
@@ -360,19 +361,12 @@ impl Columns<'_> {
         Ok(ca.iter().map(|v| v.unwrap_or(false)).collect())
     }
     /// The `fidelity` column; files written before it existed carry only
-    /// `faithful`, read conservatively: never `paper` (their label ignored the
-    /// dataset), `analogue` where faithful, else `shortened`.
+    /// `faithful` (`Fidelity::from_legacy_faithful`).
     fn fidelity(&self, faithful: &[bool]) -> Result<Vec<Fidelity>> {
         if self.df.column("fidelity").is_err() {
             return Ok(faithful
                 .iter()
-                .map(|&f| {
-                    if f {
-                        Fidelity::Analogue
-                    } else {
-                        Fidelity::Shortened
-                    }
-                })
+                .map(|&f| Fidelity::from_legacy_faithful(f))
                 .collect());
         }
         self.str("fidelity")?
@@ -601,9 +595,8 @@ pub fn read_f64_table(path: &Path) -> Result<std::collections::BTreeMap<String, 
 }
 
 /// A window row of run `run` and `seed` with the given numbers, the rest
-/// fixed: for unit tests of what is computed from rows.
-#[cfg(test)]
-pub(crate) fn row_for_tests(
+/// fixed: for unit tests of what is computed from rows (here and in the driver).
+pub fn row_for_tests(
     run: &str,
     seed: i64,
     iteration: i64,
@@ -616,7 +609,7 @@ pub(crate) fn row_for_tests(
         profile: "p".into(),
         fidelity: Fidelity::Shortened,
         faithful: false,
-        run_id: format!("{run}-s{seed}"),
+        run_id: crate::run_dir::run_id(run, seed as u64),
         run_name: run.into(),
         config_hash: "h".into(),
         seed,

@@ -9,16 +9,17 @@ use super::schedule::{learning_rate, observe_eval_error, observe_train_error, Lr
 use super::sgd::Sgd;
 use super::{
     epoch_permutation, group_errors, group_loss, resume, GroupRun, RunOutcome, RunStatus,
-    TrainContext, SEED_STEP,
+    TrainContext,
 };
-use crate::config::{Fidelity, Precision, RunConfig};
-use crate::data::{derive_seed, run_fidelity};
+use crate::config::{Fidelity, RunConfig};
+use crate::data::run_fidelity;
 use crate::error::{Error, Result};
 use crate::eval::{self, Evaluation};
-use crate::metrics::{Hyperparameters, MetricRow, RowKind};
 use crate::models::Network;
 use crate::precision;
-use crate::progress::{Progress, Tick};
+use crate::seeds::{derive_seed, Stream};
+use records::metrics::{Hyperparameters, MetricRow, RowKind};
+use records::progress::{Progress, Tick};
 use std::path::Path;
 use std::time::Instant;
 use tch::nn::VarStore;
@@ -141,7 +142,7 @@ impl<'a> Loop<'a> {
             hashes: runs.iter().map(|r| r.cfg.config_hash()).collect(),
             model: cfg.model.short_name(),
             knobs: serde_json::to_string(&cfg.model).unwrap_or_default(),
-            hyper: Hyperparameters::of(cfg),
+            hyper: cfg.hyperparameters(),
             group_id: runs
                 .iter()
                 .map(|r| r.cfg.run_id())
@@ -259,7 +260,7 @@ impl<'a> Loop<'a> {
             let idx = perm.narrow(0, j * self.batch, self.batch);
             // All randomness of this step (augmentation, dropout) from (seed, iteration):
             // each run of a group draws exactly what it would draw alone.
-            let step_seed = derive_seed(r.cfg.seed, SEED_STEP, iteration as u64);
+            let step_seed = derive_seed(r.cfg.seed, Stream::Step, iteration as u64);
             tch::manual_seed(step_seed as i64);
             let (x, y) = self.ctx.data.train_batch(&idx, r.cfg, step_seed)?;
             xs.push(x);
@@ -472,7 +473,7 @@ impl<'a> Loop<'a> {
         let fidelity = run_fidelity(
             self.ctx.fidelity,
             self.ctx.data.label(),
-            p == Precision::Fp32,
+            precision::label(p),
         );
         MetricRow {
             experiment: c.experiment.clone(),
@@ -574,7 +575,7 @@ impl<'a> Loop<'a> {
     /// readers and `--plot-only` see a run while it trains.
     fn write_metrics(&self, state: &State) -> Result<()> {
         for (r, rows) in self.runs.iter().zip(&state.rows) {
-            crate::metrics::write_parquet(&r.run_dir.join(crate::metrics::RUN_FILE), rows)?;
+            records::metrics::write_parquet(&r.run_dir.join(records::metrics::RUN_FILE), rows)?;
         }
         Ok(())
     }

@@ -1,4 +1,4 @@
-//! Library errors. Binaries wrap them with `anyhow` at the edge.
+//! Errors of reading and writing records. Binaries wrap them with `anyhow` at the edge.
 use std::path::PathBuf;
 
 #[derive(thiserror::Error, Debug)]
@@ -6,10 +6,6 @@ pub enum Error {
     /// A configuration problem; the message names the file and key.
     #[error("config: {0}")]
     Config(String),
-    #[error(transparent)]
-    Data(#[from] cifar10::DataError),
-    #[error("libtorch: {0}")]
-    Torch(#[from] tch::TchError),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -22,10 +18,6 @@ pub enum Error {
     Metrics(String),
     #[error(transparent)]
     Plot(#[from] figures::PlotError),
-    #[error("checkpoint {path}: {msg}")]
-    Checkpoint { path: PathBuf, msg: String },
-    #[error("device: {0}")]
-    Device(String),
     #[error("{0}")]
     Other(String),
 }

@@ -19,9 +19,9 @@
 //! iteration its files were named for (an edit with its checksum recomputed).
 use super::schedule::LrState;
 use crate::error::{Error, IoContext, Result};
-use crate::io::{sha256_hex, write_bytes_atomic};
-use crate::metrics::MetricRow;
-use crate::provenance::DataIdentity;
+use records::io::{sha256_hex, write_bytes_atomic};
+use records::metrics::MetricRow;
+use records::provenance::DataIdentity;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::Path;
@@ -30,11 +30,12 @@ use tch::Tensor;
 /// 2: the manifest covers the state file too (1 checksummed only the tensors).
 const VERSION: u32 = 2;
 /// The manifest; its presence is what makes a run directory resumable.
-pub const META_FILE: &str = "checkpoint.json";
+pub use records::run_dir::CHECKPOINT_MANIFEST as META_FILE;
+use records::run_dir::{
+    is_checkpoint_file, CHECKPOINT_PREFIX as PREFIX, CHECKPOINT_STATE_EXT as STATE_EXT,
+    CHECKPOINT_TENSORS_EXT as TENSORS_EXT,
+};
 pub const VELOCITY: &str = "__sgd_velocity";
-const PREFIX: &str = "checkpoint-";
-const TENSORS_EXT: &str = ".ot";
-const STATE_EXT: &str = ".state.json";
 
 /// The state of a run at a checkpoint (the `.state.json` file).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -321,13 +322,7 @@ fn consistent(manifest: &Manifest, meta: &CheckpointMeta) -> std::result::Result
 /// Removes a run's checkpoint files (after completion, or with --fresh): the
 /// manifest first, so that no manifest ever names a removed file.
 pub fn remove(dir: &Path) {
-    let _ = std::fs::remove_file(dir.join(META_FILE));
-    remove_files(dir, is_checkpoint_file);
-}
-
-/// A checkpoint's tensor or state file (the manifest aside).
-fn is_checkpoint_file(name: &str) -> bool {
-    name.starts_with(PREFIX) && (name.ends_with(TENSORS_EXT) || name.ends_with(STATE_EXT))
+    records::run_dir::remove_checkpoint(dir);
 }
 
 /// Removes the files of `dir` whose names `remove_this` selects (best effort).

@@ -108,7 +108,7 @@ pub fn lighting_divisor(how: Normalize, channel_std: &Tensor) -> Tensor {
 /// (P (a_n * l)) / divisor with a_n ~ N(0, alpha_std^2) per component (the
 /// paper: alpha_std = 0.1), drawn fresh on every call, i.e. per presentation.
 /// One batched draw with the global generator on the batch's device (seed it
-/// first, see `data::with_seed`); no per-image loop. `divisor` broadcasts to
+/// first, see `seeds::with_seed`); no per-image loop. `divisor` broadcasts to
 /// [1, 3, 1, 1] (`lighting_divisor`). Panics if `x` is not N x 3 x H x W: the
 /// training loop builds the batch, not the user.
 pub fn pca_lighting(x: &Tensor, pca: &RgbPca, alpha_std: f64, divisor: &Tensor) -> Tensor {

@@ -48,11 +48,12 @@ pub fn stop_requested() -> bool {
 }
 
 use crate::config::RunConfig;
-use crate::data::{derive_seed, with_seed, TrainData};
+use crate::data::TrainData;
 use crate::error::{Error, Result};
 use crate::layout::Layout;
-use crate::metrics::MetricRow;
 use crate::models::Network;
+use crate::seeds::{derive_seed, with_seed, Stream};
+use records::metrics::MetricRow;
 use std::path::Path;
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
@@ -103,19 +104,14 @@ pub struct RunOutcome {
     pub resumed_from: i64,
 }
 
-/// Seed "purposes" for `derive_seed`, so the streams never overlap.
-pub const SEED_INIT: u64 = 0;
-const SEED_ORDER: u64 = 1;
-pub(crate) const SEED_STEP: u64 = 2;
-
 /// Seeds libtorch for building the run's network: call before `models::build`.
 pub fn seed_init(seed: u64) {
-    tch::manual_seed(derive_seed(seed, SEED_INIT, 0) as i64);
+    tch::manual_seed(derive_seed(seed, Stream::Init, 0) as i64);
 }
 
 /// The permutation of the training set for `epoch` of a run with `seed`.
 pub fn epoch_permutation(seed: u64, epoch: i64, n: i64, device: Device) -> Tensor {
-    with_seed(derive_seed(seed, SEED_ORDER, epoch as u64), || {
+    with_seed(derive_seed(seed, Stream::Order, epoch as u64), || {
         Tensor::randperm(n, (Kind::Int64, Device::Cpu)).to_device(device)
     })
 }

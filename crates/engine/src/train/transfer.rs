@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use tch::nn::VarStore;
 use tch::Tensor;
 
-pub const FINAL_WEIGHTS: &str = "final-weights.safetensors";
+pub use records::run_dir::FINAL_WEIGHTS;
 
 /// Writes the model's variables to `<run_dir>/final-weights.safetensors`,
 /// atomically (never half-written).

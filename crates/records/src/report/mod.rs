@@ -4,8 +4,8 @@
 mod summary;
 mod verdict;
 
-use crate::config::Fidelity;
 use crate::error::{Error, IoContext, Result};
+use crate::fidelity::Fidelity;
 use crate::io::write_bytes_atomic;
 use crate::metrics::{MetricRow, RowKind};
 use polars::prelude::{NamedFrom, Series};
@@ -390,11 +390,7 @@ impl Header {
     /// "paper", "ANALOGUE of the paper's experiment", "SHORTENED, not the
     /// paper's recipe": what a caption or summary line says about the label.
     pub fn fidelity_phrase(&self) -> &'static str {
-        match self.fidelity {
-            Fidelity::Paper => "paper: the paper's experiment",
-            Fidelity::Analogue => "ANALOGUE of the paper's experiment",
-            Fidelity::Shortened => "SHORTENED, not the paper's recipe",
-        }
+        self.fidelity.phrase()
     }
 
     /// Whether some run trained in another precision than the papers' fp32.
@@ -473,7 +469,7 @@ pub fn write(
     }
     let _ = writeln!(
         s,
-        "\nMetrics: `all_runs.parquet` (all runs; schema in `crates/repro/src/metrics.rs`); per-run config, provenance, `metrics.parquet` and `train.log` under `runs/`.\nRegenerate figures and this report from the metrics alone with `--plot-only`."
+        "\nMetrics: `all_runs.parquet` (all runs; schema in `crates/records/src/metrics.rs`); per-run config, provenance, `metrics.parquet` and `train.log` under `runs/`.\nRegenerate figures and this report from the metrics alone with `--plot-only`."
     );
     write_bytes_atomic(&dir.join("report.md"), s.as_bytes())?;
     let file = ClaimsFile {
@@ -505,11 +501,7 @@ fn header_markdown(s: &mut String, header: &Header) {
         s,
         "| fidelity | **{}** — {}{} |",
         header.fidelity,
-        match header.fidelity {
-            Fidelity::Paper => "the paper's experiment: its data, architecture and recipe",
-            Fidelity::Analogue => "the paper's recipe on a stand-in (other data, or a documented adaptation): compare directions, not numbers",
-            Fidelity::Shortened => "a reduced budget, not the paper's recipe: numbers are not comparable to the paper's",
-        },
+        header.fidelity.meaning(),
         if header.fidelity_notes.is_empty() {
             String::new()
         } else {

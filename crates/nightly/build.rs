@@ -1,4 +1,0 @@
-fn main() {
-    // `repro` (the experiment registry) links libtorch.
-    torch_link::emit();
-}
