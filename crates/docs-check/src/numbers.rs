@@ -74,8 +74,7 @@ impl PaperNumbers {
     }
 
     fn has(&self, number: &str, unit: &str) -> bool {
-        let v: Option<f64> = number.replace(',', "").parse().ok();
-        v.is_some_and(|v| {
+        value(number).is_some_and(|v| {
             self.0
                 .iter()
                 .any(|(p, u)| u == unit && (p - v).abs() < 1e-9)
@@ -224,7 +223,9 @@ fn p_values(line: &str) -> Vec<Finding> {
             .chars()
             .take_while(|c| c.is_ascii_digit() || *c == '.')
             .collect();
-        if before_ok && value.starts_with(|c: char| c.is_ascii_digit()) {
+        // A probability: `plateau(p=3, ...)` is a patience, not a p-value.
+        let probability = value.parse::<f64>().is_ok_and(|v| v <= 1.0);
+        if before_ok && probability {
             out.push(Finding {
                 kind: Kind::PValue,
                 number: value,
@@ -332,17 +333,32 @@ pub fn doc_problems(root: &Path, doc: &Path, text: &str, paper: &PaperNumbers) -
     out
 }
 
-/// Whether `number` occurs in `text` as a whole number (not inside a longer one).
+/// Whether `number` occurs in `text` as a number of the same value
+/// (`180` in `180.0` or `budget: 180`, `10,000` in `10000`; not `180` in
+/// `1800` or `x180`).
 pub fn contains_number(text: &str, number: &str) -> bool {
+    let Some(want) = value(number) else {
+        return false;
+    };
     let b = text.as_bytes();
-    text.match_indices(number).any(|(i, _)| {
-        let j = i + number.len();
-        let before_ok = i == 0 || !(b[i - 1].is_ascii_digit() || b[i - 1] == b'.');
-        let continues = j < b.len()
-            && (b[j].is_ascii_digit()
-                || (b[j] == b'.' && b.get(j + 1).is_some_and(u8::is_ascii_digit)));
-        before_ok && !continues
-    })
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit() || (i > 0 && is_word_byte(b[i - 1])) {
+            i += 1;
+            continue;
+        }
+        let end = number_end(b, i);
+        if value(&text[i..end]) == Some(want) {
+            return true;
+        }
+        i = end;
+    }
+    false
+}
+
+/// A number as written (`10,000`, `0.05`), as a value.
+fn value(number: &str) -> Option<f64> {
+    number.replace(',', "").parse().ok()
 }
 
 #[cfg(test)]

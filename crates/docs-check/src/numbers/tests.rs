@@ -58,7 +58,7 @@ fn versions_names_shapes_and_paper_numbers_pass() {
         "ResNet-56, plain-20, cu130, fp32, bf16, 3x3 and 1x1 convs, a 2x2 score map",
         "Fig. 1's 25% training error; about 6x faster; Table 6: 8.75%",
         "`--set train.iterations=2000`, results/<exp>/<profile>/, 10,000 test images, 64k iterations",
-        "a sweep step = 3; deadbeef; 20-1202 layers; exit status 75",
+        "a sweep step = 3; deadbeef; 20-1202 layers; exit status 75; plateau(p=3,f=0.1)",
     ] {
         assert_eq!(kinds(line), [], "{line}");
     }
@@ -94,6 +94,8 @@ fn a_docs_number_needs_its_source_linked() {
 #[test]
 fn whole_numbers_only() {
     assert!(contains_number("default: 180 for", "180"));
-    assert!(!contains_number("1800 and 2180 and 180.5", "180"));
+    assert!(contains_number("then_some(180.0)", "180"));
+    assert!(contains_number("10000 images", "10,000"));
+    assert!(!contains_number("1800 and 2180 and 180.5 and x180", "180"));
     assert!(contains_number("ends with 180.", "180"));
 }
