@@ -1,8 +1,8 @@
 //! What the results directory offers readers, on the tiny experiment (generated
 //! data): each row once under a `**/metrics.parquet` glob, a run's metrics on
 //! disk while it trains (and `--plot-only` drawing it), a timestamped
-//! `train.log` per run, hyperparameters as columns, and the README's
-//! "Reading results" examples.
+//! `train.log` per run, hyperparameters as columns, and the "Reading results"
+//! examples of docs/results-format.md.
 use polars::prelude::*;
 use repro::driver::{self, Args, RunDir};
 use repro::layout::Layout;
@@ -240,7 +240,7 @@ fn plot_only_draws_a_run_that_is_training_and_says_how_far_it_is() {
     );
 }
 
-/// The README's Rust example ("Reading results"), verbatim but for the path.
+/// The Rust example of docs/results-format.md ("Reading results"), verbatim but for the path.
 #[allow(deprecated)] // polars' eager group-by aggregations (the `lazy` feature is not enabled)
 fn final_test_error(runs: &Path) -> anyhow::Result<DataFrame> {
     let mut rows = Vec::new();
@@ -264,23 +264,24 @@ fn final_test_error(runs: &Path) -> anyhow::Result<DataFrame> {
     Ok(table)
 }
 
-/// The README's path of its examples, replaced by the test's.
-const README_RUNS: &str = "results/alexnet-relu-vs-tanh/quick/runs";
+/// The path of the doc's examples, replaced by the test's.
+const DOC_RUNS: &str = "results/alexnet-relu-vs-tanh/quick/runs";
 
-/// The section `## Reading results` of the README.
-fn readme_section() -> String {
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
-            .expect("README.md");
-    let start = readme
+/// The section `## Reading results` of docs/results-format.md.
+fn doc_section() -> String {
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/results-format.md"),
+    )
+    .expect("docs/results-format.md");
+    let start = doc
         .find("## Reading results")
-        .expect("README: ## Reading results");
-    let rest = &readme[start + 3..];
+        .expect("docs/results-format.md: ## Reading results");
+    let rest = &doc[start + 3..];
     let end = rest
         .find("\n## ")
         .map(|e| e + start + 3)
-        .unwrap_or(readme.len());
-    readme[start..end].to_string()
+        .unwrap_or(doc.len());
+    doc[start..end].to_string()
 }
 
 /// The fenced block of `lang` in `section`.
@@ -315,21 +316,21 @@ print(json.dumps({k: sum(v) / len(v) for k, v in sorted(groups.items())}))
 "#;
 
 #[test]
-fn the_readmes_reading_examples_group_runs_by_their_hyperparameters() {
+fn the_docs_reading_examples_group_runs_by_their_hyperparameters() {
     let _rng = rng_lock();
     let tmp = tempfile::tempdir().expect("tmp");
     let profile = trained(tmp.path());
     let runs = profile.join("runs");
 
-    // Rust: the README's example, and the same code here.
-    let section = readme_section();
+    // Rust: the doc's example, and the same code here.
+    let section = doc_section();
     let rust = code_block(&section, "rust");
     for line in [
         ".group_by([\"run_id\", \"run_name\", \"lr_base\"])?",
         ".select([\"test_error_last\"])",
         "repro::metrics::read_parquet(&file)?",
     ] {
-        assert!(rust.contains(line), "README's Rust example lacks `{line}`");
+        assert!(rust.contains(line), "the doc's Rust example lacks `{line}`");
     }
     let table = final_test_error(&runs).expect("group-by");
     assert_eq!(table.height(), 2, "{table}");
@@ -376,7 +377,7 @@ fn the_readmes_reading_examples_group_runs_by_their_hyperparameters() {
     }
 
     // Python: the same numbers through pyarrow (the project's environment);
-    // the README's pandas example too where pandas is installed.
+    // the doc's polars example too where polars is installed.
     let glob = format!("{}/*/metrics.parquet", runs.display());
     let o = std::process::Command::new(python())
         .args(["-c", PYARROW_CHECK, &glob])
@@ -388,12 +389,12 @@ fn the_readmes_reading_examples_group_runs_by_their_hyperparameters() {
     assert_eq!(got.len(), 2, "{got:?}");
     assert!((got["tiny 0.05"] - means[0]).abs() < 1e-12, "{got:?}");
     assert!((got["tiny-lr 0.02"] - means[1]).abs() < 1e-12, "{got:?}");
-    let has_pandas = std::process::Command::new(python())
-        .args(["-c", "import pandas"])
+    let has_polars = std::process::Command::new(python())
+        .args(["-c", "import polars"])
         .output()
         .is_ok_and(|o| o.status.success());
-    if has_pandas {
-        let py = code_block(&section, "python").replace(README_RUNS, &runs.display().to_string());
+    if has_polars {
+        let py = code_block(&section, "python").replace(DOC_RUNS, &runs.display().to_string());
         let o = std::process::Command::new(python())
             .args(["-c", &py])
             .output()
@@ -402,16 +403,16 @@ fn the_readmes_reading_examples_group_runs_by_their_hyperparameters() {
         let out = String::from_utf8_lossy(&o.stdout);
         assert!(out.contains("tiny-lr") && out.contains("0.02"), "{out}");
     } else {
-        eprintln!("pandas is not installed: the README's pandas example was not run");
+        eprintln!("polars is not installed: the doc's polars example was not run");
     }
-    assert!(code_block(&section, "python").contains(README_RUNS));
-    assert!(code_block(&section, "sql").contains(README_RUNS));
+    assert!(code_block(&section, "python").contains(DOC_RUNS));
+    assert!(code_block(&section, "sql").contains(DOC_RUNS));
 
-    // The README's own path: the committed runs, whichever version wrote them
+    // The doc's own path: the committed runs, whichever version wrote them
     // (files from before the hyperparameter columns group under a null lr_base).
     let committed = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
-        .join(README_RUNS);
+        .join(DOC_RUNS);
     let table = final_test_error(&committed).expect("committed results");
     assert!(table.height() > 0, "{table}");
     let o = std::process::Command::new(python())
