@@ -247,10 +247,10 @@ fn final_test_error(runs: &Path) -> anyhow::Result<DataFrame> {
     for run in std::fs::read_dir(runs)? {
         let file = run?.path().join("metrics.parquet");
         if file.exists() {
-            rows.extend(repro::metrics::read_parquet(&file)?);
+            rows.extend(records::metrics::read_parquet(&file)?);
         }
     }
-    let df = repro::metrics::to_frame(&rows)?;
+    let df = records::metrics::to_frame(&rows)?;
     let evaluated = df.filter(&df.column("test_error")?.is_not_null())?;
     let last = evaluated // each run's last evaluation (a run's rows are in iteration order)
         .group_by(["run_id", "run_name", "lr_base"])?
@@ -328,7 +328,7 @@ fn the_docs_reading_examples_group_runs_by_their_hyperparameters() {
     for line in [
         ".group_by([\"run_id\", \"run_name\", \"lr_base\"])?",
         ".select([\"test_error_last\"])",
-        "repro::metrics::read_parquet(&file)?",
+        "records::metrics::read_parquet(&file)?",
     ] {
         assert!(rust.contains(line), "the doc's Rust example lacks `{line}`");
     }
