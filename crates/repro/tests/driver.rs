@@ -439,3 +439,54 @@ fn reuse_runs_passes_over_final_weights_without_a_recorded_digest() {
         .expect("train.log")
         .contains("started at iteration 0"));
 }
+
+/// `--plot-only` without `--profile` redraws each profile that has results
+/// (and only those); with none it is bad input naming where it looked, and
+/// draws nothing. `--profile` defaults to `paper` otherwise.
+#[test]
+fn plot_only_without_a_profile_redraws_every_profile_with_results() {
+    let _rng = rng_lock();
+    let tmp = tempfile::tempdir().expect("tmp");
+    setup(
+        tmp.path(),
+        &TINY_EXPERIMENT.replace("iterations = 40", "iterations = 10"),
+    );
+    let e = driver::run(&Tiny, &args(tmp.path(), &["--plot-only"])).expect_err("nothing to draw");
+    assert_eq!(repro::exit::code_of(&e), repro::exit::BAD_INPUT, "{e:#}");
+    assert!(
+        format!("{e:#}").contains("no profile of t has results"),
+        "{e:#}"
+    );
+    assert!(
+        !tmp.path().join("out").exists(),
+        "a refusal wrote something"
+    );
+
+    driver::run(&Tiny, &args(tmp.path(), &["--profile", "smoke"])).expect("trains smoke");
+    let report = tmp.path().join("out/smoke/report.md");
+    std::fs::remove_file(&report).expect("rm report");
+    driver::run(&Tiny, &args(tmp.path(), &["--plot-only"])).expect("redraws");
+    assert!(report.is_file(), "smoke's report was not redrawn");
+    for other in ["paper", "quick"] {
+        assert!(
+            !tmp.path().join("out").join(other).exists(),
+            "{other} has no results and must not be drawn"
+        );
+    }
+    assert_eq!(args(tmp.path(), &[]).profile(), "paper");
+}
+
+#[test]
+fn list_profiles_shows_each_profile_with_its_fidelity() {
+    let text = TINY_EXPERIMENT.replace(
+        "[profiles.quick]\ndescription = \"test\"\nfidelity = \"shortened\"",
+        "[profiles.quick]\ndescription = \"test\"\nfidelity = \"analogue\"",
+    );
+    let file = repro::config::ExperimentFile::parse(&text, Path::new("t.toml")).expect("parse");
+    let listing = driver::profiles_listing(&file);
+    assert!(
+        listing.contains("quick (analogue): 1 run(s) x seeds 3: test"),
+        "{listing}"
+    );
+    assert!(listing.contains("smoke (shortened)"), "{listing}");
+}

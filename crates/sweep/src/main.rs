@@ -46,7 +46,7 @@ pub struct Selection {
     /// Experiment file (default: `experiments/<experiment>.toml`).
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Results directory (default: `results/<experiment>` in the repository); the profile is a subdirectory.
+    /// Results directory (default: `out/<experiment>` in the repository, git-ignored, as the experiment binaries; `results/<experiment>` holds the committed reference results); the profile is a subdirectory.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// The experiment binary (default: the one beside this binary, e.g. `target/release/<experiment>`).

@@ -67,7 +67,7 @@ impl Sweep {
         }
         let out = match &sel.out {
             Some(o) => absolute(o)?,
-            None => records::repo_root().join("results").join(&sel.experiment),
+            None => records::repo_root().join("out").join(&sel.experiment),
         };
         if let Some(c) = &sel.config {
             sel.config = Some(absolute(c)?);

@@ -444,6 +444,24 @@ impl ClaimsFile {
     }
 }
 
+/// The command that redraws this report: the experiment's `--plot-only` for
+/// this profile, with `--out` its results directory (relative to the
+/// repository where it is inside it).
+fn redraw_command(profile_dir: &Path, header: &Header) -> String {
+    let root = crate::repo_root();
+    let out = profile_dir.parent().unwrap_or(profile_dir);
+    let out = match (out.canonicalize(), root.canonicalize()) {
+        (Ok(o), Ok(r)) => o.strip_prefix(&r).map(Path::to_path_buf).unwrap_or(o),
+        _ => out.to_path_buf(),
+    };
+    format!(
+        "`cargo run --release -p {} -- --plot-only --profile {} --out {}`",
+        header.experiment,
+        header.profile,
+        out.display()
+    )
+}
+
 /// Writes `report.md` (and `claims.json` beside it for summaries).
 pub fn write(
     dir: &Path,
@@ -469,7 +487,8 @@ pub fn write(
     }
     let _ = writeln!(
         s,
-        "\nMetrics: `all_runs.parquet` (all runs; schema in `crates/records/src/metrics.rs`); per-run config, provenance, `metrics.parquet` and `train.log` under `runs/`.\nRegenerate figures and this report from the metrics alone with `--plot-only`."
+        "\nMetrics: `all_runs.parquet` (all runs; schema in `crates/records/src/metrics.rs`); per-run config, provenance, `metrics.parquet` and `train.log` under `runs/`.\nRegenerate figures and this report from the metrics alone: {}.",
+        redraw_command(dir, header)
     );
     write_bytes_atomic(&dir.join("report.md"), s.as_bytes())?;
     let file = ClaimsFile {

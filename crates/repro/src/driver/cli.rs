@@ -14,9 +14,19 @@ use tch::Device;
     long_version = crate::version::long()
 )]
 pub struct Args {
-    /// Profile of the experiment file: `paper` (the paper's recipe), `quick` (shortened, for a laptop), `smoke` (seconds).
-    #[arg(long, default_value = "paper")]
-    pub profile: String,
+    /// Profile of the experiment file (default `paper`; each profile's
+    /// fidelity label, `paper`, `analogue` or `shortened`, says whether it is
+    /// the paper's recipe: `--list-profiles` lists them). With `--plot-only`
+    /// and no `--profile`: every profile that has results.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// List the experiment's profiles with their fidelity labels, runs and seeds, then stop.
+    #[arg(long, conflicts_with_all = ["plot_only", "estimate_only", "list_runs"])]
+    pub list_profiles: bool,
+    /// Start a job that the cost estimate puts beyond a day on this device
+    /// (refused without it: a `paper` profile on a CPU runs for weeks).
+    #[arg(long)]
+    pub yes: bool,
     /// Seeds to run, overriding the profile's list (e.g. `--seeds 1,2,3`).
     #[arg(long, value_delimiter = ',')]
     pub seeds: Option<Vec<u64>>,
@@ -33,7 +43,9 @@ pub struct Args {
     /// Where downloads and decoded datasets are cached (default: `data/` in the repository).
     #[arg(long, env = "REPRO_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Results directory (default: `results/<experiment>` in the repository); the profile is a subdirectory.
+    /// Results directory; the profile is a subdirectory. Default: `out/<experiment>`
+    /// in the repository (git-ignored: your runs never change the committed
+    /// reference results in `results/`, which `--out results/<experiment>` writes).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Experiment file (default: `experiments/<experiment>.toml` in the repository).
@@ -130,7 +142,19 @@ pub struct Args {
     pub allow_slow_bf16: bool,
 }
 
+/// The profile run when none is named.
+pub const DEFAULT_PROFILE: &str = "paper";
+
+/// Where an experiment's results go without `--out`: git-ignored, apart from
+/// the committed reference results under `results/`.
+pub const USER_OUT: &str = "out";
+
 impl Args {
+    /// The profile named, or the default (`paper`).
+    pub fn profile(&self) -> &str {
+        self.profile.as_deref().unwrap_or(DEFAULT_PROFILE)
+    }
+
     /// The numerics switch of `--bf16`/`--tf32`, if one was given.
     pub fn precision_switch(&self) -> Option<Precision> {
         if self.bf16 {

@@ -97,7 +97,10 @@ pub fn train_planned<E: Experiment>(exp: &E, plan: &Plan, args: &Args) -> anyhow
     train::stop_on_signals().map_err(|e| anyhow::anyhow!("installing signal handlers: {e}"))?;
     let layouts = probes::choose_layouts(&todo, args.layout, device, &plan.profile_dir);
     if !args.no_estimate {
-        probes::estimate_costs(&todo, device, &layouts, &plan.profile_name);
+        let total = probes::estimate_costs(&todo, device, &layouts, &plan.profile_name);
+        if let Some(refusal) = probes::long_job_refusal(total, args.yes, &plan.profile_name) {
+            return Err(crate::exit::BadInput(refusal).into());
+        }
     }
     let opts = RunOptions {
         plan,

@@ -151,11 +151,74 @@ pub fn main<E: Experiment>(exp: E, crate_name: &'static str) -> std::process::Ex
     crate::exit::finish(result)
 }
 
-/// Plan, train what is left (unless `--plot-only`), then draw the report
-/// (unless `--no-report`).
+/// Lists the profiles (`--list-profiles`), redraws every profile with results
+/// (`--plot-only` without `--profile`), or runs one profile.
 pub fn run<E: Experiment>(exp: &E, args: &Args) -> anyhow::Result<()> {
     let root = repo_root();
-    let plan = plan::Plan::new(exp.name(), args, &root)?;
+    if args.list_profiles {
+        let file = ExperimentFile::load(&plan::config_path(args, &root, exp.name()))?;
+        print!("{}", profiles_listing(&file));
+        return Ok(());
+    }
+    if args.plot_only && args.profile.is_none() {
+        return plot_every_profile(exp, args, &root);
+    }
+    run_profile(exp, args, &root)
+}
+
+/// `--list-profiles`: one line per profile, its fidelity beside its name.
+pub fn profiles_listing(file: &ExperimentFile) -> String {
+    let mut s = String::new();
+    for (name, p) in &file.profiles {
+        let seeds: Vec<String> = p.seeds.iter().map(u64::to_string).collect();
+        s.push_str(&format!(
+            "{name} ({}): {} run(s) x seeds {}: {}\n",
+            p.fidelity,
+            p.runs.len(),
+            seeds.join(","),
+            p.description
+        ));
+    }
+    s
+}
+
+/// `--plot-only` without `--profile`: redraws each profile of the experiment
+/// file that has results in the output directory; an error when none has.
+fn plot_every_profile<E: Experiment>(exp: &E, args: &Args, root: &Path) -> anyhow::Result<()> {
+    let file = ExperimentFile::load(&plan::config_path(args, root, exp.name()))?;
+    let mut drawn = Vec::new();
+    for name in file.profiles.keys() {
+        let mut one = args.clone();
+        one.profile = Some(name.clone());
+        let plan = plan::Plan::new(exp.name(), &one, root)?;
+        if plan.profile_dir.join("runs").is_dir() {
+            collect::report(exp, &plan, true)?;
+            drawn.push(name.clone());
+        }
+    }
+    if drawn.is_empty() {
+        let out = args
+            .out
+            .clone()
+            .unwrap_or_else(|| root.join(cli::USER_OUT).join(exp.name()));
+        return Err(crate::exit::BadInput(format!(
+            "--plot-only: no profile of {} has results under {} (profiles: {}); train one, \
+             or redraw the committed results with --out results/{}",
+            exp.name(),
+            out.display(),
+            file.profiles.keys().cloned().collect::<Vec<_>>().join(", "),
+            exp.name()
+        ))
+        .into());
+    }
+    crate::say!("--plot-only: redrew {}", drawn.join(", "));
+    Ok(())
+}
+
+/// Plan, train what is left (unless `--plot-only`), then draw the report
+/// (unless `--no-report`).
+fn run_profile<E: Experiment>(exp: &E, args: &Args, root: &Path) -> anyhow::Result<()> {
+    let plan = plan::Plan::new(exp.name(), args, root)?;
     probes::check_bf16_hardware(
         &plan.grid,
         args.device.is_cpu_here(),

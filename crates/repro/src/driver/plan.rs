@@ -44,10 +44,7 @@ impl Plan {
     /// Reads the experiment file and resolves the grid: a bad key, profile, run
     /// filter or seed list fails here, before anything is written.
     pub fn new(experiment: &str, args: &Args, root: &Path) -> anyhow::Result<Self> {
-        let config_path = args
-            .config
-            .clone()
-            .unwrap_or_else(|| root.join("experiments").join(format!("{experiment}.toml")));
+        let config_path = config_path(args, root, experiment);
         let file = ExperimentFile::load(&config_path)?;
         if file.name != experiment {
             anyhow::bail!(
@@ -56,7 +53,7 @@ impl Plan {
                 file.name
             );
         }
-        let profile = file.profile(&args.profile)?.clone();
+        let profile = file.profile(args.profile())?.clone();
         let paper = match &file.numbers {
             Some(p) => PaperNumbers::load(p)?,
             None => PaperNumbers::default(),
@@ -73,10 +70,10 @@ impl Plan {
         {
             anyhow::bail!("--seeds: seed {s} is given twice (one run per seed)");
         }
-        check_run_filter(&args.runs, &profile, &args.profile)?;
+        check_run_filter(&args.runs, &profile, args.profile())?;
         let (configs, grid) = resolve_grid(
             &file,
-            &args.profile,
+            args.profile(),
             &profile,
             &seeds,
             &overrides,
@@ -85,7 +82,7 @@ impl Plan {
         let out = args
             .out
             .clone()
-            .unwrap_or_else(|| root.join("results").join(experiment));
+            .unwrap_or_else(|| root.join(super::cli::USER_OUT).join(experiment));
         let suffix = precision_suffix(&configs);
         let (fidelity, fidelity_notes) =
             fidelity(&profile, &overrides, args, &config_path, root, experiment);
@@ -97,11 +94,11 @@ impl Plan {
             fidelity_notes,
             reduced_precision: suffix.is_some(),
             profile_dir: out.join(profile_dir_name(
-                &args.profile,
+                args.profile(),
                 suffix.as_deref(),
                 variant.as_deref(),
             )),
-            profile_name: args.profile.clone(),
+            profile_name: args.profile().to_string(),
             paper,
             log_y: args.log_y,
             allow_mixed: args.allow_mixed,
@@ -253,6 +250,13 @@ pub fn variant_key(sets: &[Override], config_text: Option<&str>) -> Option<Strin
 
 /// Whether `config_path` is `experiments/<name>.toml` of the repository
 /// (however it is spelled: relative, absolute, through links).
+/// The experiment file: `--config`, else `experiments/<experiment>.toml`.
+pub fn config_path(args: &Args, root: &Path, experiment: &str) -> PathBuf {
+    args.config
+        .clone()
+        .unwrap_or_else(|| root.join("experiments").join(format!("{experiment}.toml")))
+}
+
 fn is_default_config(config_path: &Path, root: &Path, experiment: &str) -> bool {
     let default = root.join("experiments").join(format!("{experiment}.toml"));
     match (config_path.canonicalize(), default.canonicalize()) {

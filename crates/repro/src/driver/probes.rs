@@ -107,7 +107,13 @@ fn probe_layout(cfg: &RunConfig, device: Device) -> Option<Layout> {
 /// Times a few steps of each distinct model, prints the expected cost of each
 /// run and their total, and says plainly when the total exceeds a day on this
 /// device (the `paper` profiles on a CPU: days, ResNet-1202 alone far more).
-pub fn estimate_costs(todo: &[&RunConfig], device: Device, layouts: &Layouts, profile: &str) {
+/// Returns the total in seconds (NaN where a model could not be timed).
+pub fn estimate_costs(
+    todo: &[&RunConfig],
+    device: Device,
+    layouts: &Layouts,
+    profile: &str,
+) -> f64 {
     let mut per_model: BTreeMap<String, f64> = BTreeMap::new();
     crate::say!("expected cost (timed on 2 steps of each model on this device):");
     let mut total = 0.0;
@@ -135,6 +141,23 @@ pub fn estimate_costs(todo: &[&RunConfig], device: Device, layouts: &Layouts, pr
     if let Some(warning) = long_job_warning(total, device, profile) {
         crate::say!("{warning}");
     }
+    total
+}
+
+/// A job the estimate puts beyond a day on this device starts only when the
+/// user said so (`--yes`): a first command must not silently start weeks of
+/// training. None: it may start.
+pub fn long_job_refusal(total_s: f64, yes: bool, profile: &str) -> Option<String> {
+    const DAY: f64 = 86_400.0;
+    if yes || total_s.is_nan() || total_s <= DAY {
+        return None;
+    }
+    Some(format!(
+        "the `{profile}` profile would train for about {} on this device: rerun with --yes to \
+         start it (a stopped run resumes from its checkpoint), or choose a shorter profile \
+         (--list-profiles)",
+        human_time(total_s)
+    ))
 }
 
 /// Refuses bf16 autocast on a CPU that has no bf16 arithmetic: there oneDNN

@@ -112,3 +112,17 @@ mod hardware_branches {
         assert_eq!(Layout::device_default(Device::Cuda(0)), Layout::Nchw);
     }
 }
+
+#[test]
+fn a_job_beyond_a_day_starts_only_with_yes() {
+    use super::probes::long_job_refusal;
+    let two_days = 2.0 * 86_400.0;
+    let refusal = long_job_refusal(two_days, false, "paper").expect("refused");
+    assert!(
+        refusal.contains("--yes") && refusal.contains("`paper`"),
+        "{refusal}"
+    );
+    assert_eq!(long_job_refusal(two_days, true, "paper"), None);
+    assert_eq!(long_job_refusal(3_600.0, false, "paper"), None);
+    assert_eq!(long_job_refusal(f64::NAN, false, "paper"), None);
+}
