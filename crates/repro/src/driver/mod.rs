@@ -113,21 +113,8 @@ impl Results {
     }
 }
 
-/// The repository root: the nearest ancestor of the working directory with an
-/// `experiments/` folder, else the one this binary was built from.
-pub fn repo_root() -> PathBuf {
-    if let Ok(mut d) = std::env::current_dir() {
-        loop {
-            if d.join("experiments").is_dir() && d.join("Cargo.toml").is_file() {
-                return d;
-            }
-            if !d.pop() {
-                break;
-            }
-        }
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+/// The repository root (`records::repo_root`: one home for the rule).
+pub use records::repo_root;
 
 /// The binary's `main`: parse flags, run, and on failure print one line
 /// (`error: ...`, the cause chain joined) and exit with the status of
