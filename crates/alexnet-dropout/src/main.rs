@@ -110,6 +110,7 @@ impl Experiment for Dropout {
         )]
     }
 
+    #[allow(clippy::too_many_lines)] // rewritten with the claims of issue 28
     fn claims(&self, res: &Results) -> Vec<Claim> {
         let (off, on) = (res.runs.arm("no-dropout"), res.runs.arm("dropout"));
         let mut claims = Vec::new();

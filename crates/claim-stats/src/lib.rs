@@ -35,7 +35,6 @@
 //! entirely outside); INCONCLUSIVE otherwise.
 //!
 //! No libtorch: the crate builds and tests on any machine.
-#![warn(clippy::too_many_lines)]
 #![warn(missing_docs)]
 
 mod claims;

@@ -12,7 +12,6 @@
 //! generated result, or the source that defines a default such as the
 //! nightly's budget): change the file and the doc fails until it follows.
 //! Every checker has unit tests in `src/` that feed it a bad input.
-#![warn(clippy::too_many_lines)]
 use docs_check::{docs_files, documents, experiments, gpu, links, numbers, repo_root, schema};
 
 /// The README's length limit.

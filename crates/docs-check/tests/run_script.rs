@@ -3,7 +3,6 @@
 //! so and how to run `paper`; with a GPU the binary's default (`paper`). Both
 //! branches through `--print-args`, which prints the command and stops before
 //! any set-up or build, so that nothing here needs libtorch or a GPU.
-#![warn(clippy::too_many_lines)]
 use std::path::Path;
 use std::process::Command;
 

@@ -5,8 +5,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::draw::{box_frame, err, no_data, rgb, sample_rect, sample_segment, Frame, INK};
 use crate::legend::{self, Entry, Glyph, DIAMOND};
+use crate::primitives::{box_frame, err, no_data, rgb, sample_rect, sample_segment, Frame, INK};
 use crate::text::{self, font, measure, R};
 use crate::{marks, ArmPoint, Panel};
 

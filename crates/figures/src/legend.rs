@@ -5,7 +5,7 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::draw::{dash_pattern, err, marker_radius, Frame, INK};
+use crate::primitives::{dash_pattern, err, marker_radius, Frame, INK};
 use crate::text::{font, measure, R};
 use crate::Dash;
 

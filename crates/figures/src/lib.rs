@@ -61,6 +61,7 @@ mod draw;
 mod geom;
 mod legend;
 mod marks;
+mod primitives;
 mod text;
 
 use std::ffi::OsString;

@@ -8,8 +8,8 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::draw::{err, rgb, sample_rect, sample_segment, Frame, GREY};
 use crate::geom;
+use crate::primitives::{err, rgb, sample_rect, sample_segment, Frame, GREY};
 use crate::text::{font, measure, R};
 use crate::{HLine, RefTick, Series, VLine};
 

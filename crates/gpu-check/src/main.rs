@@ -22,7 +22,7 @@
 use anyhow::Context;
 use clap::Parser;
 use repro::bench::{self, Reference, ReferenceResult};
-use repro::config::{ExperimentFile, Precision};
+use repro::config::{ExperimentFile, Precision, RunConfig};
 use repro::data::Dataset;
 use repro::gpu_probe;
 use repro::layout::Layout;
@@ -307,6 +307,67 @@ fn pass(ok: bool) -> &'static str {
     }
 }
 
+/// A training-mode forward and backward pass of `net` on the batch `(x, y)`,
+/// moved to `device` in `layout` and `kind`: the logits, the loss and the
+/// gradient of every trainable variable (flattened into one vector), on the CPU.
+fn pass_on(
+    (x, y): (&Tensor, &Tensor),
+    net: &dyn models::Network,
+    vs: &VarStore,
+    device: Device,
+    layout: Layout,
+    kind: Kind,
+) -> [Tensor; 3] {
+    let x = layout.apply(&x.to_device(device).to_kind(kind));
+    let logits = net.forward_t(&x, true);
+    let loss = logits.cross_entropy_for_logits(&y.to_device(device));
+    let vars = vs.trainable_variables();
+    let grads = Tensor::run_backward(&[&loss], &vars, false, false);
+    let flat = Tensor::cat(
+        &grads
+            .iter()
+            .map(|g| g.contiguous().view([-1]).to_device(Device::Cpu))
+            .collect::<Vec<_>>(),
+        0,
+    );
+    [
+        logits.to_device(Device::Cpu),
+        loss.to_device(Device::Cpu),
+        flat,
+    ]
+}
+
+/// Step 2's agreement table: each quantity of the device pass against the
+/// CPU fp32 pass and both against float64 (`exact`), with its tolerance.
+fn agreement_table(
+    what: &str,
+    n: i64,
+    cpu: &[Tensor; 3],
+    dev: &[Tensor; 3],
+    exact: &[Tensor; 3],
+) -> String {
+    let mut table = format!(
+        "Agreement, {what}: ResNet-20 (seed 1 initial weights), the first {n} training images, training-mode forward + backward (gradient of all {} parameters), strict fp32 (TF32 off). Relative L2 errors; each fp32 pass is also compared with a float64 pass on the CPU, and the device passes when its error against float64 is at most {AGREE_FACTOR}x the CPU fp32 pass's own, or at most {AGREE_FLOOR_FORWARD:.0e} (logits, loss) / {AGREE_FLOOR_GRADIENT:.0e} (gradient: through 19 batch norms at initialisation, two correct fp32 gradients differ by about 1e-3).\n\n| quantity | device vs CPU | CPU fp32 vs float64 | device vs float64 | tolerance | result |\n|---|---|---|---|---|---|\n",
+        exact[2].size()[0]
+    );
+    for (i, q) in ["logits", "loss", "gradient"].iter().enumerate() {
+        let between = rel_error(&dev[i], &cpu[i]);
+        let cpu_err = rel_error(&cpu[i], &exact[i]);
+        let dev_err = rel_error(&dev[i], &exact[i]);
+        let floor = if i == 2 {
+            AGREE_FLOOR_GRADIENT
+        } else {
+            AGREE_FLOOR_FORWARD
+        };
+        let tol = (AGREE_FACTOR * cpu_err).max(floor);
+        table.push_str(&format!(
+            "| {q} | {between:.2e} | {cpu_err:.2e} | {dev_err:.2e} | {tol:.2e} | {} |\n",
+            pass(dev_err <= tol)
+        ));
+    }
+    table
+}
+
 impl Check {
     fn experiments_file(&self) -> anyhow::Result<ExperimentFile> {
         let dir = self
@@ -317,6 +378,30 @@ impl Check {
         Ok(ExperimentFile::load(
             &dir.join("resnet-cifar-degradation.toml"),
         )?)
+    }
+
+    /// The data: the JPEG copy (packaged, or beside the repository), else
+    /// synthetic images in a dry run, else the official download.
+    fn cifar10(&self) -> anyhow::Result<cifar10::Cifar10> {
+        let shared = self.root.join("../shared/datasets/cifar-10-jpeg.tar.gz");
+        let source = self
+            .args
+            .data
+            .clone()
+            .or_else(|| shared.is_file().then_some(shared));
+        if self.args.synthetic_data || (source.is_none() && self.dry) {
+            return Ok(bench::synthetic(2_000));
+        }
+        let source = match source {
+            Some(p) => cifar10::Source::Path(p),
+            None => cifar10::Source::official(),
+        };
+        let cache = self
+            .args
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| self.root.join("data"));
+        Ok(cifar10::load(&source, &cache, &|m| eprintln!("data: {m}"))?)
     }
 
     fn scratch(&self, name: &str) -> PathBuf {
@@ -434,6 +519,12 @@ impl Check {
         ))?;
         let cfg = file.resolve("smoke", "resnet-20", 1, &[])?;
         let data = Dataset::new(raw, &cfg.data, self.device)?;
+        self.smoke(&cfg, &data)?;
+        self.agreement(&cfg, &data)
+    }
+
+    /// Step 2's smoke profile: a few iterations of ResNet-20 on the device.
+    fn smoke(&mut self, cfg: &RunConfig, data: &Dataset) -> anyhow::Result<()> {
         self.memory.begin();
         let t0 = Instant::now();
         train::seed_init(cfg.seed);
@@ -442,10 +533,10 @@ impl Check {
         let dir = self.scratch("smoke");
         // The device's default layout, as the driver takes for short runs.
         let out = train::train_run(
-            &cfg,
+            cfg,
             net.as_ref(),
             &vs,
-            &self.context(&data, &dir, Layout::device_default(self.device)),
+            &self.context(data, &dir, Layout::device_default(self.device)),
         );
         let _ = std::fs::remove_dir_all(&dir);
         let out = out?;
@@ -465,11 +556,13 @@ impl Check {
             data.label,
             out.status,
             data.test.len(),
-        ))?;
+        ))
+    }
 
-        // Agreement: the same weights and batch on the CPU and on the device,
-        // both against a float64 pass on the CPU. A dry run has no second
-        // device: channels-last on the CPU stands in (other kernels, same maths).
+    /// Step 2's agreement: the same weights and batch on the CPU and on the
+    /// device, both against a float64 pass on the CPU. A dry run has no second
+    /// device: channels-last on the CPU stands in (other kernels, same maths).
+    fn agreement(&mut self, cfg: &RunConfig, data: &Dataset) -> anyhow::Result<()> {
         repro::precision::set_cuda_numerics(Precision::Fp32);
         let (other, other_layout, what) = if self.device.is_cuda() {
             (self.device, Layout::Nchw, "CPU vs CUDA (NCHW both)")
@@ -496,66 +589,33 @@ impl Check {
             .normalize(&data.train.images.narrow(0, 0, n), cfg.data.normalize)
             .to_device(Device::Cpu);
         let y = data.train.labels.narrow(0, 0, n).to_device(Device::Cpu);
-        let pass_on = |net: &dyn models::Network,
-                       vs: &VarStore,
-                       device: Device,
-                       layout: Layout,
-                       kind: Kind|
-         -> [Tensor; 3] {
-            let x = layout.apply(&x.to_device(device).to_kind(kind));
-            let logits = net.forward_t(&x, true);
-            let loss = logits.cross_entropy_for_logits(&y.to_device(device));
-            let vars = vs.trainable_variables();
-            let grads = Tensor::run_backward(&[&loss], &vars, false, false);
-            let flat = Tensor::cat(
-                &grads
-                    .iter()
-                    .map(|g| g.contiguous().view([-1]).to_device(Device::Cpu))
-                    .collect::<Vec<_>>(),
-                0,
-            );
-            [
-                logits.to_device(Device::Cpu),
-                loss.to_device(Device::Cpu),
-                flat,
-            ]
-        };
+        let batch = (&x, &y);
         let cpu = pass_on(
+            batch,
             net_cpu.as_ref(),
             &vs_cpu,
             Device::Cpu,
             Layout::Nchw,
             Kind::Float,
         );
-        let dev = pass_on(net_dev.as_ref(), &vs_dev, other, other_layout, Kind::Float);
+        let dev = pass_on(
+            batch,
+            net_dev.as_ref(),
+            &vs_dev,
+            other,
+            other_layout,
+            Kind::Float,
+        );
         let exact = pass_on(
+            batch,
             net_f64.as_ref(),
             &vs_f64,
             Device::Cpu,
             Layout::Nchw,
             Kind::Double,
         );
-        let mut table = format!(
-            "Agreement, {what}: ResNet-20 (seed 1 initial weights), the first {n} training images, training-mode forward + backward (gradient of all {} parameters), strict fp32 (TF32 off). Relative L2 errors; each fp32 pass is also compared with a float64 pass on the CPU, and the device passes when its error against float64 is at most {AGREE_FACTOR}x the CPU fp32 pass's own, or at most {AGREE_FLOOR_FORWARD:.0e} (logits, loss) / {AGREE_FLOOR_GRADIENT:.0e} (gradient: through 19 batch norms at initialisation, two correct fp32 gradients differ by about 1e-3).\n\n| quantity | device vs CPU | CPU fp32 vs float64 | device vs float64 | tolerance | result |\n|---|---|---|---|---|---|\n",
-            exact[2].size()[0]
-        );
-        for (i, q) in ["logits", "loss", "gradient"].iter().enumerate() {
-            let between = rel_error(&dev[i], &cpu[i]);
-            let cpu_err = rel_error(&cpu[i], &exact[i]);
-            let dev_err = rel_error(&dev[i], &exact[i]);
-            let floor = if i == 2 {
-                AGREE_FLOOR_GRADIENT
-            } else {
-                AGREE_FLOOR_FORWARD
-            };
-            let tol = (AGREE_FACTOR * cpu_err).max(floor);
-            table.push_str(&format!(
-                "| {q} | {between:.2e} | {cpu_err:.2e} | {dev_err:.2e} | {tol:.2e} | {} |\n",
-                pass(dev_err <= tol)
-            ));
-        }
-        self.report.line(&table)?;
-        Ok(())
+        self.report
+            .line(&agreement_table(what, n, &cpu, &dev, &exact))
     }
 
     /// The PyTorch reference: `--python` (else the project's venv, else
@@ -672,18 +732,7 @@ impl Check {
             self.clock.elapsed()
         ))?;
         let mut cfg = file.resolve("paper", "resnet-20", 1, &[])?;
-        let (nchw, cl) = match self.resnet20_rates {
-            Some(r) => r,
-            None => {
-                let c =
-                    bench::bench_config(&bench::bench_file()?, "resnet-20", Precision::Fp32, 128)?;
-                let steps = if self.dry { 1 } else { 30 };
-                (
-                    bench::harness(&c, data, self.device, Layout::Nchw, steps)?,
-                    bench::harness(&c, data, self.device, Layout::ChannelsLast, steps)?,
-                )
-            }
-        };
+        let (nchw, cl) = self.resnet20_rates(data)?;
         let layout = if cl > nchw {
             Layout::ChannelsLast
         } else {
@@ -703,7 +752,6 @@ impl Check {
             .clamp(1, RECIPE_ITERATIONS);
         let fit = (available / per_iteration).floor() as i64;
         let iterations = fit.min(cap);
-        let projected = RECIPE_ITERATIONS as f64 * per_iteration;
         self.report.line(&format!(
             "Recipe: `experiments/resnet-cifar-degradation.toml`, profile paper, resnet-20, seed 1: batch {}, lr {} divided by 10 at {:?}, momentum {}, weight decay {}, {}; fp32 (strict), {} layout (the faster in step 3). Rate for planning {:.0} img/s: {:.0} s left for this step, room for {} of the {} iterations; running {}.",
             cfg.train.batch_size,
@@ -723,6 +771,7 @@ impl Check {
             iterations.max(0),
         ))?;
         if iterations < 1 {
+            let projected = RECIPE_ITERATIONS as f64 * per_iteration;
             return self.report.line(&format!(
                 "\nSkipped: no time left. Projected full-recipe time at {rate:.0} img/s: {}.\n",
                 repro::driver::human_time(projected)
@@ -732,20 +781,40 @@ impl Check {
         // the recipe's first iterations, not a compressed recipe.
         cfg.train.iterations = iterations;
         cfg.train.checkpoint_every = iterations + 1;
+        self.recipe(&cfg, data, layout)
+    }
+
+    /// ResNet-20's fp32 rates in (NCHW, channels-last): step 3's, or timed now
+    /// when step 3 did not get to them.
+    fn resnet20_rates(&self, data: &Dataset) -> anyhow::Result<(f64, f64)> {
+        if let Some(r) = self.resnet20_rates {
+            return Ok(r);
+        }
+        let c = bench::bench_config(&bench::bench_file()?, "resnet-20", Precision::Fp32, 128)?;
+        let steps = if self.dry { 1 } else { 30 };
+        Ok((
+            bench::harness(&c, data, self.device, Layout::Nchw, steps)?,
+            bench::harness(&c, data, self.device, Layout::ChannelsLast, steps)?,
+        ))
+    }
+
+    /// Step 4's run: the recipe's first `cfg.train.iterations` iterations, and
+    /// the row of the table that reports it.
+    fn recipe(&mut self, cfg: &RunConfig, data: &Dataset, layout: Layout) -> anyhow::Result<()> {
         self.memory.begin();
         let t0 = Instant::now();
         train::seed_init(cfg.seed);
         let vs = VarStore::new(self.device);
         let net = models::build(&vs.root(), &cfg.model)?;
         let dir = self.scratch("recipe");
-        let out = train::train_run(&cfg, net.as_ref(), &vs, &self.context(data, &dir, layout));
+        let out = train::train_run(cfg, net.as_ref(), &vs, &self.context(data, &dir, layout));
         let _ = std::fs::remove_dir_all(&dir);
         let out = out?;
         let secs = t0.elapsed().as_secs_f64();
         let mem = self.memory.end("4. ResNet-20 recipe");
         let done = out.rows.last().map(|r| r.iteration).unwrap_or(0);
-        let measured = done as f64 * b / secs;
-        let full = RECIPE_ITERATIONS as f64 * b / measured;
+        let measured = done as f64 * cfg.train.batch_size as f64 / secs;
+        let full = RECIPE_ITERATIONS as f64 * cfg.train.batch_size as f64 / measured;
         let last_test = out
             .rows
             .iter()
@@ -854,22 +923,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     // Start sampling before this process touches CUDA: the first sample is the baseline.
     let sampler = if dry { None } else { MemSampler::start(0) };
     gpu_probe::warn_if_gpu_invisible();
-    let device = if dry {
-        Device::Cpu
-    } else {
-        let d = repro::driver::select_device(args.device)?;
-        if !d.is_cuda() {
-            anyhow::bail!(
-                "no CUDA device for the check (libtorch sees {}): use --dry-run to run it on the CPU",
-                tch::Cuda::device_count()
-            );
-        }
-        d
-    };
-    if device.is_cuda() {
-        // As experiments train on CUDA (experiment.rs): cuDNN picks its fastest algorithms.
-        tch::Cuda::cudnn_set_benchmark(true);
-    }
+    let device = device_under_test(&args)?;
     let why_none = if dry {
         "n/a (dry run, CPU)".to_string()
     } else {
@@ -899,31 +953,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         check.clock.margin_s
     ))?;
     check.step1()?;
-
-    // The data: the JPEG copy (packaged, or beside the repository), else synthetic
-    // images in a dry run, else the official download.
-    let shared = check.root.join("../shared/datasets/cifar-10-jpeg.tar.gz");
-    let source = check
-        .args
-        .data
-        .clone()
-        .or_else(|| shared.is_file().then_some(shared));
-    let raw = match (&source, dry) {
-        _ if check.args.synthetic_data => bench::synthetic(2_000),
-        (None, true) => bench::synthetic(2_000),
-        (source, _) => {
-            let source = match source {
-                Some(p) => cifar10::Source::Path(p.clone()),
-                None => cifar10::Source::official(),
-            };
-            let cache = check
-                .args
-                .data_dir
-                .clone()
-                .unwrap_or_else(|| check.root.join("data"));
-            cifar10::load(&source, &cache, &|m| eprintln!("data: {m}"))?
-        }
-    };
+    let raw = check.cifar10()?;
     let file = check.experiments_file()?;
     check.step2(&file, &raw)?;
 
@@ -941,6 +971,23 @@ fn run(args: Args) -> anyhow::Result<()> {
     check.step6()?;
     eprintln!("gpu-check: results in {}", check.report.path.display());
     Ok(())
+}
+
+/// The CPU in a dry run; else `--device`, which must be a CUDA device (cuDNN
+/// then picks its fastest algorithms, as experiments training on CUDA do).
+fn device_under_test(args: &Args) -> anyhow::Result<Device> {
+    if args.dry_run {
+        return Ok(Device::Cpu);
+    }
+    let d = repro::driver::select_device(args.device)?;
+    if !d.is_cuda() {
+        anyhow::bail!(
+            "no CUDA device for the check (libtorch sees {}): use --dry-run to run it on the CPU",
+            tch::Cuda::device_count()
+        );
+    }
+    tch::Cuda::cudnn_set_benchmark(true);
+    Ok(d)
 }
 
 fn main() -> std::process::ExitCode {

@@ -9,7 +9,6 @@
 //! The engine (data, models, training) writes these records; the driver, the
 //! nightly and the sweep read them. `nightly` and `sweep` depend on this crate
 //! alone, so they build and test without libtorch.
-#![warn(clippy::too_many_lines)]
 
 pub mod error;
 pub mod exit;

@@ -101,11 +101,9 @@ impl std::fmt::Display for DataIdentity {
     }
 }
 
-/// A short hash of the sources that decide what a run computes (the engine
-/// crate whole, the readers) and of the tch version (see `build.rs`): two
-/// builds with the same value train the same numbers from the same config,
-/// seed and data.
-pub const TRAINING_CODE: &str = env!("REPRO_TRAINING_CODE");
+/// This build's training-code hash (`version::TRAINING_CODE`), which every
+/// run's provenance records.
+pub use crate::version::TRAINING_CODE;
 
 /// What the engine reports of the libtorch it runs on (`engine::runtime`):
 /// a torch-free record of it, so that this crate does not link libtorch.

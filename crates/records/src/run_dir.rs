@@ -349,3 +349,116 @@ pub fn saved_train_config(dir: &RunDir) -> Result<TrainConfig> {
 pub fn run_id(name: &str, seed: u64) -> String {
     format!("{name}-s{seed}")
 }
+
+/// What the experiment binary's `--list-runs` says of a selected run: what a
+/// sweep does with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunListState {
+    /// Finished with this config: skipped.
+    Done,
+    /// Has a checkpoint: its task resumes it.
+    Resume,
+    /// Nothing of it yet (or started over: `--fresh`, `--fresh-stale`).
+    New,
+    /// Finished or checkpointed by other training code than this build's, or
+    /// on other data; a sweep refuses it.
+    Stale,
+}
+
+impl RunListState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunListState::Done => "done",
+            RunListState::Resume => "resume",
+            RunListState::New => "new",
+            RunListState::Stale => "stale",
+        }
+    }
+}
+
+impl std::fmt::Display for RunListState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One line of `--list-runs` (JSON): one run x seed of the selection. The
+/// driver writes it and `sweep` reads it, through this one type, so that a
+/// change of the format on one side fails to compile on the other.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListedRun {
+    pub run: String,
+    pub seed: u64,
+    /// `run_id(run, seed)`.
+    pub run_id: String,
+    pub state: RunListState,
+    /// Run id this run starts from (VGG's deeper nets start from net A's
+    /// weights): a sweep runs it after that one.
+    #[serde(default)]
+    pub after: Option<String>,
+    /// What makes a `stale` run stale (`other training code (...)`, `other
+    /// data (...)`); None in the other states.
+    #[serde(default)]
+    pub why: Option<String>,
+}
+
+impl ListedRun {
+    /// Finished with this config: nothing to train.
+    pub fn done(&self) -> bool {
+        self.state == RunListState::Done
+    }
+}
+
+#[cfg(test)]
+mod listed_run_tests {
+    use super::*;
+
+    fn listed(state: RunListState, why: Option<&str>) -> ListedRun {
+        ListedRun {
+            run: "plain-20".into(),
+            seed: 1,
+            run_id: run_id("plain-20", 1),
+            state,
+            after: None,
+            why: why.map(String::from),
+        }
+    }
+
+    /// Each state goes through the JSON line the driver writes as the word
+    /// sweeps and their tests look for, and back.
+    #[test]
+    fn every_state_round_trips_through_the_listed_json() {
+        for (state, word) in [
+            (RunListState::Done, "done"),
+            (RunListState::Resume, "resume"),
+            (RunListState::New, "new"),
+            (RunListState::Stale, "stale"),
+        ] {
+            let why = (state == RunListState::Stale).then_some("other training code (abc)");
+            let run = listed(state, why);
+            let line = serde_json::to_string(&run).unwrap();
+            assert!(line.contains(&format!("\"state\":\"{word}\"")), "{line}");
+            assert_eq!(state.to_string(), word);
+            assert_eq!(serde_json::from_str::<ListedRun>(&line).unwrap(), run);
+            assert_eq!(run.done(), state == RunListState::Done);
+        }
+    }
+
+    /// The line as the driver wrote it before the shared type (keys in
+    /// alphabetical order, `after` and `why` null) still reads; a state the
+    /// type does not know is refused, not read as another.
+    #[test]
+    fn the_earlier_json_reads_and_an_unknown_state_is_refused() {
+        let earlier = r#"{"after":null,"run":"plain-20","run_id":"plain-20-s1","seed":1,"state":"resume","why":null}"#;
+        let run: ListedRun = serde_json::from_str(earlier).unwrap();
+        assert_eq!(run, listed(RunListState::Resume, None));
+        let unknown = earlier.replace("\"resume\"", "\"finished\"");
+        assert!(serde_json::from_str::<ListedRun>(&unknown).is_err());
+        let without_optional =
+            r#"{"run":"plain-20","run_id":"plain-20-s1","seed":1,"state":"done"}"#;
+        assert!(serde_json::from_str::<ListedRun>(without_optional)
+            .unwrap()
+            .done());
+    }
+}

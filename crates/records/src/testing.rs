@@ -81,3 +81,55 @@ pub fn untimed_metrics(path: &Path) -> Vec<crate::metrics::MetricRow> {
         })
         .collect()
 }
+
+/// A window row of run `run` and `seed` with the given numbers, the rest
+/// fixed: for unit tests of what is computed from rows (`metrics`, `report`, the
+/// driver). Here, not in `metrics`, so that `metrics` need not import
+/// `run_dir` (which imports it).
+pub fn row_for_tests(
+    run: &str,
+    seed: i64,
+    iteration: i64,
+    lr: f64,
+    train_error: f64,
+    test_error: Option<f64>,
+) -> crate::metrics::MetricRow {
+    crate::metrics::MetricRow {
+        experiment: "e".into(),
+        profile: "p".into(),
+        fidelity: crate::fidelity::Fidelity::Shortened,
+        faithful: false,
+        run_id: crate::run_dir::run_id(run, seed as u64),
+        run_name: run.into(),
+        config_hash: "h".into(),
+        seed,
+        model: "m".into(),
+        depth: None,
+        knobs: "{}".into(),
+        family: "f".into(),
+        lr_base: Some(0.1),
+        batch_size: Some(128),
+        momentum: Some(0.9),
+        weight_decay: Some(1e-4),
+        schedule: "constant".into(),
+        augment: "none".into(),
+        kind: crate::metrics::RowKind::Window,
+        iteration,
+        epoch: iteration as f64 / 10.0,
+        lr,
+        train_loss: 1.0,
+        train_error,
+        val_loss: None,
+        val_error: None,
+        test_loss: None,
+        test_error,
+        train_eval_loss: None,
+        train_eval_error: None,
+        images_per_sec: 1.0,
+        wall_time_s: iteration as f64,
+        device: "cpu".into(),
+        dataset: "d".into(),
+        precision: "fp32".into(),
+        diverged: false,
+    }
+}

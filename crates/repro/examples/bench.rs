@@ -146,11 +146,6 @@ fn main() -> anyhow::Result<()> {
     } else {
         Precision::Fp32
     };
-    let switch = repro::precision::dir_suffix(precision);
-    // Rounds per model, each timing PyTorch and then the harness, the best of
-    // each side kept: on a machine whose speed drifts (a shared VM), the two
-    // sides are measured side by side rather than minutes apart.
-    let rounds = args.rounds.max(1);
     let root = repro::driver::repo_root();
     let out_dir = args
         .out
@@ -164,61 +159,108 @@ fn main() -> anyhow::Result<()> {
     }
     let threads = tch::get_num_threads();
     let label = device_name(device);
-    let peak = args
-        .peak_tflops
-        .or_else(|| bench::datasheet_peak_tflops(&label, precision));
-    let numerics = bench::numerics_label(precision);
-    eprintln!(
-        "benchmark on {label}{}, batch 128, {numerics}, best of {rounds} rounds of {steps} timed steps after {steps} warm-up steps",
-        isa_note(device)
-    );
-
-    // PyTorch eager reference, same thread count and device: images/s in both
-    // layouts for one model.
-    let reference = Reference {
-        python: root.join(".venv/bin/python"),
-        script: root.join("scripts/bench/reference.py"),
-        threads,
-        batch: 128,
+    let bench = Bench {
+        file: &file,
+        data: &data,
+        device,
+        precision,
+        steps,
+        // Rounds per model, each timing PyTorch and then the harness, the best of
+        // each side kept: on a machine whose speed drifts (a shared VM), the two
+        // sides are measured side by side rather than minutes apart.
+        rounds: args.rounds.max(1),
+        peak: args
+            .peak_tflops
+            .or_else(|| bench::datasheet_peak_tflops(&label, precision)),
+        // PyTorch eager reference, same thread count and device: images/s in both
+        // layouts for one model.
+        reference: Reference {
+            python: root.join(".venv/bin/python"),
+            script: root.join("scripts/bench/reference.py"),
+            threads,
+            batch: 128,
+        },
+        label,
     };
+    bench.compare(&args.models, &out_dir)
+}
 
-    let mut md = format!(
-        "# Training throughput: harness vs PyTorch eager\n\nDevice: {label}{}; libtorch {}; batch 128; {threads} threads; {numerics}; best of {rounds} interleaved rounds of {steps} timed steps after warm-up; command `{}`.\n\n| model | harness NCHW img/s | harness channels-last img/s | PyTorch eager NCHW | PyTorch eager channels-last | ratio vs PyTorch NCHW | ratio vs PyTorch channels-last | data pipeline share of step | training TFLOP/s | share of peak | 64k iterations at this rate |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
-        isa_note(device),
-        bench::LIBTORCH_VERSION,
-        command_line()
-    );
-    let mut json = Vec::new();
-    for m in &args.models {
-        let cfg = bench::bench_config(&file, m, precision, 128)?;
+/// The harness-vs-PyTorch comparison: what every model's measurement shares.
+struct Bench<'a> {
+    file: &'a ExperimentFile,
+    data: &'a Dataset,
+    device: Device,
+    precision: Precision,
+    steps: i64,
+    rounds: usize,
+    /// The device's peak TFLOP/s, when known.
+    peak: Option<f64>,
+    reference: Reference,
+    /// The device's name.
+    label: String,
+}
+
+impl Bench<'_> {
+    /// Measures `models`, printing each row as it comes, and writes the
+    /// table (`<stem>.md`) and the numbers (`<stem>.json`) to `out_dir`.
+    fn compare(&self, models: &[String], out_dir: &Path) -> anyhow::Result<()> {
+        let (label, steps, rounds) = (&self.label, self.steps, self.rounds);
+        let numerics = bench::numerics_label(self.precision);
+        eprintln!(
+            "benchmark on {label}{}, batch 128, {numerics}, best of {rounds} rounds of {steps} timed steps after {steps} warm-up steps",
+            isa_note(self.device)
+        );
+        let mut md = format!(
+            "# Training throughput: harness vs PyTorch eager\n\nDevice: {label}{}; libtorch {}; batch 128; {} threads; {numerics}; best of {rounds} interleaved rounds of {steps} timed steps after warm-up; command `{}`.\n\n| model | harness NCHW img/s | harness channels-last img/s | PyTorch eager NCHW | PyTorch eager channels-last | ratio vs PyTorch NCHW | ratio vs PyTorch channels-last | data pipeline share of step | training TFLOP/s | share of peak | 64k iterations at this rate |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+            isa_note(self.device),
+            bench::LIBTORCH_VERSION,
+            self.reference.threads,
+            command_line()
+        );
+        let mut json = Vec::new();
+        for m in models {
+            let (line, row) = self.model(m)?;
+            eprint!("{line}");
+            md.push_str(&line);
+            json.push(row);
+        }
+        md.push_str("\nRatios use the harness's faster layout (`--layout auto` times both per model and takes the faster). The recipe column is 64k steps at the measured rate (training steps only; evaluation every 1k iterations adds about 1%). Targets (issue 6): CPU >= 1.15x PyTorch NCHW and >= 1.0x PyTorch channels-last on ResNet-20 and the conv net; GPU: ResNet-20's 64k iterations under 3 min, ResNet-110's under 10, data pipeline under 3% of the step.\n");
+        self.write(out_dir, &md, json)?;
+        println!("{md}");
+        Ok(())
+    }
+
+    /// One model: the best of the rounds on each side; its table row and its
+    /// numbers.
+    fn model(&self, m: &str) -> anyhow::Result<(String, serde_json::Value)> {
+        let (data, device, steps) = (self.data, self.device, self.steps);
+        let cfg = bench::bench_config(self.file, m, self.precision, 128)?;
         let [mut h_nchw, mut h_cl, mut p_nchw, mut p_cl] = [f64::NAN; 4];
-        for _ in 0..rounds {
-            let refs = reference.run(&[m], steps, steps.min(10), device, precision)?;
+        for _ in 0..self.rounds {
+            let refs = self
+                .reference
+                .run(&[m], steps, steps.min(10), device, self.precision)?;
             p_nchw = p_nchw.max(bench::reference_rate(&refs, m, "nchw"));
             p_cl = p_cl.max(bench::reference_rate(&refs, m, "channels_last"));
-            h_nchw = h_nchw.max(bench::harness(&cfg, &data, device, Layout::Nchw, steps)?);
+            h_nchw = h_nchw.max(bench::harness(&cfg, data, device, Layout::Nchw, steps)?);
             h_cl = h_cl.max(bench::harness(
                 &cfg,
-                &data,
+                data,
                 device,
                 Layout::ChannelsLast,
                 steps,
             )?);
         }
         let best = h_nchw.max(h_cl);
-        let pipe = bench::pipeline_seconds(
-            &data,
-            &cfg,
-            device,
-            if h_cl > h_nchw {
-                Layout::ChannelsLast
-            } else {
-                Layout::Nchw
-            },
-            20,
-        ) / (128.0 / best);
+        let faster = if h_cl > h_nchw {
+            Layout::ChannelsLast
+        } else {
+            Layout::Nchw
+        };
+        let pipe = bench::pipeline_seconds(data, &cfg, device, faster, 20) / (128.0 / best);
         let tflops = 6.0 * bench::forward_macs(&cfg)? * best / 1e12;
-        let of_peak = peak
+        let of_peak = self
+            .peak
             .map(|p| format!("{:.1}%", 100.0 * tflops / p))
             .unwrap_or_else(|| "(peak unknown)".into());
         // ResNet Sec. 4.2: 64k iterations of batch 128 on CIFAR-10.
@@ -232,41 +274,46 @@ fn main() -> anyhow::Result<()> {
             best / p_cl,
             100.0 * pipe
         );
-        eprint!("{line}");
-        md.push_str(&line);
-        json.push(
-            serde_json::json!({"model": m, "harness_nchw": h_nchw, "harness_channels_last": h_cl,
+        let row = serde_json::json!({"model": m, "harness_nchw": h_nchw, "harness_channels_last": h_cl,
             "pytorch_nchw": p_nchw, "pytorch_channels_last": p_cl, "pipeline_share": pipe,
-            "training_tflops": tflops, "peak_tflops": peak, "recipe_64k_seconds": recipe_s}),
-        );
+            "training_tflops": tflops, "peak_tflops": self.peak, "recipe_64k_seconds": recipe_s});
+        Ok((line, row))
     }
-    md.push_str("\nRatios use the harness's faster layout (`--layout auto` times both per model and takes the faster). The recipe column is 64k steps at the measured rate (training steps only; evaluation every 1k iterations adds about 1%). Targets (issue 6): CPU >= 1.15x PyTorch NCHW and >= 1.0x PyTorch channels-last on ResNet-20 and the conv net; GPU: ResNet-20's 64k iterations under 3 min, ResNet-110's under 10, data pipeline under 3% of the step.\n");
-    std::fs::create_dir_all(&out_dir)?;
-    // One file per machine: CPU results of different CPUs are not comparable.
-    let stem = format!(
-        "{}{}",
-        bench::machine_stem(device),
-        switch.map(|s| format!("-{s}")).unwrap_or_default()
-    );
-    let md_path = out_dir.join(format!("{stem}.md"));
-    std::fs::write(&md_path, &md).with_context(|| md_path.display().to_string())?;
-    let cpu = (!device.is_cuda()).then(|| {
-        (
-            repro::provenance::cpu_model(),
-            repro::provenance::CpuIsa::this_cpu().label(),
-        )
-    });
-    std::fs::write(
-        out_dir.join(format!("{stem}.json")),
-        serde_json::to_string_pretty(
-            &serde_json::json!({"device": label, "cpu_model": cpu.as_ref().map(|c| &c.0),
-                "cpu_isa": cpu.as_ref().map(|c| &c.1), "threads": threads, "steps": steps,
-                "rounds": rounds, "precision": repro::precision::label(precision),
-                "results": json}),
-        )?,
-    )?;
-    println!("{md}");
-    Ok(())
+
+    /// `<stem>.md` and `<stem>.json` in `out_dir`, one stem per machine (CPU
+    /// results of different CPUs are not comparable) and precision switch.
+    fn write(
+        &self,
+        out_dir: &Path,
+        md: &str,
+        results: Vec<serde_json::Value>,
+    ) -> anyhow::Result<()> {
+        std::fs::create_dir_all(out_dir)?;
+        let switch = repro::precision::dir_suffix(self.precision);
+        let stem = format!(
+            "{}{}",
+            bench::machine_stem(self.device),
+            switch.map(|s| format!("-{s}")).unwrap_or_default()
+        );
+        let md_path = out_dir.join(format!("{stem}.md"));
+        std::fs::write(&md_path, md).with_context(|| md_path.display().to_string())?;
+        let cpu = (!self.device.is_cuda()).then(|| {
+            (
+                repro::provenance::cpu_model(),
+                repro::provenance::CpuIsa::this_cpu().label(),
+            )
+        });
+        std::fs::write(
+            out_dir.join(format!("{stem}.json")),
+            serde_json::to_string_pretty(
+                &serde_json::json!({"device": self.label, "cpu_model": cpu.as_ref().map(|c| &c.0),
+                    "cpu_isa": cpu.as_ref().map(|c| &c.1), "threads": self.reference.threads,
+                    "steps": self.steps, "rounds": self.rounds,
+                    "precision": repro::precision::label(self.precision), "results": results}),
+            )?,
+        )?;
+        Ok(())
+    }
 }
 
 /// The command as run, with the variables that change which CPU kernels

@@ -7,7 +7,6 @@
 //! training, evaluation) and `records` writes and reads what runs record
 //! (metrics, provenance, run directories, reports and verdicts). Their modules
 //! are re-exported here so that an experiment crate needs only `repro`.
-#![warn(clippy::too_many_lines)]
 
 pub mod bench;
 pub mod driver;

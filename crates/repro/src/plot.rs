@@ -222,7 +222,7 @@ mod tests {
     use super::*;
 
     fn row(iteration: i64, lr: f64, train: f64, test: Option<f64>) -> MetricRow {
-        crate::metrics::row_for_tests("r", 1, iteration, lr, train, test)
+        records::testing::row_for_tests("r", 1, iteration, lr, train, test)
     }
 
     #[test]

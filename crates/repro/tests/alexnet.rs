@@ -44,6 +44,44 @@ fn built(cfg: &ModelConfig, seed: i64) -> (i64, Vec<(String, f64, f64)>) {
     (count_parameters(&vs), fp)
 }
 
+/// (name, sum of |w|, first value) of each variable of a net, in name order.
+type Fingerprint = &'static [(&'static str, f64, f64)];
+
+/// The seeded weights (seed 7) of the 32-32-64 conv net of `alexnet-lrn`.
+const CONV32: Fingerprint = &[
+    ("conv1.bias", 0.0, 0.0),
+    ("conv1.weight", 1.9319309366187554e-1, -8.201345190173015e-5),
+    ("conv2.bias", 0.0, 0.0),
+    ("conv2.weight", 2.0346066892762747e2, -1.1340662837028503e-2),
+    ("conv3.bias", 0.0, 0.0),
+    ("conv3.weight", 4.073228531594068e2, -1.7145609483122826e-2),
+    ("fc1.bias", 0.0, 0.0),
+    ("fc1.weight", 8.204641928019683e1, 1.7641013255342841e-3),
+];
+/// The seeded weights (seed 7) of `alexnet-lrn`'s conv-local net.
+const CONV_LOCAL: Fingerprint = &[
+    ("conv1.bias", 0.0, 0.0),
+    ("conv1.weight", 3.8741369437058104e-1, -8.201345190173015e-5),
+    ("conv2.bias", 0.0, 0.0),
+    ("conv2.weight", 8.163555974737108e2, 2.1003998816013336e-2),
+    ("fc1.bias", 0.0, 0.0),
+    ("fc1.weight", 1.6325537392401966e2, -9.920877404510975e-3),
+    ("local1.bias", 0.0, 0.0),
+    ("local1.weight", 3.767166135972996e4, 4.837983101606369e-2),
+    ("local2.bias", 0.0, 0.0),
+    ("local2.weight", 1.8812940095611662e4, 8.707734942436218e-2),
+];
+/// A shipped CIFAR-10 run: (file, run, parameters, config hash, first
+/// outputs, weights).
+type Case = (
+    &'static str,
+    &'static str,
+    i64,
+    &'static str,
+    [f64; 4],
+    Fingerprint,
+);
+
 /// The CIFAR-10 nets of the shipped experiments build exactly as before the
 /// builder was generalised: the same parameters, the same variables in the same
 /// init order (so a seed gives the same weights), the same forward pass and the
@@ -52,38 +90,6 @@ fn built(cfg: &ModelConfig, seed: i64) -> (i64, Vec<(String, f64, f64)>) {
 #[test]
 fn shipped_cifar_configs_are_unchanged() {
     let _rng = rng_lock();
-    type Fingerprint = &'static [(&'static str, f64, f64)];
-    let conv32: Fingerprint = &[
-        ("conv1.bias", 0.0, 0.0),
-        ("conv1.weight", 1.9319309366187554e-1, -8.201345190173015e-5),
-        ("conv2.bias", 0.0, 0.0),
-        ("conv2.weight", 2.0346066892762747e2, -1.1340662837028503e-2),
-        ("conv3.bias", 0.0, 0.0),
-        ("conv3.weight", 4.073228531594068e2, -1.7145609483122826e-2),
-        ("fc1.bias", 0.0, 0.0),
-        ("fc1.weight", 8.204641928019683e1, 1.7641013255342841e-3),
-    ];
-    let conv_local: Fingerprint = &[
-        ("conv1.bias", 0.0, 0.0),
-        ("conv1.weight", 3.8741369437058104e-1, -8.201345190173015e-5),
-        ("conv2.bias", 0.0, 0.0),
-        ("conv2.weight", 8.163555974737108e2, 2.1003998816013336e-2),
-        ("fc1.bias", 0.0, 0.0),
-        ("fc1.weight", 1.6325537392401966e2, -9.920877404510975e-3),
-        ("local1.bias", 0.0, 0.0),
-        ("local1.weight", 3.767166135972996e4, 4.837983101606369e-2),
-        ("local2.bias", 0.0, 0.0),
-        ("local2.weight", 1.8812940095611662e4, 8.707734942436218e-2),
-    ];
-    // (file, run, parameters, config hash, first outputs, weights)
-    type Case = (
-        &'static str,
-        &'static str,
-        i64,
-        &'static str,
-        [f64; 4],
-        Fingerprint,
-    );
     let cases: [Case; 3] = [
         // conv 32-32-64 5x5, pools max/avg/avg 3/2, fc 10:
         // 3*32*25+32 + 32*32*25+32 + 32*64*25+64 + 64*4*4*10+10.
@@ -98,7 +104,7 @@ fn shipped_cifar_configs_are_unchanged() {
                 0.00021611372358165681,
                 7.124605326680467e-5,
             ],
-            conv32,
+            CONV32,
         ),
         // conv 64-64 5x5, pools max/max 3/2 (32 -> 16 -> 8), two 3x3 locally-connected
         // layers of 32 (padding 1, unshared weights and biases over 8x8 positions), fc 10:
@@ -114,7 +120,7 @@ fn shipped_cifar_configs_are_unchanged() {
                 0.0002869968884624541,
                 -0.0017954390496015549,
             ],
-            conv_local,
+            CONV_LOCAL,
         ),
         // Non-overlapping 2/2 pooling gives the same 16, 8, 4 maps.
         (
@@ -128,7 +134,7 @@ fn shipped_cifar_configs_are_unchanged() {
                 0.00041443377267569304,
                 7.592462497996166e-5,
             ],
-            conv32,
+            CONV32,
         ),
     ];
     for (file, run, params, hash, out, fingerprint) in cases {
@@ -136,39 +142,50 @@ fn shipped_cifar_configs_are_unchanged() {
         assert_eq!(rc.config_hash(), hash, "{file} {run}: config hash");
         let (n, fp) = built(&rc.model, 7);
         assert_eq!(n, params, "{file} {run}: parameters");
-        assert_eq!(fp.len(), fingerprint.len(), "{file} {run}: variables");
-        for ((name, s, first), (want_name, want_s, want_first)) in fp.iter().zip(fingerprint) {
-            assert_eq!(name, want_name);
-            // Within float rounding, not bitwise: libtorch's normal sampler has
-            // AVX2 and AVX-512 variants. Another init order or seed changes the
-            // first value entirely and the sum in its leading digits.
-            let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * b.abs().max(1e-30);
-            assert!(
-                close(*s, *want_s) && close(*first, *want_first),
-                "{file} {run}: {name} ({s}, {first}) vs ({want_s}, {want_first})"
-            );
-        }
-        // The forward pass checks the architecture, not one CPU's float kernels: the
-        // seeded fp32 weights and input are promoted to f64 and the net runs in f64,
-        // so what is left is the rounding of the stored fp32 outputs. The tolerance
-        // is relative to the largest output, not to each (possibly near-zero) value:
-        // a changed layer moves every output by about its whole magnitude.
-        tch::manual_seed(7);
-        let mut vs = VarStore::new(Device::Cpu);
-        let net = repro::models::build(&vs.root(), &rc.model).expect("builds");
-        vs.double();
-        tch::manual_seed(11);
-        let x = Tensor::randn([2, 3, 32, 32], (Kind::Float, Device::Cpu)) * 50.0;
-        let y = net.forward_t(&x.to_kind(Kind::Double), false);
-        assert_eq!(y.size(), vec![2, 10]);
-        let got: Vec<f64> = Vec::try_from(y.flatten(0, -1)).expect("f64");
-        let scale = out.iter().fold(0.0f64, |m, w| m.max(w.abs()));
-        for (g, w) in got.iter().zip(out) {
-            assert!(
-                (g - w).abs() <= 1e-4 * scale,
-                "{file} {run}: output {g} vs {w} (largest output {scale})"
-            );
-        }
+        assert_same_weights(&format!("{file} {run}"), &fp, fingerprint);
+        assert_same_outputs(&format!("{file} {run}"), &rc, &out);
+    }
+}
+
+/// The seeded weights' fingerprint `fp` is `want`'s.
+fn assert_same_weights(what: &str, fp: &[(String, f64, f64)], want: Fingerprint) {
+    assert_eq!(fp.len(), want.len(), "{what}: variables");
+    for ((name, s, first), (want_name, want_s, want_first)) in fp.iter().zip(want) {
+        assert_eq!(name, want_name);
+        // Within float rounding, not bitwise: libtorch's normal sampler has
+        // AVX2 and AVX-512 variants. Another init order or seed changes the
+        // first value entirely and the sum in its leading digits.
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * b.abs().max(1e-30);
+        assert!(
+            close(*s, *want_s) && close(*first, *want_first),
+            "{what}: {name} ({s}, {first}) vs ({want_s}, {want_first})"
+        );
+    }
+}
+
+/// The net of `rc` (seed 7) gives the outputs `out` on a seeded input.
+///
+/// The forward pass checks the architecture, not one CPU's float kernels: the
+/// seeded fp32 weights and input are promoted to f64 and the net runs in f64,
+/// so what is left is the rounding of the stored fp32 outputs. The tolerance
+/// is relative to the largest output, not to each (possibly near-zero) value:
+/// a changed layer moves every output by about its whole magnitude.
+fn assert_same_outputs(what: &str, rc: &RunConfig, out: &[f64; 4]) {
+    tch::manual_seed(7);
+    let mut vs = VarStore::new(Device::Cpu);
+    let net = repro::models::build(&vs.root(), &rc.model).expect("builds");
+    vs.double();
+    tch::manual_seed(11);
+    let x = Tensor::randn([2, 3, 32, 32], (Kind::Float, Device::Cpu)) * 50.0;
+    let y = net.forward_t(&x.to_kind(Kind::Double), false);
+    assert_eq!(y.size(), vec![2, 10]);
+    let got: Vec<f64> = Vec::try_from(y.flatten(0, -1)).expect("f64");
+    let scale = out.iter().fold(0.0f64, |m, w| m.max(w.abs()));
+    for (g, w) in got.iter().zip(out) {
+        assert!(
+            (g - w).abs() <= 1e-4 * scale,
+            "{what}: output {g} vs {w} (largest output {scale})"
+        );
     }
 }
 

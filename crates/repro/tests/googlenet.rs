@@ -433,7 +433,7 @@ fn receptive_fields_follow_the_5x5_branches() {
 }
 
 #[test]
-fn config_from_toml_and_validation() {
+fn config_from_toml() {
     let _g = rng_lock();
     let parse = |s: &str| toml::from_str::<ModelConfig>(s);
     let m = parse("family = \"googlenet\"\nshape = \"cifar\"").unwrap();
@@ -470,7 +470,12 @@ fn config_from_toml_and_validation() {
             .depth(),
         Some(22)
     );
-    // Parse errors name the key.
+}
+
+/// Parse errors name the key.
+#[test]
+fn config_parse_errors_name_the_key() {
+    let parse = |s: &str| toml::from_str::<ModelConfig>(s);
     let err = parse("family = \"googlenet\"").unwrap_err().to_string();
     assert!(err.contains("shape"), "{err}");
     let err = parse("family = \"googlenet\"\nshape = \"cifar\"\nwidth = 2")
@@ -478,7 +483,11 @@ fn config_from_toml_and_validation() {
         .to_string();
     assert!(err.contains("width"), "{err}");
     assert!(parse("family = \"googlenet\"\nshape = \"cifar\"\nhead = \"max\"").is_err());
-    // Validation errors start with the key.
+}
+
+/// Validation errors start with the key.
+#[test]
+fn config_validation_errors_start_with_the_key() {
     let c = paper(GoogLeNetShape::Cifar);
     for d in [1, 2, 4, 8] {
         assert!(GoogLeNetConfig {
@@ -535,7 +544,13 @@ fn config_from_toml_and_validation() {
         let err = ModelConfig::Googlenet(bad).validate().unwrap_err();
         assert!(err.starts_with(key), "{err}");
     }
-    // Built through the family dispatch; parameter_count agrees with the builder.
+}
+
+/// Built through the family dispatch; parameter_count agrees with the builder.
+#[test]
+fn config_builds_through_the_family_dispatch() {
+    let _g = rng_lock();
+    let c = paper(GoogLeNetShape::Cifar);
     let small = ModelConfig::Googlenet(GoogLeNetConfig {
         width_divisor: 8,
         ..c

@@ -72,6 +72,40 @@ fn smoke_end_to_end_then_replot_from_parquet_alone() {
     let r = run(&common);
     assert!(r.status.success(), "{}", stderr(&r));
     let dir = out.join("smoke");
+    check_smoke_files(&dir);
+    let rows = repro::metrics::read_parquet(&dir.join("all_runs.parquet")).expect("metrics");
+    check_smoke_rows(&rows);
+    let report = std::fs::read_to_string(dir.join("report.md")).expect("report");
+    assert!(
+        report.contains("CIFAR-10 (JPEG q75 copy)")
+            && report.contains("| fidelity | **shortened**"),
+        "{report}"
+    );
+    let svg = std::fs::read_to_string(dir.join("fig6.svg")).expect("svg");
+    assert!(svg.contains("CIFAR-10 (JPEG q75 copy)") && svg.contains("SHORTENED"));
+    each_row_once_under_a_glob(&out, &dir, rows.len());
+    for run in ["plain-20-s1", "resnet-20-s1"] {
+        check_train_log(&dir.join("runs").join(run).join("train.log"), run);
+        // Its stderr is a pipe, not a terminal: the same lines, timestamped.
+        check_progress_lines(&stderr(&r), run);
+    }
+    let prov =
+        std::fs::read_to_string(dir.join("runs/resnet-20-s1/provenance.json")).expect("provenance");
+    for k in [
+        "git_commit",
+        "libtorch_version",
+        "2.13.0",
+        "tch 0.26",
+        "d877bdec11f5",
+    ] {
+        assert!(prov.contains(k), "provenance lacks {k}: {prov}");
+    }
+    second_run_skips_then_replot(&dir, &common, o, &svg);
+}
+
+/// The smoke profile's outputs: the combined table, report, claims and
+/// figures; each run's files, its checkpoints removed at the end.
+fn check_smoke_files(dir: &Path) {
     for f in [
         "all_runs.parquet",
         "report.md",
@@ -82,22 +116,6 @@ fn smoke_end_to_end_then_replot_from_parquet_alone() {
     ] {
         assert!(dir.join(f).exists(), "{f} missing");
     }
-    let rows = repro::metrics::read_parquet(&dir.join("all_runs.parquet")).expect("metrics");
-    let mut ids: Vec<&str> = rows.iter().map(|r| r.run_id.as_str()).collect();
-    ids.dedup();
-    assert_eq!(ids, vec!["plain-20-s1", "resnet-20-s1"]);
-    assert!(rows
-        .iter()
-        .all(|r| r.dataset == "CIFAR-10 (JPEG q75 copy)" && !r.faithful && r.profile == "smoke"));
-    assert!(rows.iter().any(|r| r.test_error.is_some()));
-    let report = std::fs::read_to_string(dir.join("report.md")).expect("report");
-    assert!(
-        report.contains("CIFAR-10 (JPEG q75 copy)")
-            && report.contains("| fidelity | **shortened**"),
-        "{report}"
-    );
-    let svg = std::fs::read_to_string(dir.join("fig6.svg")).expect("svg");
-    assert!(svg.contains("CIFAR-10 (JPEG q75 copy)") && svg.contains("SHORTENED"));
     for run in ["plain-20-s1", "resnet-20-s1"] {
         for f in [
             "config.toml",
@@ -113,12 +131,18 @@ fn smoke_end_to_end_then_replot_from_parquet_alone() {
             "checkpoints removed at the end"
         );
     }
-    each_row_once_under_a_glob(&out, &dir, rows.len());
-    for run in ["plain-20-s1", "resnet-20-s1"] {
-        check_train_log(&dir.join("runs").join(run).join("train.log"), run);
-        // Its stderr is a pipe, not a terminal: the same lines, timestamped.
-        check_progress_lines(&stderr(&r), run);
-    }
+}
+
+/// The smoke profile's combined rows: both runs, the JPEG copy's label, the
+/// recipe's columns.
+fn check_smoke_rows(rows: &[repro::metrics::MetricRow]) {
+    let mut ids: Vec<&str> = rows.iter().map(|r| r.run_id.as_str()).collect();
+    ids.dedup();
+    assert_eq!(ids, vec!["plain-20-s1", "resnet-20-s1"]);
+    assert!(rows
+        .iter()
+        .all(|r| r.dataset == "CIFAR-10 (JPEG q75 copy)" && !r.faithful && r.profile == "smoke"));
+    assert!(rows.iter().any(|r| r.test_error.is_some()));
     assert!(rows.iter().all(|r| r.lr_base == Some(0.1)
         && r.batch_size == Some(32)
         && r.momentum == Some(0.9)
@@ -126,29 +150,20 @@ fn smoke_end_to_end_then_replot_from_parquet_alone() {
         && r.schedule.starts_with("step@")
         && r.augment == "pad4-crop-flip"
         && r.family == "cifar-resnet"));
-    let prov =
-        std::fs::read_to_string(dir.join("runs/resnet-20-s1/provenance.json")).expect("provenance");
-    for k in [
-        "git_commit",
-        "libtorch_version",
-        "2.13.0",
-        "tch 0.26",
-        "d877bdec11f5",
-    ] {
-        assert!(prov.contains(k), "provenance lacks {k}: {prov}");
-    }
+}
 
-    // A second run skips finished runs and leaves their metrics as they were.
+/// A second run skips finished runs and leaves their metrics as they were;
+/// the figures and report come back from the Parquet files alone (no data
+/// source needed), `fig6.svg` as it was (`svg`).
+fn second_run_skips_then_replot(dir: &Path, common: &[&str], out: &str, svg: &str) {
     let before = std::fs::read(dir.join("runs/plain-20-s1/metrics.parquet")).expect("bytes");
-    let r = run(&common);
+    let r = run(common);
     assert!(r.status.success());
     assert!(stderr(&r).contains("0 to train"), "{}", stderr(&r));
     assert_eq!(
         std::fs::read(dir.join("runs/plain-20-s1/metrics.parquet")).expect("bytes"),
         before
     );
-
-    // Figures and report come back from the Parquet files alone (no data source needed).
     for f in ["fig6.svg", "fig6.png", "fig7.svg", "fig7.png", "report.md"] {
         std::fs::remove_file(dir.join(f)).expect("rm");
     }
@@ -158,7 +173,7 @@ fn smoke_end_to_end_then_replot_from_parquet_alone() {
         "--data",
         "/nonexistent/cifar",
         "--out",
-        o,
+        out,
         "--plot-only",
     ]);
     assert!(r.status.success(), "{}", stderr(&r));
@@ -297,25 +312,7 @@ fn bad_input_fails_clearly_and_keeps_earlier_results() {
     // Earlier results that must survive every failure below.
     std::fs::create_dir_all(out.join("smoke")).expect("mkdir");
     std::fs::write(out.join("smoke/report.md"), "earlier report").expect("write");
-    let o = out.to_str().unwrap();
-    let bad_toml = tmp.path().join("bad.toml");
-    std::fs::write(&bad_toml, "[experiment\nname = ").expect("write");
-    let unknown_key = tmp.path().join("unknown.toml");
-    // Its paper numbers where its `numbers = "papers/..."` looks for them.
-    std::fs::create_dir_all(tmp.path().join("papers")).expect("mkdir");
-    for e in std::fs::read_dir(root().join("experiments/papers"))
-        .expect("papers")
-        .flatten()
-    {
-        std::fs::copy(e.path(), tmp.path().join("papers").join(e.file_name())).expect("copy");
-    }
-    let good = std::fs::read_to_string(root().join("experiments/resnet-cifar-degradation.toml"))
-        .expect("config");
-    std::fs::write(
-        &unknown_key,
-        good.replace("momentum = 0.9", "momentum = 0.9\nnesterov = true"),
-    )
-    .expect("write");
+    let (bad_toml, unknown_key) = bad_experiment_files(tmp.path());
     let cases: Vec<(Vec<String>, &str)> = vec![
         (
             vec!["--config".into(), bad_toml.display().to_string()],
@@ -343,30 +340,66 @@ fn bad_input_fails_clearly_and_keeps_earlier_results() {
         if want == "--device cuda" && tch::Cuda::is_available() {
             continue;
         }
-        let mut args: Vec<String> = ["--out", o, "--no-estimate"].map(String::from).to_vec();
-        if !extra.contains(&"--profile".to_string()) {
-            args.extend(["--profile".into(), "smoke".into()]);
-        }
-        args.extend(extra);
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        let r = run(&refs);
-        assert!(!r.status.success(), "{refs:?} should fail");
-        let e = stderr(&r);
-        assert!(
-            e.contains(want),
-            "{refs:?}: error should mention `{want}`: {e}"
-        );
-        assert!(
-            e.lines().count() <= 12,
-            "{refs:?}: a short message, not a panic: {e}"
-        );
-        assert!(!e.contains("panicked"), "{e}");
-        assert_eq!(
-            std::fs::read_to_string(out.join("smoke/report.md")).expect("kept"),
-            "earlier report"
-        );
+        assert_refused_keeping_report(&out, extra, want);
     }
-    // An output directory that cannot be written.
+}
+
+/// Experiment files under `dir`: malformed TOML, and the shipped file with an
+/// unknown key (`nesterov`), its paper numbers beside it where its
+/// `numbers = "papers/..."` looks for them.
+fn bad_experiment_files(dir: &Path) -> (PathBuf, PathBuf) {
+    let bad_toml = dir.join("bad.toml");
+    std::fs::write(&bad_toml, "[experiment\nname = ").expect("write");
+    let unknown_key = dir.join("unknown.toml");
+    std::fs::create_dir_all(dir.join("papers")).expect("mkdir");
+    for e in std::fs::read_dir(root().join("experiments/papers"))
+        .expect("papers")
+        .flatten()
+    {
+        std::fs::copy(e.path(), dir.join("papers").join(e.file_name())).expect("copy");
+    }
+    let good = std::fs::read_to_string(root().join("experiments/resnet-cifar-degradation.toml"))
+        .expect("config");
+    std::fs::write(
+        &unknown_key,
+        good.replace("momentum = 0.9", "momentum = 0.9\nnesterov = true"),
+    )
+    .expect("write");
+    (bad_toml, unknown_key)
+}
+
+/// The binary with `extra` (profile smoke unless `extra` names one) fails
+/// with a short message mentioning `want`, no panic, and `out`'s earlier
+/// report kept.
+fn assert_refused_keeping_report(out: &Path, extra: Vec<String>, want: &str) {
+    let o = out.to_str().unwrap();
+    let mut args: Vec<String> = ["--out", o, "--no-estimate"].map(String::from).to_vec();
+    if !extra.contains(&"--profile".to_string()) {
+        args.extend(["--profile".into(), "smoke".into()]);
+    }
+    args.extend(extra);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = run(&refs);
+    assert!(!r.status.success(), "{refs:?} should fail");
+    let e = stderr(&r);
+    assert!(
+        e.contains(want),
+        "{refs:?}: error should mention `{want}`: {e}"
+    );
+    assert!(
+        e.lines().count() <= 12,
+        "{refs:?}: a short message, not a panic: {e}"
+    );
+    assert!(!e.contains("panicked"), "{e}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("smoke/report.md")).expect("kept"),
+        "earlier report"
+    );
+}
+
+#[test]
+fn an_output_directory_that_cannot_be_written_is_named() {
+    let tmp = tempfile::tempdir().expect("tmp");
     let file = tmp.path().join("a-file");
     std::fs::write(&file, "x").expect("write");
     let r = run(&[

@@ -15,6 +15,7 @@ use crate::tasks::{summary, Sweep, Task};
 use crate::Launch;
 use anyhow::{bail, Context, Result};
 use records::exit;
+use records::run_dir::RunListState;
 use records::say;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use std::collections::{BTreeMap, VecDeque};
@@ -247,7 +248,7 @@ impl Pool<'_> {
             "[{}] started ({}{})",
             task.run_id,
             gpu.map_or("cpu".to_string(), |g| format!("GPU {g}")),
-            if task.state == "resume" {
+            if task.state == RunListState::Resume {
                 ", resuming"
             } else {
                 ""
@@ -337,7 +338,7 @@ impl Pool<'_> {
         }
         *n += 1;
         say!("[{id}] interrupted after {secs:.0} s (checkpointed): requeued to resume ({n} of at most {max})");
-        task.state = "resume".into();
+        task.state = RunListState::Resume;
         self.queue.push_front(task);
     }
 }

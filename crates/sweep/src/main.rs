@@ -19,6 +19,7 @@
 //! same command resumes; 130 after a second signal.
 mod local;
 mod merge;
+mod shell;
 mod slurm;
 mod tasks;
 

@@ -3,9 +3,9 @@
 //! earlier combined table, figures and report untouched; then the experiment
 //! binary redraws them (`--plot-only`, which writes the combined Parquet file
 //! atomically) and the combined table is read back and checked.
-use crate::tasks::Sweep;
+use crate::tasks::{Sweep, Task};
 use anyhow::{anyhow, bail, Context, Result};
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::path::Path;
 use std::process::Command;
 
@@ -24,22 +24,9 @@ pub fn hint(s: &Sweep, bin: Option<&Path>) -> String {
     let mut line = String::from("scripts/sweep");
     for w in &words {
         line.push(' ');
-        line.push_str(&shell_word(w));
+        line.push_str(&crate::shell::word(w));
     }
     line
-}
-
-/// A word as bash reads it back: as is when it is plain, else single-quoted.
-fn shell_word(w: &OsStr) -> String {
-    let s = w.to_string_lossy();
-    let plain = !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=,:@%+".contains(c));
-    if plain {
-        s.into_owned()
-    } else {
-        crate::slurm::quote(w)
-    }
 }
 
 /// Merges; returns the number of rows of the combined table.
@@ -47,15 +34,46 @@ pub fn merge(s: &Sweep) -> Result<usize> {
     let pdir = s.profile_dir();
     // The whole grid of the seeds: the report covers every run of the profile.
     let tasks = s.list(false)?;
+    let (rows, merged) = check_finished(&pdir, &tasks)?;
+    redraw(s)?;
+    let combined = pdir.join(records::metrics::COMBINED_FILE);
+    // The finished runs' rows, all of them (a run still training elsewhere
+    // is drawn too, as far as it has got, and is not counted here).
+    let done: std::collections::BTreeSet<&str> = tasks
+        .iter()
+        .filter(|t| t.done())
+        .map(|t| t.run_id.as_str())
+        .collect();
+    let n = records::metrics::read_parquet(&combined)
+        .map_err(|e| anyhow!("{e}"))?
+        .iter()
+        .filter(|r| done.contains(r.run_id.as_str()))
+        .count();
+    if n != rows {
+        bail!(
+            "{}: {n} rows after the merge, expected {rows} from {merged} run(s)",
+            combined.display()
+        );
+    }
+    records::say!(
+        "sweep merge: {merged} run(s), {rows} rows -> {}",
+        combined.display()
+    );
+    Ok(rows)
+}
+
+/// Reads and checks every finished run's Parquet file (before anything is
+/// written); says which runs are not finished. Returns (rows, runs) read.
+fn check_finished(pdir: &Path, tasks: &[Task]) -> Result<(usize, usize)> {
     let mut rows = 0;
     let mut merged = 0;
     let mut missing = Vec::new();
-    for t in &tasks {
+    for t in tasks {
         if !t.done() {
             missing.push(t.run_id.as_str());
             continue;
         }
-        let dir = records::run_dir::RunDir::new(&pdir, &t.run_id);
+        let dir = records::run_dir::RunDir::new(pdir, &t.run_id);
         let path = dir.metrics();
         let r = records::metrics::read_parquet(&path).map_err(|e| anyhow!("{e}"))?;
         if r.is_empty() {
@@ -86,6 +104,12 @@ pub fn merge(s: &Sweep) -> Result<usize> {
             missing.join(", ")
         );
     }
+    Ok((rows, merged))
+}
+
+/// The experiment binary's `--plot-only`: the combined table, figures and
+/// report, redrawn from the runs' files; what it says is passed on.
+fn redraw(s: &Sweep) -> Result<()> {
     let mut cmd = Command::new(&s.bin);
     cmd.arg("--plot-only").args(s.common_args());
     if let Some(seeds) = &s.sel.seeds {
@@ -99,38 +123,14 @@ pub fn merge(s: &Sweep) -> Result<usize> {
         records::say!("{}", said.trim_end());
     }
     if !o.status.success() {
-        let err = String::from_utf8_lossy(&o.stderr);
-        let last = err.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
+        let last = said.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
         bail!(
             "{} --plot-only: {}",
             s.sel.experiment,
             last.trim().trim_start_matches("error: ")
         );
     }
-    let combined = pdir.join(records::metrics::COMBINED_FILE);
-    // The finished runs' rows, all of them (a run still training elsewhere
-    // is drawn too, as far as it has got, and is not counted here).
-    let done: std::collections::BTreeSet<&str> = tasks
-        .iter()
-        .filter(|t| t.done())
-        .map(|t| t.run_id.as_str())
-        .collect();
-    let n = records::metrics::read_parquet(&combined)
-        .map_err(|e| anyhow!("{e}"))?
-        .iter()
-        .filter(|r| done.contains(r.run_id.as_str()))
-        .count();
-    if n != rows {
-        bail!(
-            "{}: {n} rows after the merge, expected {rows} from {merged} run(s)",
-            combined.display()
-        );
-    }
-    records::say!(
-        "sweep merge: {merged} run(s), {rows} rows -> {}",
-        combined.display()
-    );
-    Ok(rows)
+    Ok(())
 }
 
 /// A finished run's file holds every row its config makes the training loop

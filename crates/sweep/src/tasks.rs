@@ -6,28 +6,10 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// One task: one run (name x seed) of the grid.
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct Task {
-    pub run: String,
-    pub seed: u64,
-    pub run_id: String,
-    /// `done` (finished with this config: skipped), `resume` (has a checkpoint),
-    /// `new`, or `stale` (trained by other code or on other data; a sweep refuses it).
-    pub state: String,
-    /// What makes a `stale` run stale (`other training code (...)`, `other data (...)`).
-    #[serde(default)]
-    pub why: Option<String>,
-    /// Run id this task starts from (VGG's deeper nets start from net A's weights).
-    #[serde(default)]
-    pub after: Option<String>,
-}
-
-impl Task {
-    pub fn done(&self) -> bool {
-        self.state == "done"
-    }
-}
+/// One task: one run (name x seed) of the grid, as the experiment binary
+/// lists it (`--list-runs`) through the type it writes the list with.
+pub use records::run_dir::ListedRun as Task;
+use records::run_dir::RunListState;
 
 /// A sweep: the selection with every path made absolute, since tasks run from
 /// other processes (and, under Slurm, possibly other nodes sharing the file system).
@@ -176,7 +158,7 @@ impl Sweep {
         }
         let stale: Vec<String> = tasks
             .iter()
-            .filter(|t| t.state == "stale")
+            .filter(|t| t.state == RunListState::Stale)
             .map(|t| match &t.why {
                 Some(why) => format!("{} ({why})", t.run_id),
                 None => t.run_id.clone(),
@@ -240,7 +222,10 @@ pub fn waves(todo: &[Task]) -> Vec<Vec<Task>> {
 /// Counts for the opening line of a sweep.
 pub fn summary(tasks: &[Task]) -> String {
     let done = tasks.iter().filter(|t| t.done()).count();
-    let resume = tasks.iter().filter(|t| t.state == "resume").count();
+    let resume = tasks
+        .iter()
+        .filter(|t| t.state == RunListState::Resume)
+        .count();
     format!(
         "{} task(s): {done} done (skipped), {} to run ({resume} resuming from checkpoints)",
         tasks.len(),
@@ -257,7 +242,7 @@ mod tests {
             run: id.trim_end_matches("-s1").into(),
             seed: 1,
             run_id: id.into(),
-            state: "new".into(),
+            state: RunListState::New,
             after: after.map(String::from),
             why: None,
         }

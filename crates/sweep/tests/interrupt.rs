@@ -201,11 +201,12 @@ fn ctrl_c_or_sigterm_on_a_local_sweep_checkpoints_its_tasks_and_exits_75() {
         .output()
         .expect("list");
     let listed = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(
-        listed.matches("\"state\":\"resume\"").count(),
-        2,
-        "{listed}"
-    );
+    let resuming = listed
+        .lines()
+        .map(|l| serde_json::from_str::<records::run_dir::ListedRun>(l).expect("a listed run"))
+        .filter(|r| r.state == records::run_dir::RunListState::Resume)
+        .count();
+    assert_eq!(resuming, 2, "{listed}");
 }
 
 #[test]

@@ -123,6 +123,21 @@ fn fill(path: &Path, leave: u64) {
     f.set_len(len.saturating_sub(leave)).expect("truncate");
 }
 
+/// The binary with `args` fails on the full disk mounted at `mnt`, naming
+/// it, with the `earlier` files intact: with 256 KB left (enough to start, not
+/// for a checkpoint: it fails during training), then with none (it stops
+/// before training).
+fn refused_on_a_full_disk(mnt: &Path, bin: &Path, args: &[&str], earlier: &[(PathBuf, Vec<u8>)]) {
+    let mnt_s = mnt.to_str().unwrap();
+    for leave in [256 * 1024, 0] {
+        fill(&mnt.join("filler"), leave);
+        let r = run(bin.to_str().unwrap(), args);
+        let e = assert_one_line_error(&r, mnt_s);
+        assert!(e.contains("No space left on device"), "{e}");
+        assert_intact(earlier);
+    }
+}
+
 #[test]
 fn a_full_or_read_only_output_directory_fails_clearly_and_keeps_earlier_results() {
     let tmp = tempfile::tempdir().expect("tmp");
@@ -163,20 +178,7 @@ fn a_full_or_read_only_output_directory_fails_clearly_and_keeps_earlier_results(
         sets[1],
     ];
     let mnt_s = mnt.to_str().unwrap();
-
-    // Disk full during training: 256 KB left, enough to start, not for a checkpoint.
-    fill(&mnt.join("filler"), 256 * 1024);
-    let r = run(bin.to_str().unwrap(), &args);
-    let e = assert_one_line_error(&r, mnt_s);
-    assert!(e.contains("No space left on device"), "{e}");
-    assert_intact(&earlier);
-
-    // Disk entirely full: stops before training.
-    fill(&mnt.join("filler"), 0);
-    let r = run(bin.to_str().unwrap(), &args);
-    let e = assert_one_line_error(&r, mnt_s);
-    assert!(e.contains("No space left on device"), "{e}");
-    assert_intact(&earlier);
+    refused_on_a_full_disk(&mnt, &bin, &args, &earlier);
 
     // Space again: the interrupted run completes, the earlier one is still skipped.
     std::fs::remove_file(mnt.join("filler")).expect("rm filler");

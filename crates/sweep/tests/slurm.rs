@@ -4,7 +4,7 @@
 mod common;
 use common::*;
 use records::testing::untimed_metrics as metrics_without_timing;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Whether a Slurm controller answers; without one the test is skipped, unless required.
@@ -71,30 +71,7 @@ fn slurm_array_sweep_skips_finished_runs_resumes_interrupted_ones_and_merges() {
         a.extend(sets.map(String::from));
         a
     };
-    // Before the sweep: plain-20-s1 finished, resnet-20-s1 killed after its first checkpoint.
-    let r = Command::new(&bin)
-        .args(exp_args("plain-20"))
-        .output()
-        .expect("runs");
-    assert!(r.status.success(), "{}", stderr(&r));
-    let profile_dir =
-        records::testing::profile_dir_of(bin.to_str().expect("utf-8 path"), &exp_args("resnet-20"));
-    let run_dir = profile_dir.join("runs/resnet-20-s1");
-    let mut child = Command::new(&bin)
-        .args(exp_args("resnet-20"))
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
-    while !run_dir.join("checkpoint.json").exists() {
-        assert!(
-            child.try_wait().expect("wait").is_none(),
-            "finished before its first checkpoint"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    child.kill().expect("SIGKILL");
-    let _ = child.wait();
-
+    let dir = one_finished_one_killed(&bin, &exp_args("plain-20"), &exp_args("resnet-20"));
     let mut args = vec![
         EXP,
         "--slurm",
@@ -117,10 +94,54 @@ fn slurm_array_sweep_skips_finished_runs_resumes_interrupted_ones_and_merges() {
         "{e}"
     );
     assert!(e.contains("submitted array job"), "{e}");
-    let dir = profile_dir;
     let subs = slurm_dirs(&dir);
     assert_eq!(subs.len(), 1, "{subs:?}");
-    let manifest = std::fs::read_to_string(subs[0].join("manifest.tsv")).expect("manifest");
+    check_submission(&subs[0], &bin);
+    check_all_merged(&dir, &subs[0]);
+
+    // The same sweep again: nothing is submitted.
+    let before = snapshot(&dir.join("runs"));
+    let r = run(SWEEP, &args);
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert!(stderr(&r).contains("nothing to submit"), "{}", stderr(&r));
+    assert_eq!(
+        slurm_dirs(&dir).len(),
+        1,
+        "a second array job was submitted"
+    );
+    assert_intact(&before);
+}
+
+/// Before the sweep: plain-20-s1 finished (`finished` args), resnet-20-s1
+/// killed after its first checkpoint (`killed` args). Returns the profile
+/// directory.
+fn one_finished_one_killed(bin: &Path, finished: &[String], killed: &[String]) -> PathBuf {
+    let r = Command::new(bin).args(finished).output().expect("runs");
+    assert!(r.status.success(), "{}", stderr(&r));
+    let profile_dir = records::testing::profile_dir_of(bin.to_str().expect("utf-8 path"), killed);
+    let run_dir = profile_dir.join("runs/resnet-20-s1");
+    let mut child = Command::new(bin)
+        .args(killed)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    while !run_dir.join("checkpoint.json").exists() {
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "finished before its first checkpoint"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    profile_dir
+}
+
+/// The submission `sub`: the manifest lists the three runs left; the tasks
+/// ran the binary's copy taken at submission, one at a time; the killed run
+/// resumed.
+fn check_submission(sub: &Path, bin: &Path) {
+    let manifest = std::fs::read_to_string(sub.join("manifest.tsv")).expect("manifest");
     let ids: Vec<&str> = manifest
         .lines()
         .skip(1)
@@ -135,23 +156,27 @@ fn slurm_array_sweep_skips_finished_runs_resumes_interrupted_ones_and_merges() {
         .iter()
         .position(|i| *i == "resnet-20-s1")
         .expect("in manifest");
-    // The tasks ran the binary's copy taken at submission, one at a time.
-    let task_sh = std::fs::read_to_string(subs[0].join("task.sh")).expect("task.sh");
-    let copy = subs[0].join(bin.file_name().expect("name"));
+    let task_sh = std::fs::read_to_string(sub.join("task.sh")).expect("task.sh");
+    let copy = sub.join(bin.file_name().expect("name"));
     assert!(task_sh.contains(&*copy.to_string_lossy()), "{task_sh}");
     assert_eq!(
         std::fs::read(&copy).expect("copy"),
-        std::fs::read(&bin).expect("binary")
+        std::fs::read(bin).expect("binary")
     );
-    let job = std::fs::read_to_string(subs[0].join("array-job-id")).expect("job id");
+    let job = std::fs::read_to_string(sub.join("array-job-id")).expect("job id");
     let show = Command::new("scontrol")
         .args(["show", "job", job.trim()])
         .output()
         .expect("scontrol");
     let show = String::from_utf8_lossy(&show.stdout);
     assert!(show.contains("ArrayTaskThrottle=1"), "{show}");
-    let log = std::fs::read_to_string(subs[0].join(format!("task-{i}.out"))).expect("task log");
+    let log = std::fs::read_to_string(sub.join(format!("task-{i}.out"))).expect("task log");
     assert!(log.contains("resumed from iteration"), "{log}");
+}
+
+/// Every run of the profile `dir` completed (its checkpoint removed), and the
+/// merge job of the submission `sub` merged all four.
+fn check_all_merged(dir: &Path, sub: &Path) {
     for id in ["plain-20-s1", "plain-20-s2", "resnet-20-s1", "resnet-20-s2"] {
         let run = dir.join("runs").join(id);
         let status = std::fs::read_to_string(run.join("status.json")).expect("status");
@@ -173,20 +198,8 @@ fn slurm_array_sweep_skips_finished_runs_resumes_interrupted_ones_and_merges() {
         ["plain-20-s1", "plain-20-s2", "resnet-20-s1", "resnet-20-s2"]
     );
     assert!(dir.join("report.md").exists() && dir.join("fig6.png").exists());
-    let merge_log = std::fs::read_to_string(subs[0].join("merge.out")).expect("merge log");
+    let merge_log = std::fs::read_to_string(sub.join("merge.out")).expect("merge log");
     assert!(merge_log.contains("sweep merge: 4 run(s)"), "{merge_log}");
-
-    // The same sweep again: nothing is submitted.
-    let before = snapshot(&dir.join("runs"));
-    let r = run(SWEEP, &args);
-    assert!(r.status.success(), "{}", stderr(&r));
-    assert!(stderr(&r).contains("nothing to submit"), "{}", stderr(&r));
-    assert_eq!(
-        slurm_dirs(&dir).len(),
-        1,
-        "a second array job was submitted"
-    );
-    assert_intact(&before);
 }
 
 #[test]
@@ -244,35 +257,14 @@ fn a_time_limit_signal_checkpoints_requeues_and_resumes_bit_identically() {
     let log = subs[0].join("task-0.out");
     let started = std::time::Instant::now();
     // Signal it once it has trained a while (its log shows iteration 100 or later).
-    loop {
-        let text = std::fs::read_to_string(run_dir.join("train.log")).unwrap_or_default();
-        if text.contains(" it 1") || text.contains(" it 2") {
-            break;
-        }
-        assert!(
-            started.elapsed().as_secs() < 240,
-            "the task never trained: {text}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    wait_until_trained_a_while(&run_dir, started);
     let s = Command::new("scancel")
         .args(["--batch", "--signal=USR1", &task])
         .status()
         .expect("scancel");
     assert!(s.success());
     // The task checkpoints, requeues itself, resumes and completes.
-    while !run_dir.join("status.json").exists()
-        || !std::fs::read_to_string(run_dir.join("status.json"))
-            .unwrap_or_default()
-            .contains("completed")
-    {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        assert!(
-            started.elapsed().as_secs() < 480,
-            "not completed after the signal: {text}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+    wait_until_completed(&run_dir, &log, started);
     let text = std::fs::read_to_string(&log).expect("task log");
     assert!(text.contains("requeueing"), "{text}");
     assert!(text.contains("resumed from iteration"), "{text}");
@@ -284,4 +276,37 @@ fn a_time_limit_signal_checkpoints_requeues_and_resumes_bit_identically() {
         metrics_without_timing(&ref_dir.join("runs/resnet-20-s1/metrics.parquet")),
         "the signalled and requeued run differs from the uninterrupted one"
     );
+}
+
+/// Waits until the run's log shows iteration 100 or later (at most 240 s
+/// after `started`).
+fn wait_until_trained_a_while(run_dir: &Path, started: std::time::Instant) {
+    loop {
+        let text = std::fs::read_to_string(run_dir.join("train.log")).unwrap_or_default();
+        if text.contains(" it 1") || text.contains(" it 2") {
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 240,
+            "the task never trained: {text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Waits until the run's `status.json` says it completed (at most 480 s after
+/// `started`; the task's `log` is shown otherwise).
+fn wait_until_completed(run_dir: &Path, log: &Path, started: std::time::Instant) {
+    while !run_dir.join("status.json").exists()
+        || !std::fs::read_to_string(run_dir.join("status.json"))
+            .unwrap_or_default()
+            .contains("completed")
+    {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        assert!(
+            started.elapsed().as_secs() < 480,
+            "not completed after the signal: {text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 }

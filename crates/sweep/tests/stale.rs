@@ -5,6 +5,7 @@
 //! them and its merge then refused the mixed report.
 mod common;
 use common::*;
+use records::run_dir::{ListedRun, RunListState};
 use std::path::Path;
 
 fn mark_trained_elsewhere(run_dir: &Path) {
@@ -21,7 +22,9 @@ fn tiny_cifar_other(tmp: &Path) -> std::path::PathBuf {
     records::testing::tiny_cifar(&tmp.join("other-data"), 201, 201).expect("generate data")
 }
 
-fn state_listed(bin: &str, out: &str, extra: &[&str]) -> String {
+/// The state `--list-runs` gives plain-20-s1, read through the type the
+/// binary writes it with.
+fn state_listed(bin: &str, out: &str, extra: &[&str]) -> RunListState {
     let mut a = vec![
         "--profile",
         "smoke",
@@ -34,10 +37,10 @@ fn state_listed(bin: &str, out: &str, extra: &[&str]) -> String {
     a.extend_from_slice(extra);
     let r = run(bin, &a);
     assert!(r.status.success(), "{}", stderr(&r));
-    let line: serde_json::Value =
+    let line: ListedRun =
         serde_json::from_slice(r.stdout.split(|b| *b == b'\n').next().expect("a line"))
             .expect("json");
-    line["state"].as_str().expect("state").to_string()
+    line.state
 }
 
 #[test]
@@ -51,12 +54,12 @@ fn runs_of_other_training_code_are_refused_by_a_sweep_unless_retrained_or_allowe
     let bin = exp_bin();
     let run_dir = out.join("smoke/runs/plain-20-s1");
     let (b, o) = (bin.to_str().expect("UTF-8"), out.to_str().expect("UTF-8"));
-    assert_eq!(state_listed(b, o, &[]), "done");
+    assert_eq!(state_listed(b, o, &[]), RunListState::Done);
 
     mark_trained_elsewhere(&run_dir);
-    assert_eq!(state_listed(b, o, &[]), "stale");
-    assert_eq!(state_listed(b, o, &["--allow-mixed"]), "done");
-    assert_eq!(state_listed(b, o, &["--fresh-stale"]), "new");
+    assert_eq!(state_listed(b, o, &[]), RunListState::Stale);
+    assert_eq!(state_listed(b, o, &["--allow-mixed"]), RunListState::Done);
+    assert_eq!(state_listed(b, o, &["--fresh-stale"]), RunListState::New);
 
     // Refused, naming the run and the ways out; nothing written.
     let before = snapshot(&out);
@@ -92,7 +95,7 @@ fn runs_of_other_training_code_are_refused_by_a_sweep_unless_retrained_or_allowe
         serde_json::from_slice(&std::fs::read(run_dir.join("provenance.json")).expect("p"))
             .expect("json");
     assert_ne!(p["training_code"], "00000000", "not retrained");
-    assert_eq!(state_listed(b, o, &[]), "done");
+    assert_eq!(state_listed(b, o, &[]), RunListState::Done);
 
     // The run on other data (issue 32, case 5, through a sweep): `--list-runs`
     // is given the sweep's `--data`, so the finished run is stale, not `done`

@@ -276,7 +276,7 @@ pub fn write_csv(path: &Path, summaries: &[RunSummary]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::row_for_tests as row;
+    use crate::testing::row_for_tests as row;
 
     fn rows() -> Vec<MetricRow> {
         vec![

@@ -2,10 +2,10 @@
 //! (`all_runs.parquet`), figures and report (what `--plot-only` redraws
 //! without training). Runs training at the time are drawn as far as their
 //! metrics go, and the report says so.
+use super::experiment::{Experiment, Results};
 use super::plan::Plan;
 use super::run_dir::RunDir;
 use super::run_dir::RunDirWithConfig;
-use super::{Experiment, Results};
 use crate::config::Fidelity;
 use crate::data::run_lowerings;
 use crate::error::{Error, Result};

@@ -2,13 +2,13 @@
 //! seeds or a single run), each writing its run directory; runs already
 //! finished with their config are skipped, interrupted ones resume.
 use super::cli::Args;
+use super::experiment::Experiment;
 use super::groups::plan_groups;
 use super::plan::Plan;
 use super::probes::{self, Layouts};
 use super::reuse;
 use super::run_dir::{OpenRun, RunDir, RunState, StatusFile};
 use super::run_dir::{RunDirWithConfig, StatusOf};
-use super::Experiment;
 use crate::config::{DatasetKind, RunConfig};
 use crate::data::{imagenet::ImageNetData, Dataset, TrainData};
 use crate::error::IoContext;

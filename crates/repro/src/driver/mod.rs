@@ -4,14 +4,19 @@
 //! `experiments/<name>.toml`.
 //!
 //! One file per job, in the order a run of the binary takes them:
-//! `cli` (flags, parsed into types), `plan` (the grid of runs, what is left to
-//! train, `--list-runs`), `probes` (layout and cost timing), `groups` (seed
-//! fusion), `execute` (training, run by run or group by group), `run_dir` (a
-//! run's directory, its state and lock), `collect` (metrics, figures, report).
+//! `experiment` (what an experiment crate implements, and the results it draws
+//! from), `cli` (flags, parsed into types), `plan` (the grid of runs, what is
+//! left to train), `list_runs` (`--list-runs`), `probes` (layout and cost
+//! timing), `groups` (seed fusion), `execute` (training, run by run or group
+//! by group), `run_dir` (a run's directory, its state and lock), `collect`
+//! (metrics, figures, report). No module here imports this one (its tests
+//! aside): the types they share live in `experiment`.
 mod cli;
 mod collect;
 mod execute;
+mod experiment;
 mod groups;
+mod list_runs;
 mod plan;
 mod probes;
 mod resumed;
@@ -21,97 +26,13 @@ mod stale;
 
 pub use cli::{select_device, Args, DeviceSpec, FuseMode, LayoutMode};
 pub use collect::write_outputs;
+pub use experiment::{Experiment, Results};
 pub use plan::{profile_dir_name, variant_key};
 pub use probes::{human_time, long_job_warning, time_group_steps, time_steps};
 pub use records::run_dir::check_complete;
 pub use run_dir::{RunDir, RunDirWithConfig, RunState, StatusFile, StatusOf};
 
-use crate::config::{ExperimentFile, ProfileHeader, RunConfig};
-use crate::data::Dataset;
-use crate::error::Result;
-use crate::metrics::MetricRow;
-use crate::models::Network;
-use crate::papers::PaperNumbers;
-use crate::report::{self, Claim, Header, Table};
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-
-/// What an experiment crate says about its paper beyond its TOML file.
-pub trait Experiment {
-    /// The crate's name, which is also the TOML file's stem and its `experiment.name`.
-    fn name(&self) -> &'static str;
-    /// Figures drawn from the metrics alone: (file stem, figure).
-    fn figures(&self, res: &Results) -> Vec<(String, figures::Figure)>;
-    fn tables(&self, res: &Results) -> Vec<Table>;
-    fn claims(&self, res: &Results) -> Vec<Claim>;
-    /// After a run completes: measurements of the trained network saved in its
-    /// directory (e.g. Fig. 7's layer responses), read back by `figures`/`tables`.
-    fn after_run(
-        &self,
-        _cfg: &RunConfig,
-        _net: &dyn Network,
-        _data: &Dataset,
-        _run_dir: &Path,
-    ) -> Result<()> {
-        Ok(())
-    }
-}
-
-/// Everything a report is drawn from.
-pub struct Results {
-    pub rows: Vec<MetricRow>,
-    pub runs: report::Runs,
-    pub header: Header,
-    pub profile: ProfileHeader,
-    /// Resolved configs of the profile's grid, by run id.
-    pub configs: BTreeMap<String, RunConfig>,
-    /// The experiment file the runs were resolved from.
-    pub file: ExperimentFile,
-    pub profile_dir: PathBuf,
-    /// The paper's numbers, from `experiments/papers/<paper>.csv`.
-    pub paper: PaperNumbers,
-    /// `--log-y`: curve panels on a log-scale y axis.
-    pub log_y: bool,
-}
-
-impl Results {
-    /// The legend name of a run (`[experiment.labels]`, else the run name).
-    pub fn label(&self, run: &str) -> String {
-        self.file.label(run).to_string()
-    }
-
-    pub fn run_dir(&self, run_id: &str) -> PathBuf {
-        RunDir::new(&self.profile_dir, run_id).path().to_path_buf()
-    }
-    /// Whether the profile's grid includes a run of this name.
-    pub fn in_profile(&self, name: &str) -> bool {
-        self.profile.runs.iter().any(|r| r == name)
-    }
-    /// The claim "run `lower` has a lower final test error than run `than`",
-    /// judged over their seeds by the verdict rule (`report::compare_lower`).
-    pub fn compare_test_error(
-        &self,
-        lower: &str,
-        than: &str,
-    ) -> (String, report::Verdict, Option<report::Comparison>) {
-        report::compare_lower(
-            lower,
-            self.runs.arm(lower).test_error,
-            than,
-            self.runs.arm(than).test_error,
-        )
-    }
-    /// The resolved config of a run of this name: the profile's own (its first
-    /// seed), or for a run of the file outside the profile's grid, the run
-    /// resolved under this profile (e.g. to count a table row's parameters).
-    pub fn config_of(&self, name: &str) -> Option<RunConfig> {
-        self.configs
-            .values()
-            .find(|c| c.name == name)
-            .cloned()
-            .or_else(|| self.file.resolve(&self.header.profile, name, 0, &[]).ok())
-    }
-}
+use std::path::PathBuf;
 
 /// The repository root (`records::repo_root`: one home for the rule).
 pub use records::repo_root;
@@ -217,7 +138,7 @@ fn run_profile<E: Experiment>(exp: &E, args: &Args, root: &Path) -> anyhow::Resu
         return Ok(());
     }
     if args.list_runs {
-        plan.list_runs(args)?;
+        list_runs::list_runs(&plan, args)?;
         return Ok(());
     }
     if let Some(t) = args.threads {

@@ -5,7 +5,6 @@ use super::cli::Args;
 use super::run_dir::RunDir;
 use super::run_dir::RunDirWithConfig;
 use crate::config::{ExperimentFile, Fidelity, Override, ProfileHeader, RunConfig};
-use crate::models;
 use crate::papers::PaperNumbers;
 use crate::precision;
 use records::fidelity::Lowering;
@@ -120,62 +119,6 @@ impl Plan {
             .iter()
             .filter(|c| fresh || self.run_dir(c).ended_with(c).is_none())
             .collect()
-    }
-
-    /// `--list-runs`: one JSON line per selected run, the task list of `sweep`.
-    /// `state`: `done` (finished with this config), `resume` (has a
-    /// checkpoint), `new`, or `stale` (finished or checkpointed by other
-    /// training code than this build's, or, when `--data` is given, on other
-    /// data: `--fresh-stale` lists it as `new`, `--allow-mixed` as what it
-    /// is); `why` says what makes a `stale` run stale. A closed pipe ends the
-    /// list quietly.
-    pub fn list_runs(&self, args: &super::cli::Args) -> anyhow::Result<()> {
-        use std::io::Write;
-        let fresh = args.fresh;
-        let data = if fresh {
-            None
-        } else {
-            super::execute::data_to_check(self, args)?
-        };
-        let mut out = std::io::stdout().lock();
-        for cfg in &self.grid {
-            let dir = self.run_dir(cfg);
-            let why = if fresh {
-                None
-            } else {
-                super::stale::stale_run(self, cfg, data.as_ref()).map(|s| match s.why {
-                    super::stale::Why::Code { .. } => format!("other training code ({})", s.why),
-                    super::stale::Why::Data { .. } => format!("other data ({})", s.why),
-                })
-            };
-            let stale = why.is_some();
-            let state = if stale && args.fresh_stale {
-                "new"
-            } else if stale && !args.allow_mixed {
-                "stale"
-            } else if !fresh && dir.ended_with(cfg).is_some() {
-                "done"
-            } else if !fresh && dir.has_checkpoint() {
-                "resume"
-            } else {
-                "new"
-            };
-            // A run that starts from another run's trained weights (VGG's net A)
-            // must wait for it: sweeps order their tasks by `after`.
-            let after = match models::init_from(&cfg.model) {
-                models::InitFrom::Run { run, .. } => Some(records::run_dir::run_id(run, cfg.seed)),
-                models::InitFrom::Random => None,
-            };
-            let line = serde_json::json!({
-                "run": cfg.name, "seed": cfg.seed, "run_id": cfg.run_id(), "state": state,
-                "after": after, "why": if state == "stale" { why } else { None },
-            });
-            match writeln!(out, "{line}") {
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
-                r => r?,
-            }
-        }
-        Ok(())
     }
 }
 

@@ -4,10 +4,10 @@
 //! another count is no longer bit-identical to an uninterrupted run). The
 //! driver reads both before a run reopens, under its lock, so that a refusal
 //! rewrites nothing of the run.
-use super::run_dir::RunDir;
 use crate::error::{Error, Result};
 use crate::provenance::{DataIdentity, Provenance, ThreadChange};
 use crate::train::checkpoint;
+use records::run_dir::RunDir;
 
 /// What a run's checkpoint was written with (for checkpoints older than
 /// these records: what its provenance, written when it started, says).

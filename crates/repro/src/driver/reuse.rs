@@ -13,9 +13,9 @@
 //! measurements of the trained net (`Experiment::after_run`) are made again
 //! from those weights. The run's `provenance.json` names the source
 //! (`reused_from`) and its `train.log` says it was not retrained.
+use super::experiment::Experiment;
 use super::run_dir::StatusOf;
 use super::run_dir::{RunDir, RunState, StatusFile, WeightsError};
-use super::Experiment;
 use crate::config::{Fidelity, RunConfig};
 use crate::data::{run_fidelity, Dataset, TrainData};
 use crate::metrics::{self, MetricRow};

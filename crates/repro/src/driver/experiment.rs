@@ -1,0 +1,92 @@
+//! What an experiment crate implements (`Experiment`: its figures, tables and
+//! claims) and everything its report is drawn from (`Results`). Apart from the
+//! driver's entry points (`driver::main`, `driver::run`) so that the driver's
+//! modules (`collect`, `execute`, `reuse`) import it without importing their
+//! parent.
+use super::run_dir::RunDir;
+use crate::config::{ExperimentFile, ProfileHeader, RunConfig};
+use crate::data::Dataset;
+use crate::error::Result;
+use crate::metrics::MetricRow;
+use crate::models::Network;
+use crate::papers::PaperNumbers;
+use crate::report::{self, Claim, Header, Table};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// What an experiment crate says about its paper beyond its TOML file.
+pub trait Experiment {
+    /// The crate's name, which is also the TOML file's stem and its `experiment.name`.
+    fn name(&self) -> &'static str;
+    /// Figures drawn from the metrics alone: (file stem, figure).
+    fn figures(&self, res: &Results) -> Vec<(String, figures::Figure)>;
+    fn tables(&self, res: &Results) -> Vec<Table>;
+    fn claims(&self, res: &Results) -> Vec<Claim>;
+    /// After a run completes: measurements of the trained network saved in its
+    /// directory (e.g. Fig. 7's layer responses), read back by `figures`/`tables`.
+    fn after_run(
+        &self,
+        _cfg: &RunConfig,
+        _net: &dyn Network,
+        _data: &Dataset,
+        _run_dir: &Path,
+    ) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Everything a report is drawn from.
+pub struct Results {
+    pub rows: Vec<MetricRow>,
+    pub runs: report::Runs,
+    pub header: Header,
+    pub profile: ProfileHeader,
+    /// Resolved configs of the profile's grid, by run id.
+    pub configs: BTreeMap<String, RunConfig>,
+    /// The experiment file the runs were resolved from.
+    pub file: ExperimentFile,
+    pub profile_dir: PathBuf,
+    /// The paper's numbers, from `experiments/papers/<paper>.csv`.
+    pub paper: PaperNumbers,
+    /// `--log-y`: curve panels on a log-scale y axis.
+    pub log_y: bool,
+}
+
+impl Results {
+    /// The legend name of a run (`[experiment.labels]`, else the run name).
+    pub fn label(&self, run: &str) -> String {
+        self.file.label(run).to_string()
+    }
+
+    pub fn run_dir(&self, run_id: &str) -> PathBuf {
+        RunDir::new(&self.profile_dir, run_id).path().to_path_buf()
+    }
+    /// Whether the profile's grid includes a run of this name.
+    pub fn in_profile(&self, name: &str) -> bool {
+        self.profile.runs.iter().any(|r| r == name)
+    }
+    /// The claim "run `lower` has a lower final test error than run `than`",
+    /// judged over their seeds by the verdict rule (`report::compare_lower`).
+    pub fn compare_test_error(
+        &self,
+        lower: &str,
+        than: &str,
+    ) -> (String, report::Verdict, Option<report::Comparison>) {
+        report::compare_lower(
+            lower,
+            self.runs.arm(lower).test_error,
+            than,
+            self.runs.arm(than).test_error,
+        )
+    }
+    /// The resolved config of a run of this name: the profile's own (its first
+    /// seed), or for a run of the file outside the profile's grid, the run
+    /// resolved under this profile (e.g. to count a table row's parameters).
+    pub fn config_of(&self, name: &str) -> Option<RunConfig> {
+        self.configs
+            .values()
+            .find(|c| c.name == name)
+            .cloned()
+            .or_else(|| self.file.resolve(&self.header.profile, name, 0, &[]).ok())
+    }
+}
