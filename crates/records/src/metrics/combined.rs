@@ -187,6 +187,8 @@ mod tests {
         a.experiment = "resnet-cifar-degradation".into();
         let mut b = row("plain-20", 1, 10, 0.1, 0.5, Some(0.6));
         b.experiment = "resnet-shortcut-options".into();
+        // A run the map does not know (each profile's table maps its own runs).
+        b.run_id = "plain-56-s1".into();
         let knobs = |residual: bool| {
             BTreeMap::from([
                 ("residual".to_string(), Knob::Bool(residual)),
