@@ -38,6 +38,18 @@
 //! | device, dataset, precision | str | e.g. `cpu (2 threads, ...)`, `CIFAR-10 (JPEG q75 copy)`, `fp32` |
 //! | diverged | bool | true on the row where the loss became NaN/inf |
 //!
+//! The combined table (`all_runs.parquet`) adds, per row ([`combined`]):
+//!
+//! | column | type | meaning |
+//! |---|---|---|
+//! | row_key | str | `<experiment>/<profile>/<run_id>/<kind>/<iteration>`: unique across experiments |
+//! | commit | str | the commit that trained the run (its provenance's), `unknown` where not recorded |
+//! | recipe_hash | str | sha256 prefix of the run's model, data and train tables alone (no experiment, profile, run name or seed) |
+//! | knob_<name> | bool, i64, f64 or str (null) | each scalar of the model config (`knob_activation`, `knob_lrn`, `knob_residual`, `knob_shortcut`, `knob_depth`, ...), typed as the config has it |
+//!
+//! It leaves out `val_loss` and `val_error` where no row has them (a profile
+//! without a validation split).
+//!
 //! The hyperparameter columns (`family` to `augment`) let readers group runs
 //! without parsing `knobs` or the run's `config.toml`. Files written before
 //! they existed read with them null (numbers) or empty (text), as a glob
@@ -49,6 +61,9 @@ use crate::recipe::{DataConfig, Schedule, TrainConfig};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+
+pub mod combined;
+pub use combined::{write_combined, Knob, RunColumns};
 
 /// A run's metrics file, in its run directory.
 pub const RUN_FILE: &str = "metrics.parquet";
@@ -414,8 +429,9 @@ pub fn from_frame(df: &DataFrame, origin: &Path) -> Result<Vec<MetricRow>> {
     let (iteration, epoch, lr) = (i("iteration")?, f("epoch")?, f("lr")?);
     let (train_loss, train_error) = (f("train_loss")?, f("train_error")?);
     let (val_loss, val_error, test_loss, test_error) = (
-        f("val_loss")?,
-        f("val_error")?,
+        // The combined table leaves them out where no row has them.
+        c.f64_or_null("val_loss")?,
+        c.f64_or_null("val_error")?,
         f("test_loss")?,
         f("test_error")?,
     );

@@ -6,10 +6,10 @@ use super::experiment::{Experiment, Results};
 use super::plan::Plan;
 use super::run_dir::RunDir;
 use super::run_dir::RunDirWithConfig;
-use crate::config::Fidelity;
+use crate::config::{Fidelity, RunConfig};
 use crate::data::run_lowerings;
 use crate::error::{Error, Result};
-use crate::metrics::{read_parquet, write_parquet, MetricRow, COMBINED_FILE};
+use crate::metrics::{read_parquet, MetricRow, COMBINED_FILE};
 use crate::provenance::{Provenance, TRAINING_CODE};
 use crate::report::{self, Header};
 use records::fidelity::Lowering;
@@ -307,6 +307,40 @@ fn fidelity_notes(plan: &Plan, rows: &[MetricRow]) -> Vec<String> {
     notes
 }
 
+/// The combined table's columns of each run (`records::metrics::combined`):
+/// the commit its provenance names, its recipe hash, its model's knobs.
+fn run_columns(res: &Results) -> BTreeMap<String, records::metrics::RunColumns> {
+    res.configs
+        .iter()
+        .map(|(id, cfg)| {
+            let commit = RunDir::new(&res.profile_dir, id)
+                .read_provenance()
+                .map_or_else(|| "unknown".into(), |p| p.git_commit);
+            let knobs = match serde_json::to_value(&cfg.model) {
+                Ok(serde_json::Value::Object(m)) => m
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.clone(), records::metrics::Knob::from_json(v)?)))
+                    .collect(),
+                _ => BTreeMap::new(),
+            };
+            let columns = records::metrics::RunColumns {
+                commit,
+                recipe_hash: recipe_hash(cfg),
+                knobs,
+            };
+            (id.clone(), columns)
+        })
+        .collect()
+}
+
+/// A short SHA-256 of a run's recipe alone: its model, data and train tables
+/// (`config_hash` also covers the experiment, profile and run names).
+pub fn recipe_hash(cfg: &RunConfig) -> String {
+    use sha2::{Digest, Sha256};
+    let json = serde_json::json!({"model": cfg.model, "data": cfg.data, "train": cfg.train});
+    records::io::hex(&Sha256::digest(json.to_string().as_bytes())[..8])
+}
+
 /// A run's line in the report: how it ended, or how far it is when still training.
 fn run_state(res: &Results, id: &str) -> String {
     let dir = RunDir::new(&res.profile_dir, id);
@@ -350,7 +384,11 @@ pub fn write_outputs<E: Experiment>(exp: &E, res: &Results) -> Result<()> {
     let tables = exp.tables(res);
     res.paper.check_found()?;
     // Its own name: a glob over `**/metrics.parquet` reads each row once.
-    write_parquet(&res.profile_dir.join(COMBINED_FILE), &res.rows)?;
+    records::metrics::write_combined(
+        &res.profile_dir.join(COMBINED_FILE),
+        &res.rows,
+        &run_columns(res),
+    )?;
     report::write_csv(&res.profile_dir.join("summary.csv"), &res.runs.summaries)?;
     let mut stems = Vec::new();
     for (stem, fig) in drawn {
