@@ -2,7 +2,7 @@
 use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
 use repro::plot::{arm_panel, epoch_panel, BAND_NOTE};
-use repro::report::{arm_table, Claim, Table};
+use repro::report::{arm_table, Measured, Table};
 
 struct Lrn;
 
@@ -112,63 +112,11 @@ impl Experiment for Lrn {
         )]
     }
 
-    fn claims(&self, res: &Results) -> Vec<Claim> {
-        let paper = format!(
-            "CIFAR-10 (conv-local nets): {} -> {} ({}); {}",
-            res.paper.show(CIFAR_WITHOUT),
-            res.paper.show(CIFAR_WITH),
-            res.paper.source(CIFAR_WITH),
-            imagenet_effect(res)
-        );
-        // `paper_value`: the paper's reduction in points for the claim's net:
-        // its CIFAR-10 numbers are of the conv-local net; for the other net,
-        // only the ImageNet top-1 reduction is the paper's.
-        let cifar_reduction = res.paper.value(CIFAR_WITHOUT) - res.paper.value(CIFAR_WITH);
-        let mut claims = Vec::new();
-        for (id, net, with, without, paper_value) in [
-            (
-                "3",
-                "cuda-convnet's conv-local-11pct vs -13pct files, the paper's own nets",
-                "11pct",
-                "13pct",
-                cifar_reduction,
-            ),
-            (
-                "3",
-                "cuda-convnet's conv-local-11pct vs -13pct files, shortened",
-                "11pct-short",
-                "13pct-short",
-                cifar_reduction,
-            ),
-            (
-                "1",
-                "conv32-32-64 analogue",
-                "lrn",
-                "no-lrn",
-                res.paper.value(IMAGENET_TOP1),
-            ),
-            (
-                "2",
-                "conv-local analogue",
-                "conv-local-lrn",
-                "conv-local-no-lrn",
-                cifar_reduction,
-            ),
-        ] {
-            if !res.in_profile(with) || !res.in_profile(without) {
-                continue;
-            }
-            claims.push(Claim {
-                paper_value: paper_value.is_finite().then_some(paper_value),
-                ..Claim::compared(
-                    id,
-                    format!("Local response normalisation lowers the test error ({net} net)"),
-                    paper.clone(),
-                    res.compare_test_error(with, without),
-                )
-            });
-        }
-        claims
+    /// Final test errors of named runs: cuda-convnet's 11pct against its
+    /// 13pct configuration and their levels (paper profile), and the clean
+    /// LRN on/off ablations (analogue profile), as the claims file states.
+    fn claims(&self, res: &Results) -> Vec<Measured> {
+        res.measure_all()
     }
 }
 

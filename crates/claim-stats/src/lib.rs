@@ -9,6 +9,7 @@
 //! | "A-LRN is no better than A" | [`no_better`] | Welch non-superiority, margin m |
 //! | "A, B and C differ little" | [`differ_little`] | Welch TOST, margin ±m |
 //! | "tanh needs ~6x the epochs of ReLU" | [`ratio`] | TOST on per-seed log ratios, band [low, high] |
+//! | the same, some seeds only bounded | [`ratio_bounded`] | sign test against each edge of the band |
 //! | "multi-scale testing beats single-scale" (same nets) | [`paired`] | paired t, one-sided each way |
 //! | "the error is 8.75%" | [`level`] | one-sample TOST, paper + offset ± tolerance |
 //!
@@ -37,6 +38,7 @@
 //! No libtorch: the crate builds and tests on any machine.
 #![warn(missing_docs)]
 
+mod bounded;
 mod claims;
 pub mod dist;
 mod holm;
@@ -44,6 +46,7 @@ mod power;
 mod result;
 mod sample;
 
+pub use bounded::{ratio_bounded, sign_p, Bounded};
 pub use claims::{
     differ_little, directional, level, no_better, paired, ratio, Band, Better, Direction, Level,
 };

@@ -53,6 +53,9 @@ pub enum Test {
     PairedOneSided,
     /// Two one-sided one-sample tests against a level ([`crate::level`]).
     OneSampleTost,
+    /// Sign tests against each edge of a ratio band, where some seeds are
+    /// only bounded ([`crate::ratio_bounded`]).
+    SignTest,
 }
 
 impl Test {
@@ -65,6 +68,7 @@ impl Test {
             Test::LogRatioTost => "one-sample t on log ratios, two one-sided tests",
             Test::PairedOneSided => "paired t-test, one-sided",
             Test::OneSampleTost => "one-sample t, two one-sided tests",
+            Test::SignTest => "sign test against each edge of the band (bounded seeds)",
         }
     }
 }

@@ -400,3 +400,67 @@ fn results_serialise_with_lower_case_names() {
         (Some("equivalence"), Some(1.0))
     );
 }
+
+#[test]
+fn bounded_ratios_are_judged_by_the_sign_test_on_both_sides_of_the_band() {
+    use claim_stats::{ratio_bounded, sign_p, Bounded};
+    let band = Band {
+        low: 3.0,
+        high: 12.0,
+    };
+    // P(Bin(5, 1/2) >= 5) = 1/32; >= 4: 6/32; k = 0: 1.
+    assert!((sign_p(5, 5) - 1.0 / 32.0).abs() < 1e-12);
+    assert!((sign_p(4, 5) - 6.0 / 32.0).abs() < 1e-12);
+    assert_eq!(sign_p(0, 5), 1.0);
+    // Five tanh runs never reached the target; each bound is above 12x: FAIL high.
+    let above = [Bounded::AtLeast(13.0); 5];
+    let r = ratio_bounded(&above, band, RULE).expect("sign");
+    assert_eq!(
+        (r.test, r.decision),
+        (Test::SignTest, Decision::Fail),
+        "{r:?}"
+    );
+    assert!((r.p_opposite.expect("p") - 1.0 / 32.0).abs() < 1e-12);
+    // Bounds inside the band say nothing about its top: INCONCLUSIVE.
+    let mixed = [
+        Bounded::Exact(6.0),
+        Bounded::AtLeast(5.0),
+        Bounded::Exact(7.0),
+        Bounded::Exact(5.5),
+        Bounded::Exact(6.5),
+    ];
+    let r = ratio_bounded(&mixed, band, RULE).expect("sign");
+    assert_eq!(r.decision, Decision::Inconclusive, "{r:?}");
+    // Upper bounds below the band's bottom (ReLU never got there): FAIL low.
+    let below = [Bounded::AtMost(2.0); 5];
+    assert_eq!(
+        ratio_bounded(&below, band, RULE).expect("s").decision,
+        Decision::Fail
+    );
+    // Every seed surely inside (an upper bound inside, exact values inside).
+    let inside = [
+        Bounded::Exact(6.0),
+        Bounded::Exact(5.0),
+        Bounded::AtMost(8.0),
+        Bounded::Exact(7.0),
+        Bounded::Exact(4.0),
+    ];
+    let inside_fixed = [
+        inside[0],
+        inside[1],
+        Bounded::Exact(4.5),
+        inside[3],
+        inside[4],
+    ];
+    let r = ratio_bounded(&inside, band, RULE).expect("s");
+    // AtMost(8) is surely below 12 but not surely above 3: 4 of 5 above low.
+    assert_eq!(r.decision, Decision::Inconclusive, "{r:?}");
+    let r = ratio_bounded(&inside_fixed, band, RULE).expect("s");
+    // All exact: the log-ratio t-test, not the sign test.
+    assert_eq!(r.test, Test::LogRatioTost);
+    // Three seeds can never decide by signs (p >= 1/8).
+    let r = ratio_bounded(&above[..3], band, RULE).expect("s");
+    assert_eq!(r.decision, Decision::Inconclusive, "{r:?}");
+    // Bad inputs are refused as by `ratio`.
+    assert!(ratio_bounded(&[Bounded::AtLeast(-1.0)], band, RULE).is_err());
+}

@@ -76,15 +76,18 @@ pub struct ClaimNumbers {
 }
 
 impl From<&Claim> for ClaimNumbers {
+    /// A ratio claim's effect is compared as its log (the scale of its
+    /// standard error); the others in their unit.
     fn from(c: &Claim) -> Self {
-        let cmp = c.comparison.as_ref();
+        let n = &c.numbers;
+        let log = c.unit == "x";
         ClaimNumbers {
             id: c.id.clone(),
             verdict: c.verdict.name().into(),
-            effect: cmp.map(|x| x.effect),
-            std_error: cmp.map(|x| x.std_error),
-            n_a: cmp.map(|x| x.n_a as f64),
-            n_b: cmp.map(|x| x.n_b as f64),
+            effect: n.effect.map(|e| if log { e.ln() } else { e }),
+            std_error: n.std_error,
+            n_a: n.n_a.map(|n| n as f64),
+            n_b: n.n_b.map(|n| n as f64),
         }
     }
 }

@@ -129,14 +129,23 @@ fn summary_only(args: &Args) -> anyhow::Result<u8> {
     let results = args.results.clone().unwrap_or_else(|| root.join("results"));
     // All experiments go into the summary, not only --only.
     let all = selected(&root, &None)?;
-    let now = nightly::collect(&results, &all, &args.profile)?;
+    // Every profile with results: a claim decided at the paper's budget sits
+    // beside the shortened runs of the same claim.
+    let mut profiles: Vec<String> = all
+        .iter()
+        .flat_map(|e| nightly::profiles_of(&results, e))
+        .collect();
+    profiles.sort();
+    profiles.dedup();
+    let collected = nightly::collect_profiles(&results, &all, &profiles)?;
+    let now = collected.rows.clone();
     let json_path = results.join("summary.json");
     let before: Vec<nightly::Row> = std::fs::read(&json_path)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
     let regressions = nightly::regressions(&before, &now);
-    write_summary(&results, &nightly::markdown(&now), &now)?;
+    write_summary(&results, &nightly::markdown(&now), &collected)?;
     for (b, n) in &regressions {
         say!(
             "REGRESSION {}: was PASS ({}), now {} ({})",
@@ -149,8 +158,10 @@ fn summary_only(args: &Args) -> anyhow::Result<u8> {
     Ok(u8::from(!regressions.is_empty()))
 }
 
-/// `SUMMARY.md`, `SUMMARY.csv` and `summary.json` in `dir`.
-fn write_summary(dir: &Path, md: &str, rows: &[nightly::Row]) -> anyhow::Result<()> {
+/// `SUMMARY.md`, `SUMMARY.csv`, `summary.json` and `claims.csv` (every
+/// claim's numbers) in `dir`.
+fn write_summary(dir: &Path, md: &str, collected: &nightly::Collected) -> anyhow::Result<()> {
+    let rows = &collected.rows;
     let write = |name: &str, text: String| {
         let p = dir.join(name);
         std::fs::write(&p, text).map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", p.display()))
@@ -158,6 +169,7 @@ fn write_summary(dir: &Path, md: &str, rows: &[nightly::Row]) -> anyhow::Result<
     write("SUMMARY.md", md.to_string())?;
     write("SUMMARY.csv", nightly::csv_text(rows)?)?;
     write("summary.json", serde_json::to_string_pretty(rows)?)?;
+    write("claims.csv", nightly::csv_text(&collected.numbers)?)?;
     say!("nightly: wrote {}", dir.join("SUMMARY.md").display());
     Ok(())
 }
@@ -390,7 +402,8 @@ fn report(args: &Args, dir: &Path, st: &State, all: &[ExperimentComparison]) -> 
         compare::rule()
     );
     let names: Vec<String> = all.iter().map(|e| e.experiment.clone()).collect();
-    let rows = nightly::collect(dir, &names, &args.profile)?;
+    let collected = nightly::collect_profiles(dir, &names, std::slice::from_ref(&args.profile))?;
+    let rows = &collected.rows;
     let budget = args
         .budget_minutes
         .or_else(|| state::default_budget_minutes(&st.profile));
@@ -404,9 +417,9 @@ fn report(args: &Args, dir: &Path, st: &State, all: &[ExperimentComparison]) -> 
     let md = format!(
         "{head}\n## Time (this machine: {machine})\n\n{}\n{}",
         state::time_markdown(&st.seconds, budget),
-        nightly::markdown(&rows).replacen('#', "##", 1)
+        nightly::markdown(rows).replacen('#', "##", 1)
     );
-    write_summary(dir, &md, &rows)?;
+    write_summary(dir, &md, &collected)?;
     let p = dir.join("comparison.json");
     std::fs::write(&p, serde_json::to_string_pretty(all)?)
         .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", p.display()))?;

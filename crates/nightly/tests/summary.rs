@@ -1,12 +1,16 @@
 //! The summary and its regression check.
 use nightly::{collect, markdown, regressions};
 use records::fidelity::Fidelity;
-use records::report::{Claim, ClaimsFile, Header, Verdict, CLAIMS_SCHEMA, RULE};
+use records::report::{Claim, ClaimsFile, Header, Numbers, Section, Verdict, CLAIMS_SCHEMA, RULE};
 
 /// `<dir>/<exp>/quick/claims.json` with these claims, written by the type the
 /// experiments write it with.
 fn write(dir: &std::path::Path, exp: &str, fidelity: Fidelity, claims: Vec<Claim>) {
-    let d = dir.join(exp).join("quick");
+    write_at(dir, exp, "quick", fidelity, claims);
+}
+
+fn write_at(dir: &std::path::Path, exp: &str, profile: &str, fidelity: Fidelity, claims: Vec<Claim>) {
+    let d = dir.join(exp).join(profile);
     std::fs::create_dir_all(&d).expect("mkdir");
     let file = ClaimsFile {
         schema: CLAIMS_SCHEMA,
@@ -111,7 +115,7 @@ fn claims_read_with_their_reasons_and_counts() {
     assert_eq!(rows[2].fidelity, "analogue");
     let md = markdown(&rows);
     assert!(
-        md.contains("1 PASS, 0 FAIL, 1 INCONCLUSIVE, 1 NOT EVALUATED."),
+        md.contains("1 PASS, 0 FAIL, 1 INCONCLUSIVE, 1 NOT EVALUATED, 0 NOT DECIDED."),
         "{md}"
     );
 }
@@ -135,4 +139,58 @@ fn a_claims_file_of_another_layout_is_an_error_naming_it() {
             "{e}"
         );
     }
+}
+
+#[test]
+fn the_summary_separates_decided_claims_claims_not_yet_run_and_early_checks() {
+    let t = tempfile::tempdir().expect("tmp");
+    let e = "resnet-cifar-degradation";
+    let decided = |id: &str, v: Verdict| Claim {
+        decided: true,
+        numbers: Numbers {
+            effect: Some(1.5),
+            ci_low: Some(0.5),
+            ci_high: Some(2.5),
+            p: Some(0.01),
+            p_adjusted: Some(0.02),
+            n_a: Some(5),
+            n_b: Some(5),
+            df: Some(7.9),
+            ..Numbers::default()
+        },
+        ..claim(id, v, "decided numbers")
+    };
+    let undecided = |id: &str| claim(id, Verdict::NotDecided("budget".into()), "short run");
+    // Claim 1 decided in the paper profile; claim 2 only run on quick.
+    write_at(t.path(), e, "paper", Fidelity::Paper, vec![decided("1", Verdict::Pass)]);
+    let early = Claim {
+        section: Section::Early,
+        ..decided("1e", Verdict::Fail)
+    };
+    write(t.path(), e, Fidelity::Shortened, vec![undecided("1"), undecided("2"), early]);
+    let profiles = nightly::profiles_of(t.path(), e);
+    assert_eq!(profiles, ["paper", "quick"]);
+    let c = nightly::collect_profiles(t.path(), &[e.to_string()], &profiles).expect("collect");
+    let md = markdown(&c.rows);
+    let at = |s: &str| md.find(s).unwrap_or_else(|| panic!("no {s:?} in {md}"));
+    let (d, n, x) = (
+        at("## Claims decided at the paper's budget"),
+        at("## Claims not yet run at that budget"),
+        at("## Early-training checks"),
+    );
+    assert!(d < n && n < x, "{md}");
+    // Claim 1 is listed once, decided; its quick run is not "not yet run".
+    let section = |from: usize, to: usize| &md[from..to];
+    assert!(section(d, n).contains("decided numbers"), "{md}");
+    assert!(!section(n, x).contains("| 1 |"), "{md}");
+    assert!(section(n, x).contains("| 2 |") && section(n, x).contains("NOT DECIDED"), "{md}");
+    assert!(section(x, md.len()).contains("| 1e |"), "{md}");
+    // claims.csv: numeric columns, one row per claim and profile.
+    let csv = nightly::csv_text(&c.numbers).expect("csv");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 1 + 4, "{csv}");
+    for col in ["effect", "ci_low", "ci_high", "p", "p_adjusted", "n_a", "n_b", "df", "test", "margin", "seeds_needed", "section", "decided"] {
+        assert!(lines[0].split(',').any(|c| c == col), "{col} in {}", lines[0]);
+    }
+    assert!(lines[1].contains(",1.5,0.5,2.5,"), "{}", lines[1]);
 }

@@ -93,6 +93,12 @@ impl Fidelity {
     }
 }
 
+/// How [`Lowering::Overridden`] begins when shown: claims read it in a
+/// report's fidelity notes (an overridden budget decides no claim).
+pub const OVERRIDDEN: &str = "overridden: ";
+/// How [`Lowering::OtherConfigFile`] begins when shown.
+pub const OTHER_CONFIG: &str = "--config ";
+
 /// Why a result's label is below its profile's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lowering {
@@ -109,8 +115,8 @@ pub enum Lowering {
 impl std::fmt::Display for Lowering {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Lowering::Overridden(sets) => write!(f, "overridden: {}", sets.join(", ")),
-            Lowering::OtherConfigFile(path) => write!(f, "--config {path}"),
+            Lowering::Overridden(sets) => write!(f, "{OVERRIDDEN}{}", sets.join(", ")),
+            Lowering::OtherConfigFile(path) => write!(f, "{OTHER_CONFIG}{path}"),
             Lowering::StandInData(label) => write!(f, "data: {label}, not the official release"),
             Lowering::ReducedPrecision(p) => write!(f, "numerics: {p}, not fp32"),
         }

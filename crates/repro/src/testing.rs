@@ -365,7 +365,7 @@ impl crate::driver::Experiment for TinyExperiment {
     fn tables(&self, _res: &crate::driver::Results) -> Vec<crate::report::Table> {
         Vec::new()
     }
-    fn claims(&self, _res: &crate::driver::Results) -> Vec<crate::report::Claim> {
+    fn claims(&self, _res: &crate::driver::Results) -> Vec<crate::report::Measured> {
         Vec::new()
     }
 }

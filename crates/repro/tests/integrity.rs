@@ -433,7 +433,7 @@ impl driver::Experiment for WithFigure {
     fn tables(&self, _res: &driver::Results) -> Vec<repro::report::Table> {
         Vec::new()
     }
-    fn claims(&self, _res: &driver::Results) -> Vec<repro::report::Claim> {
+    fn claims(&self, _res: &driver::Results) -> Vec<repro::report::Measured> {
         Vec::new()
     }
 }

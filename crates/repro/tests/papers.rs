@@ -142,7 +142,7 @@ fn committed_reports_quote_their_papers_numbers() {
     );
 }
 
-/// Quotes the paper's number under its key in a claim (as the experiment
+/// Quotes the paper's number under its key in a table (as the experiment
 /// crates do), on the tiny experiment.
 struct Quoting(String);
 
@@ -153,16 +153,16 @@ impl repro::driver::Experiment for Quoting {
     fn figures(&self, _: &repro::driver::Results) -> Vec<(String, repro::figures::Figure)> {
         Vec::new()
     }
-    fn tables(&self, _: &repro::driver::Results) -> Vec<repro::report::Table> {
-        Vec::new()
-    }
-    fn claims(&self, res: &repro::driver::Results) -> Vec<repro::report::Claim> {
-        vec![repro::report::Claim {
-            id: "1".into(),
-            statement: "s".into(),
-            paper: res.paper.cite(&self.0),
-            ..Default::default()
+    fn tables(&self, res: &repro::driver::Results) -> Vec<repro::report::Table> {
+        vec![repro::report::Table {
+            title: "t".into(),
+            header: vec!["paper".into()],
+            rows: vec![vec![res.paper.cite(&self.0)]],
+            note: String::new(),
         }]
+    }
+    fn claims(&self, _: &repro::driver::Results) -> Vec<repro::report::Measured> {
+        Vec::new()
     }
 }
 

@@ -4,9 +4,7 @@ use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
 use repro::models::ShortcutOption;
 use repro::plot::{arm_panel, iteration_panel, BAND_NOTE};
-use repro::report::{
-    all_of, compare, compare_lower, pct_stats, stats, Claim, Direction, Stats, Table, Verdict,
-};
+use repro::report::{pct_stats, stats, Measured, Table};
 use std::collections::BTreeMap;
 
 /// Table 3's ImageNet ResNet-34 rows by arm: `table3.<row>.top1/top5` in
@@ -177,113 +175,11 @@ impl Experiment for ShortcutOptions {
         }]
     }
 
-    fn claims(&self, res: &Results) -> Vec<Claim> {
-        let arms = Arms::of(res);
-        let err = |run: &str| res.runs.arm(run).test_error;
-        let (mut better, mut small, mut order) = (Vec::new(), Vec::new(), Vec::new());
-        let mut measured = Vec::new();
-        for d in arms.depths() {
-            let plain = arms.run(d, "plain");
-            let runs: Vec<(&str, String)> = OPTIONS.iter().map(|o| (*o, arms.run(d, o))).collect();
-            if err(&plain).is_none() || runs.iter().any(|(_, r)| err(r).is_none()) {
-                continue;
-            }
-            let mut texts = Vec::new();
-            for (o, r) in &runs {
-                let (m, v, _) =
-                    compare_lower(&format!("{d}-layer {o}"), err(r), "plain", err(&plain));
-                texts.push(m);
-                better.push(v);
-            }
-            measured.push(texts.join("; "));
-            // 2: an equivalence test (two one-sided Welch tests, TOST) of each
-            // A/B/C pair against a margin of half the smallest gap between an
-            // option and the plain net: "small compared with the gap".
-            let gap = runs
-                .iter()
-                .filter_map(|(_, r)| Some(err(&plain)?.mean - err(r)?.mean))
-                .fold(f64::INFINITY, f64::min);
-            for (x, y) in [(0, 1), (1, 2), (0, 2)] {
-                if let (Some(a), Some(b)) = (err(&runs[x].1), err(&runs[y].1)) {
-                    small.push(equivalent(a, b, 0.5 * gap));
-                }
-            }
-            // 3: C < B and B < A.
-            for (x, y) in [(2, 1), (1, 0)] {
-                let (_, v, _) =
-                    compare_lower(&runs[x].1, err(&runs[x].1), &runs[y].1, err(&runs[y].1));
-                order.push(v);
-            }
-        }
-        let none = || Verdict::NotEvaluated("needs plain, A, B and C at one depth".into());
-        let verdict = |v: &[Verdict]| if v.is_empty() { none() } else { all_of(v) };
-        let m = if measured.is_empty() {
-            "—".into()
-        } else {
-            measured.join(" | ")
-        };
-        let top1 = |row: &str| res.paper.show(&format!("table3.{row}.top1"));
-        vec![
-            Claim {
-                id: "1".into(),
-                statement: "All three shortcut options beat the plain net of the same depth".into(),
-                paper: format!(
-                    "Table 3: plain-34 {} vs A {}, B {}, C {} top-1",
-                    top1("plain-34"),
-                    top1("resnet-34-A"),
-                    top1("resnet-34-B"),
-                    top1("resnet-34-C"),
-                ),
-                measured: m.clone(),
-                verdict: verdict(&better),
-                ..Default::default()
-            },
-            Claim {
-                id: "2".into(),
-                statement: "The differences among A/B/C are small compared with the gap to the plain net (each pair equivalent within half that gap, by two one-sided Welch tests)".into(),
-                paper: "Sec. 3.3: \"the small differences among A/B/C indicate that projection shortcuts are not essential\"".into(),
-                measured: m,
-                verdict: verdict(&small),
-                ..Default::default()
-            },
-            Claim {
-                id: "3".into(),
-                statement: "Ordering on this dataset (the paper's ImageNet ordering is C < B < A)".into(),
-                paper: format!(
-                    "Table 3: C {} < B {} < A {}",
-                    top1("resnet-34-C"),
-                    top1("resnet-34-B"),
-                    top1("resnet-34-A"),
-                ),
-                measured: "see claim 1's numbers".into(),
-                verdict: verdict(&order),
-                ..Default::default()
-            },
-        ]
-    }
-}
-
-/// Whether `a` and `b` agree within `margin` (fractions), by two one-sided
-/// Welch tests at the project's α: PASS if `a - b` lies inside (-margin,
-/// margin) beyond noise, FAIL if it lies outside beyond noise, else
-/// INCONCLUSIVE (one-seed arms always).
-fn equivalent(a: Stats, b: Stats, margin: f64) -> Verdict {
-    if !(margin.is_finite() && margin > 0.0) {
-        return Verdict::Inconclusive("the options do not beat the plain net: no margin".into());
-    }
-    let shift = |s: Stats, by: f64| Stats {
-        mean: s.mean + by,
-        ..s
-    };
-    let (_, below) = compare(shift(a, -margin), b, Direction::Lower, 100.0, None);
-    let (_, above) = compare(shift(a, margin), b, Direction::Higher, 100.0, None);
-    match (below, above) {
-        (Verdict::Pass, Verdict::Pass) => Verdict::Pass,
-        (Verdict::Fail, _) | (_, Verdict::Fail) => Verdict::Fail,
-        (Verdict::Inconclusive(why), _) | (_, Verdict::Inconclusive(why)) => {
-            Verdict::Inconclusive(why)
-        }
-        (v, _) => v,
+    /// Every claim compares final test errors of named runs (the claims
+    /// file's arms): options A/B/C against plain and among themselves at 32
+    /// layers, the depth nearest the paper's ResNet-34.
+    fn claims(&self, res: &Results) -> Vec<Measured> {
+        res.measure_all()
     }
 }
 

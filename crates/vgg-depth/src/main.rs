@@ -9,10 +9,8 @@ use repro::layout::Layout;
 use repro::metrics::{read_f64_table, write_f64_table};
 use repro::models::Network;
 use repro::plot::{arm_panel, epoch_panel, BAND_NOTE};
-use repro::report::{
-    all_of, arm_table, compare_arms, compare_lower, pct_stats, stats, Budget, Claim, Direction,
-    Stats, Table, Verdict,
-};
+use repro::report::{arm_table, pct_stats, stats, Measured, Table};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Per-run multi-scale test errors (Table 4 analogue), written after training.
@@ -87,15 +85,30 @@ impl VggDepth {
             .collect()
     }
 
-    /// Mean over seeds of (best single-scale error, multi-scale error).
-    fn multiscale_stats(res: &Results, run: &str) -> (Option<Stats>, Option<Stats>) {
-        let m = Self::multiscale(res, run);
-        let best: Vec<f64> = m
-            .iter()
-            .filter_map(|(s, _)| s.iter().map(|x| x.1).reduce(f64::min))
-            .collect();
-        let multi: Vec<f64> = m.iter().map(|x| x.1).collect();
-        (stats(&best), stats(&multi))
+    /// Claims 5 and 5b, per seed of `run`: the multi-scale test error and
+    /// the one at the single scale Q = S (the middle of the scale set: S for
+    /// a fixed S, (S_min + S_max) / 2 for a jittered one, Table 3's settings),
+    /// in %, two evaluations of the same trained net.
+    fn multiscale_pairs(res: &Results, id: &str, run: &str) -> Measured {
+        let (mut multi, mut single) = (BTreeMap::new(), BTreeMap::new());
+        for c in res.configs.values().filter(|c| c.name == run) {
+            let Ok(t) = read_f64_table(&res.run_dir(&c.run_id()).join(MULTISCALE)) else {
+                continue;
+            };
+            let (Some(q), Some(e)) = (t.get("q"), t.get("test_error")) else {
+                continue;
+            };
+            let at = |x: f64| q.iter().zip(e).find(|(q, _)| **q == x).map(|(_, e)| 100.0 * e);
+            let q_s = Self::scale_sets(c)[1] as f64;
+            if let (Some(m), Some(s)) = (at(0.0), at(q_s)) {
+                multi.insert(c.seed as i64, m);
+                single.insert(c.seed as i64, s);
+            }
+        }
+        if multi.is_empty() {
+            return Measured::missing(id, format!("{run}: no multi-scale evaluation saved"));
+        }
+        Measured::arms(id, vec![multi, single])
     }
 }
 
@@ -258,146 +271,23 @@ impl Experiment for VggDepth {
         vec![t3, t4]
     }
 
-    #[allow(clippy::too_many_lines)] // rewritten with the claims of issue 28
-    fn claims(&self, res: &Results) -> Vec<Claim> {
-        let err = |r: &str| res.runs.arm(r).test_error;
-        let mut claims = Vec::new();
-        // 1. Error falls with depth from A (11 layers) to D (16).
-        let means: Vec<(&str, Option<Stats>)> = DEPTH_ORDER.iter().map(|r| (*r, err(r))).collect();
-        let measured = means
-            .iter()
-            .map(|(r, s)| format!("{r} {}", pct_stats(*s)))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let verdict = if means.iter().all(|(_, s)| s.is_some()) {
-            // Each deeper configuration below the one before it, by the rule.
-            let steps: Vec<Verdict> = means
-                .windows(2)
-                .map(|w| compare_lower(w[1].0, w[1].1, w[0].0, w[0].1).1)
-                .collect();
-            all_of(&steps)
-        } else {
-            Verdict::NotEvaluated("A, B, C and D are not all in this profile".into())
-        };
-        claims.push(Claim {
-            id: "1".into(),
-            statement:
-                "The error falls with depth: A (11 layers) > B (13) > C (16, with 1x1) > D (16)"
-                    .into(),
-            paper: format!(
-                "{} (top-1, Table 3)",
-                DEPTH_ORDER
-                    .map(|r| res.paper.show(&table3_key(r)))
-                    .join(" > ")
-            ),
-            measured,
-            verdict,
-            // Deeper nets start slower: the ordering is one of trained nets.
-            needs: Budget::Full,
-            ..Default::default()
-        });
-        // 2. LRN does not help (A-LRN no better than A).
-        // "No better": refuted when A-LRN is lower beyond noise; shown when
-        // it is higher beyond noise; otherwise within noise.
-        let (m, v, c2) = compare_arms(
-            "vgg-a-lrn",
-            err("vgg-a-lrn"),
-            "vgg-a",
-            err("vgg-a"),
-            Direction::Higher,
-            None,
-        );
-        claims.push(Claim {
-            id: "2".into(),
-            statement:
-                "Local response normalisation does not improve net A (A-LRN no better than A)"
-                    .into(),
-            paper: format!(
-                "Table 3: A {} vs A-LRN {}",
-                res.paper.show("table3.vgg-a.top1"),
-                res.paper.show("table3.vgg-a-lrn.top1")
-            ),
-            measured: m,
-            verdict: v,
-            comparison: c2,
-            ..Default::default()
-        });
-        // 3. 1x1 convs (C) are worse than 3x3 (D) at the same depth.
-        let (m, v, c3) = res.compare_test_error("vgg-d", "vgg-c");
-        claims.push(Claim {
-            id: "3".into(),
-            statement: "At equal depth, 3x3 convolutions (D) beat 1x1 (C): spatial context matters"
-                .into(),
-            paper: format!(
-                "Table 3: C {} vs D {}",
-                res.paper.show("table3.vgg-c.top1"),
-                res.paper.show("table3.vgg-d.top1")
-            ),
-            measured: m,
-            verdict: v,
-            comparison: c3,
-            // 1x1 vs 3x3 at equal depth, a difference of trained nets (Table 3).
-            needs: Budget::Full,
-            ..Default::default()
-        });
-        // 4. Scale jittering at training time helps.
-        if res.in_profile("vgg-d-jitter") {
-            let (m, v, c4) = res.compare_test_error("vgg-d-jitter", "vgg-d");
-            claims.push(Claim {
-                id: "4".into(),
-                statement: "Scale jittering at training time (S in [36, 72], fine-tuned from S = 54) lowers the error of D against fixed S = 36".into(),
-                paper: format!(
-                    "Table 3: D {} (S in [256, 512]) vs {} (S = 256)",
-                    res.paper.show("table3.vgg-d-jittered.top1"),
-                    res.paper.show("table3.vgg-d.top1")
-                ),
-                measured: m,
-                verdict: v,
-                comparison: c4,
-                // Jittered scales train slower; the paper compares trained nets.
-                needs: Budget::Full,
-                ..Default::default()
-            });
-        }
-        // 5. Multi-scale testing helps (Table 4): D at fixed S, and the
-        // jittered D, whose largest test scale is a truly dense (2x2) one.
-        let multiscale_claim = |id: &str, run: &str, statement: &str, paper: String| {
-            let (best, multi) = Self::multiscale_stats(res, run);
-            Claim::compared(
-                id,
-                statement,
-                paper,
-                compare_lower("multi-scale", multi, "best single scale", best),
-            )
-        };
-        claims.push(multiscale_claim(
-            "5",
-            "vgg-d",
-            "Multi-scale testing (softmax averaged over 3 scales) beats the best single scale (net D, fixed S)",
-            format!(
-                "D (S = 256): {} at Q in {{224, 256, 288}} (Table 4) vs {} at Q = 256 (Table 3)",
-                res.paper.show("table4.vgg-d.top1"),
-                res.paper.show("table3.vgg-d.top1")
-            ),
-        ));
-        if res.in_profile("vgg-d-jitter") {
-            claims.push(multiscale_claim(
-                "5b",
-                "vgg-d-jitter",
-                "Multi-scale testing at Q in {36, 54, 72} (72: a 2x2 dense score map) beats the best single scale (jittered D)",
-                format!(
-                    "D (S in [256, 512]): {} at Q in {{256, 384, 512}} (Table 4) vs {} at Q = 384 (Table 3)",
-                    res.paper.show("table4.vgg-d-jittered.top1"),
-                    res.paper.show("table3.vgg-d-jittered.top1")
-                ),
-            ));
-        }
-        // Every VGG result says how wide its classifier was (Table 1: 4096).
+    /// Final test errors of named runs, and for claims 5 and 5b the paired
+    /// multi-scale and single-scale (Q = S) errors of the same nets; every
+    /// VGG result says how wide its classifier was (Table 1: 4096).
+    fn claims(&self, res: &Results) -> Vec<Measured> {
         let fc = fc_width(res);
-        for c in &mut claims {
-            c.measured = format!("{}; {fc}", c.measured);
-        }
-        claims
+        res.specs
+            .iter()
+            .map(|s| match s.id.as_str() {
+                "5" => Self::multiscale_pairs(res, "5", "vgg-d"),
+                "5b" => Self::multiscale_pairs(res, "5b", "vgg-d-jitter"),
+                _ => res.runs.measure(s),
+            })
+            .map(|m| {
+                let note = fc.clone();
+                m.note(note)
+            })
+            .collect()
     }
 }
 

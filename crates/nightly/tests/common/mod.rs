@@ -3,7 +3,7 @@
 //! and each run's `provenance.json`.
 #![allow(dead_code)]
 use records::provenance::Provenance;
-use records::report::{Claim, ClaimsFile, Comparison, Header, Verdict, CLAIMS_SCHEMA, RULE};
+use records::report::{Claim, ClaimsFile, Header, Numbers, Verdict, CLAIMS_SCHEMA, RULE};
 use std::path::Path;
 
 /// The data the committed results were trained on, and another copy.
@@ -64,15 +64,13 @@ pub fn write_results(
                 "inconclusive" => Verdict::Inconclusive("why 1.0".into()),
                 _ => Verdict::NotEvaluated("why".into()),
             },
-            comparison: Some(Comparison {
-                effect: *effect,
-                std_error: *se,
-                n_a: *n as usize,
-                n_b: *n as usize,
-                df: None,
-                p: None,
-                min_effect: None,
-            }),
+            numbers: Numbers {
+                effect: Some(*effect),
+                std_error: Some(*se),
+                n_a: Some(*n as usize),
+                n_b: Some(*n as usize),
+                ..Numbers::default()
+            },
             ..Default::default()
         })
         .collect();

@@ -1,8 +1,11 @@
-//! Reports: paper numbers beside measured ones, and each paper claim checked
-//! against the logged metrics by the project's one rule ([`RULE`]): PASS,
-//! FAIL, INCONCLUSIVE or NOT EVALUATED, with its numbers.
+//! Reports: paper numbers beside measured ones, and each paper claim judged
+//! on the logged metrics: the claims as data (`spec`, one file per paper
+//! beside its numbers), judged in one place (`judge`: the claim-stats test of
+//! each kind, Holm, the regime, the seeds needed), written to `report.md`
+//! and `claims.json`.
+mod judge;
+mod spec;
 mod summary;
-mod verdict;
 
 use crate::error::{Error, IoContext, Result};
 use crate::fidelity::Fidelity;
@@ -13,126 +16,12 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
-pub use summary::{arm_stats, run_summaries, write_csv, Arm, RunSummary};
-pub use verdict::{
-    compare, ratio_band, student_t_upper, Comparison, Direction, Ratio, Verdict, ALPHA, RULE,
+pub use claim_stats::{student_t_upper, Better, Bounded, Direction, Margin, Test, ALPHA};
+pub use judge::{judge, Claim, Measured, Numbers, Samples, Verdict, RULE};
+pub use spec::{
+    claims_path, ClaimSpec, ClaimSpecs, EffectSpec, Kind, LevelSpec, Quantity, Section,
 };
-
-/// What training budget a claim needs before its verdict means anything.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Budget {
-    /// Any profile: the effect shows early (or is a fact of the built nets).
-    #[default]
-    Any,
-    /// Fully trained networks (final errors, trained layer responses): NOT
-    /// EVALUATED on a shortened profile.
-    Full,
-}
-
-/// A statement of the paper, checked on our measurements. In `claims.json`
-/// (schema in `report::write`): `verdict` is a lower-case kind, the
-/// comparison's numbers are numbers, and `note` holds the measured text.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Claim {
-    pub id: String,
-    pub statement: String,
-    /// What the paper reports (numbers, figure/table/section).
-    pub paper: String,
-    /// What we measured, with numbers.
-    #[serde(rename = "note")]
-    pub measured: String,
-    #[serde(flatten)]
-    pub verdict: Verdict,
-    /// The statistics behind a comparative verdict.
-    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
-    pub comparison: Option<Comparison>,
-    /// The paper's own number for the claim, where it gives one.
-    #[serde(default)]
-    pub paper_value: Option<f64>,
-    #[serde(default)]
-    pub needs: Budget,
-}
-
-impl Default for Claim {
-    fn default() -> Self {
-        Claim {
-            id: String::new(),
-            statement: String::new(),
-            paper: String::new(),
-            measured: String::new(),
-            verdict: Verdict::NotEvaluated("no verdict given".into()),
-            comparison: None,
-            paper_value: None,
-            needs: Budget::Any,
-        }
-    }
-}
-
-impl Claim {
-    /// A comparative claim from one [`compare_lower`] / [`compare_arms`] result
-    /// (measured text, verdict, statistics); other fields at their defaults.
-    pub fn compared(
-        id: &str,
-        statement: impl Into<String>,
-        paper: String,
-        (measured, verdict, comparison): (String, Verdict, Option<Comparison>),
-    ) -> Claim {
-        Claim {
-            id: id.into(),
-            statement: statement.into(),
-            paper,
-            measured,
-            verdict,
-            comparison,
-            ..Default::default()
-        }
-    }
-
-    /// The verdict a report shows: a claim that needs fully trained networks
-    /// is NOT EVALUATED on a shortened profile, whatever the numbers say.
-    pub fn for_profile(mut self, fidelity: Fidelity) -> Self {
-        if self.needs == Budget::Full
-            && fidelity == Fidelity::Shortened
-            && !matches!(self.verdict, Verdict::NotEvaluated(_))
-        {
-            self.verdict = Verdict::NotEvaluated(
-                "needs fully trained networks; this profile is shortened".into(),
-            );
-        }
-        self
-    }
-}
-
-/// One verdict for a claim made of several comparisons: FAIL if any fails,
-/// PASS if all pass, NOT EVALUATED if one could not be made, else INCONCLUSIVE.
-pub fn all_of(verdicts: &[Verdict]) -> Verdict {
-    if let Some(v) = verdicts
-        .iter()
-        .find(|v| matches!(v, Verdict::NotEvaluated(_)))
-    {
-        return v.clone();
-    }
-    if verdicts.contains(&Verdict::Fail) {
-        return Verdict::Fail;
-    }
-    if !verdicts.is_empty() && verdicts.iter().all(|v| *v == Verdict::Pass) {
-        return Verdict::Pass;
-    }
-    let mut why: Vec<String> = Vec::new();
-    for v in verdicts {
-        if let Verdict::Inconclusive(w) = v {
-            if !why.contains(w) {
-                why.push(w.clone());
-            }
-        }
-    }
-    Verdict::Inconclusive(if why.is_empty() {
-        "nothing to compare".into()
-    } else {
-        why.join("; ")
-    })
-}
+pub use summary::{arm_stats, run_summaries, write_csv, Arm, RunSummary};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Table {
@@ -175,6 +64,20 @@ pub fn pct_stats(s: Option<Stats>) -> String {
         None => "—".into(),
         Some(s) if s.n > 1 => format!("{:.2} ± {:.2}% (n={})", 100.0 * s.mean, 100.0 * s.std, s.n),
         Some(s) => format!("{:.2}% (n=1)", 100.0 * s.mean),
+    }
+}
+
+/// "12.34 ± 0.56% (n=5)", "6.20 ± 1.10x (n=3)": values already in `unit`.
+pub fn pct_stats_unit(values: &[f64], unit: &str) -> String {
+    let sep = if unit == "%" || unit == "x" || unit.is_empty() {
+        ""
+    } else {
+        " "
+    };
+    match stats(values) {
+        None => "—".into(),
+        Some(s) if s.n > 1 => format!("{:.2} ± {:.2}{sep}{unit} (n={})", s.mean, s.std, s.n),
+        Some(s) => format!("{:.2}{sep}{unit} (n=1)", s.mean),
     }
 }
 
@@ -326,6 +229,69 @@ impl Runs {
             .collect()
     }
 
+    /// Each seed's value of a generic [`Quantity`] for run `name` (errors in
+    /// %, gaps in points); `None` for a custom quantity, which its
+    /// experiment measures. The one definition of each quantity.
+    pub fn per_seed(&self, q: &Quantity, name: &str) -> Option<BTreeMap<i64, f64>> {
+        let rows = self.by_name.get(name);
+        let each = |f: &dyn Fn(&[MetricRow]) -> Option<f64>| -> BTreeMap<i64, f64> {
+            rows.map(|seeds| {
+                seeds
+                    .iter()
+                    .filter_map(|(seed, r)| Some((*seed, 100.0 * f(r.as_slice())?)))
+                    .collect()
+            })
+            .unwrap_or_default()
+        };
+        let test = |r: &[MetricRow]| r.iter().rev().find_map(|r| r.test_error);
+        // The mean of the last tenth of the logging windows (at least one).
+        let train = |r: &[MetricRow]| {
+            let k = ((r.len() as f64 * 0.1).ceil() as usize).clamp(1, r.len().max(1));
+            let last = &r[r.len().saturating_sub(k)..];
+            (!last.is_empty())
+                .then(|| last.iter().map(|r| r.train_error).sum::<f64>() / last.len() as f64)
+        };
+        let eval_pair = |r: &[MetricRow]| {
+            r.iter()
+                .rev()
+                .find_map(|r| Some((r.test_error?, r.train_eval_error?)))
+        };
+        Some(match q {
+            Quantity::TestError => each(&test),
+            Quantity::TrainError => each(&train),
+            Quantity::TrainEvalError => each(&|r| Some(eval_pair(r)?.1)),
+            Quantity::Gap => each(&|r| Some(test(r)? - train(r)?)),
+            Quantity::EvalGap => each(&|r| eval_pair(r).map(|(t, e)| t - e)),
+            Quantity::Custom(_) => return None,
+        })
+    }
+
+    /// The measurement of a claim whose quantity is generic, from its
+    /// spec's arms (run names): missing, naming them, where an arm was not run.
+    pub fn measure(&self, spec: &ClaimSpec) -> Measured {
+        let absent: Vec<&str> = spec
+            .arms
+            .iter()
+            .filter(|a| !self.has(a))
+            .map(String::as_str)
+            .collect();
+        if !absent.is_empty() {
+            return Measured::missing(&spec.id, format!("not run: {}", absent.join(", ")));
+        }
+        let arms: Option<Vec<BTreeMap<i64, f64>>> = spec
+            .arms
+            .iter()
+            .map(|a| self.per_seed(&spec.quantity, a))
+            .collect();
+        match arms {
+            Some(arms) => Measured::arms(&spec.id, arms),
+            None => Measured::missing(
+                &spec.id,
+                "a custom quantity: its experiment measures it, not the generic runs",
+            ),
+        }
+    }
+
     pub fn diverged(&self, name: &str) -> bool {
         self.seeds(name)
             .iter()
@@ -400,12 +366,15 @@ impl Header {
 }
 
 /// Version of `claims.json`'s layout: `{schema, rule, header, claims: [...]}`,
-/// each claim `{id, statement, paper, note, verdict: "pass" | "fail" |
-/// "inconclusive" | "not_evaluated", reason (text, for the last two),
-/// effect, std_error, n_a, n_b, df, p, min_effect (numbers, for comparative
-/// claims), paper_value, needs: "any" | "full"}`. Effects are in percentage
-/// points for errors; `p` is one-sided in the paper's direction.
-pub const CLAIMS_SCHEMA: u32 = 2;
+/// each claim ([`Claim`]) `{id, kind, section: "paper" | "early", statement,
+/// paper, note, verdict: "pass" | "fail" | "inconclusive" | "not_evaluated" |
+/// "not_decided", reason (text, for the last three), decided, decided_by,
+/// quantity, unit, margin_reason, test, effect, std_error, ci_low, ci_high,
+/// ci_level, p, p_opposite, p_adjusted, n_a, n_b, df, alpha, margin,
+/// region_low, region_high, basis, seeds_needed, why, paper_value}`: every
+/// statistic a number (or null where the test has none). Effects are in the
+/// claim's `unit` (points for errors, a factor for ratios).
+pub const CLAIMS_SCHEMA: u32 = 3;
 
 /// `claims.json` as [`write`] writes it and summaries (the nightly) read it
 /// back: one type on both sides, so that a change of the layout is a compile
@@ -546,31 +515,98 @@ fn header_markdown(s: &mut String, header: &Header) {
     let _ = writeln!(s, "| command | `{}` |\n", header.command);
 }
 
+/// The claims in three parts: those this report decides, those it cannot
+/// decide at its budget, and the early-training checks, each with its counts.
 fn claims_markdown(s: &mut String, claims: &[Claim]) {
-    let _ = writeln!(s, "## Claims\n");
+    let paper: Vec<&Claim> = claims.iter().filter(|c| c.section == Section::Paper).collect();
+    let decided: Vec<&Claim> = paper.iter().copied().filter(|c| c.decided).collect();
+    let undecided: Vec<&Claim> = paper.iter().copied().filter(|c| !c.decided).collect();
+    let early: Vec<&Claim> = claims.iter().filter(|c| c.section == Section::Early).collect();
+    let _ = writeln!(
+        s,
+        "## Claims\n\nRule: {RULE}.\n\nFamily-wise error: Holm over the {} claims decided here (and separately over the {} early-training checks decided here); `p_adj` is Holm's adjusted p.\n",
+        decided.len(),
+        early.iter().filter(|c| c.decided).count()
+    );
+    claim_table(s, "Claims decided at this budget", &decided);
+    claim_table(s, "Claims not decided at this budget", &undecided);
+    claim_table(
+        s,
+        "Early-training checks (weaker statements a shortened run can test; never counted as the paper's claims)",
+        &early,
+    );
+}
+
+fn claim_table(s: &mut String, title: &str, claims: &[&Claim]) {
+    let _ = writeln!(s, "\n### {title}\n");
+    if claims.is_empty() {
+        let _ = writeln!(s, "None.");
+        return;
+    }
     let count = |k: &str| claims.iter().filter(|c| c.verdict.kind() == k).count();
     let _ = writeln!(
         s,
-        "{} PASS, {} FAIL, {} INCONCLUSIVE, {} NOT EVALUATED. Verdict rule: {RULE}.\n",
+        "{} PASS, {} FAIL, {} INCONCLUSIVE, {} NOT EVALUATED, {} NOT DECIDED.\n",
         count("pass"),
         count("fail"),
         count("inconclusive"),
-        count("not_evaluated")
+        count("not_evaluated"),
+        count("not_decided")
     );
     let _ = writeln!(
         s,
-        "| # | claim | paper | measured | verdict |\n|---|---|---|---|---|"
+        "| # | kind | claim | paper | measured | test | effect [CI] | p / p_adj | margin | verdict |\n|---|---|---|---|---|---|---|---|---|---|"
     );
     for c in claims {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | **{}** |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | **{}** |",
             c.id,
+            c.kind.as_str(),
             esc(&c.statement),
             esc(&c.paper),
-            esc(&c.measured),
-            c.verdict.label()
+            esc(&format!("{} ({})", c.measured, c.quantity)),
+            c.numbers.test.map_or("—", |t| t.describe()),
+            effect_text(c),
+            p_text(&c.numbers),
+            esc(&margin_text(c)),
+            esc(&c.verdict.label())
         );
+    }
+}
+
+fn num(x: Option<f64>) -> String {
+    x.map_or_else(|| "—".into(), |v| format!("{v:.3}"))
+}
+
+fn effect_text(c: &Claim) -> String {
+    let n = &c.numbers;
+    match (n.effect, n.ci_low, n.ci_high) {
+        (None, _, _) => "—".into(),
+        (Some(e), Some(l), Some(h)) => format!("{e:.3} {} [{l:.3}, {h:.3}]", c.unit),
+        (Some(e), _, _) => format!("{e:.3} {}", c.unit),
+    }
+}
+
+fn p_text(n: &Numbers) -> String {
+    match n.p_adjusted {
+        Some(a) => format!("{} / {a:.3}", num(n.p)),
+        None => num(n.p),
+    }
+}
+
+fn margin_text(c: &Claim) -> String {
+    let n = &c.numbers;
+    let region = match (n.region_low, n.region_high) {
+        (Some(l), Some(h)) => format!("holds in ({l:.3}, {h:.3})"),
+        (None, Some(h)) => format!("holds below {h:.3}"),
+        (Some(l), None) => format!("holds above {l:.3}"),
+        (None, None) => "—".into(),
+    };
+    if c.margin_reason.is_empty() {
+        region
+    } else {
+        format!("{region}: {}", c.margin_reason)
     }
 }
 
@@ -667,109 +703,42 @@ pub fn arm_table(runs: &Runs, title: &str, arms: &[&str], note: &str) -> Table {
     }
 }
 
-/// "`a` is lower than `b`" by [`RULE`] (fractions, reported in points):
-/// the measured text, the verdict and the statistics.
-pub fn compare_lower(
-    a_name: &str,
-    a: Option<Stats>,
-    b_name: &str,
-    b: Option<Stats>,
-) -> (String, Verdict, Option<Comparison>) {
-    compare_arms(a_name, a, b_name, b, Direction::Lower, None)
-}
-
-/// `a` against `b` in the paper's `direction` by [`RULE`], with an optional
-/// minimum effect (points) that decides one-seed arms.
-pub fn compare_arms(
-    a_name: &str,
-    a: Option<Stats>,
-    b_name: &str,
-    b: Option<Stats>,
-    direction: Direction,
-    min_effect: Option<f64>,
-) -> (String, Verdict, Option<Comparison>) {
-    match (a, b) {
-        (Some(a), Some(b)) => {
-            let (c, v) = compare(a, b, direction, 100.0, min_effect);
-            (
-                format!(
-                    "{a_name} {} vs {b_name} {}: {}",
-                    pct_stats(Some(a)),
-                    pct_stats(Some(b)),
-                    describe(&c)
-                ),
-                v,
-                Some(c),
-            )
-        }
-        _ => (
-            "—".into(),
-            Verdict::NotEvaluated(format!("{a_name} or {b_name} not run")),
-            None,
-        ),
-    }
-}
-
-/// "difference +0.96 ± 0.48 points, p = 0.93": a comparison in words.
-pub fn describe(c: &Comparison) -> String {
-    match c.p {
-        Some(p) => format!(
-            "difference {:+.2} ± {:.2} points (n = {} vs {}, one-sided p = {p:.3})",
-            c.effect, c.std_error, c.n_a, c.n_b
-        ),
-        // One seed in an arm: no standard error to show.
-        None => format!(
-            "difference {:+.2} points (n = {} vs {}: no spread)",
-            c.effect, c.n_a, c.n_b
-        ),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn claim(verdict: Verdict, comparison: Option<Comparison>) -> Claim {
+    fn claim(verdict: Verdict, effect: Option<f64>) -> Claim {
         Claim {
             id: "1".into(),
             statement: "s".into(),
             measured: "m".into(),
             verdict,
-            comparison,
+            numbers: Numbers {
+                effect,
+                n_a: Some(3),
+                p: effect.map(|_| 0.01),
+                ..Numbers::default()
+            },
             ..Claim::default()
         }
     }
 
     #[test]
-    fn claims_json_is_typed_and_flat() {
-        let st = |mean| Stats {
-            mean,
-            std: 0.01,
-            min: mean,
-            n: 3,
-        };
-        let (c, v) = compare(st(0.30), st(0.40), Direction::Lower, 100.0, None);
-        let j = serde_json::to_value(claim(v, Some(c))).expect("json");
+    fn claims_json_is_typed_flat_and_numeric() {
+        let j = serde_json::to_value(claim(Verdict::Pass, Some(-10.0))).expect("json");
         assert_eq!(j["verdict"], "pass");
-        assert!(
-            j["effect"]
-                .as_f64()
-                .is_some_and(|e| (e + 10.0).abs() < 1e-9),
-            "{j}"
-        );
-        assert_eq!(j["n_a"], 3);
-        assert!(j["p"].as_f64().is_some_and(|p| p < 0.05));
-        assert_eq!(j["note"], "m");
-        assert_eq!(j["needs"], "any");
+        assert_eq!(j["effect"].as_f64(), Some(-10.0), "{j}");
+        assert_eq!((j["n_a"].as_u64(), j["p"].as_f64()), (Some(3), Some(0.01)));
+        assert_eq!((j["note"].as_str(), j["section"].as_str()), (Some("m"), Some("paper")));
         let back: Claim = serde_json::from_value(j).expect("reads back");
         assert_eq!(back.verdict, Verdict::Pass);
-        let j = serde_json::to_value(claim(Verdict::Inconclusive("one seed".into()), None))
+        let j = serde_json::to_value(claim(Verdict::NotDecided("budget".into()), None))
             .expect("json");
         assert_eq!(
             (j["verdict"].as_str(), j["reason"].as_str()),
-            (Some("inconclusive"), Some("one seed"))
+            (Some("not_decided"), Some("budget"))
         );
-        assert!(j.get("effect").is_none());
+        assert!(j["effect"].is_null());
     }
 
     #[test]
@@ -780,7 +749,7 @@ mod tests {
             commit: "abc".into(),
             ..Header::default()
         };
-        let c = claim(Verdict::Inconclusive("one seed".into()), None);
+        let c = claim(Verdict::Inconclusive("one seed".into()), Some(1.5));
         write(dir.path(), &header, std::slice::from_ref(&c), &[], &[], &[]).expect("write");
         let path = dir.path().join("claims.json");
         let back = ClaimsFile::read(&path).expect("reads back");
@@ -789,34 +758,42 @@ mod tests {
         let text = std::fs::read_to_string(&path).expect("read");
         // Keys sorted, as the files written before the type existed.
         assert!(text.find("\"claims\"") < text.find("\"header\""), "{text}");
-        std::fs::write(&path, text.replace("\"schema\": 2", "\"schema\": 3")).expect("write");
-        let e = ClaimsFile::read(&path).expect_err("schema 3").to_string();
-        assert!(e.contains("claims.json") && e.contains("schema 3"), "{e}");
+        std::fs::write(&path, text.replace("\"schema\": 3", "\"schema\": 2")).expect("write");
+        let e = ClaimsFile::read(&path).expect_err("schema 2").to_string();
+        assert!(e.contains("claims.json") && e.contains("schema 2"), "{e}");
     }
 
     #[test]
-    fn full_budget_claims_are_not_evaluated_on_shortened_profiles() {
-        let mut c = claim(Verdict::Pass, None);
-        c.needs = Budget::Full;
-        assert!(matches!(
-            c.clone().for_profile(Fidelity::Shortened).verdict,
-            Verdict::NotEvaluated(_)
-        ));
-        assert_eq!(c.for_profile(Fidelity::Paper).verdict, Verdict::Pass);
-    }
-
-    #[test]
-    fn combined_verdicts_fail_on_any_failure_and_pass_only_when_all_pass() {
-        let inc = Verdict::Inconclusive("x".into());
-        assert_eq!(all_of(&[Verdict::Pass, Verdict::Pass]), Verdict::Pass);
-        assert_eq!(
-            all_of(&[Verdict::Pass, Verdict::Fail, inc.clone()]),
-            Verdict::Fail
+    fn the_report_separates_decided_undecided_and_early_claims() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let decided = Claim {
+            decided: true,
+            ..claim(Verdict::Pass, Some(1.0))
+        };
+        let undecided = Claim {
+            id: "2".into(),
+            statement: "not at this budget".into(),
+            ..claim(Verdict::NotDecided("budget".into()), Some(1.0))
+        };
+        let early = Claim {
+            id: "1e".into(),
+            section: Section::Early,
+            statement: "after one epoch".into(),
+            decided: true,
+            ..claim(Verdict::Pass, Some(1.0))
+        };
+        let all = [decided, undecided, early];
+        write(dir.path(), &Header::default(), &all, &[], &[], &[]).expect("write");
+        let md = std::fs::read_to_string(dir.path().join("report.md")).expect("md");
+        let at = |t: &str| md.find(t).unwrap_or_else(|| panic!("no {t:?} in {md}"));
+        let (d, u, e) = (
+            at("### Claims decided at this budget"),
+            at("### Claims not decided at this budget"),
+            at("### Early-training checks"),
         );
-        assert!(matches!(
-            all_of(&[Verdict::Pass, inc]),
-            Verdict::Inconclusive(_)
-        ));
-        assert!(matches!(all_of(&[]), Verdict::Inconclusive(_)));
+        assert!(d < u && u < e, "{md}");
+        assert!(at("not at this budget") > u && at("not at this budget") < e);
+        assert!(at("after one epoch") > e);
+        assert!(md.contains("Holm over the 1 claims decided here"), "{md}");
     }
 }

@@ -86,6 +86,7 @@ fn collect<E: Experiment>(exp: &E, plan: &Plan) -> Result<Results> {
         profile_dir: plan.profile_dir.clone(),
         log_y: plan.log_y,
         paper: plan.paper.clone(),
+        specs: plan.specs.clone(),
     })
 }
 
@@ -376,11 +377,7 @@ pub fn write_outputs<E: Experiment>(exp: &E, res: &Results) -> Result<()> {
         &res.profile_dir,
         drawn.iter().map(|(stem, _)| stem.as_str()),
     );
-    let claims: Vec<report::Claim> = exp
-        .claims(res)
-        .into_iter()
-        .map(|c| c.for_profile(res.header.fidelity))
-        .collect();
+    let claims = report::judge(&res.specs, &exp.claims(res), &res.header, &res.paper)?;
     let tables = exp.tables(res);
     res.paper.check_found()?;
     // Its own name: a glob over `**/metrics.parquet` reads each row once.

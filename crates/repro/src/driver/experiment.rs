@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::metrics::MetricRow;
 use crate::models::Network;
 use crate::papers::PaperNumbers;
-use crate::report::{self, Claim, Header, Table};
+use crate::report::{self, ClaimSpec, Header, Measured, Table};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -21,7 +21,10 @@ pub trait Experiment {
     /// Figures drawn from the metrics alone: (file stem, figure).
     fn figures(&self, res: &Results) -> Vec<(String, figures::Figure)>;
     fn tables(&self, res: &Results) -> Vec<Table>;
-    fn claims(&self, res: &Results) -> Vec<Claim>;
+    /// The measured samples of each claim the experiment's claims file
+    /// states (`experiments/papers/<paper>.claims.toml`), named by its id:
+    /// per arm and seed, nothing more. The verdicts are `report::judge`'s.
+    fn claims(&self, res: &Results) -> Vec<Measured>;
     /// After a run completes: measurements of the trained network saved in its
     /// directory (e.g. Fig. 7's layer responses), read back by `figures`/`tables`.
     fn after_run(
@@ -48,6 +51,8 @@ pub struct Results {
     pub profile_dir: PathBuf,
     /// The paper's numbers, from `experiments/papers/<paper>.csv`.
     pub paper: PaperNumbers,
+    /// The experiment's claims, from `experiments/papers/<paper>.claims.toml`.
+    pub specs: Vec<ClaimSpec>,
     /// `--log-y`: curve panels on a log-scale y axis.
     pub log_y: bool,
 }
@@ -65,20 +70,27 @@ impl Results {
     pub fn in_profile(&self, name: &str) -> bool {
         self.profile.runs.iter().any(|r| r == name)
     }
-    /// The claim "run `lower` has a lower final test error than run `than`",
-    /// judged over their seeds by the verdict rule (`report::compare_lower`).
-    pub fn compare_test_error(
-        &self,
-        lower: &str,
-        than: &str,
-    ) -> (String, report::Verdict, Option<report::Comparison>) {
-        report::compare_lower(
-            lower,
-            self.runs.arm(lower).test_error,
-            than,
-            self.runs.arm(than).test_error,
-        )
+    /// The spec of claim `id` (a claim the claims file lacks has none).
+    pub fn spec(&self, id: &str) -> Option<&ClaimSpec> {
+        self.specs.iter().find(|s| s.id == id)
     }
+
+    /// The measurement of claim `id` when its quantity is a generic one
+    /// (`report::Quantity`), from its spec's arms; missing, with why, where
+    /// the claims file lacks it or an arm was not run.
+    pub fn measure(&self, id: &str) -> Measured {
+        match self.spec(id) {
+            Some(s) => self.runs.measure(s),
+            None => Measured::missing(id, "no such claim in the claims file"),
+        }
+    }
+
+    /// Every claim whose quantity is generic, measured from its spec's arms
+    /// (an experiment's `claims` when it has no custom quantity).
+    pub fn measure_all(&self) -> Vec<Measured> {
+        self.specs.iter().map(|s| self.runs.measure(s)).collect()
+    }
+
     /// The resolved config of a run of this name: the profile's own (its first
     /// seed), or for a run of the file outside the profile's grid, the run
     /// resolved under this profile (e.g. to count a table row's parameters).

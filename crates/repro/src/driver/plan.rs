@@ -6,6 +6,7 @@ use super::run_dir::RunDir;
 use super::run_dir::RunDirWithConfig;
 use crate::config::{ExperimentFile, Fidelity, Override, ProfileHeader, RunConfig};
 use crate::papers::PaperNumbers;
+use crate::report::{claims_path, ClaimSpec, ClaimSpecs};
 use crate::precision;
 use records::fidelity::Lowering;
 use std::collections::BTreeMap;
@@ -32,11 +33,32 @@ pub struct Plan {
     /// The paper's numbers (`[experiment] numbers`), read before anything runs
     /// so that a broken file stops the binary before training, not after.
     pub paper: PaperNumbers,
+    /// The experiment's claims (`<paper>.claims.toml` beside the numbers),
+    /// checked against the numbers and the experiment's profiles.
+    pub specs: Vec<ClaimSpec>,
     /// `--log-y`: error curves on a log-scale y axis.
     pub log_y: bool,
     /// `--allow-mixed`: runs of other training code may be reused and drawn
     /// into one report with this build's.
     pub allow_mixed: bool,
+}
+
+/// The experiment's claims from the claims file beside its paper numbers
+/// (none without a numbers file), checked against its profiles: a broken
+/// claims file stops the binary before anything trains.
+fn claim_specs(
+    file: &ExperimentFile,
+    paper: &PaperNumbers,
+    experiment: &str,
+) -> anyhow::Result<Vec<ClaimSpec>> {
+    let Some(numbers) = &file.numbers else {
+        return Ok(Vec::new());
+    };
+    let path = claims_path(numbers);
+    let specs = ClaimSpecs::load(&path, paper)?;
+    let profiles: Vec<String> = file.profiles.keys().cloned().collect();
+    specs.check_profiles(experiment, &profiles)?;
+    Ok(specs.of(experiment))
 }
 
 impl Plan {
@@ -57,6 +79,7 @@ impl Plan {
             Some(p) => PaperNumbers::load(p)?,
             None => PaperNumbers::default(),
         };
+        let specs = claim_specs(&file, &paper, experiment)?;
         let overrides = overrides(args);
         let seeds = args.seeds.clone().unwrap_or_else(|| profile.seeds.clone());
         if seeds.is_empty() {
@@ -99,6 +122,7 @@ impl Plan {
             )),
             profile_name: args.profile().to_string(),
             paper,
+            specs,
             log_y: args.log_y,
             allow_mixed: args.allow_mixed,
             file,
