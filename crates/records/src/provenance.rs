@@ -215,6 +215,13 @@ impl Provenance {
     }
 }
 
+/// For binaries run outside a git checkout (a package unpacked on a GPU host
+/// that has no repository: `scripts/gpu-queue`): the commit their sources were
+/// copied at, `<hash>` or `<hash>+dirty`, which the package records and its
+/// `run.sh` sets. Read only where git finds no checkout; a checkout's own
+/// commit always wins.
+pub const SOURCE_COMMIT_ENV: &str = "REPRO_SOURCE_COMMIT";
+
 /// The git state of the checkout at `root`, as provenance records it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Checkout {
@@ -239,8 +246,9 @@ impl Checkout {
                 .filter(|o| o.status.success())
                 .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         };
-        let git_commit =
-            git(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown (not a git checkout)".into());
+        let Some(git_commit) = git(&["rev-parse", "HEAD"]) else {
+            return Self::outside_a_checkout(std::env::var(SOURCE_COMMIT_ENV).ok().as_deref());
+        };
         // Changes under results/ are this program's outputs (a report being
         // redrawn, another experiment's runs), not the code that made them.
         let git_dirty = git(&[
@@ -255,6 +263,29 @@ impl Checkout {
         Checkout {
             git_commit,
             git_dirty,
+        }
+    }
+
+    /// Where git finds no checkout: the commit `recorded` names (the value
+    /// of [`SOURCE_COMMIT_ENV`], `<hash>` or `<hash>+dirty`), else unknown.
+    pub fn outside_a_checkout(recorded: Option<&str>) -> Self {
+        let parsed = recorded.map(str::trim).and_then(|r| {
+            let (hash, dirty) = match r.strip_suffix("+dirty") {
+                Some(h) => (h, true),
+                None => (r, false),
+            };
+            let hex = (7..=40).contains(&hash.len()) && hash.chars().all(|c| c.is_ascii_hexdigit());
+            hex.then(|| (hash.to_string(), dirty))
+        });
+        match parsed {
+            Some((git_commit, git_dirty)) => Checkout {
+                git_commit,
+                git_dirty,
+            },
+            None => Checkout {
+                git_commit: "unknown (not a git checkout)".into(),
+                git_dirty: false,
+            },
         }
     }
 
@@ -373,7 +404,24 @@ impl CpuIsa {
 
 #[cfg(test)]
 mod tests {
-    use super::CpuIsa;
+    use super::{Checkout, CpuIsa};
+
+    #[test]
+    fn outside_a_checkout_the_recorded_commit_is_taken_when_it_is_a_hash() {
+        let c = Checkout::outside_a_checkout(Some("a7ce9391e0f3+dirty"));
+        assert_eq!(c.git_commit, "a7ce9391e0f3");
+        assert!(c.git_dirty);
+        assert_eq!(c.label(), "a7ce9391e0+dirty");
+        let clean = Checkout::outside_a_checkout(Some(" a7ce939 "));
+        assert_eq!(
+            (clean.git_commit.as_str(), clean.git_dirty),
+            ("a7ce939", false)
+        );
+        for bad in [None, Some(""), Some("main"), Some("a7ce9; rm -rf")] {
+            let c = Checkout::outside_a_checkout(bad);
+            assert_eq!(c.label(), "unknown", "{bad:?}");
+        }
+    }
 
     #[test]
     fn isa_from_cpuinfo_flags() {

@@ -76,13 +76,13 @@ struct Running {
 
 /// The stop signals the sweep has received (their default action, ending the
 /// sweep at once and orphaning its tasks, replaced).
-struct Stop {
+pub(crate) struct Stop {
     signals: signal_hook::iterator::Signals,
-    received: usize,
+    pub(crate) received: usize,
 }
 
 impl Stop {
-    fn install() -> Result<Stop> {
+    pub(crate) fn install() -> Result<Stop> {
         let signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
             .context("installing signal handlers")?;
         Ok(Stop {
@@ -92,20 +92,20 @@ impl Stop {
     }
 
     /// The signals that arrived since the last call.
-    fn arrived(&mut self) -> Vec<i32> {
+    pub(crate) fn arrived(&mut self) -> Vec<i32> {
         let new: Vec<i32> = self.signals.pending().collect();
         self.received += new.len();
         new
     }
 
-    fn stopping(&self) -> bool {
+    pub(crate) fn stopping(&self) -> bool {
         self.received > 0
     }
 }
 
 /// Passes a stop signal on to a task (SIGHUP as SIGTERM: the experiment
 /// binaries checkpoint on SIGINT, SIGTERM and SIGUSR1).
-fn forward(child: &Child, sig: i32) {
+pub(crate) fn forward(child: &Child, sig: i32) {
     let sig = if sig == SIGHUP { SIGTERM } else { sig };
     if let Ok(pid) = i32::try_from(child.id()) {
         // SAFETY: kill(2) has no memory effects; `pid` is our own child, not
@@ -117,7 +117,7 @@ fn forward(child: &Child, sig: i32) {
     }
 }
 
-fn signal_name(sig: i32) -> &'static str {
+pub(crate) fn signal_name(sig: i32) -> &'static str {
     match sig {
         SIGINT => "SIGINT",
         SIGTERM => "SIGTERM",
@@ -127,7 +127,7 @@ fn signal_name(sig: i32) -> &'static str {
 }
 
 /// How a task's process ended.
-enum Ended {
+pub(crate) enum Ended {
     Finished,
     /// Checkpointed and stopped (exit 75), or, while the sweep stops, ended by
     /// the signal it was passed before it could checkpoint (nothing trained yet).
@@ -137,7 +137,7 @@ enum Ended {
     Failed,
 }
 
-fn classify(status: ExitStatus, stopping: bool) -> Ended {
+pub(crate) fn classify(status: ExitStatus, stopping: bool) -> Ended {
     match status.code() {
         Some(0) => Ended::Finished,
         Some(c) if c == i32::from(exit::INTERRUPTED) => Ended::Interrupted,

@@ -8,6 +8,8 @@
 //!   directory, ONE array job (`--requeue`) and a merge job depending on it.
 //! * `sweep merge EXPERIMENT`: validates every finished run's Parquet file, then
 //!   redraws the combined table, figures and report (`--plot-only`).
+//! * `sweep queue run|merge`: a queue of paper-budget runs for time-boxed
+//!   allocations (a GPU lent for minutes), and its merge (`queue`).
 //!
 //! The experiment binary decides what is left to do (`--list-runs`): finished
 //! runs are never resubmitted, interrupted ones resume from their checkpoints,
@@ -19,6 +21,7 @@
 //! same command resumes; 130 after a second signal.
 mod local;
 mod merge;
+mod queue;
 mod shell;
 mod slurm;
 mod tasks;
@@ -71,7 +74,7 @@ pub struct Selection {
     version = records::version::short(),
     long_version = records::version::long_torch_free(),
     after_help = format!(
-        "Merge (validate the per-run Parquet files, redraw the combined table, figures and report):\n  sweep merge EXPERIMENT --profile P [--seeds ..] [--set ..] [--out DIR]\n\n{}",
+        "Merge (validate the per-run Parquet files, redraw the combined table, figures and report):\n  sweep merge EXPERIMENT --profile P [--seeds ..] [--set ..] [--out DIR]\n\nA queue for time-boxed allocations (`sweep queue run --help`, `sweep queue merge --help`):\n  sweep queue run --queue FILE --out DIR --budget-s N\n  sweep queue merge --from DIR\n\n{}",
         records::exit::HELP
     )
 )]
@@ -169,7 +172,10 @@ fn registered(sel: &Selection) -> anyhow::Result<()> {
 
 fn main() -> ExitCode {
     let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let result = if argv.get(1).is_some_and(|a| a == "merge") {
+    let result = if argv.get(1).is_some_and(|a| a == "queue") {
+        argv.remove(1);
+        queue::main(argv)
+    } else if argv.get(1).is_some_and(|a| a == "merge") {
         argv.remove(1);
         let m = MergeCmd::parse_from(argv);
         registered(&m.sel)

@@ -138,7 +138,7 @@ fn redraw(s: &Sweep) -> Result<()> {
 /// experiment binary's own check, `records::run_dir::check_complete`). A valid
 /// Parquet file cut to fewer rows, or with rows deleted, would otherwise be
 /// merged (and drawn with an earlier test error as the final one).
-fn check_complete(
+pub(crate) fn check_complete(
     dir: &records::run_dir::RunDir,
     rows: &[records::metrics::MetricRow],
 ) -> Result<()> {

@@ -76,6 +76,14 @@ pub struct Args {
     /// Without it, either is refused.
     #[arg(long)]
     pub allow_mixed: bool,
+    /// With `--plot-only`: draw also the runs that stopped at a checkpoint
+    /// before their last iteration (interrupted, e.g. at the end of a GPU
+    /// allocation: `sweep queue merge`), as far as their metrics go. The
+    /// report lists each as partial with the iteration it reached, and its
+    /// label is `shortened` while any run is partial (claims that need fully
+    /// trained networks are then not evaluated).
+    #[arg(long, requires = "plot_only")]
+    pub draw_partial: bool,
     /// Copy, instead of training again, a run that another experiment or
     /// profile under DIR (laid out `DIR/<experiment>/<profile>/runs/<run id>/`)
     /// finished with the same model, data, training config and seed, by this

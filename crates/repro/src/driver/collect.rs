@@ -4,8 +4,8 @@
 //! metrics go, and the report says so.
 use super::experiment::{Experiment, Results};
 use super::plan::Plan;
-use super::run_dir::RunDir;
 use super::run_dir::RunDirWithConfig;
+use super::run_dir::{RunDir, RunState};
 use crate::config::{Fidelity, RunConfig};
 use crate::data::run_lowerings;
 use crate::error::{Error, Result};
@@ -46,14 +46,27 @@ fn collect<E: Experiment>(exp: &E, plan: &Plan) -> Result<Results> {
     let mut commands: Vec<String> = Vec::new();
     // Each run's provenance: one report is drawn from one training code's runs.
     let mut trained_by = Vec::new();
+    // `--draw-partial`: the runs drawn that stopped before their end.
+    let mut partial = Vec::new();
     for (id, cfg) in &plan.configs {
         let dir = RunDir::new(&plan.profile_dir, id);
-        if !dir.metrics().exists() || !included(&dir, id, cfg) {
+        let stopped = plan.draw_partial.then(|| dir.stopped_with(cfg)).flatten();
+        if !dir.metrics().exists() || (stopped.is_none() && !included(&dir, id, cfg)) {
             continue;
         }
         let mut run_rows = read_parquet(&dir.metrics())?;
         records::run_dir::check_complete(&dir, &cfg.train, &run_rows)?;
-        if dir.read_status().is_none() {
+        if let Some(s) = stopped {
+            crate::say!(
+                "[{id}] partial: stopped at a checkpoint at iteration {} of {}, drawn as far as it got (--draw-partial)",
+                s.iterations,
+                cfg.train.iterations
+            );
+            partial.push(format!(
+                "{id} at iteration {} of {}",
+                s.iterations, cfg.train.iterations
+            ));
+        } else if dir.read_status().is_none() {
             let at = run_rows.last().map(|r| r.iteration).unwrap_or(0);
             crate::say!(
                 "[{id}] still training: drawn as far as its last evaluation (iteration {at} of {})",
@@ -75,7 +88,8 @@ fn collect<E: Experiment>(exp: &E, plan: &Plan) -> Result<Results> {
     }
     check_one_dataset(&rows, plan)?;
     super::stale::check_one_code(&trained_by, plan.allow_mixed)?;
-    let header = header(exp, plan, &rows, commits, commands, &trained_by);
+    let mut header = header(exp, plan, &rows, commits, commands, &trained_by);
+    mark_partial(&mut header, &partial);
     Ok(Results {
         runs: report::Runs::new(&rows)?,
         rows,
@@ -88,6 +102,21 @@ fn collect<E: Experiment>(exp: &E, plan: &Plan) -> Result<Results> {
         paper: plan.paper.clone(),
         specs: plan.specs.clone(),
     })
+}
+
+/// A report with partial runs (`--draw-partial`) is of a reduced budget:
+/// its label is `shortened`, whatever the profile's, so that no claim that
+/// needs fully trained networks is judged on runs cut short, and its notes
+/// say which runs got how far.
+fn mark_partial(header: &mut Header, partial: &[String]) {
+    if partial.is_empty() {
+        return;
+    }
+    header.fidelity = Fidelity::Shortened;
+    header.fidelity_notes.push(format!(
+        "partial runs, stopped at a checkpoint before their last iteration and drawn as far as they got: {}",
+        partial.join(", ")
+    ));
 }
 
 /// Whether a run's metrics belong in the report: it ended with this config,
@@ -346,6 +375,23 @@ pub fn recipe_hash(cfg: &RunConfig) -> String {
 fn run_state(res: &Results, id: &str) -> String {
     let dir = RunDir::new(&res.profile_dir, id);
     if let Some(s) = dir.read_status() {
+        let drawn = res
+            .rows
+            .iter()
+            .filter(|r| r.run_id == id)
+            .map(|r| r.iteration)
+            .max();
+        if let (RunState::Interrupted, Some(last)) = (s.status, drawn) {
+            let of = res
+                .configs
+                .get(id)
+                .map(|c| format!(" of {}", c.train.iterations))
+                .unwrap_or_default();
+            return format!(
+                "partial: stopped at a checkpoint at iteration {}{of}, drawn to its last evaluation (iteration {last}), not final; a rerun resumes it",
+                s.iterations
+            );
+        }
         return format!("{} ({} iterations)", s.status, s.iterations);
     }
     let drawn = res

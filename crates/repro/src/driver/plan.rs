@@ -41,6 +41,8 @@ pub struct Plan {
     /// `--allow-mixed`: runs of other training code may be reused and drawn
     /// into one report with this build's.
     pub allow_mixed: bool,
+    /// `--draw-partial`: interrupted runs are drawn as far as they got.
+    pub draw_partial: bool,
 }
 
 /// The experiment's claims from the claims file beside its paper numbers
@@ -125,6 +127,7 @@ impl Plan {
             specs,
             log_y: args.log_y,
             allow_mixed: args.allow_mixed,
+            draw_partial: args.draw_partial,
             file,
             profile,
             seeds,

@@ -31,6 +31,9 @@ pub trait RunDirWithConfig: Sized {
     fn ended_with(&self, cfg: &RunConfig) -> Option<StatusFile>;
     /// Whether the run here is training now with `cfg`.
     fn training_with(&self, cfg: &RunConfig) -> bool;
+    /// Whether the run here stopped at a checkpoint before its end
+    /// (interrupted) with `cfg`: its status, which says where.
+    fn stopped_with(&self, cfg: &RunConfig) -> Option<StatusFile>;
     /// Creates and locks the directory and writes the run's config and provenance.
     fn open(
         self,
@@ -112,6 +115,16 @@ impl RunDirWithConfig for RunDir {
     /// `metrics.parquet` then has its rows up to its last evaluation.
     fn training_with(&self, cfg: &RunConfig) -> bool {
         self.read_status().is_none() && saved_config_is(self, cfg, None) && self.is_locked()
+    }
+
+    /// Whether the run here stopped at a checkpoint before its end with
+    /// `cfg` and is not training now: a rerun resumes it.
+    fn stopped_with(&self, cfg: &RunConfig) -> Option<StatusFile> {
+        let status = self
+            .read_status()
+            .filter(|s| s.status == RunState::Interrupted)?;
+        (!self.is_locked() && saved_config_is(self, cfg, Some(&status.config_hash)))
+            .then_some(status)
     }
 
     /// Creates and locks the directory and writes the run's config and
