@@ -9,7 +9,6 @@ struct Dropout;
 
 /// The paper's statements (`experiments/papers/alexnet-2012.csv`).
 const OVERFITS_WITHOUT: &str = "sec4.2.overfits-without";
-const ITERATIONS_RATIO: &str = "sec4.2.iterations-ratio";
 
 const ARMS: [&str; 2] = ["no-dropout", "dropout"];
 
@@ -124,7 +123,13 @@ impl Experiment for Dropout {
         };
         res.specs
             .iter()
-            .map(|s| if s.id == "2" { ratio.clone() } else { res.runs.measure(s) })
+            .map(|s| {
+                if s.id == "2" {
+                    ratio.clone()
+                } else {
+                    res.runs.measure(s)
+                }
+            })
             .collect()
     }
 }

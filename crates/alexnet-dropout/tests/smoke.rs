@@ -29,9 +29,15 @@ fn smoke_run_writes_metrics_figure_and_report() {
     assert!(c1["effect"].is_f64() && c1["n_a"].is_u64(), "{c1}");
     assert_eq!(c1["test"], "welch_one_sided", "{c1}");
     let note = c1["note"].as_str().unwrap_or("");
-    assert!(note.contains("no-dropout") && note.contains("dropout"), "{c1}");
     assert!(
-        c1["quantity"].as_str().unwrap_or("").contains("evaluation mode"),
+        note.contains("no-dropout") && note.contains("dropout"),
+        "{c1}"
+    );
+    assert!(
+        c1["quantity"]
+            .as_str()
+            .unwrap_or("")
+            .contains("evaluation mode"),
         "{c1}"
     );
 }

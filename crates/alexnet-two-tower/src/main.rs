@@ -33,12 +33,11 @@ fn parameters(res: &Results, run: &str) -> Option<i64> {
 }
 
 /// One comparison of the file: claim id, the two-tower run, the one-tower run,
-/// what the one tower is, and the net.
+/// and the net.
 struct Pair {
     id: &'static str,
     two: &'static str,
     one: &'static str,
-    one_is: &'static str,
     net: &'static str,
 }
 
@@ -49,14 +48,12 @@ const PAIRS: [Pair; 3] = [
         id: "1",
         two: "two-tower",
         one: "one-tower",
-        one_is: "one tower of half width",
         net: "CIFAR-10 analogue, conv 64-64-128 vs 32-32-128",
     },
     Pair {
         id: "2",
         two: "alexnet",
         one: "alexnet-one-tower",
-        one_is: "one tower of half width",
         net: "ImageNet AlexNet",
     },
     // The same question with the capacity matched (within MAX_PARAMETER_MISMATCH).
@@ -64,7 +61,6 @@ const PAIRS: [Pair; 3] = [
         id: "3",
         two: "two-tower",
         one: "one-tower-matched",
-        one_is: "one tower with as many parameters",
         net: "CIFAR-10 analogue, conv 64-64-128 vs 38-38-128",
     },
 ];

@@ -249,7 +249,11 @@ pub fn markdown(rows: &[Row]) -> String {
         .iter()
         .filter(|r| r.is_early() && (r.decided || !decided.contains(&r.claim_key())))
         .collect();
-    section(&mut s, "Claims decided at the paper's budget", &paper_decided);
+    section(
+        &mut s,
+        "Claims decided at the paper's budget",
+        &paper_decided,
+    );
     section(
         &mut s,
         "Claims not yet run at that budget (shown at the budget they were run at, NOT DECIDED)",
@@ -289,7 +293,11 @@ fn section(s: &mut String, title: &str, rows: &[&Row]) {
             r.commit
         );
     }
-    let count = |prefix: &str| rows.iter().filter(|r| r.verdict.starts_with(prefix)).count();
+    let count = |prefix: &str| {
+        rows.iter()
+            .filter(|r| r.verdict.starts_with(prefix))
+            .count()
+    };
     let _ = writeln!(
         s,
         "\n{} PASS, {} FAIL, {} INCONCLUSIVE, {} NOT EVALUATED, {} NOT DECIDED.",

@@ -9,7 +9,13 @@ fn write(dir: &std::path::Path, exp: &str, fidelity: Fidelity, claims: Vec<Claim
     write_at(dir, exp, "quick", fidelity, claims);
 }
 
-fn write_at(dir: &std::path::Path, exp: &str, profile: &str, fidelity: Fidelity, claims: Vec<Claim>) {
+fn write_at(
+    dir: &std::path::Path,
+    exp: &str,
+    profile: &str,
+    fidelity: Fidelity,
+    claims: Vec<Claim>,
+) {
     let d = dir.join(exp).join(profile);
     std::fs::create_dir_all(&d).expect("mkdir");
     let file = ClaimsFile {
@@ -162,12 +168,23 @@ fn the_summary_separates_decided_claims_claims_not_yet_run_and_early_checks() {
     };
     let undecided = |id: &str| claim(id, Verdict::NotDecided("budget".into()), "short run");
     // Claim 1 decided in the paper profile; claim 2 only run on quick.
-    write_at(t.path(), e, "paper", Fidelity::Paper, vec![decided("1", Verdict::Pass)]);
+    write_at(
+        t.path(),
+        e,
+        "paper",
+        Fidelity::Paper,
+        vec![decided("1", Verdict::Pass)],
+    );
     let early = Claim {
         section: Section::Early,
         ..decided("1e", Verdict::Fail)
     };
-    write(t.path(), e, Fidelity::Shortened, vec![undecided("1"), undecided("2"), early]);
+    write(
+        t.path(),
+        e,
+        Fidelity::Shortened,
+        vec![undecided("1"), undecided("2"), early],
+    );
     let profiles = nightly::profiles_of(t.path(), e);
     assert_eq!(profiles, ["paper", "quick"]);
     let c = nightly::collect_profiles(t.path(), &[e.to_string()], &profiles).expect("collect");
@@ -183,14 +200,35 @@ fn the_summary_separates_decided_claims_claims_not_yet_run_and_early_checks() {
     let section = |from: usize, to: usize| &md[from..to];
     assert!(section(d, n).contains("decided numbers"), "{md}");
     assert!(!section(n, x).contains("| 1 |"), "{md}");
-    assert!(section(n, x).contains("| 2 |") && section(n, x).contains("NOT DECIDED"), "{md}");
+    assert!(
+        section(n, x).contains("| 2 |") && section(n, x).contains("NOT DECIDED"),
+        "{md}"
+    );
     assert!(section(x, md.len()).contains("| 1e |"), "{md}");
     // claims.csv: numeric columns, one row per claim and profile.
     let csv = nightly::csv_text(&c.numbers).expect("csv");
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 1 + 4, "{csv}");
-    for col in ["effect", "ci_low", "ci_high", "p", "p_adjusted", "n_a", "n_b", "df", "test", "margin", "seeds_needed", "section", "decided"] {
-        assert!(lines[0].split(',').any(|c| c == col), "{col} in {}", lines[0]);
+    for col in [
+        "effect",
+        "ci_low",
+        "ci_high",
+        "p",
+        "p_adjusted",
+        "n_a",
+        "n_b",
+        "df",
+        "test",
+        "margin",
+        "seeds_needed",
+        "section",
+        "decided",
+    ] {
+        assert!(
+            lines[0].split(',').any(|c| c == col),
+            "{col} in {}",
+            lines[0]
+        );
     }
     assert!(lines[1].contains(",1.5,0.5,2.5,"), "{}", lines[1]);
 }

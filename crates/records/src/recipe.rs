@@ -214,6 +214,17 @@ fn default_precision() -> Precision {
 }
 
 impl TrainConfig {
+    /// What the schedule needs of the data: a plateau schedule watches the
+    /// validation error (AlexNet Sec. 5), so its run must hold out a
+    /// validation split; no learning-rate decision may look at the test set
+    /// (issue 28). Err: "key: message".
+    pub fn check_with(&self, data: &DataConfig) -> std::result::Result<(), String> {
+        if matches!(self.schedule, Schedule::Plateau { .. }) && data.validation == 0 {
+            return Err("train.schedule = plateau watches the validation error, and data.validation is 0: hold out a validation split (e.g. data.validation = 5000) or use a step schedule; the test set never decides the learning rate".into());
+        }
+        Ok(())
+    }
+
     /// Err: "train.<key>: message".
     pub fn check(&self) -> std::result::Result<(), String> {
         let positive = [

@@ -91,8 +91,14 @@ fn an_experiments_claims_are_judged_from_its_claims_file_end_to_end() {
     assert_eq!(claim.verdict.name(), "NOT DECIDED", "{claim:?}");
     assert!(claim.verdict.label().contains("profile paper"), "{claim:?}");
     let n = &claim.numbers;
-    assert_eq!((n.n_a, n.n_b, n.test), (Some(3), Some(3), Some(Test::WelchOneSided)));
-    assert!(n.effect.is_some_and(f64::is_finite) && n.p.is_some(), "{claim:?}");
+    assert_eq!(
+        (n.n_a, n.n_b, n.test),
+        (Some(3), Some(3), Some(Test::WelchOneSided))
+    );
+    assert!(
+        n.effect.is_some_and(f64::is_finite) && n.p.is_some(),
+        "{claim:?}"
+    );
     assert!(claim.paper.contains("fig1.gap"), "{}", claim.paper);
     assert_eq!(early.section, Section::Early);
     let report = std::fs::read_to_string(out.join("report.md")).expect("report.md");
@@ -115,6 +121,9 @@ fn an_experiments_claims_are_judged_from_its_claims_file_end_to_end() {
     let e = repro::driver::run(&Measuring, &args(&["--plot-only"]))
         .expect_err("an unknown profile")
         .to_string();
-    assert!(e.contains("t.claims.toml") && e.contains("`nowhere`"), "{e}");
+    assert!(
+        e.contains("t.claims.toml") && e.contains("`nowhere`"),
+        "{e}"
+    );
     assert!(before == snapshot(&out), "the report was rewritten");
 }

@@ -72,6 +72,19 @@ fn resolves_defaults_profile_run_and_overrides_in_order() {
             max_drops: 2
         }
     );
+    // The test set never decides the learning rate: a plateau schedule
+    // without a validation split is refused, naming both keys.
+    let why = q
+        .train
+        .check_with(&q.data)
+        .expect_err("no validation split");
+    assert!(
+        why.contains("data.validation") && why.contains("plateau"),
+        "{why}"
+    );
+    let mut held_out = q.data.clone();
+    held_out.validation = 5_000;
+    assert_eq!(q.train.check_with(&held_out), Ok(()));
     let o: Override = "train.lr=0.05".parse().expect("override");
     let q = f.resolve("quick", "plain-20", 1, &[o]).expect("resolves");
     assert_eq!(q.train.lr, 0.05);

@@ -239,7 +239,14 @@ impl Experiment for Degradation {
                 // sentence ("similar training error"), shown beside it.
                 "3" => res.runs.measure(spec).note(format!(
                     "ResNet-1202 training error {} (paper: < {})",
-                    pct_stats_unit(&res.runs.final_train_errors("resnet-1202", 0.1).iter().map(|e| 100.0 * e).collect::<Vec<_>>(), "%"),
+                    pct_stats_unit(
+                        &res.runs
+                            .final_train_errors("resnet-1202", 0.1)
+                            .iter()
+                            .map(|e| 100.0 * e)
+                            .collect::<Vec<_>>(),
+                        "%"
+                    ),
                     res.paper.show("sec4.2.resnet-1202.train-error")
                 )),
                 _ => res.runs.measure(spec),

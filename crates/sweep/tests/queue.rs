@@ -160,21 +160,53 @@ fn train_log_times_read_as_unix_times() {
     assert_eq!(log_time("not a time"), None);
 }
 
-#[test]
-fn two_allocations_with_the_folder_carried_between_them_equal_an_uninterrupted_run() {
-    let s = setup();
-    // The uninterrupted run, through the same runner, and when (seconds
-    // after its start) its first run was half trained on this machine.
-    let whole = s.dir.join("whole");
+/// Trains the uninterrupted run into `whole` through the same runner, and
+/// returns when (seconds after its start) its first run was half trained on
+/// this machine.
+fn uninterrupted_half_time(s: &Setup, whole: &Path) -> f64 {
     let t0 = unix_now();
-    let r = allocation(&s, &whole, 900.0, &[]);
+    let r = allocation(s, whole, 900.0, &[]);
     assert!(r.status.success(), "{}", stderr(&r));
     let log = std::fs::read_to_string(
         profile_dir(&whole.join("results")).join("runs/plain-20-s1/train.log"),
     )
     .expect("train.log");
     let stamp = |l: Option<&str>| l.and_then(log_time).expect("timestamped lines");
-    let half = (stamp(log.lines().next()) + stamp(log.lines().last())) / 2.0 - t0;
+    (stamp(log.lines().next()) + stamp(log.lines().last())) / 2.0 - t0
+}
+
+/// Every run of merged profile `a` completed, marked as merged from a queue,
+/// with the rows of the uninterrupted profile `b` and no partial run left.
+fn assert_same_as_uninterrupted(a: &Path, b: &Path) {
+    for id in IDS {
+        let st = RunDir::new(a, id).read_status().expect("status");
+        assert_eq!(st.status, RunState::Completed, "{id}");
+        let marker = std::fs::read_to_string(a.join("runs").join(id).join("queue-merge.json"))
+            .expect("marker");
+        assert!(marker.contains("\"device\": \"cpu"), "{marker}");
+    }
+    let combined = records::metrics::COMBINED_FILE;
+    let (got, want) = (
+        untimed_metrics(&a.join(combined)),
+        untimed_metrics(&b.join(combined)),
+    );
+    assert_eq!(got.len(), want.len());
+    assert!(
+        got == want,
+        "the two allocations' rows differ from the uninterrupted run's"
+    );
+    let report = std::fs::read_to_string(a.join("report.md")).expect("report");
+    assert!(
+        !report.contains("| partial:") && !report.contains("partial runs"),
+        "{report}"
+    );
+}
+
+#[test]
+fn two_allocations_with_the_folder_carried_between_them_equal_an_uninterrupted_run() {
+    let s = setup();
+    let whole = s.dir.join("whole");
+    let half = uninterrupted_half_time(&s, &whole);
 
     // Allocation 1: the budget's SIGTERM comes then, while that run trains.
     let out = s.dir.join("out");
@@ -226,29 +258,8 @@ fn two_allocations_with_the_folder_carried_between_them_equal_an_uninterrupted_r
     let results_whole = s.dir.join("results-whole");
     let m = merge(&whole, &results_whole);
     assert!(m.status.success(), "{}", stderr(&m));
-    let (a, b) = (profile_dir(&results), profile_dir(&results_whole));
-    for id in IDS {
-        let st = RunDir::new(&a, id).read_status().expect("status");
-        assert_eq!(st.status, RunState::Completed, "{id}");
-        let marker = std::fs::read_to_string(a.join("runs").join(id).join("queue-merge.json"))
-            .expect("marker");
-        assert!(marker.contains("\"device\": \"cpu"), "{marker}");
-    }
-    let combined = records::metrics::COMBINED_FILE;
-    let (got, want) = (
-        untimed_metrics(&a.join(combined)),
-        untimed_metrics(&b.join(combined)),
-    );
-    assert_eq!(got.len(), want.len());
-    assert!(
-        got == want,
-        "the two allocations' rows differ from the uninterrupted run's"
-    );
-    let report = std::fs::read_to_string(a.join("report.md")).expect("report");
-    assert!(
-        !report.contains("| partial:") && !report.contains("partial runs"),
-        "{report}"
-    );
+    let a = profile_dir(&results);
+    assert_same_as_uninterrupted(&a, &profile_dir(&results_whole));
 
     // A run directory there that did not come from a queue is never replaced:
     // the merge is refused, naming it, and writes nothing.

@@ -46,7 +46,6 @@ fn score_map_side(cfg: &RunConfig, q: i64) -> i64 {
     let train_map = repro::models::input_shape(&cfg.model)[1] / 32;
     q / 32 - train_map + 1
 }
-const DEPTH_ORDER: [&str; 4] = ["vgg-a", "vgg-b", "vgg-c", "vgg-d"];
 
 struct VggDepth;
 
@@ -98,7 +97,12 @@ impl VggDepth {
             let (Some(q), Some(e)) = (t.get("q"), t.get("test_error")) else {
                 continue;
             };
-            let at = |x: f64| q.iter().zip(e).find(|(q, _)| **q == x).map(|(_, e)| 100.0 * e);
+            let at = |x: f64| {
+                q.iter()
+                    .zip(e)
+                    .find(|(q, _)| **q == x)
+                    .map(|(_, e)| 100.0 * e)
+            };
             let q_s = Self::scale_sets(c)[1] as f64;
             if let (Some(m), Some(s)) = (at(0.0), at(q_s)) {
                 multi.insert(c.seed as i64, m);

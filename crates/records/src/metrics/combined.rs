@@ -179,7 +179,7 @@ pub fn write_combined(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::row_for_tests as row;
+    use crate::testing::row_for_tests as row;
 
     #[test]
     fn the_combined_table_has_a_global_key_the_commit_the_recipe_and_typed_knobs() {

@@ -332,9 +332,7 @@ fn values(m: &BTreeMap<i64, f64>) -> Vec<f64> {
 
 /// The seeds both arms measured, as two aligned samples.
 fn pairs(a: &BTreeMap<i64, f64>, b: &BTreeMap<i64, f64>) -> (Vec<f64>, Vec<f64>) {
-    a.iter()
-        .filter_map(|(s, x)| Some((*x, *b.get(s)?)))
-        .unzip()
+    a.iter().filter_map(|(s, x)| Some((*x, *b.get(s)?))).unzip()
 }
 
 /// The claim-stats test of the spec's kind; `Err` with why where none can run.
@@ -358,10 +356,19 @@ fn test(
     if let Some(i) = arms.iter().position(BTreeMap::is_empty) {
         return Err(format!("{}: no seed measured", spec.arms[i]));
     }
-    let (a, b) = (values(&arms[0]), arms.get(1).map(values).unwrap_or_default());
+    let (a, b) = (
+        values(&arms[0]),
+        arms.get(1).map(values).unwrap_or_default(),
+    );
     let out = match spec.kind {
         Kind::Directional => directional(&a, &b, direction(spec), rule),
-        Kind::NoBetter => no_better(&a, &b, spec.better.unwrap_or(claim_stats::Better::Lower), spec.margin.unwrap_or(0.0), rule),
+        Kind::NoBetter => no_better(
+            &a,
+            &b,
+            spec.better.unwrap_or(claim_stats::Better::Lower),
+            spec.margin.unwrap_or(0.0),
+            rule,
+        ),
         Kind::DifferLittle => differ_little(&a, &b, spec.margin.unwrap_or(0.0), rule),
         Kind::Paired => {
             let (a, b) = pairs(&arms[0], &arms[1]);
@@ -372,7 +379,11 @@ fn test(
         }
         Kind::Ratio => {
             let (a, b) = pairs(&arms[0], &arms[1]);
-            let r: Vec<Bounded> = a.iter().zip(&b).map(|(x, y)| Bounded::Exact(x / y)).collect();
+            let r: Vec<Bounded> = a
+                .iter()
+                .zip(&b)
+                .map(|(x, y)| Bounded::Exact(x / y))
+                .collect();
             if r.is_empty() {
                 return Err("no seed measured in both arms".into());
             }
@@ -449,11 +460,18 @@ fn power_plan(
     paper: &PaperNumbers,
 ) -> std::result::Result<PowerPlan, String> {
     let tost = 1.0 - (1.0 - POWER) / 2.0;
-    let (a, b) = (values(&arms[0]), arms.get(1).map(values).unwrap_or_default());
+    let (a, b) = (
+        values(&arms[0]),
+        arms.get(1).map(values).unwrap_or_default(),
+    );
     let two = pooled_sd(&a, &b).ok();
     let paired_sd = |f: &dyn Fn(f64, f64) -> f64| {
         let (x, y) = pairs(&arms[0], &arms[1]);
-        sd(&x.iter().zip(&y).map(|(x, y)| f(*x, *y)).collect::<Vec<f64>>())
+        sd(&x
+            .iter()
+            .zip(&y)
+            .map(|(x, y)| f(*x, *y))
+            .collect::<Vec<f64>>())
     };
     let plan = |effect, sd, design, power, what: &str| PowerPlan {
         effect,
@@ -465,7 +483,13 @@ fn power_plan(
     let paper_effect = spec.paper_effect(paper);
     let need_effect = || paper_effect.ok_or_else(|| "no paper effect stated".to_string());
     Ok(match spec.kind {
-        Kind::Directional => plan(need_effect()?, two, Design::TwoArms, POWER, "the paper's effect"),
+        Kind::Directional => plan(
+            need_effect()?,
+            two,
+            Design::TwoArms,
+            POWER,
+            "the paper's effect",
+        ),
         Kind::Paired => plan(
             need_effect()?,
             paired_sd(&|x, y| x - y),
@@ -499,7 +523,13 @@ fn power_plan(
             let centre = paper_effect.unwrap_or((low * high).sqrt());
             let e = (centre / low).ln().min((high / centre).ln());
             let what = format!("a ratio of {centre}x inside the band (log scale)");
-            plan(e, paired_sd(&|x, y| (x / y).ln()), Design::Paired, tost, &what)
+            plan(
+                e,
+                paired_sd(&|x, y| (x / y).ln()),
+                Design::Paired,
+                tost,
+                &what,
+            )
         }
     })
 }
@@ -581,7 +611,12 @@ fn paper_text(spec: &ClaimSpec, paper: &PaperNumbers) -> String {
         .numbers
         .iter()
         .chain(level.filter(|k| !spec.numbers.contains(k)))
-        .filter_map(|k| paper.get(k).filter(|n| n.value.is_some()).map(|n| format!("{k} = {}", n.cite())))
+        .filter_map(|k| {
+            paper
+                .get(k)
+                .filter(|n| n.value.is_some())
+                .map(|n| format!("{k} = {}", n.cite()))
+        })
         .collect();
     if !cited.is_empty() {
         s = format!("{s} ({})", cited.join("; "));

@@ -11,16 +11,16 @@ use crate::error::{Error, IoContext, Result};
 use crate::fidelity::Fidelity;
 use crate::io::write_bytes_atomic;
 use crate::metrics::{MetricRow, RowKind};
-use polars::prelude::{NamedFrom, Series};
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::path::Path;
 pub use claim_stats::{student_t_upper, Better, Bounded, Direction, Margin, Test, ALPHA};
 pub use judge::{judge, Claim, Measured, Numbers, Samples, Verdict, RULE};
+use polars::prelude::{NamedFrom, Series};
+use serde::{Deserialize, Serialize};
 pub use spec::{
     claims_path, ClaimSpec, ClaimSpecs, EffectSpec, Kind, LevelSpec, Quantity, Section,
 };
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
 pub use summary::{arm_stats, run_summaries, write_csv, Arm, RunSummary};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -518,10 +518,16 @@ fn header_markdown(s: &mut String, header: &Header) {
 /// The claims in three parts: those this report decides, those it cannot
 /// decide at its budget, and the early-training checks, each with its counts.
 fn claims_markdown(s: &mut String, claims: &[Claim]) {
-    let paper: Vec<&Claim> = claims.iter().filter(|c| c.section == Section::Paper).collect();
+    let paper: Vec<&Claim> = claims
+        .iter()
+        .filter(|c| c.section == Section::Paper)
+        .collect();
     let decided: Vec<&Claim> = paper.iter().copied().filter(|c| c.decided).collect();
     let undecided: Vec<&Claim> = paper.iter().copied().filter(|c| !c.decided).collect();
-    let early: Vec<&Claim> = claims.iter().filter(|c| c.section == Section::Early).collect();
+    let early: Vec<&Claim> = claims
+        .iter()
+        .filter(|c| c.section == Section::Early)
+        .collect();
     let _ = writeln!(
         s,
         "## Claims\n\nRule: {RULE}.\n\nFamily-wise error: Holm over the {} claims decided here (and separately over the {} early-training checks decided here); `p_adj` is Holm's adjusted p.\n",
@@ -729,11 +735,14 @@ mod tests {
         assert_eq!(j["verdict"], "pass");
         assert_eq!(j["effect"].as_f64(), Some(-10.0), "{j}");
         assert_eq!((j["n_a"].as_u64(), j["p"].as_f64()), (Some(3), Some(0.01)));
-        assert_eq!((j["note"].as_str(), j["section"].as_str()), (Some("m"), Some("paper")));
+        assert_eq!(
+            (j["note"].as_str(), j["section"].as_str()),
+            (Some("m"), Some("paper"))
+        );
         let back: Claim = serde_json::from_value(j).expect("reads back");
         assert_eq!(back.verdict, Verdict::Pass);
-        let j = serde_json::to_value(claim(Verdict::NotDecided("budget".into()), None))
-            .expect("json");
+        let j =
+            serde_json::to_value(claim(Verdict::NotDecided("budget".into()), None)).expect("json");
         assert_eq!(
             (j["verdict"].as_str(), j["reason"].as_str()),
             (Some("not_decided"), Some("budget"))

@@ -405,9 +405,17 @@ fn check(s: &ClaimSpec, paper: &PaperNumbers) -> std::result::Result<(), String>
 fn check_kind_keys(s: &ClaimSpec) -> std::result::Result<(), String> {
     let k = s.kind;
     let wants = [
-        ("direction", s.direction.is_some(), matches!(k, Kind::Directional | Kind::Paired)),
+        (
+            "direction",
+            s.direction.is_some(),
+            matches!(k, Kind::Directional | Kind::Paired),
+        ),
         ("better", s.better.is_some(), k == Kind::NoBetter),
-        ("margin", s.margin.is_some(), matches!(k, Kind::NoBetter | Kind::DifferLittle)),
+        (
+            "margin",
+            s.margin.is_some(),
+            matches!(k, Kind::NoBetter | Kind::DifferLittle),
+        ),
         ("band", s.band.is_some(), k == Kind::Ratio),
         ("level", s.level.is_some(), k == Kind::Level),
     ];
@@ -437,7 +445,11 @@ fn check_kind_keys(s: &ClaimSpec) -> std::result::Result<(), String> {
                 l.tolerance, l.offset
             ));
         }
-        if l.offset != 0.0 && l.offset_reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+        if l.offset != 0.0
+            && l.offset_reason
+                .as_deref()
+                .is_none_or(|r| r.trim().is_empty())
+        {
             return Err("`level.offset` is not 0: give `level.offset_reason`".into());
         }
     }

@@ -32,7 +32,8 @@ pub use probes::{human_time, long_job_warning, time_group_steps, time_steps};
 pub use records::run_dir::check_complete;
 pub use run_dir::{RunDir, RunDirWithConfig, RunState, StatusFile, StatusOf};
 
-use std::path::PathBuf;
+use crate::config::ExperimentFile;
+use std::path::Path;
 
 /// The repository root (`records::repo_root`: one home for the rule).
 pub use records::repo_root;

@@ -6,8 +6,8 @@ use super::run_dir::RunDir;
 use super::run_dir::RunDirWithConfig;
 use crate::config::{ExperimentFile, Fidelity, Override, ProfileHeader, RunConfig};
 use crate::papers::PaperNumbers;
-use crate::report::{claims_path, ClaimSpec, ClaimSpecs};
 use crate::precision;
+use crate::report::{claims_path, ClaimSpec, ClaimSpecs};
 use records::fidelity::Lowering;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -311,6 +311,9 @@ fn resolve_grid(
     for name in &profile.runs {
         for &seed in seeds {
             let cfg = file.resolve(profile_name, name, seed, overrides)?;
+            cfg.train.check_with(&cfg.data).map_err(|m| {
+                crate::Error::Config(format!("profile `{profile_name}`, run `{name}`: {m}"))
+            })?;
             if matches_filter(name, filter) {
                 grid.push(cfg.clone());
             }
