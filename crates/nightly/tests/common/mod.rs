@@ -21,7 +21,7 @@ pub fn write_results(
 ) {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).expect("mkdir");
-    let mut csv = String::from("run,seed,run_id,fidelity,final_train_error_pct,final_test_error_pct,best_test_error_pct,iterations,wall_time_s,dataset,device,precision,config_hash\n");
+    let mut csv = String::from("run,seed,run_id,fidelity,final_train_error_pct,final_test_error_pct,test_error_at_best_val_pct,iterations,wall_time_s,dataset,device,precision,config_hash\n");
     for (run, seed, err) in runs {
         let id = records::run_dir::run_id(run, *seed);
         csv += &format!(

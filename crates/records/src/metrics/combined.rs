@@ -57,6 +57,40 @@ pub struct RunColumns {
     pub knobs: BTreeMap<String, Knob>,
 }
 
+/// The `device` text of a row in typed parts, as `engine::runtime::device_name`
+/// writes it: `cpu (<model>, <n> threads)` or `cuda:<i> (<GPU name>)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Device<'a> {
+    /// `cpu` or `cuda` (the text before `:` or ` (`); the whole text where
+    /// it has neither.
+    pub kind: &'a str,
+    /// The CPU model or GPU name; empty where the text names none.
+    pub model: &'a str,
+    /// The CPU threads training used; None on a GPU or where not written.
+    pub threads: Option<i64>,
+}
+
+impl<'a> Device<'a> {
+    pub fn parse(text: &'a str) -> Self {
+        let (head, inner) = match text.split_once(" (") {
+            Some((h, rest)) => (h, rest.strip_suffix(')').unwrap_or(rest)),
+            None => (text, ""),
+        };
+        let kind = head.split(':').next().unwrap_or(head);
+        let (model, threads) = match inner.rsplit_once(", ") {
+            Some((m, t)) if t.ends_with(" threads") => {
+                (m, t.trim_end_matches(" threads").parse().ok())
+            }
+            _ => (inner, None),
+        };
+        Device {
+            kind,
+            model,
+            threads,
+        }
+    }
+}
+
 /// `<experiment>/<profile>/<run id>/<kind>/<iteration>`: unique across every
 /// experiment's combined table (`run_id` alone is not: `plain-20-s1` trains
 /// in two experiments).
@@ -97,6 +131,18 @@ pub fn combined_frame(
         text("recipe_hash", &|r| {
             of(r).map(|c| c.recipe_hash.clone()).unwrap_or_default()
         }),
+        text("device_kind", &|r| {
+            Device::parse(&r.device).kind.to_string()
+        }),
+        text("device_model", &|r| {
+            Device::parse(&r.device).model.to_string()
+        }),
+        Column::new(
+            "device_threads".into(),
+            rows.iter()
+                .map(|r| Device::parse(&r.device).threads)
+                .collect::<Vec<_>>(),
+        ),
     ];
     extra.extend(knob_columns(rows, runs));
     for c in extra {
@@ -237,6 +283,26 @@ mod tests {
             .expect("commit");
         assert_eq!(commit.get(0), Some("abc"));
         assert_eq!(commit.get(1), Some("unknown"));
+    }
+
+    #[test]
+    fn device_text_reads_as_kind_model_and_threads() {
+        let cpu = Device::parse("cpu (AMD EPYC 7B13, 2 threads)");
+        assert_eq!(
+            cpu,
+            Device {
+                kind: "cpu",
+                model: "AMD EPYC 7B13",
+                threads: Some(2)
+            }
+        );
+        let gpu = Device::parse("cuda:0 (NVIDIA H100 80GB HBM3)");
+        assert_eq!(
+            (gpu.kind, gpu.model, gpu.threads),
+            ("cuda", "NVIDIA H100 80GB HBM3", None)
+        );
+        let bare = Device::parse("cpu");
+        assert_eq!((bare.kind, bare.model, bare.threads), ("cpu", "", None));
     }
 
     #[test]
