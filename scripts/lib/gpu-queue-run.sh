@@ -73,7 +73,7 @@ data=(--data "$here/cifar-10-jpeg.tar.gz" --data-dir "$work/data")
 
 if [ "$check" = 1 ]; then
   say "the GPU check first (budget $check_s s)"
-  "$work/bin/gpu-check" --budget-s "$check_s" --out "$out/gpu-check.md" "${data[@]}" \
+  "$work/bin/gpu-check" --budget-s "$check_s" --report "$out/gpu-check.md" "${data[@]}" \
     --experiments "$here/experiments" --reference "$here/reference.py" --python "$py" ||
     say "gpu-check ended with status $?; the queue goes on"
 fi

@@ -64,6 +64,8 @@ const AGREE_FLOOR_GRADIENT: f64 = 1e-2;
     long_version = repro::version::long()
 )]
 struct Args {
+    #[command(flatten)]
+    verbosity: repro::progress::Verbosity,
     /// On the CPU with a few steps each (seconds): checks that every step runs.
     #[arg(long)]
     dry_run: bool,
@@ -71,8 +73,10 @@ struct Args {
     #[arg(long, default_value = "auto")]
     device: repro::driver::DeviceSpec,
     /// The Markdown file the results are appended to (replaced at the start).
-    #[arg(long, default_value = "gpu-check.md")]
-    out: PathBuf,
+    /// A file, so not `--out` (a directory in every other binary); `--out` is
+    /// its old name.
+    #[arg(long, alias = "out", default_value = "gpu-check.md")]
+    report: PathBuf,
     /// CIFAR-10: an archive or directory (the JPEG copy in the package). Default:
     /// ../shared/datasets/cifar-10-jpeg.tar.gz beside the repository when it exists,
     /// else synthetic images in a dry run, else the official download.
@@ -401,7 +405,9 @@ impl Check {
             .data_dir
             .clone()
             .unwrap_or_else(|| self.root.join("data"));
-        Ok(cifar10::load(&source, &cache, &|m| eprintln!("data: {m}"))?)
+        Ok(cifar10::load(&source, &cache, &|m| {
+            repro::say!("data: {m}")
+        })?)
     }
 
     fn scratch(&self, name: &str) -> PathBuf {
@@ -930,7 +936,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         "n/a (nvidia-smi gave no samples)".to_string()
     };
     let root = repro::driver::repo_root();
-    let report = Report::create(&args.out)?;
+    let report = Report::create(&args.report)?;
     let mut check = Check {
         dry,
         device,
@@ -969,7 +975,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     check.step4(&file, &data)?;
     check.step5(&data)?;
     check.step6()?;
-    eprintln!("gpu-check: results in {}", check.report.path.display());
+    repro::say!("gpu-check: results in {}", check.report.path.display());
     Ok(())
 }
 
@@ -991,7 +997,9 @@ fn device_under_test(args: &Args) -> anyhow::Result<Device> {
 }
 
 fn main() -> std::process::ExitCode {
-    repro::exit::finish(run(Args::parse()))
+    let args = Args::parse();
+    args.verbosity.init();
+    repro::exit::finish(run(args))
 }
 
 /// Step 3's PyTorch columns for model `m`: NCHW and channels-last rates, peak

@@ -13,7 +13,7 @@ fn dry_run_writes_all_six_sections() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("check.md");
     let status = gpu_check()
-        .args(["--dry-run", "--synthetic-data", "--out"])
+        .args(["--dry-run", "--synthetic-data", "--report"])
         .arg(&out)
         .status()
         .expect("runs gpu-check");

@@ -1,5 +1,5 @@
 //! `scripts/nightly`: trains every experiment's profile (`quick` by default,
-//! `--only` some) from scratch into a directory of its own,
+//! `--experiments` some) from scratch into a directory of its own,
 //! `results/nightly/<date>-<short commit>/<experiment>/<profile>/`, and compares
 //! each run's final test error and each claim with the committed results (the
 //! baseline, `results/<experiment>/<profile>/`), under the tolerance rule of
@@ -29,9 +29,12 @@ use std::process::{Command, ExitCode};
     long_version = records::version::long_torch_free()
 )]
 struct Args {
-    /// Only these experiments (comma-separated; default: every `experiments/*.toml`).
-    #[arg(long, value_delimiter = ',')]
-    only: Option<Vec<String>>,
+    #[command(flatten)]
+    verbosity: records::progress::Verbosity,
+    /// Only these experiments (comma-separated; default: every
+    /// `experiments/*.toml`). `--only` is its old name.
+    #[arg(long, alias = "only", value_delimiter = ',')]
+    experiments: Option<Vec<String>>,
     #[arg(long, default_value = "quick")]
     profile: String,
     /// Passed to every experiment (default: each downloads the official CIFAR-10).
@@ -93,6 +96,7 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    args.verbosity.init();
     let result = if args.summary_only {
         summary_only(&args)
     } else {
@@ -107,7 +111,7 @@ fn main() -> ExitCode {
     }
 }
 
-/// The experiments to run: `--only`, checked against the registry, or all of it.
+/// The experiments to run: `--experiments`, checked against the registry, or all of it.
 fn selected(root: &Path, only: &Option<Vec<String>>) -> anyhow::Result<Vec<String>> {
     let all: Vec<String> = records::registry::discover(root)?
         .into_iter()
@@ -117,7 +121,8 @@ fn selected(root: &Path, only: &Option<Vec<String>>) -> anyhow::Result<Vec<Strin
         None => Ok(all),
         Some(o) => {
             for e in o {
-                records::registry::find(root, e).map_err(|err| anyhow::anyhow!("--only: {err}"))?;
+                records::registry::find(root, e)
+                    .map_err(|err| anyhow::anyhow!("--experiments: {err}"))?;
             }
             Ok(o.clone())
         }
@@ -127,7 +132,7 @@ fn selected(root: &Path, only: &Option<Vec<String>>) -> anyhow::Result<Vec<Strin
 fn summary_only(args: &Args) -> anyhow::Result<u8> {
     let root = records::repo_root();
     let results = args.results.clone().unwrap_or_else(|| root.join("results"));
-    // All experiments go into the summary, not only --only.
+    // All experiments go into the summary, not only those of --experiments.
     let all = selected(&root, &None)?;
     // Every profile with results: a claim decided at the paper's budget sits
     // beside the shortened runs of the same claim.
@@ -214,8 +219,8 @@ fn nightly(args: &Args) -> anyhow::Result<u8> {
     let before = State::read(&dir);
     let experiments = match &before {
         // What that nightly trained, at its commit, against today's baseline.
-        Some(b) if args.compare_only && args.only.is_none() => b.experiments.clone(),
-        _ => selected(&root, &args.only)?,
+        Some(b) if args.compare_only && args.experiments.is_none() => b.experiments.clone(),
+        _ => selected(&root, &args.experiments)?,
     };
     // Every baseline file the comparison reads, before anything is trained or
     // written: a truncated claims.json would otherwise fail the nightly at its

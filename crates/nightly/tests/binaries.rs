@@ -80,6 +80,25 @@ fn every_binary_answers_help_and_version_the_same_way() {
             long.contains("libtorch: ") && long.contains("CUDA: "),
             "{name}: {long}"
         );
+        // The flags every binary shares, spelled the same way.
+        for flag in ["-q, --quiet", "-v, --verbose..."] {
+            assert!(help.contains(flag), "{name}: no `{flag}` in --help");
+        }
+        let shared: &[&str] = match name {
+            "nightly" => &["--experiments <EXPERIMENTS>", "--profile <PROFILE>"],
+            "receptive-field" => &["--runs <RUNS>", "--profile <PROFILE>"],
+            "gpu-check" => &["--device <DEVICE>", "--report <REPORT>"],
+            _ => &[
+                "--runs <RUNS>",
+                "--seeds <SEEDS>",
+                "--profile <PROFILE>",
+                "--device <DEVICE>",
+                "--out <OUT>",
+            ],
+        };
+        for flag in shared {
+            assert!(help.contains(flag), "{name}: no `{flag}` in --help");
+        }
         let short = run(&bin, "-V");
         assert_eq!(
             short.trim(),

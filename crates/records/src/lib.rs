@@ -10,6 +10,7 @@
 //! nightly and the sweep read them. `nightly` and `sweep` depend on this crate
 //! alone, so they build and test without libtorch.
 
+pub mod device;
 pub mod error;
 pub mod exit;
 pub mod fidelity;

@@ -21,9 +21,97 @@ macro_rules! say {
     };
 }
 
-/// The line `say!` writes, with any write error ignored (see [`say!`]).
+/// The line `say!` writes: an `info` event of `tracing` (so `-q`, `-v` and
+/// `RUST_LOG` filter it), shown as the bare line by the subscriber
+/// [`Verbosity::init`] installs. Before any subscriber is installed (library
+/// use, unit tests) it goes straight to stderr. Write errors are ignored
+/// either way (see [`say!`]).
 pub fn say_line(args: std::fmt::Arguments) {
-    let _ = writeln!(std::io::stderr().lock(), "{args}");
+    if !tracing::dispatcher::has_been_set() {
+        let _ = writeln!(std::io::stderr().lock(), "{args}");
+        return;
+    }
+    let line = args.to_string();
+    match level_of(&line) {
+        tracing::Level::ERROR => tracing::error!(target: "repro", "{line}"),
+        tracing::Level::WARN => tracing::warn!(target: "repro", "{line}"),
+        _ => tracing::info!(target: "repro", "{line}"),
+    }
+}
+
+/// The level of a line as the project writes them: `error: ...` an error,
+/// `warning: ...` and `NOTE: ...` (a long job, a mismatch the user should
+/// see) warnings, anything else information; `-q` keeps the first two.
+pub fn level_of(line: &str) -> tracing::Level {
+    let l = line.trim_start();
+    if l.starts_with("error:") {
+        tracing::Level::ERROR
+    } else if l.starts_with("warning:") || l.starts_with("NOTE:") {
+        tracing::Level::WARN
+    } else {
+        tracing::Level::INFO
+    }
+}
+
+/// `-q` / `-v`, the same in every binary: how much a binary says on stderr.
+/// `RUST_LOG` (e.g. `RUST_LOG=warn`, `RUST_LOG=repro=debug`) overrides both.
+/// Errors are always printed (`exit::finish`), and results go to files
+/// whatever the level.
+#[derive(clap::Args, Debug, Clone, Copy, Default)]
+pub struct Verbosity {
+    /// Say only warnings and errors (no progress lines).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Say more: `-v` debug messages, `-vv` everything.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+impl Verbosity {
+    /// The level filter these flags (or `RUST_LOG` where set) give.
+    pub fn filter(self, rust_log: Option<&str>) -> String {
+        match rust_log.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(r) => r.to_string(),
+            None if self.quiet => "warn".into(),
+            None => match self.verbose {
+                0 => "info",
+                1 => "debug",
+                _ => "trace",
+            }
+            .into(),
+        }
+    }
+
+    /// Installs the subscriber every binary logs through: each event on
+    /// stderr as its bare message (the lines read as before: timestamps are
+    /// in the progress lines themselves), filtered by [`Verbosity::filter`].
+    /// A bad `RUST_LOG` is named and the flags' level used instead.
+    pub fn init(self) {
+        let rust_log = std::env::var("RUST_LOG").ok();
+        let filter = tracing_subscriber::EnvFilter::try_new(self.filter(rust_log.as_deref()))
+            .unwrap_or_else(|e| {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "warning: RUST_LOG={}: {e}; using the flags' level",
+                    rust_log.unwrap_or_default()
+                );
+                tracing_subscriber::EnvFilter::new(self.filter(None))
+            });
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .without_time()
+            .with_level(false)
+            .with_target(false)
+            .with_ansi(false)
+            .try_init();
+    }
+}
+
+/// Whether progress (the bar, plain lines) is shown: at the `info` level, or
+/// where no subscriber is installed (`-q` hides it).
+pub fn progress_shown() -> bool {
+    !tracing::dispatcher::has_been_set() || tracing::enabled!(target: "repro", tracing::Level::INFO)
 }
 
 /// The log every run appends its progress to, in its run directory.
@@ -70,6 +158,7 @@ impl Progress {
     /// terminal, plain lines otherwise); the logs are written either way.
     pub fn new(label: &str, total: u64, start: u64, show: bool, runs: &[(String, &Path)]) -> Self {
         let terminal = std::io::stderr().is_terminal();
+        let show = show && progress_shown();
         let bar = (show && terminal).then(|| {
             let b = ProgressBar::new(total);
             b.set_style(
@@ -298,6 +387,35 @@ pub fn human_duration(secs: f64) -> String {
         format!("{d}d {h:02}:{m:02}:{s:02}")
     } else {
         format!("{h}:{m:02}:{s:02}")
+    }
+}
+
+#[cfg(test)]
+mod verbosity_tests {
+    use super::Verbosity;
+
+    #[test]
+    fn flags_give_the_level_and_rust_log_overrides_them() {
+        let v = |quiet, verbose| Verbosity { quiet, verbose };
+        assert_eq!(v(false, 0).filter(None), "info");
+        assert_eq!(v(true, 0).filter(None), "warn");
+        assert_eq!(v(false, 1).filter(None), "debug");
+        assert_eq!(v(false, 3).filter(None), "trace");
+        assert_eq!(v(true, 0).filter(Some("repro=debug")), "repro=debug");
+        assert_eq!(
+            v(true, 0).filter(Some("  ")),
+            "warn",
+            "an empty RUST_LOG is unset"
+        );
+    }
+
+    #[test]
+    fn errors_and_warnings_keep_their_level_under_quiet() {
+        use tracing::Level;
+        assert_eq!(super::level_of("error: bad key"), Level::ERROR);
+        assert_eq!(super::level_of("warning: threads differ"), Level::WARN);
+        assert_eq!(super::level_of("NOTE: the `paper` profile"), Level::WARN);
+        assert_eq!(super::level_of("  total: 3 min on Cpu"), Level::INFO);
     }
 }
 

@@ -693,3 +693,49 @@ fn a_gpu_that_nvidia_smi_lists_but_libtorch_cannot_see_is_warned_about() {
     let quiet = estimate(&no_driver);
     assert!(!quiet.contains("nvidia-smi lists"), "{quiet}");
 }
+
+/// `-q` and `RUST_LOG` set what a binary says on stderr (issue 29): the
+/// estimate's lines at the default level, none with `-q` or `RUST_LOG=warn`,
+/// and `RUST_LOG` wins over `-q`; the exit status is the same either way.
+#[test]
+fn quiet_and_rust_log_set_what_is_said() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let say = |flags: &[&str], rust_log: Option<&str>| {
+        let mut cmd = Command::new(BIN);
+        cmd.args([
+            "--profile",
+            "smoke",
+            "--estimate-only",
+            "--device",
+            "cpu",
+            "--out",
+        ])
+        .arg(tmp.path().join("results"))
+        .args(flags)
+        .env_remove("RUST_LOG")
+        .current_dir(root());
+        if let Some(r) = rust_log {
+            cmd.env("RUST_LOG", r);
+        }
+        let o = cmd.output().expect("binary runs");
+        assert!(o.status.success(), "{flags:?} {rust_log:?}: {}", stderr(&o));
+        stderr(&o)
+    };
+    let normal = say(&[], None);
+    assert!(normal.contains("total:"), "{normal}");
+    for (flags, rust_log) in [(&["-q"][..], None), (&[][..], Some("warn"))] {
+        let quiet = say(flags, rust_log);
+        assert!(quiet.trim().is_empty(), "{flags:?} {rust_log:?}: {quiet}");
+    }
+    let loud = say(&["-q"], Some("info"));
+    assert!(loud.contains("total:"), "RUST_LOG wins over -q: {loud}");
+    // An error is said under -q, with its exit status.
+    let o = Command::new(BIN)
+        .args(["-q", "--profile", "no-such-profile", "--estimate-only"])
+        .env_remove("RUST_LOG")
+        .current_dir(root())
+        .output()
+        .expect("binary runs");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("error:"), "{}", stderr(&o));
+}

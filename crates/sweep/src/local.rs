@@ -225,7 +225,7 @@ impl Pool<'_> {
         let mut cmd = Command::new(&s.bin);
         cmd.args(s.task_args(&task)).args([
             "--device",
-            &l.device,
+            &l.device.to_string(),
             "--threads",
             &self.threads.to_string(),
         ]);
@@ -355,7 +355,7 @@ pub fn run(s: &Sweep, l: &Launch) -> Result<()> {
     if l.per_gpu == 0 || l.jobs == Some(0) {
         return Err(exit::BadInput("--jobs and --per-gpu must be at least 1".into()).into());
     }
-    let gpus = if l.device == "cpu" {
+    let gpus = if l.device == records::device::DeviceSpec::Cpu {
         Vec::new()
     } else {
         l.gpus.clone().unwrap_or_else(detect_gpus)

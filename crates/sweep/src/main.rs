@@ -39,11 +39,11 @@ pub struct Selection {
     #[arg(long, default_value = "paper")]
     pub profile: String,
     /// Only these runs (as the experiment binary's `--runs`, e.g. `resnet-*`).
-    #[arg(long)]
-    pub runs: Option<String>,
+    #[arg(long, value_delimiter = ',')]
+    pub runs: Option<Vec<String>>,
     /// Seeds, overriding the profile's list (e.g. `1,2,3`).
-    #[arg(long)]
-    pub seeds: Option<String>,
+    #[arg(long, value_delimiter = ',')]
+    pub seeds: Option<Vec<u64>>,
     /// Config override for every run (as the experiment binary's `--set`). Repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
@@ -67,6 +67,20 @@ pub struct Selection {
     pub allow_mixed: bool,
 }
 
+impl Selection {
+    /// `--seeds` as the experiment binary takes it (`1,2,3`).
+    pub fn seeds_arg(&self) -> Option<String> {
+        self.seeds
+            .as_ref()
+            .map(|s| s.iter().map(u64::to_string).collect::<Vec<_>>().join(","))
+    }
+
+    /// `--runs` as the experiment binary takes it (`a,b`).
+    pub fn runs_arg(&self) -> Option<String> {
+        self.runs.as_ref().map(|r| r.join(","))
+    }
+}
+
 /// `sweep EXPERIMENT --local|--slurm [...]`; `sweep merge EXPERIMENT [...]` merges.
 #[derive(Parser, Debug)]
 #[command(
@@ -81,6 +95,8 @@ pub struct Selection {
 pub struct Launch {
     #[command(flatten)]
     pub sel: Selection,
+    #[command(flatten)]
+    pub verbosity: records::progress::Verbosity,
     /// Run the tasks here, as a pool of processes.
     #[arg(long, required_unless_present = "slurm", conflicts_with = "slurm")]
     pub local: bool,
@@ -95,7 +111,7 @@ pub struct Launch {
     pub data_dir: Option<PathBuf>,
     /// `--device` of every task (`auto`, `cpu`, `cuda`); `cpu` also turns GPU detection off.
     #[arg(long, default_value = "auto")]
-    pub device: String,
+    pub device: records::device::DeviceSpec,
     /// --local: processes at a time (default: one per GPU slot, or 1 on CPU).
     #[arg(long)]
     pub jobs: Option<usize>,
@@ -142,6 +158,8 @@ pub struct Launch {
 )]
 struct MergeCmd {
     #[command(flatten)]
+    pub verbosity: records::progress::Verbosity,
+    #[command(flatten)]
     sel: Selection,
 }
 
@@ -178,11 +196,13 @@ fn main() -> ExitCode {
     } else if argv.get(1).is_some_and(|a| a == "merge") {
         argv.remove(1);
         let m = MergeCmd::parse_from(argv);
+        m.verbosity.init();
         registered(&m.sel)
             .and_then(|()| tasks::Sweep::new(m.sel))
             .and_then(|s| merge::merge(&s).map(|_| ()))
     } else {
         let l = Launch::parse_from(argv);
+        l.verbosity.init();
         registered(&l.sel)
             .and_then(|()| tasks::Sweep::new(l.sel.clone()))
             .and_then(|mut s| {

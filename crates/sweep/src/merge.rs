@@ -18,7 +18,7 @@ pub fn hint(s: &Sweep, bin: Option<&Path>) -> String {
         words.extend(["--bin".into(), b.into()]);
     }
     words.extend(s.common_args());
-    if let Some(seeds) = &s.sel.seeds {
+    if let Some(seeds) = s.sel.seeds_arg() {
         words.extend(["--seeds".into(), seeds.into()]);
     }
     let mut line = String::from("scripts/sweep");
@@ -112,8 +112,8 @@ fn check_finished(pdir: &Path, tasks: &[Task]) -> Result<(usize, usize)> {
 fn redraw(s: &Sweep) -> Result<()> {
     let mut cmd = Command::new(&s.bin);
     cmd.arg("--plot-only").args(s.common_args());
-    if let Some(seeds) = &s.sel.seeds {
-        cmd.args(["--seeds", seeds]);
+    if let Some(seeds) = s.sel.seeds_arg() {
+        cmd.args(["--seeds", &seeds]);
     }
     let o = cmd
         .output()

@@ -169,7 +169,7 @@ const TASK_TEMPLATE: &str = include_str!("slurm/task.sh");
 fn task_script(s: &Sweep, l: &Launch, manifest: &Path, bin: &Path) -> Result<String> {
     let mut fixed: Vec<String> = s.common_args().iter().map(|a| quote(a)).collect::<Vec<_>>();
     fixed.extend(["--no-estimate", "--no-report"].map(String::from));
-    fixed.extend(["--device".into(), quote(OsStr::new(&l.device))]);
+    fixed.extend(["--device".into(), quote(OsStr::new(&l.device.to_string()))]);
     fixed.extend(s.data_args.iter().map(|a| quote(a)));
     fill(
         TASK_TEMPLATE,
@@ -219,8 +219,8 @@ fn merge_script(s: &Sweep, bin: &Path) -> Result<String> {
         quote(bin.as_os_str()),
     ];
     merge_args.extend(s.common_args().iter().map(|a| quote(a)));
-    if let Some(seeds) = &s.sel.seeds {
-        merge_args.extend(["--seeds".into(), quote(OsStr::new(seeds))]);
+    if let Some(seeds) = s.sel.seeds_arg() {
+        merge_args.extend(["--seeds".into(), quote(OsStr::new(&seeds))]);
     }
     Ok(format!(
         "#!/usr/bin/env bash\n# Written by `sweep`: after the array job, merge what finished.\nset -euo pipefail\nexec {} merge {}\n",

@@ -121,11 +121,11 @@ impl Sweep {
         if self.sel.fresh_stale {
             cmd.arg("--fresh-stale");
         }
-        if let Some(s) = &self.sel.seeds {
-            cmd.args(["--seeds", s]);
+        if let Some(s) = self.sel.seeds_arg() {
+            cmd.args(["--seeds", &s]);
         }
-        if let (true, Some(r)) = (runs, &self.sel.runs) {
-            cmd.args(["--runs", r]);
+        if let (true, Some(r)) = (runs, self.sel.runs_arg()) {
+            cmd.args(["--runs", &r]);
         }
         let o = cmd
             .output()

@@ -16,17 +16,22 @@ use std::path::PathBuf;
     long_version = repro::version::long()
 )]
 struct Args {
+    #[command(flatten)]
+    verbosity: records::progress::Verbosity,
     /// An experiment name (`vgg-depth`, read from experiments/) or a path to its TOML file.
     experiment: String,
     #[arg(long, default_value = "paper")]
     profile: String,
-    /// Only these runs (default: every run of the profile).
-    #[arg(long = "run")]
+    /// Only these runs, comma-separated as every binary's `--runs` (default:
+    /// every run of the profile). `--run` (repeatable) is its old name.
+    #[arg(long, alias = "run", value_delimiter = ',')]
     runs: Vec<String>,
 }
 
 fn main() -> std::process::ExitCode {
-    repro::exit::finish(run(Args::parse()))
+    let args = Args::parse();
+    args.verbosity.init();
+    repro::exit::finish(run(args))
 }
 
 fn run(args: Args) -> anyhow::Result<()> {

@@ -14,6 +14,8 @@ use tch::Device;
     long_version = crate::version::long()
 )]
 pub struct Args {
+    #[command(flatten)]
+    pub verbosity: records::progress::Verbosity,
     /// Profile of the experiment file (default `paper`; each profile's
     /// fidelity label, `paper`, `analogue` or `shortened`, says whether it is
     /// the paper's recipe: `--list-profiles` lists them). With `--plot-only`
@@ -196,52 +198,12 @@ pub enum FuseMode {
     Off,
 }
 
-/// `--device`: `auto`, `cpu`, `cuda` or `cuda:N`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeviceSpec {
-    /// CUDA device 0 when libtorch sees one, else the CPU.
-    Auto,
-    Cpu,
-    Cuda(usize),
-}
+pub use records::device::DeviceSpec;
 
-impl std::str::FromStr for DeviceSpec {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "auto" => Ok(DeviceSpec::Auto),
-            "cpu" => Ok(DeviceSpec::Cpu),
-            "cuda" => Ok(DeviceSpec::Cuda(0)),
-            _ => s
-                .strip_prefix("cuda:")
-                .and_then(|i| i.parse().ok())
-                .map(DeviceSpec::Cuda)
-                .ok_or_else(|| format!("`{s}`: expected auto, cpu, cuda or cuda:N")),
-        }
-    }
-}
-
-impl std::fmt::Display for DeviceSpec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            DeviceSpec::Auto => write!(f, "auto"),
-            DeviceSpec::Cpu => write!(f, "cpu"),
-            DeviceSpec::Cuda(i) => write!(f, "cuda:{i}"),
-        }
-    }
-}
-
-impl DeviceSpec {
-    /// Whether training would run on the CPU here.
-    pub fn is_cpu_here(self) -> bool {
-        self.is_cpu_with(tch::Cuda::is_available())
-    }
-
-    /// Whether training would run on the CPU on a machine where libtorch does
-    /// (`cuda_available`) or does not see a GPU.
-    pub fn is_cpu_with(self, cuda_available: bool) -> bool {
-        self == DeviceSpec::Cpu || (self == DeviceSpec::Auto && !cuda_available)
-    }
+/// Whether `spec` would train on the CPU here (libtorch asked whether it
+/// sees a GPU).
+pub fn is_cpu_here(spec: DeviceSpec) -> bool {
+    spec.is_cpu_with(tch::Cuda::is_available())
 }
 
 /// The device `spec` names, checked against what libtorch sees.

@@ -49,6 +49,7 @@ pub fn main<E: Experiment>(exp: E, crate_name: &'static str) -> std::process::Ex
     // declared here, in `repro`, whose name clap would print otherwise).
     let matches = Args::command().name(crate_name).get_matches();
     let args = Args::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    args.verbosity.init();
     let result = if exp.name() == crate_name {
         run(&exp, &args)
     } else {
@@ -130,7 +131,7 @@ fn run_profile<E: Experiment>(exp: &E, args: &Args, root: &Path) -> anyhow::Resu
     let plan = plan::Plan::new(exp.name(), args, root)?;
     probes::check_bf16_hardware(
         &plan.grid,
-        args.device.is_cpu_here(),
+        cli::is_cpu_here(args.device),
         args.allow_slow_bf16,
         crate::provenance::CpuIsa::this_cpu(),
     )?;

@@ -108,13 +108,7 @@ fn selection(g: &Group, out: PathBuf, bin_dir: &Path, allow_mixed: bool) -> crat
         experiment: g.entry.experiment.clone(),
         profile: g.entry.profile.clone(),
         runs: None,
-        seeds: Some(
-            g.seeds
-                .iter()
-                .map(u64::to_string)
-                .collect::<Vec<_>>()
-                .join(","),
-        ),
+        seeds: Some(g.seeds.clone()),
         sets: g.entry.set.clone(),
         config: None,
         out: Some(out),
@@ -408,8 +402,8 @@ fn redraw(dst: &Sweep) -> Result<()> {
     let mut cmd = Command::new(&dst.bin);
     cmd.args(["--plot-only", "--draw-partial"])
         .args(dst.common_args());
-    if let Some(seeds) = &dst.sel.seeds {
-        cmd.args(["--seeds", seeds]);
+    if let Some(seeds) = dst.sel.seeds_arg() {
+        cmd.args(["--seeds", &seeds]);
     }
     let o = cmd
         .output()

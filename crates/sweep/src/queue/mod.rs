@@ -25,6 +25,8 @@ use records::run_dir::{RunDir, RunState};
     after_help = records::exit::HELP
 )]
 pub struct QueueCmd {
+    #[command(flatten)]
+    pub verbosity: records::progress::Verbosity,
     #[command(subcommand)]
     pub cmd: Cmd,
 }
@@ -41,7 +43,9 @@ pub enum Cmd {
 }
 
 pub fn main(argv: Vec<std::ffi::OsString>) -> anyhow::Result<()> {
-    match QueueCmd::parse_from(argv).cmd {
+    let q = QueueCmd::parse_from(argv);
+    q.verbosity.init();
+    match q.cmd {
         Cmd::Run(a) => runner::run(&a),
         Cmd::Merge(a) => merge::merge(&a),
     }

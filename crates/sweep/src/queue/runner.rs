@@ -282,8 +282,8 @@ impl Runner<'_> {
         let sel = crate::Selection {
             experiment: e.experiment.clone(),
             profile: e.profile.clone(),
-            runs: Some(e.runs_arg()),
-            seeds: Some(e.seeds_arg()),
+            runs: Some(e.runs.clone()),
+            seeds: Some(e.seeds.clone()),
             sets: e.set.clone(),
             config: None,
             out: Some(self.out.join("results").join(&e.experiment)),
