@@ -91,7 +91,7 @@ impl Experiment for Dropout {
             &res.runs,
             "Dropout 0.5 on the two hidden fc layers, on and off",
             &ARMS,
-            "Training error is measured in training mode (with dropout active for the dropout arm), as the papers' curves are; claim 1's gap uses the training error in evaluation mode (dropout off) on `data.train_eval_images` training images at the last evaluation.",
+            "The table's training error and gap are in evaluation mode (dropout off), on `data.train_eval_images` training images at the last evaluation: the quantity claim 1 judges. The curves' training error is in training mode (dropout active for the dropout arm), as the paper's curves are.",
         )]
     }
 

@@ -683,25 +683,40 @@ pub fn iteration_curve(runs: &Runs, name: &str, test: bool) -> Vec<(f64, f64)> {
 
 /// Table rows "arm | test error | training error | gap" for an ablation.
 pub fn arm_table(runs: &Runs, title: &str, arms: &[&str], note: &str) -> Table {
+    // Where the arms measured the training error in evaluation mode
+    // (`data.train_eval_images`), the gap is that one: the quantity the
+    // overfitting claims use (issue 28); else the training-mode one, said so.
+    let eval_mode = arms.iter().all(|a| runs.arm(a).eval_gap.is_some());
+    let (train_head, gap_head) = if eval_mode {
+        (
+            "training error (evaluation mode)",
+            "test - training (evaluation mode)",
+        )
+    } else {
+        (
+            "training error (training mode)",
+            "test - training (training mode)",
+        )
+    };
     Table {
         title: title.into(),
-        header: [
-            "arm",
-            "test error (mean ± std)",
-            "training error",
-            "test - training",
-        ]
-        .map(String::from)
-        .to_vec(),
+        header: ["arm", "test error (mean ± std)", train_head, gap_head]
+            .map(String::from)
+            .to_vec(),
         rows: arms
             .iter()
             .map(|a| {
                 let arm = runs.arm(a);
+                let (train, gap) = if eval_mode {
+                    (arm.train_eval_error, arm.eval_gap)
+                } else {
+                    (arm.train_error, arm.gap)
+                };
                 vec![
                     a.to_string(),
                     pct_stats(arm.test_error),
-                    pct_stats(arm.train_error),
-                    pct_stats(arm.gap),
+                    pct_stats(train),
+                    pct_stats(gap),
                 ]
             })
             .collect(),
