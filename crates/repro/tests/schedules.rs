@@ -15,6 +15,19 @@ fn train_images(kind: DatasetKind, validation: usize) -> f64 {
     }
 }
 
+/// Every experiment file of `experiments/`, loaded.
+fn experiment_files() -> Vec<ExperimentFile> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(&root).expect("experiments/") {
+        let path = e.expect("entry").path();
+        if path.extension().is_some_and(|x| x == "toml") {
+            files.push(ExperimentFile::load(&path).expect("loads"));
+        }
+    }
+    files
+}
+
 /// (experiment, profile, epochs, source). CIFAR analogues of an ImageNet
 /// recipe state their own length in the profile description.
 const LENGTHS: &[(&str, &str, f64, &str)] = &[
@@ -256,14 +269,8 @@ fn vgg_paper_profile_follows_sections_3_1_and_3_2() {
 
 #[test]
 fn every_full_length_profile_trains_as_long_as_its_source_says() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
     let mut checked = 0;
-    for e in std::fs::read_dir(&root).expect("experiments/") {
-        let path = e.expect("entry").path();
-        if path.extension().is_none_or(|x| x != "toml") {
-            continue;
-        }
-        let f = ExperimentFile::load(&path).expect("loads");
+    for f in experiment_files() {
         for (name, profile) in &f.profiles {
             if profile.fidelity == Fidelity::Shortened {
                 continue;
@@ -298,4 +305,108 @@ fn every_full_length_profile_trains_as_long_as_its_source_says() {
         }
     }
     assert!(checked > LENGTHS.len(), "{checked} profiles checked");
+}
+
+/// ResNet Sec. 4.2 (CIFAR-10) in the paper profile, every run: batch 128,
+/// lr 0.1 divided by 10 at 32k and 48k, 64k iterations, weight decay 1e-4,
+/// momentum 0.9, pad-4 crop and flip, per-pixel mean subtracted, 16-32-64
+/// filters with option-A shortcuts for the residual nets, and the 0.01
+/// warm-up "until the training error is below 80%" for the deepest nets only.
+#[test]
+fn resnet_paper_profile_follows_section_4_2() {
+    use repro::models::{CifarResnetConfig, ModelConfig, ShortcutOption};
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../experiments/resnet-cifar-degradation.toml");
+    let f = ExperimentFile::load(&path).expect("loads");
+    let runs = &f.profiles["paper"].runs;
+    assert_eq!(runs.len(), 11, "{runs:?}");
+    for run in runs {
+        let c = f.resolve("paper", run, 1, &[]).expect("resolves");
+        let t = &c.train;
+        assert_eq!(
+            (t.batch_size, t.iterations, t.lr, t.momentum, t.weight_decay),
+            (128, 64_000, 0.1, 0.9, 1e-4),
+            "{run}"
+        );
+        assert_eq!(
+            t.schedule,
+            repro::config::Schedule::Step {
+                lr_drops_at: vec![32_000, 48_000],
+                factor: 0.1
+            },
+            "{run}"
+        );
+        assert_eq!(
+            c.data.augment,
+            repro::config::Augment::Pad4CropFlip,
+            "{run}"
+        );
+        assert_eq!(
+            c.data.normalize,
+            repro::config::Normalize::PerPixelMean,
+            "{run}"
+        );
+        let ModelConfig::CifarResnet(CifarResnetConfig {
+            depth,
+            residual,
+            shortcut,
+            width,
+            ..
+        }) = c.model
+        else {
+            panic!("{run}: not a CIFAR ResNet")
+        };
+        assert_eq!(width, 16, "{run}");
+        assert!(run.ends_with(&format!("-{depth}")), "{run}: depth {depth}");
+        assert_eq!(residual, run.starts_with("resnet-"), "{run}");
+        if residual {
+            assert_eq!(shortcut, ShortcutOption::A, "{run}");
+        }
+        let warm = t.warmup.as_ref().map(|w| (w.lr, w.until_train_error_below));
+        let deep = residual && depth >= 110;
+        assert_eq!(warm, deep.then_some((0.01, 0.8)), "{run}");
+    }
+}
+
+/// A profile labelled `paper` is the paper's experiment exactly: each has a
+/// test above checking its recipe against the source it cites. Labelling
+/// another profile `paper` without one fails here (label it `analogue`, or
+/// add the test).
+#[test]
+fn every_paper_labelled_profile_has_its_recipe_test() {
+    const CHECKED: [(&str, &str, &str); 2] = [
+        (
+            "alexnet-lrn",
+            "paper",
+            "alexnet_lrn_paper_profile_follows_cuda_convnets_methodology",
+        ),
+        (
+            "resnet-cifar-degradation",
+            "paper",
+            "resnet_paper_profile_follows_section_4_2",
+        ),
+    ];
+    let mut labelled = Vec::new();
+    for f in experiment_files() {
+        for (name, profile) in &f.profiles {
+            if profile.fidelity == Fidelity::Paper {
+                assert!(
+                    CHECKED.iter().any(|(e, p, _)| *e == f.name && p == name),
+                    "{}: profile `{name}` is labelled paper but no test checks its recipe against its source",
+                    f.name
+                );
+                labelled.push((f.name.clone(), name.clone()));
+            }
+        }
+    }
+    labelled.sort();
+    let mut want: Vec<(String, String)> = CHECKED
+        .iter()
+        .map(|(e, p, _)| (e.to_string(), p.to_string()))
+        .collect();
+    want.sort();
+    assert_eq!(
+        labelled, want,
+        "a checked profile is no longer labelled paper"
+    );
 }
