@@ -37,7 +37,7 @@ fn smoke_run_writes_metrics_figure_and_report() {
         c1["quantity"]
             .as_str()
             .unwrap_or("")
-            .contains("evaluation mode"),
+            .contains("evaluation-mode training error"),
         "{c1}"
     );
 }

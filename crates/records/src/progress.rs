@@ -104,6 +104,10 @@ impl Verbosity {
             .with_level(false)
             .with_target(false)
             .with_ansi(false)
+            // A closed stderr (`... 2>&1 | head`) drops the line, as `say!`
+            // always has: tracing-subscriber would report the failed write
+            // with `eprintln!`, which panics on that same stderr.
+            .log_internal_errors(false)
             .try_init();
     }
 }
