@@ -401,6 +401,41 @@ pub fn tiny_setup(dir: &Path, toml: &str) {
     tiny_cifar(&dir.join("data"), 40, 40).expect("generate data");
 }
 
+/// Seed `seed` of the tiny experiment's smoke profile (`dir/t.toml`) as the
+/// driver leaves a run a signal stopped: its directory opened under
+/// `dir/out/smoke`, trained on the CIFAR-10 copy at `data` (on the CPU) to
+/// the first checkpoint at or after `stop`. Returns the resolved config, how
+/// training ended, and the open run (its lock held).
+pub fn interrupted_run(
+    dir: &Path,
+    data: &Path,
+    seed: u64,
+    stop: i64,
+) -> (
+    RunConfig,
+    crate::train::RunOutcome,
+    records::run_dir::OpenRun,
+) {
+    use crate::driver::RunDirWithConfig;
+    let file = ExperimentFile::load(&dir.join("t.toml")).expect("experiment file");
+    let cfg = file.resolve("smoke", "tiny", seed, &[]).expect("run");
+    let source = cifar10::Source::Path(data.to_path_buf());
+    let raw = cifar10::load(&source, &dir.join("cache"), &|_| {}).expect("data");
+    let dataset = crate::data::Dataset::new(&raw, &cfg.data, Device::Cpu).expect("dataset");
+    let label = crate::runtime::device_name(Device::Cpu);
+    let run = crate::driver::RunDir::new(&dir.join("out/smoke"), &cfg.run_id())
+        .open(&cfg, &dataset, &dataset.source_sha256, &label, false, dir)
+        .expect("opens")
+        .expect("not locked");
+    crate::train::seed_init(cfg.seed);
+    let vs = tch::nn::VarStore::new(Device::Cpu);
+    let net = crate::models::build(&vs.root(), &cfg.model).expect("model");
+    let mut ctx = test_context(&dataset, run.dir.path(), Layout::ChannelsLast, Some(stop));
+    ctx.device_label = label;
+    let out = crate::train::train_run(&cfg, net.as_ref(), &vs, &ctx).expect("trains");
+    (cfg, out, run)
+}
+
 #[cfg(test)]
 mod tests {
     use super::y_axes;

@@ -2,17 +2,11 @@
 //! (at the end of a GPU allocation, say: `sweep queue merge`) is drawn as far
 //! as it got, listed as partial with the iteration it reached, and the
 //! report's label falls to `shortened`; without the flag it is left out.
-use repro::config::ExperimentFile;
-use repro::data::Dataset;
-use repro::driver::{self, Args, RunDir, RunDirWithConfig, StatusFile, StatusOf};
-use repro::layout::Layout;
+use repro::driver::{self, Args, RunDir, StatusFile, StatusOf};
 use repro::metrics::{read_parquet, COMBINED_FILE};
-use repro::runtime::device_name;
-use repro::testing::{rng_lock, test_context, tiny_cifar, TinyExperiment as Tiny, TINY_EXPERIMENT};
-use repro::train::{self, RunStatus};
+use repro::testing::{rng_lock, tiny_cifar, TinyExperiment as Tiny, TINY_EXPERIMENT};
+use repro::train::RunStatus;
 use std::path::Path;
-use tch::nn::VarStore;
-use tch::Device;
 
 /// The tiny experiment with its smoke profile labelled `analogue`, so that a
 /// report falling to `shortened` shows.
@@ -33,22 +27,7 @@ fn args(dir: &Path, seeds: &str, extra: &[&str]) -> Args {
 /// opened, trained to the first checkpoint at or after `stop`, and its
 /// `interrupted` status written.
 fn interrupted(dir: &Path, stop: i64) {
-    let file = ExperimentFile::load(&dir.join("t.toml")).expect("experiment file");
-    let cfg = file.resolve("smoke", "tiny", 2, &[]).expect("run");
-    let source = cifar10::Source::Path(dir.join("data"));
-    let raw = cifar10::load(&source, &dir.join("cache"), &|_| {}).expect("data");
-    let data = Dataset::new(&raw, &cfg.data, Device::Cpu).expect("dataset");
-    let label = device_name(Device::Cpu);
-    let run = RunDir::new(&dir.join("out/smoke"), &cfg.run_id())
-        .open(&cfg, &data, &data.source_sha256, &label, false, dir)
-        .expect("opens")
-        .expect("not locked");
-    train::seed_init(cfg.seed);
-    let vs = VarStore::new(Device::Cpu);
-    let net = repro::models::build(&vs.root(), &cfg.model).expect("model");
-    let mut ctx = test_context(&data, run.dir.path(), Layout::ChannelsLast, Some(stop));
-    ctx.device_label = label;
-    let out = train::train_run(&cfg, net.as_ref(), &vs, &ctx).expect("trains");
+    let (cfg, out, run) = repro::testing::interrupted_run(dir, &dir.join("data"), 2, stop);
     assert_eq!(out.status, RunStatus::Interrupted { iteration: 30 });
     run.dir
         .write_status(&StatusFile::of(&cfg, &out))

@@ -3,20 +3,13 @@
 //! count (another count, given explicitly, is said loudly and recorded);
 //! finished runs on other data than `--data` are stale like runs of other
 //! training code. The tiny experiment, driven as the binaries drive it.
-use repro::config::ExperimentFile;
-use repro::data::Dataset;
-use repro::driver::{self, Args, RunDir, RunDirWithConfig};
-use repro::layout::Layout;
-use repro::runtime::device_name;
+use repro::driver::{self, Args, RunDir};
 use repro::testing::{
-    rng_lock, snapshot, test_context, tiny_setup, untimed_metrics, TinyExperiment as Tiny,
-    TINY_EXPERIMENT,
+    rng_lock, snapshot, tiny_setup, untimed_metrics, TinyExperiment as Tiny, TINY_EXPERIMENT,
 };
-use repro::train::{self, RunStatus};
+use repro::train::RunStatus;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use tch::nn::VarStore;
-use tch::Device;
 
 /// Flags for `Tiny` in its smoke profile (seed 3) with `dir`'s files, on `data`.
 fn args(dir: &Path, data: &Path, extra: &[&str]) -> Args {
@@ -54,22 +47,7 @@ fn sha_of(dir: &Path, data: &Path) -> String {
 /// makes it: the run directory opened (config, provenance), then trained on
 /// `data` with this process's thread count. Returns the run's directory.
 fn interrupted(dir: &Path, data: &Path, stop: i64) -> PathBuf {
-    let file = ExperimentFile::load(&dir.join("t.toml")).expect("experiment file");
-    let cfg = file.resolve("smoke", "tiny", 3, &[]).expect("run");
-    let source = cifar10::Source::Path(data.to_path_buf());
-    let raw = cifar10::load(&source, &dir.join("cache"), &|_| {}).expect("data");
-    let data = Dataset::new(&raw, &cfg.data, Device::Cpu).expect("dataset");
-    let label = device_name(Device::Cpu);
-    let run = RunDir::new(&dir.join("out/smoke"), &cfg.run_id())
-        .open(&cfg, &data, &data.source_sha256, &label, false, dir)
-        .expect("opens")
-        .expect("not locked");
-    train::seed_init(cfg.seed);
-    let vs = VarStore::new(Device::Cpu);
-    let net = repro::models::build(&vs.root(), &cfg.model).expect("model");
-    let mut ctx = test_context(&data, run.dir.path(), Layout::ChannelsLast, Some(stop));
-    ctx.device_label = label;
-    let out = train::train_run(&cfg, net.as_ref(), &vs, &ctx).expect("trains");
+    let (_, out, run) = repro::testing::interrupted_run(dir, data, 3, stop);
     assert!(matches!(out.status, RunStatus::Interrupted { .. }));
     run.dir.path().to_path_buf()
 }
