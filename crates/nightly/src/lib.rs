@@ -35,10 +35,26 @@ pub struct Row {
     /// `paper`, `analogue` or `shortened` (the report header's label).
     #[serde(default)]
     pub fidelity: String,
-    pub commit: String,
+    /// The commits whose binaries trained the claim's runs, space-separated
+    /// (`Header::trained_and_drawn`).
+    #[serde(default)]
+    pub trained_at: String,
+    /// The commit the report was drawn at.
+    #[serde(default)]
+    pub drawn_at: String,
 }
 
 impl Row {
+    /// For the Markdown table: one commit where the runs and the report
+    /// share it, else both.
+    fn commit(&self) -> String {
+        if self.trained_at == self.drawn_at || self.trained_at.is_empty() {
+            self.drawn_at.clone()
+        } else {
+            format!("trained at {}; drawn at {}", self.trained_at, self.drawn_at)
+        }
+    }
+
     pub fn key(&self) -> String {
         format!("{}/{}#{}", self.experiment, self.profile, self.id)
     }
@@ -85,7 +101,9 @@ pub struct NumbersRow {
     pub region_high: Option<f64>,
     pub seeds_needed: Option<usize>,
     pub dataset: String,
-    pub commit: String,
+    /// As in [`Row`].
+    pub trained_at: String,
+    pub drawn_at: String,
 }
 
 fn margin_number(c: &Claim) -> Option<f64> {
@@ -148,8 +166,13 @@ pub fn collect_profiles(
             }
             let file = records::report::ClaimsFile::read(&path)?;
             let h = &file.header;
+            let (trained, drawn) = h.trained_and_drawn();
+            let trained = trained.join(" ");
             for c in file.claims {
-                out.numbers.push(numbers_row(e, profile, h, &c));
+                let mut numbers = numbers_row(e, profile, h, &c);
+                numbers.trained_at.clone_from(&trained);
+                numbers.drawn_at.clone_from(&drawn);
+                out.numbers.push(numbers);
                 out.rows.push(Row {
                     experiment: e.clone(),
                     profile: profile.clone(),
@@ -163,7 +186,8 @@ pub fn collect_profiles(
                     verdict_kind: c.verdict.kind().into(),
                     dataset: h.datasets.join(", "),
                     fidelity: h.fidelity.to_string(),
-                    commit: h.commit.clone(),
+                    trained_at: trained.clone(),
+                    drawn_at: drawn.clone(),
                 });
             }
         }
@@ -202,7 +226,8 @@ fn numbers_row(e: &str, profile: &str, h: &records::report::Header, c: &Claim) -
         region_high: n.region_high,
         seeds_needed: n.seeds_needed,
         dataset: h.datasets.join(", "),
-        commit: h.commit.clone(),
+        trained_at: String::new(),
+        drawn_at: String::new(),
     }
 }
 
@@ -290,7 +315,7 @@ fn section(s: &mut String, title: &str, rows: &[&Row]) {
             esc(&r.measured),
             esc(&r.verdict),
             r.dataset,
-            r.commit
+            r.commit()
         );
     }
     let count = |prefix: &str| {

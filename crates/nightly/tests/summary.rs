@@ -232,3 +232,54 @@ fn the_summary_separates_decided_claims_claims_not_yet_run_and_early_checks() {
     }
     assert!(lines[1].contains(",1.5,0.5,2.5,"), "{}", lines[1]);
 }
+
+#[test]
+fn summary_rows_name_the_commits_that_trained_and_drew_them() {
+    let t = tempfile::tempdir().expect("tmp");
+    let d = t.path().join("alexnet-lrn").join("quick");
+    std::fs::create_dir_all(&d).expect("mkdir");
+    let header = |trained: &[&str], drawn: &str, commit: &str| Header {
+        trained_at: trained.iter().map(|c| c.to_string()).collect(),
+        drawn_at: drawn.into(),
+        commit: commit.into(),
+        ..Default::default()
+    };
+    let file = |header| ClaimsFile {
+        schema: CLAIMS_SCHEMA,
+        rule: RULE.into(),
+        header,
+        claims: vec![claim("1", Verdict::Pass, "m")],
+    };
+    let write = |f: &ClaimsFile| {
+        let json = serde_json::to_string(f).expect("json");
+        std::fs::write(d.join("claims.json"), json).expect("write");
+    };
+    let exps = ["alexnet-lrn".to_string()];
+    let columns = |csv: &str| -> Vec<(String, String)> {
+        let mut r = csv::Reader::from_reader(csv.as_bytes());
+        let h = r.headers().expect("header").clone();
+        let at = |name: &str| h.iter().position(|c| c == name).expect(name);
+        let (t, dr) = (at("trained_at"), at("drawn_at"));
+        assert!(h.iter().all(|c| c != "commit"), "{h:?}");
+        r.records()
+            .map(|rec| {
+                let rec = rec.expect("row");
+                (rec[t].to_string(), rec[dr].to_string())
+            })
+            .collect()
+    };
+    write(&file(header(&["aaaa", "bbbb+dirty"], "cccc", "prose")));
+    let c = nightly::collect_profiles(t.path(), &exps, &["quick".into()]).expect("collect");
+    let want = vec![("aaaa bbbb+dirty".to_string(), "cccc".to_string())];
+    assert_eq!(columns(&nightly::csv_text(&c.rows).expect("csv")), want);
+    assert_eq!(columns(&nightly::csv_text(&c.numbers).expect("csv")), want);
+    // A report drawn before the fields existed: read from its prose.
+    write(&file(header(
+        &[],
+        "",
+        "runs trained at aaaa; report drawn at cccc",
+    )));
+    let c = nightly::collect_profiles(t.path(), &exps, &["quick".into()]).expect("collect");
+    let want = vec![("aaaa".to_string(), "cccc".to_string())];
+    assert_eq!(columns(&nightly::csv_text(&c.rows).expect("csv")), want);
+}

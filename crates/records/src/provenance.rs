@@ -5,8 +5,17 @@ use std::process::Command;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Provenance {
+    /// The commit of the checkout the run was started in (its experiment
+    /// files, claims and paper numbers are read from there).
     pub git_commit: String,
+    /// Tracked files of that checkout outside `results/` had uncommitted edits.
     pub git_dirty: bool,
+    /// The commit the training binary was built from (`version::BUILD_COMMIT`,
+    /// 12 hex digits, "unknown" outside git): what trained the run, which may
+    /// differ from `git_commit` (a binary copied aside to train while the
+    /// checkout moves on). Empty in runs recorded before it was.
+    #[serde(default)]
+    pub build_commit: String,
     pub crate_versions: String,
     pub libtorch_version: String,
     pub device: String,
@@ -50,9 +59,40 @@ pub struct Segment {
     pub device: String,
     pub git_commit: String,
     pub git_dirty: bool,
+    /// `Provenance::build_commit` of the binary that trained this segment.
+    #[serde(default)]
+    pub build_commit: String,
     pub training_code: String,
     pub libtorch_version: String,
     pub threads: i32,
+}
+
+impl Segment {
+    /// The commit that trained this segment, as [`trained_at`] labels it.
+    pub fn trained_at(&self) -> String {
+        trained_at(&self.build_commit, &self.git_commit, self.git_dirty)
+    }
+}
+
+/// The commit that trained a run or segment: the binary's build commit (10
+/// hex digits), with "+dirty" only where the checkout it ran in was at that
+/// same commit with uncommitted edits (the binary may have been built from
+/// them); a binary built elsewhere says nothing of the checkout's edits. Runs
+/// recorded before the build commit was fall back to the checkout's label.
+fn trained_at(build_commit: &str, git_commit: &str, git_dirty: bool) -> String {
+    let checkout = Checkout {
+        git_commit: git_commit.to_string(),
+        git_dirty,
+    };
+    let known = build_commit.len() >= 7 && build_commit.chars().all(|c| c.is_ascii_hexdigit());
+    if !known {
+        return checkout.label();
+    }
+    Checkout {
+        git_dirty: git_dirty && git_commit.starts_with(build_commit),
+        git_commit: build_commit.to_string(),
+    }
+    .label()
 }
 
 /// A resume with another thread count (`Provenance::thread_changes`).
@@ -131,6 +171,7 @@ impl Provenance {
         Self {
             git_commit,
             git_dirty,
+            build_commit: crate::version::BUILD_COMMIT.to_string(),
             crate_versions: crate::version::DEP_VERSIONS.to_string(),
             libtorch_version: runtime.libtorch_version.clone(),
             device: device.to_string(),
@@ -158,6 +199,7 @@ impl Provenance {
             device: self.device.clone(),
             git_commit: self.git_commit.clone(),
             git_dirty: self.git_dirty,
+            build_commit: self.build_commit.clone(),
             training_code: self.training_code.clone(),
             libtorch_version: self.libtorch_version.clone(),
             threads: self.threads,
@@ -205,7 +247,28 @@ impl Provenance {
         }
     }
 
-    /// Short commit for report headers, with "+dirty" when the tree had changes.
+    /// The commits that trained the run, one per distinct segment commit,
+    /// oldest first ([`trained_at`]); the run's own where it has no segments.
+    pub fn trained_at(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for s in &self.segments {
+            let label = s.trained_at();
+            if !out.contains(&label) {
+                out.push(label);
+            }
+        }
+        if out.is_empty() {
+            out.push(trained_at(
+                &self.build_commit,
+                &self.git_commit,
+                self.git_dirty,
+            ));
+        }
+        out
+    }
+
+    /// Short commit of the checkout the run started in, with "+dirty" when it
+    /// had uncommitted edits.
     pub fn commit_label(&self) -> String {
         Checkout {
             git_commit: self.git_commit.clone(),
@@ -531,5 +594,36 @@ mod dirty_tests {
         assert_eq!(third.segments[0].from_iteration, 0);
         // A fresh start forgets the earlier run's segments.
         assert_eq!(second.with_segments(Some(&first), 0).segments.len(), 1);
+    }
+
+    #[test]
+    fn a_run_names_the_commit_its_binary_was_built_from() {
+        let built = "f251af3aa0b1";
+        // A binary copied aside, run in a checkout that has moved on with edits:
+        // the edits are not the binary's.
+        let moved_on = "98272d7716aaaaaaaaaabbbbbbbbbbcccccccccc";
+        assert_eq!(trained_at(built, moved_on, true), "f251af3aa0");
+        // Run in the checkout it was built from, with edits: it may contain them.
+        let here = format!("{built}{}", "0".repeat(28));
+        assert_eq!(trained_at(built, &here, true), "f251af3aa0+dirty");
+        assert_eq!(trained_at(built, &here, false), "f251af3aa0");
+        // Runs recorded before the build commit was, or a build outside git.
+        assert_eq!(trained_at("", &here, true), "f251af3aa0+dirty");
+        assert_eq!(
+            trained_at("unknown", "unknown (not a git checkout)", false),
+            "unknown"
+        );
+        // A run's commits are its segments', each once, oldest first.
+        let d = Path::new(".");
+        let mut p = Provenance::collect(d, &Runtime::default(), "cpu", "", "");
+        p.build_commit = built.into();
+        p.git_commit = here.clone();
+        p.git_dirty = false;
+        let first = p.clone().with_segments(None, 0);
+        let mut later = p.clone();
+        later.build_commit = "46dbf78aac1f".into();
+        let second = later.clone().with_segments(Some(&first), 100);
+        let third = later.with_segments(Some(&second), 200);
+        assert_eq!(third.trained_at(), ["f251af3aa0", "46dbf78aac"]);
     }
 }

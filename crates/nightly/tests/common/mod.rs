@@ -31,6 +31,7 @@ pub fn write_results(
         let prov = Provenance {
             git_commit: "base123".into(),
             git_dirty: false,
+            build_commit: String::new(),
             crate_versions: String::new(),
             libtorch_version: String::new(),
             device: "cpu".into(),

@@ -319,7 +319,17 @@ pub struct Header {
     #[serde(default)]
     pub precisions: Vec<String>,
     pub seeds: Vec<u64>,
+    /// For people: the commit when the runs and the report share it, else
+    /// "runs trained at A, B; report drawn at C".
     pub commit: String,
+    /// The commits whose binaries trained the runs (each run's segments,
+    /// `Provenance::trained_at`), distinct, sorted; empty in reports drawn
+    /// before this field existed (`trained_and_drawn` reads those).
+    #[serde(default)]
+    pub trained_at: Vec<String>,
+    /// The commit of the checkout the report was drawn at.
+    #[serde(default)]
+    pub drawn_at: String,
     /// The training code (`provenance::TRAINING_CODE`) that trained the runs,
     /// as `commit` names their commits: one hash when it is this build's;
     /// otherwise (`--allow-mixed`, or runs of an older build) each hash with
@@ -332,6 +342,26 @@ pub struct Header {
 }
 
 impl Header {
+    /// `(trained_at, drawn_at)`: the fields, or for a report drawn before
+    /// they existed, parsed from `commit` (one commit, or "runs trained at A,
+    /// B; report drawn at C").
+    pub fn trained_and_drawn(&self) -> (Vec<String>, String) {
+        if !self.drawn_at.is_empty() {
+            return (self.trained_at.clone(), self.drawn_at.clone());
+        }
+        let legacy = self
+            .commit
+            .strip_prefix("runs trained at ")
+            .and_then(|rest| rest.split_once("; report drawn at "));
+        match legacy {
+            Some((runs, drawn)) => (
+                runs.split(", ").map(str::to_string).collect(),
+                drawn.to_string(),
+            ),
+            None => (vec![self.commit.clone()], self.commit.clone()),
+        }
+    }
+
     /// One line for figure captions.
     pub fn caption(&self) -> String {
         format!(
@@ -819,5 +849,39 @@ mod tests {
         assert!(at("not at this budget") > u && at("not at this budget") < e);
         assert!(at("after one epoch") > e);
         assert!(md.contains("Holm over the 1 claims decided here"), "{md}");
+    }
+
+    #[test]
+    fn trained_and_drawn_commits_are_read_from_fields_or_legacy_prose() {
+        let fields = Header {
+            trained_at: vec!["aaaa".into(), "bbbb".into()],
+            drawn_at: "cccc".into(),
+            commit: "prose".into(),
+            ..Header::default()
+        };
+        assert_eq!(
+            fields.trained_and_drawn(),
+            (vec!["aaaa".into(), "bbbb".into()], "cccc".into())
+        );
+        let legacy = Header {
+            commit: "runs trained at 7ddf9c9147, 98272d7716+dirty; report drawn at 37c0305e13"
+                .into(),
+            ..Header::default()
+        };
+        assert_eq!(
+            legacy.trained_and_drawn(),
+            (
+                vec!["7ddf9c9147".into(), "98272d7716+dirty".into()],
+                "37c0305e13".into()
+            )
+        );
+        let one = Header {
+            commit: "37c0305e13".into(),
+            ..Header::default()
+        };
+        assert_eq!(
+            one.trained_and_drawn(),
+            (vec!["37c0305e13".into()], "37c0305e13".into())
+        );
     }
 }

@@ -81,7 +81,7 @@ fn collect<E: Experiment>(exp: &E, plan: &Plan) -> Result<Results> {
         }
         rows.extend(run_rows);
         if let Some(p) = dir.read_provenance() {
-            commits.push(p.commit_label());
+            commits.extend(p.trained_at());
             trained_by.push((id.clone(), p.clone()));
             commands.push(p.command);
         }
@@ -287,8 +287,8 @@ fn header<E: Experiment>(
     commits.dedup();
     let drawn_by = crate::provenance::Checkout::of(&plan.root).label();
     let commit = match commits.as_slice() {
-        [] => drawn_by,
-        [one] if *one == drawn_by => drawn_by,
+        [] => drawn_by.clone(),
+        [one] if *one == drawn_by => drawn_by.clone(),
         runs => format!(
             "runs trained at {}; report drawn at {drawn_by}",
             runs.join(", ")
@@ -310,6 +310,8 @@ fn header<E: Experiment>(
         precisions: distinct(rows, |r| &r.precision),
         seeds: plan.seeds.clone(),
         commit,
+        trained_at: commits,
+        drawn_at: drawn_by,
         training_code: training_codes(trained_by),
         command: if commands.is_empty() {
             drawn
