@@ -5,11 +5,11 @@
 //! Per step, everything stays on the device: batch gather, normalisation,
 //! augmentation, forward/backward, the update, and the running loss/error sums.
 //! The host reads those sums once per logging window.
+use super::resume::{self, GroupCheckpoint, State};
 use super::schedule::{learning_rate, observe_eval_error, observe_train_error, LrState};
 use super::sgd::Sgd;
 use super::{
-    epoch_permutation, group_errors, group_loss, resume, GroupRun, RunOutcome, RunStatus,
-    TrainContext,
+    epoch_permutation, group_errors, group_loss, GroupRun, RunOutcome, RunStatus, TrainContext,
 };
 use crate::config::{Fidelity, RunConfig};
 use crate::data::run_fidelity;
@@ -24,16 +24,6 @@ use std::path::Path;
 use std::time::Instant;
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
-
-/// What a checkpoint restores, per run of the group (the iteration is shared).
-pub(super) struct State {
-    pub iteration: i64,
-    pub lr_states: Vec<LrState>,
-    pub rows: Vec<Vec<MetricRow>>,
-    pub wall: f64,
-    /// Sums over the current epoch so far: loss sum, error count, images.
-    pub epoch_acc: Vec<[f64; 3]>,
-}
 
 /// The fixed facts of one group's training.
 pub(super) struct Loop<'a> {
@@ -92,7 +82,7 @@ pub(super) fn train_group(
     }
     let mut state = lp.fresh_state();
     if ctx.resume {
-        resume::resume_group(&lp, &mut sgd, &mut state)?;
+        resume::resume_group(&lp.checkpointed(), &mut sgd, &mut state)?;
     }
     let resumed_from = state.iteration;
     let progress = lp.progress(resumed_from);
@@ -184,6 +174,18 @@ impl<'a> Loop<'a> {
             }
         ));
         p
+    }
+
+    /// What saving and resuming the group's checkpoints need of it.
+    fn checkpointed(&self) -> GroupCheckpoint<'_> {
+        GroupCheckpoint {
+            runs: self.runs,
+            hashes: &self.hashes,
+            ctx: self.ctx,
+            cfg: self.cfg,
+            vs: self.vs,
+            k: self.k,
+        }
     }
 
     fn fresh_state(&self) -> State {
@@ -370,7 +372,7 @@ impl<'a> Loop<'a> {
         // A stop signal (`train::stop_on_signals`): checkpoint here and stop.
         let signalled = super::stop_requested();
         if marks.checkpoint_now || signalled {
-            resume::save_group(self, sgd, state)?;
+            resume::save_group(&self.checkpointed(), sgd, state)?;
             if signalled
                 || self
                     .ctx

@@ -1,22 +1,48 @@
 //! A group's checkpoints: each run's state saved in its own directory exactly
 //! as a separate run saves it, and loaded back into the (possibly fused)
 //! variables and SGD velocity.
-use super::group::{Loop, State};
+use super::schedule::LrState;
 use super::sgd::{self, Sgd};
-use super::{checkpoint, GroupRun};
+use super::{checkpoint, GroupRun, TrainContext};
+use crate::config::RunConfig;
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::models::fuse;
+use records::metrics::MetricRow;
 use records::provenance::DataIdentity;
 use std::collections::HashMap;
 use std::path::Path;
 use tch::nn::VarStore;
 use tch::Tensor;
 
+/// What a checkpoint restores, per run of the group (the iteration is shared).
+pub(super) struct State {
+    pub iteration: i64,
+    pub lr_states: Vec<LrState>,
+    pub rows: Vec<Vec<MetricRow>>,
+    pub wall: f64,
+    /// Sums over the current epoch so far: loss sum, error count, images.
+    pub epoch_acc: Vec<[f64; 3]>,
+}
+
+/// What saving and resuming a group's checkpoints need of its training loop
+/// (`group::Loop::checkpointed`).
+pub(super) struct GroupCheckpoint<'a> {
+    pub runs: &'a [GroupRun<'a>],
+    /// Each run's config hash, which its checkpoint must carry.
+    pub hashes: &'a [String],
+    pub ctx: &'a TrainContext<'a>,
+    /// Everything but the seed is shared by the group's runs.
+    pub cfg: &'a RunConfig,
+    pub vs: &'a VarStore,
+    /// The number of runs fused in the variables.
+    pub k: i64,
+}
+
 /// Continues from the runs' checkpoints, when they have them: all runs of a
 /// group at one iteration, each belonging to its run's config and seed.
-pub(super) fn resume_group(lp: &Loop, sgd: &mut Sgd, state: &mut State) -> Result<()> {
-    let loaded = load_group(lp.runs, &lp.hashes, &lp.ctx.data.identity())?;
+pub(super) fn resume_group(lp: &GroupCheckpoint, sgd: &mut Sgd, state: &mut State) -> Result<()> {
+    let loaded = load_group(lp.runs, lp.hashes, &lp.ctx.data.identity())?;
     let Some(first) = loaded.first() else {
         return Ok(());
     };
@@ -106,7 +132,7 @@ fn mixed_checkpoints(runs: &[GroupRun], loaded: &[LoadedRun]) -> Error {
 }
 
 /// Each run's checkpoint in its own directory, in the format of a separate run.
-pub(super) fn save_group(lp: &Loop, sgd: &Sgd, state: &State) -> Result<()> {
+pub(super) fn save_group(lp: &GroupCheckpoint, sgd: &Sgd, state: &State) -> Result<()> {
     let velocity = sgd.velocity_views();
     for (i, r) in lp.runs.iter().enumerate() {
         let meta = checkpoint::CheckpointMeta {
