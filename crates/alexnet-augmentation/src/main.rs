@@ -2,7 +2,7 @@
 //! augmentation, each on and off.
 use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
-use repro::plot::{arm_panel, epoch_panel, BAND_NOTE};
+use repro::plot::{curves_figure, epoch_panel, final_errors_figure, CurveKey};
 use repro::report::{arm_table, Measured, Table};
 
 struct Augmentation;
@@ -23,26 +23,22 @@ impl Experiment for Augmentation {
 
     fn figures(&self, res: &Results) -> Vec<(String, Figure)> {
         let arms: Vec<&str> = ARMS.into_iter().filter(|a| res.in_profile(a)).collect();
-        let curves = Figure::new(
+        let curves = curves_figure(
+            res,
             "Data augmentation on/off: error vs epochs",
-            format!(
-                "{} | dashed: training error, bold: test error (dots: evaluations), dotted verticals: lr drops | {BAND_NOTE}",
-                res.header.caption()
-            ),
+            CurveKey::LR_DROPS,
+            &[],
             vec![epoch_panel(res, "cuda-convnet conv32-32-64", &arms)],
         );
-        let final_errors = Figure::new(
+        let final_errors = final_errors_figure(
+            res,
             "Data augmentation on/off: final test error per arm",
-            format!(
-                "{} | circles: each seed, bar: mean ± std over seeds | not drawn (ImageNet, with crops and flips): {}",
-                res.header.caption(),
+            &arms.iter().map(|a| (*a, None)).collect::<Vec<_>>(),
+            "",
+            &format!(
+                "not drawn (ImageNet, with crops and flips): {}",
                 res.paper.quote(PCA_TOP1)
             ),
-            vec![arm_panel(
-                res,
-                "final test error",
-                &arms.iter().map(|a| (*a, None)).collect::<Vec<_>>(),
-            )],
         );
         vec![
             ("augmentation".into(), curves),

@@ -1,7 +1,7 @@
 //! Krizhevsky et al. (2012), Sec. 7: removing a middle convolutional layer.
 use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
-use repro::plot::{arm_panel, epoch_panel, BAND_NOTE};
+use repro::plot::{curves_figure, epoch_panel, final_errors_figure, CurveKey};
 use repro::report::{arm_table, Measured, Table};
 
 struct Depth;
@@ -27,12 +27,11 @@ impl Experiment for Depth {
 
     fn figures(&self, res: &Results) -> Vec<(String, Figure)> {
         let pairs: Vec<_> = PAIRS.iter().filter(|p| res.in_profile(p.1)).collect();
-        let curves = Figure::new(
+        let curves = curves_figure(
+            res,
             "A middle conv layer removed: error vs epochs",
-            format!(
-                "{} | dashed: training error, bold: test error (dots: evaluations), dotted verticals: lr drops | {BAND_NOTE}",
-                res.header.caption()
-            ),
+            CurveKey::LR_DROPS,
+            &[],
             pairs
                 .iter()
                 .map(|(_, full, cut, net)| epoch_panel(res, net, &[full, cut]))
@@ -43,14 +42,15 @@ impl Experiment for Depth {
             .iter()
             .flat_map(|(_, full, cut, _)| [(*full, None), (*cut, None)])
             .collect();
-        let final_errors = Figure::new(
+        let final_errors = final_errors_figure(
+            res,
             "A middle conv layer removed: final test error per arm",
-            format!(
-                "{} | circles: each seed, bar: mean ± std over seeds | not drawn (ImageNet AlexNet, a difference): {}",
-                res.header.caption(),
+            &arms,
+            "",
+            &format!(
+                "not drawn (ImageNet AlexNet, a difference): {}",
                 res.paper.quote(MIDDLE_TOP1)
             ),
-            vec![arm_panel(res, "final test error", &arms)],
         );
         vec![("depth".into(), curves), ("final".into(), final_errors)]
     }

@@ -1,7 +1,7 @@
 //! Krizhevsky et al. (2012), Sec. 4.2: dropout on the hidden fully connected layers.
 use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
-use repro::plot::{arm_panel, epoch_panel, BAND_NOTE};
+use repro::plot::{curves_figure, epoch_panel, final_errors_figure, CurveKey};
 use repro::report::{arm_table, Bounded, Measured, Table};
 use std::collections::BTreeMap;
 
@@ -66,22 +66,25 @@ impl Experiment for Dropout {
     }
 
     fn figures(&self, res: &Results) -> Vec<(String, Figure)> {
-        let curves = Figure::new(
+        let curves = curves_figure(
+            res,
             "Dropout on/off: error vs epochs",
-            format!(
-                "{} | dashed: training error (dropout active), bold: test error (dots: evaluations), dotted verticals: lr drops | {BAND_NOTE}",
-                res.header.caption()
-            ),
+            CurveKey {
+                training_mode: Some("dropout active"),
+                lr_drops: true,
+            },
+            &[],
             vec![epoch_panel(res, "conv 64-64-128, fc 1024-1024", &ARMS)],
         );
-        let final_errors = Figure::new(
+        let final_errors = final_errors_figure(
+            res,
             "Dropout on/off: final test error per arm",
-            format!(
-                "{} | circles: each seed, bar: mean ± std over seeds | the paper gives no error for this comparison ({})",
-                res.header.caption(),
+            &ARMS.map(|a| (a, None)),
+            "",
+            &format!(
+                "the paper gives no error for this comparison ({})",
                 res.paper.quote(OVERFITS_WITHOUT)
             ),
-            vec![arm_panel(res, "final test error", &ARMS.map(|a| (a, None)))],
         );
         vec![("dropout".into(), curves), ("final".into(), final_errors)]
     }

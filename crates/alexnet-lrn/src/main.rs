@@ -1,7 +1,7 @@
 //! Krizhevsky et al. (2012), Sec. 3.3: local response normalisation on/off.
 use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
-use repro::plot::{arm_panel, epoch_panel, BAND_NOTE};
+use repro::plot::{curves_figure, epoch_panel, final_errors_figure, CurveKey};
 use repro::report::{arm_table, Measured, Table};
 
 struct Lrn;
@@ -44,12 +44,11 @@ impl Experiment for Lrn {
     }
 
     fn figures(&self, res: &Results) -> Vec<(String, Figure)> {
-        let curves = Figure::new(
+        let curves = curves_figure(
+            res,
             "LRN on/off: error vs epochs",
-            format!(
-                "{} | dashed: training error, bold: test error (dots: evaluations), dotted verticals: lr drops | {BAND_NOTE}",
-                res.header.caption()
-            ),
+            CurveKey::LR_DROPS,
+            &[],
             NETS.iter()
                 .filter(|(_, arms)| res.in_profile(arms[0]))
                 .map(|(title, arms)| epoch_panel(res, title, arms))
@@ -69,27 +68,21 @@ impl Experiment for Lrn {
         } else {
             String::new()
         };
-        let final_errors = Figure::new(
+        let final_errors = final_errors_figure(
+            res,
             "LRN on/off: final test error per arm",
-            format!(
-                "{} | circles: each seed, bar: mean ± std over seeds{diamonds} | not drawn: {}",
-                res.header.caption(),
-                imagenet_effect(res)
-            ),
-            vec![arm_panel(
-                res,
-                "final test error",
-                &[
-                    ("13pct", Some(CIFAR_WITHOUT)),
-                    ("11pct", Some(CIFAR_WITH)),
-                    ("13pct-short", Some(CIFAR_WITHOUT)),
-                    ("11pct-short", Some(CIFAR_WITH)),
-                    ("no-lrn", None),
-                    ("lrn", None),
-                    ("conv-local-no-lrn", Some(CIFAR_WITHOUT)),
-                    ("conv-local-lrn", Some(CIFAR_WITH)),
-                ],
-            )],
+            &[
+                ("13pct", Some(CIFAR_WITHOUT)),
+                ("11pct", Some(CIFAR_WITH)),
+                ("13pct-short", Some(CIFAR_WITHOUT)),
+                ("11pct-short", Some(CIFAR_WITH)),
+                ("no-lrn", None),
+                ("lrn", None),
+                ("conv-local-no-lrn", Some(CIFAR_WITHOUT)),
+                ("conv-local-lrn", Some(CIFAR_WITH)),
+            ],
+            &diamonds,
+            &format!("not drawn: {}", imagenet_effect(res)),
         );
         vec![("lrn".into(), curves), ("final".into(), final_errors)]
     }

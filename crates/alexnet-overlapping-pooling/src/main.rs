@@ -1,7 +1,7 @@
 //! Krizhevsky et al. (2012), Sec. 3.4: overlapping (z=3, s=2) vs non-overlapping (z=s=2) pooling.
 use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
-use repro::plot::{arm_panel, epoch_panel, BAND_NOTE};
+use repro::plot::{curves_figure, epoch_panel, final_errors_figure, CurveKey};
 use repro::report::{arm_table, Measured, Table};
 
 struct Pooling;
@@ -28,22 +28,19 @@ impl Experiment for Pooling {
     }
 
     fn figures(&self, res: &Results) -> Vec<(String, Figure)> {
-        let curves = Figure::new(
+        let curves = curves_figure(
+            res,
             "Overlapping (z=3, s=2) vs non-overlapping (z=2, s=2) pooling",
-            format!(
-                "{} | dashed: training error, bold: test error (dots: evaluations), dotted verticals: lr drops | {BAND_NOTE}",
-                res.header.caption()
-            ),
+            CurveKey::LR_DROPS,
+            &[],
             vec![epoch_panel(res, "cuda-convnet conv32-32-64", &ARMS)],
         );
-        let final_errors = Figure::new(
+        let final_errors = final_errors_figure(
+            res,
             "Overlapping vs non-overlapping pooling: final test error per arm",
-            format!(
-                "{} | circles: each seed, bar: mean ± std over seeds | not drawn: {}",
-                res.header.caption(),
-                imagenet_effect(res)
-            ),
-            vec![arm_panel(res, "final test error", &ARMS.map(|a| (a, None)))],
+            &ARMS.map(|a| (a, None)),
+            "",
+            &format!("not drawn: {}", imagenet_effect(res)),
         );
         vec![("pooling".into(), curves), ("final".into(), final_errors)]
     }

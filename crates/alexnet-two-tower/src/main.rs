@@ -3,7 +3,7 @@
 use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
 use repro::models::parameter_count;
-use repro::plot::{arm_panel, epoch_panel, BAND_NOTE};
+use repro::plot::{curves_figure, epoch_panel, final_errors_figure, CurveKey};
 use repro::report::{arm_table, Measured, Table};
 
 struct TwoTower;
@@ -75,12 +75,11 @@ impl Experiment for TwoTower {
             .iter()
             .filter(|p| res.in_profile(p.two) && res.in_profile(p.one))
             .collect();
-        let curves = Figure::new(
+        let curves = curves_figure(
+            res,
             "Two towers vs one: error vs epochs",
-            format!(
-                "{} | dashed: training error, bold: test error (dots: evaluations), dotted verticals: lr drops | {BAND_NOTE}",
-                res.header.caption()
-            ),
+            CurveKey::LR_DROPS,
+            &[],
             pairs
                 .iter()
                 .map(|p| epoch_panel(res, p.net, &[p.two, p.one]))
@@ -93,14 +92,12 @@ impl Experiment for TwoTower {
                 arms.push((arm, None));
             }
         }
-        let final_errors = Figure::new(
+        let final_errors = final_errors_figure(
+            res,
             "Two towers vs one: final test error per arm",
-            format!(
-                "{} | circles: each seed, bar: mean ± std over seeds | not drawn: {}",
-                res.header.caption(),
-                imagenet_effect(res)
-            ),
-            vec![arm_panel(res, "final test error", &arms)],
+            &arms,
+            "",
+            &format!("not drawn: {}", imagenet_effect(res)),
         );
         vec![("towers".into(), curves), ("final".into(), final_errors)]
     }

@@ -6,7 +6,7 @@
 use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
 use repro::models::{self, counter, ModelConfig};
-use repro::plot::{arm_panel, epoch_panel, BAND_NOTE};
+use repro::plot::{arm_panel, curves_figure, epoch_panel, CurveKey};
 use repro::report::{arm_table, pct_stats, Measured, Table};
 use std::collections::BTreeMap;
 
@@ -149,12 +149,11 @@ impl Experiment for Inception {
         vec![
             (
                 "inception".into(),
-                Figure::new(
+                curves_figure(
+                    res,
                     "GoogLeNet's Inception variants on CIFAR-10 (analogue)",
-                    format!(
-                        "{} | dashed: training error, bold: test error (dots: evaluations) | {BAND_NOTE}",
-                        res.header.caption()
-                    ),
+                    CurveKey::PLAIN,
+                    &[],
                     panels,
                 )
                 .with_shared_y(),

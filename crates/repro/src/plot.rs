@@ -10,11 +10,91 @@
 use crate::driver::Results;
 use crate::metrics::MetricRow;
 use crate::report::Runs;
-use figures::{ArmPoint, Panel, RefTick, Series, VLine};
+use figures::{ArmPoint, Figure, Panel, RefTick, Series, VLine};
 use std::collections::BTreeMap;
 
 /// What the shaded bands of every curve figure are, for captions.
 pub const BAND_NOTE: &str = "shaded: min-max over seeds";
+
+/// What the lines of a learning-curve figure are, for its caption; every
+/// curve figure says it the same way ([`curves_figure`]).
+#[derive(Debug, Clone, Copy)]
+pub struct CurveKey<'a> {
+    /// How the training error was measured, where a reader must be told
+    /// ("dropout active"): said in brackets after "training error".
+    pub training_mode: Option<&'a str>,
+    /// Whether the panels mark learning-rate drops (epoch panels do).
+    pub lr_drops: bool,
+}
+
+impl CurveKey<'static> {
+    /// Panels that mark the learning-rate drops (epoch panels).
+    pub const LR_DROPS: Self = CurveKey {
+        training_mode: None,
+        lr_drops: true,
+    };
+    /// Panels without lr-drop marks (iteration panels).
+    pub const PLAIN: Self = CurveKey {
+        training_mode: None,
+        lr_drops: false,
+    };
+}
+
+impl CurveKey<'_> {
+    /// The caption: the header's line, the line styles, the band note.
+    pub fn caption(&self, res: &Results) -> String {
+        let mode = self
+            .training_mode
+            .map(|m| format!(" ({m})"))
+            .unwrap_or_default();
+        let drops = if self.lr_drops {
+            ", dotted verticals: lr drops"
+        } else {
+            ""
+        };
+        format!(
+            "{} | dashed: training error{mode}, bold: test error (dots: evaluations){drops} | {BAND_NOTE}",
+            res.header.caption()
+        )
+    }
+}
+
+/// The standard learning-curve figure: `panels` of error against time,
+/// captioned by `key`, then `notes` (" | "-separated).
+pub fn curves_figure(
+    res: &Results,
+    title: &str,
+    key: CurveKey,
+    notes: &[&str],
+    panels: Vec<Panel>,
+) -> Figure {
+    let mut caption = key.caption(res);
+    for n in notes {
+        caption.push_str(" | ");
+        caption.push_str(n);
+    }
+    Figure::new(title, caption, panels)
+}
+
+/// The standard final-error figure: one [`arm_panel`] of `arms`, captioned
+/// with the header, its glyphs (`marks`: glyphs beyond circles and bars, as
+/// "; diamonds: ..."), and `tail`: what the paper reports that is not drawn.
+pub fn final_errors_figure(
+    res: &Results,
+    title: &str,
+    arms: &[(&str, Option<&str>)],
+    marks: &str,
+    tail: &str,
+) -> Figure {
+    Figure::new(
+        title,
+        format!(
+            "{} | circles: each seed, bar: mean ± std over seeds{marks} | {tail}",
+            res.header.caption()
+        ),
+        vec![arm_panel(res, "final test error", arms)],
+    )
+}
 
 /// How iterations are printed on an x axis: plain up to 2,000, thousands up
 /// to 20,000, and 1e4 beyond (ResNet Fig. 6's unit for its 64k iterations).

@@ -11,7 +11,7 @@ use repro::driver::{Experiment, Results};
 use repro::figures::{Figure, Panel, Series};
 use repro::metrics::{read_f64_table, write_f64_table};
 use repro::models::Network;
-use repro::plot::{iteration_panel, paper_tick, BAND_NOTE};
+use repro::plot::{iteration_panel, paper_tick, CurveKey};
 use repro::report::{pct, pct_stats, pct_stats_unit, stats, ClaimSpec, Measured, Table};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -93,8 +93,8 @@ impl Experiment for Degradation {
 
     fn figures(&self, res: &Results) -> Vec<(String, Figure)> {
         let caption = format!(
-            "{} | dashed: training error, bold: test error (dots: evaluations) | {BAND_NOTE} | ticks at the right: Table 6",
-            res.header.caption()
+            "{} | ticks at the right: Table 6",
+            CurveKey::PLAIN.caption(res)
         );
         let mut resnets = iteration_panel(res, "ResNets", &RESNETS);
         let mut deepest =

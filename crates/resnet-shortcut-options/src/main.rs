@@ -3,7 +3,7 @@
 use repro::driver::{Experiment, Results};
 use repro::figures::Figure;
 use repro::models::ShortcutOption;
-use repro::plot::{arm_panel, iteration_panel, BAND_NOTE};
+use repro::plot::{arm_panel, curves_figure, iteration_panel, CurveKey};
 use repro::report::{pct_stats, stats, Measured, Table};
 use std::collections::BTreeMap;
 
@@ -107,12 +107,11 @@ impl Experiment for ShortcutOptions {
         vec![
             (
                 "options".into(),
-                Figure::new(
+                curves_figure(
+                    res,
                     "Shortcut options A/B/C vs plain on CIFAR-10",
-                    format!(
-                        "{} | dashed: training error, bold: test error (dots: evaluations) | {BAND_NOTE}",
-                        res.header.caption()
-                    ),
+                    CurveKey::PLAIN,
+                    &[],
                     curves,
                 )
                 .with_shared_y(),

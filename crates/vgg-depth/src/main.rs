@@ -8,7 +8,7 @@ use repro::figures::Figure;
 use repro::layout::Layout;
 use repro::metrics::{read_f64_table, write_f64_table};
 use repro::models::Network;
-use repro::plot::{arm_panel, epoch_panel, BAND_NOTE};
+use repro::plot::{arm_panel, epoch_panel, CurveKey};
 use repro::report::{arm_table, pct_stats, stats, Measured, Table};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -148,11 +148,7 @@ impl Experiment for VggDepth {
     }
 
     fn figures(&self, res: &Results) -> Vec<(String, Figure)> {
-        let caption = format!(
-            "{} | dashed: training error, bold: test error (dots: evaluations) | {BAND_NOTE} | {}",
-            res.header.caption(),
-            fc_width(res)
-        );
+        let caption = format!("{} | {}", CurveKey::PLAIN.caption(res), fc_width(res));
         let depth: Vec<&str> = ["vgg-a", "vgg-a-lrn", "vgg-b", "vgg-c", "vgg-d", "vgg-e"]
             .into_iter()
             .filter(|r| res.in_profile(r))
