@@ -47,7 +47,8 @@ impl Knob {
 /// What the combined table adds to one run's rows.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunColumns {
-    /// The commit that trained the run (its provenance's), "unknown" where not recorded.
+    /// The commits whose binaries trained the run (`Provenance::trained_at`,
+    /// space-separated), "unknown" where not recorded.
     pub commit: String,
     /// A short SHA-256 of the run's recipe alone (its model, data and train
     /// tables): one recipe, one hash, whatever experiment, profile, run name

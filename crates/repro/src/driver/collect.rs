@@ -246,7 +246,7 @@ fn training_codes(trained_by: &[(String, Provenance)]) -> String {
         } else {
             p.training_code.as_str()
         };
-        by_code.entry(code).or_default().insert(p.commit_label());
+        by_code.entry(code).or_default().extend(p.trained_at());
     }
     if by_code.keys().all(|c| *c == TRAINING_CODE) {
         return TRAINING_CODE.to_string();
@@ -347,7 +347,7 @@ fn run_columns(res: &Results) -> BTreeMap<String, records::metrics::RunColumns> 
         .map(|(id, cfg)| {
             let commit = RunDir::new(&res.profile_dir, id)
                 .read_provenance()
-                .map_or_else(|| "unknown".into(), |p| p.git_commit);
+                .map_or_else(|| "unknown".into(), |p| p.trained_at().join(" "));
             let knobs = match serde_json::to_value(&cfg.model) {
                 Ok(serde_json::Value::Object(m)) => m
                     .iter()

@@ -60,7 +60,7 @@ pub fn stale_run(plan: &Plan, cfg: &RunConfig, data: Option<&DataIdentity>) -> O
     {
         let commit = prov.map_or_else(
             || "unknown (no provenance.json)".into(),
-            |p| p.commit_label(),
+            |p| p.trained_at().join(", "),
         );
         let why = Why::Code { commit };
         return Some(StaleRun { run_id, why });
