@@ -153,6 +153,15 @@ fn mark_trained_elsewhere(run_dir: &Path, commit: &str) {
         serde_json::from_slice(&std::fs::read(&path).expect("provenance")).expect("json");
     p["training_code"] = serde_json::json!("00000000");
     p["git_commit"] = serde_json::json!(commit);
+    // The binary's build commit is what names the run's trainer (each segment's).
+    p["build_commit"] = serde_json::json!(commit);
+    if let Some(segments) = p["segments"].as_array_mut() {
+        for s in segments {
+            s["training_code"] = serde_json::json!("00000000");
+            s["git_commit"] = serde_json::json!(commit);
+            s["build_commit"] = serde_json::json!(commit);
+        }
+    }
     std::fs::write(&path, serde_json::to_vec(&p).expect("json")).expect("write");
 }
 
