@@ -27,7 +27,6 @@ impl Experiment for Augmentation {
             res,
             "Data augmentation on/off: error vs epochs",
             CurveKey::LR_DROPS,
-            &[],
             vec![epoch_panel(res, "cuda-convnet conv32-32-64", &arms)],
         );
         let final_errors = final_errors_figure(

@@ -31,7 +31,6 @@ impl Experiment for Depth {
             res,
             "A middle conv layer removed: error vs epochs",
             CurveKey::LR_DROPS,
-            &[],
             pairs
                 .iter()
                 .map(|(_, full, cut, net)| epoch_panel(res, net, &[full, cut]))

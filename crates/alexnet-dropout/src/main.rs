@@ -73,7 +73,6 @@ impl Experiment for Dropout {
                 training_mode: Some("dropout active"),
                 lr_drops: true,
             },
-            &[],
             vec![epoch_panel(res, "conv 64-64-128, fc 1024-1024", &ARMS)],
         );
         let final_errors = final_errors_figure(

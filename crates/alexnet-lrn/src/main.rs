@@ -48,7 +48,6 @@ impl Experiment for Lrn {
             res,
             "LRN on/off: error vs epochs",
             CurveKey::LR_DROPS,
-            &[],
             NETS.iter()
                 .filter(|(_, arms)| res.in_profile(arms[0]))
                 .map(|(title, arms)| epoch_panel(res, title, arms))

@@ -32,7 +32,6 @@ impl Experiment for Pooling {
             res,
             "Overlapping (z=3, s=2) vs non-overlapping (z=2, s=2) pooling",
             CurveKey::LR_DROPS,
-            &[],
             vec![epoch_panel(res, "cuda-convnet conv32-32-64", &ARMS)],
         );
         let final_errors = final_errors_figure(

@@ -79,7 +79,6 @@ impl Experiment for TwoTower {
             res,
             "Two towers vs one: error vs epochs",
             CurveKey::LR_DROPS,
-            &[],
             pairs
                 .iter()
                 .map(|p| epoch_panel(res, p.net, &[p.two, p.one]))

@@ -153,7 +153,6 @@ impl Experiment for Inception {
                     res,
                     "GoogLeNet's Inception variants on CIFAR-10 (analogue)",
                     CurveKey::PLAIN,
-                    &[],
                     panels,
                 )
                 .with_shared_y(),

@@ -169,10 +169,8 @@ pub fn collect_profiles(
             let (trained, drawn) = h.trained_and_drawn();
             let trained = trained.join(" ");
             for c in file.claims {
-                let mut numbers = numbers_row(e, profile, h, &c);
-                numbers.trained_at.clone_from(&trained);
-                numbers.drawn_at.clone_from(&drawn);
-                out.numbers.push(numbers);
+                out.numbers
+                    .push(numbers_row(e, profile, h, &c, (&trained, &drawn)));
                 out.rows.push(Row {
                     experiment: e.clone(),
                     profile: profile.clone(),
@@ -195,7 +193,15 @@ pub fn collect_profiles(
     Ok(out)
 }
 
-fn numbers_row(e: &str, profile: &str, h: &records::report::Header, c: &Claim) -> NumbersRow {
+/// One claim's numbers; `commits`: the report's trained-at (space-separated)
+/// and drawn-at commits.
+fn numbers_row(
+    e: &str,
+    profile: &str,
+    h: &records::report::Header,
+    c: &Claim,
+    (trained_at, drawn_at): (&str, &str),
+) -> NumbersRow {
     let n = &c.numbers;
     NumbersRow {
         experiment: e.into(),
@@ -226,8 +232,8 @@ fn numbers_row(e: &str, profile: &str, h: &records::report::Header, c: &Claim) -
         region_high: n.region_high,
         seeds_needed: n.seeds_needed,
         dataset: h.datasets.join(", "),
-        trained_at: String::new(),
-        drawn_at: String::new(),
+        trained_at: trained_at.into(),
+        drawn_at: drawn_at.into(),
     }
 }
 

@@ -250,19 +250,17 @@ impl Provenance {
     /// The commits that trained the run, one per distinct segment commit,
     /// oldest first ([`trained_at`]); the run's own where it has no segments.
     pub fn trained_at(&self) -> Vec<String> {
+        let own = [self.segment(0)];
+        let segments = if self.segments.is_empty() {
+            &own[..]
+        } else {
+            &self.segments
+        };
         let mut out: Vec<String> = Vec::new();
-        for s in &self.segments {
-            let label = s.trained_at();
+        for label in segments.iter().map(Segment::trained_at) {
             if !out.contains(&label) {
                 out.push(label);
             }
-        }
-        if out.is_empty() {
-            out.push(trained_at(
-                &self.build_commit,
-                &self.git_commit,
-                self.git_dirty,
-            ));
         }
         out
     }

@@ -60,20 +60,9 @@ impl CurveKey<'_> {
 }
 
 /// The standard learning-curve figure: `panels` of error against time,
-/// captioned by `key`, then `notes` (" | "-separated).
-pub fn curves_figure(
-    res: &Results,
-    title: &str,
-    key: CurveKey,
-    notes: &[&str],
-    panels: Vec<Panel>,
-) -> Figure {
-    let mut caption = key.caption(res);
-    for n in notes {
-        caption.push_str(" | ");
-        caption.push_str(n);
-    }
-    Figure::new(title, caption, panels)
+/// captioned by `key`.
+pub fn curves_figure(res: &Results, title: &str, key: CurveKey, panels: Vec<Panel>) -> Figure {
+    Figure::new(title, key.caption(res), panels)
 }
 
 /// The standard final-error figure: one [`arm_panel`] of `arms`, captioned

@@ -315,16 +315,16 @@ for r in last.values():
 print(json.dumps({k: sum(v) / len(v) for k, v in sorted(groups.items())}))
 "#;
 
-#[test]
-fn the_docs_reading_examples_group_runs_by_their_hyperparameters() {
-    let _rng = rng_lock();
-    let tmp = tempfile::tempdir().expect("tmp");
-    let profile = trained(tmp.path());
-    let runs = profile.join("runs");
+/// A column of the group-by table, each value mapped by `f`.
+fn column<T>(table: &DataFrame, name: &str, f: impl Fn(&Column) -> Option<Vec<T>>) -> Vec<T> {
+    table.column(name).ok().and_then(f).expect(name)
+}
 
-    // Rust: the doc's example, and the same code here.
-    let section = doc_section();
-    let rust = code_block(&section, "rust");
+/// The doc's Rust example, run here: one row per (run, lr_base), with the
+/// mean over seeds of each run's last test error, checked against the rows by
+/// hand. Returns the means, in the table's order (tiny, tiny-lr).
+fn rust_example_groups(section: &str, profile: &Path) -> Vec<f64> {
+    let rust = code_block(section, "rust");
     for line in [
         ".group_by([\"run_id\", \"run_name\", \"lr_base\"])?",
         ".select([\"test_error_last\"])",
@@ -332,33 +332,26 @@ fn the_docs_reading_examples_group_runs_by_their_hyperparameters() {
     ] {
         assert!(rust.contains(line), "the doc's Rust example lacks `{line}`");
     }
-    let table = final_test_error(&runs).expect("group-by");
+    let table = final_test_error(&profile.join("runs")).expect("group-by");
     assert_eq!(table.height(), 2, "{table}");
-    let names: Vec<String> = table
-        .column("run_name")
-        .and_then(|c| c.str().cloned())
-        .expect("run_name")
-        .iter()
-        .map(|v| v.unwrap_or_default().to_string())
-        .collect();
+    let names: Vec<String> = column(&table, "run_name", |c| {
+        let v = c.str().ok()?.iter();
+        Some(v.map(|v| v.unwrap_or_default().to_string()).collect())
+    });
     assert_eq!(names, ["tiny", "tiny-lr"]);
-    let lrs: Vec<Option<f64>> = table
-        .column("lr_base")
-        .and_then(|c| c.f64().cloned())
-        .expect("lr_base")
-        .iter()
-        .collect();
+    let lrs: Vec<Option<f64>> = column(&table, "lr_base", |c| Some(c.f64().ok()?.iter().collect()));
     assert_eq!(lrs, [Some(0.05), Some(0.02)]);
-    let means: Vec<f64> = table
-        .column("test_error_last_mean")
-        .and_then(|c| c.f64().cloned())
-        .expect("mean")
-        .iter()
-        .map(|v| v.expect("a mean"))
-        .collect();
-    // The same numbers by hand: each run's last test error, averaged over seeds.
+    let means: Vec<f64> = column(&table, "test_error_last_mean", |c| {
+        Some(c.f64().ok()?.iter().map(|v| v.expect("a mean")).collect())
+    });
+    check_means_by_hand(profile, &names, &means);
+    means
+}
+
+/// The same numbers by hand: each run's last test error, averaged over seeds.
+fn check_means_by_hand(profile: &Path, names: &[String], means: &[f64]) {
     let rows = read_parquet(&profile.join(COMBINED_FILE)).expect("rows");
-    for (name, mean) in names.iter().zip(&means) {
+    for (name, mean) in names.iter().zip(means) {
         let finals: Vec<f64> = ["s1", "s2"]
             .iter()
             .map(|s| {
@@ -375,9 +368,11 @@ fn the_docs_reading_examples_group_runs_by_their_hyperparameters() {
             "{name}"
         );
     }
+}
 
-    // Python: the same numbers through pyarrow (the project's environment);
-    // the doc's polars example too where polars is installed.
+/// Python: the same numbers through pyarrow (the project's environment);
+/// the doc's polars example too where polars is installed.
+fn python_examples_agree(section: &str, runs: &Path, means: &[f64]) {
     let glob = format!("{}/*/metrics.parquet", runs.display());
     let o = std::process::Command::new(python())
         .args(["-c", PYARROW_CHECK, &glob])
@@ -394,7 +389,7 @@ fn the_docs_reading_examples_group_runs_by_their_hyperparameters() {
         .output()
         .is_ok_and(|o| o.status.success());
     if has_polars {
-        let py = code_block(&section, "python").replace(DOC_RUNS, &runs.display().to_string());
+        let py = code_block(section, "python").replace(DOC_RUNS, &runs.display().to_string());
         let o = std::process::Command::new(python())
             .args(["-c", &py])
             .output()
@@ -405,11 +400,13 @@ fn the_docs_reading_examples_group_runs_by_their_hyperparameters() {
     } else {
         eprintln!("polars is not installed: the doc's polars example was not run");
     }
-    assert!(code_block(&section, "python").contains(DOC_RUNS));
-    assert!(code_block(&section, "sql").contains(DOC_RUNS));
+    assert!(code_block(section, "python").contains(DOC_RUNS));
+    assert!(code_block(section, "sql").contains(DOC_RUNS));
+}
 
-    // The doc's own path: the committed runs, whichever version wrote them
-    // (files from before the hyperparameter columns group under a null lr_base).
+/// The doc's own path: the committed runs, whichever version wrote them
+/// (files from before the hyperparameter columns group under a null lr_base).
+fn committed_runs_read() {
     let committed = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
         .join(DOC_RUNS);
@@ -421,6 +418,17 @@ fn the_docs_reading_examples_group_runs_by_their_hyperparameters() {
         .output()
         .expect("python");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn the_docs_reading_examples_group_runs_by_their_hyperparameters() {
+    let _rng = rng_lock();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let profile = trained(tmp.path());
+    let section = doc_section();
+    let means = rust_example_groups(&section, &profile);
+    python_examples_agree(&section, &profile.join("runs"), &means);
+    committed_runs_read();
 }
 
 #[test]

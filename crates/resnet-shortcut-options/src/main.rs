@@ -111,7 +111,6 @@ impl Experiment for ShortcutOptions {
                     res,
                     "Shortcut options A/B/C vs plain on CIFAR-10",
                     CurveKey::PLAIN,
-                    &[],
                     curves,
                 )
                 .with_shared_y(),
